@@ -1,0 +1,110 @@
+# sr — Self-Rewarding Language Models as small Unix tools.
+#
+#   make            build every tool into bin/
+#   make test       unit tests (tests/unit) and CLI tests (tests/cli)
+#   make SAN=1 test the same, built with AddressSanitizer + UBSan
+#   make deps       install what a fresh Debian/Ubuntu machine lacks
+#   make model      fetch the default model into models/
+#
+# DEPS_PREFIX=DIR builds against unpacked libraries (../shared/offline/pack-deps.sh)
+# instead of the system's, with an rpath so the binaries run from there.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+SAN ?=
+DEPS_PREFIX ?=
+NVCC ?= $(shell command -v nvcc 2>/dev/null)
+
+# Release and sanitizer builds live side by side, so switching never mixes objects.
+# BUILD= moves the objects elsewhere (and BIN= the binaries).
+BUILD ?= build
+ifeq ($(SAN),1)
+OUT := $(BUILD)/san
+BIN ?= $(BUILD)/san/bin
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+OUT := $(BUILD)/rel
+BIN ?= bin
+SANFLAGS :=
+endif
+
+BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
+CPPFLAGS := -Ilib -Ikernels -I$(BLAS_INC) -D_GNU_SOURCE
+CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -fopenmp -MMD -MP $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS  := -pthread -fopenmp $(SANFLAGS) $(EXTRA_LDFLAGS)
+LDLIBS   := -lmsgpackc -lxxhash -ljansson -lpcre2-8 -lopenblas -lz -lm
+
+ifneq ($(DEPS_PREFIX),)
+DEPS_LIB := $(abspath $(DEPS_PREFIX))/lib/x86_64-linux-gnu
+CPPFLAGS += -I$(DEPS_PREFIX)/include -I$(DEPS_PREFIX)/include/x86_64-linux-gnu/openblas-pthread
+LDFLAGS  += -L$(DEPS_LIB) -L$(DEPS_LIB)/openblas-pthread \
+            -Wl,-rpath,$(DEPS_LIB) -Wl,-rpath,$(DEPS_LIB)/openblas-pthread
+DEPS_STAMP :=
+else
+DEPS_STAMP := build/.deps-installed
+endif
+
+LIB_SRC   := $(wildcard lib/*.c kernels/cpu/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(OUT)/%.o)
+LIBSR     := $(OUT)/libsr.a
+TOOLS     := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/sr-*.c))
+UNIT      := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
+CU_SRC    := $(wildcard kernels/cuda/*.cu)
+CU_OBJ    := $(if $(NVCC),$(CU_SRC:%.cu=$(OUT)/%.o))
+
+.PHONY: all deps test test-unit test-cli model clean distclean
+all: $(TOOLS) $(CU_OBJ)
+
+# --- dependencies ---------------------------------------------------------
+deps: $(DEPS_STAMP)
+build/.deps-installed: scripts/install-deps
+	@scripts/install-deps
+	@mkdir -p $(@D) && touch $@
+
+# --- compiling ------------------------------------------------------------
+$(OUT)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBSR): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/%: $(OUT)/tools/%.o $(LIBSR)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
+
+$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(LIBSR)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
+
+# CUDA sources compile wherever nvcc is, so a CUDA compile error fails CI
+# even on a machine without a GPU.
+NVCCFLAGS := -O2 -std=c++17 -Ilib -Ikernels -Werror all-warnings \
+             -Xcompiler -Wall,-Wextra,-Werror,-fPIC
+$(OUT)/%.o: %.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(TOOLS:$(BIN)/%=$(OUT)/tools/%.d) $(UNIT:$(OUT)/tests/%=$(OUT)/tests/unit/%.d)
+
+# --- tests ----------------------------------------------------------------
+test: $(TOOLS) $(UNIT) $(CU_OBJ)
+	@tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
+
+# --- the default model ----------------------------------------------------
+MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
+model: $(MODEL_FILE)
+$(MODEL_FILE): scripts/fetch-model
+	@scripts/fetch-model $@
+
+clean:
+	rm -rf build bin
+distclean: clean
+	rm -rf models

@@ -1,0 +1,37 @@
+# helpers.bash — loaded by every bats suite: `load helpers`.
+# tests/run puts the binaries under test first on PATH ($SR_BIN).
+
+bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/load
+bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load
+
+SR_ROOT=${SR_ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+FIXTURES=$SR_ROOT/tests/fixtures
+EXAMPLES=$SR_ROOT/examples
+SHARED=${SR_SHARED:-$SR_ROOT/../shared}
+if [ -n "${SR_BIN:-}" ]; then PATH="$SR_BIN:$PATH"; else PATH="$SR_ROOT/bin:$PATH"; fi
+
+# Real data from ../shared: present in CI, absent in a user's clone. Skips the
+# test with a message when absent, but fails under CI=true so CI cannot pass
+# by skipping.
+need_shared() {
+    local f=$SHARED/$1
+    if [ ! -e "$f" ]; then
+        if [ "${CI:-}" = true ]; then
+            echo "$f is missing, and CI=true makes that a failure" >&2
+            return 1
+        fi
+        skip "no ../shared/data (a user's clone): real-data test skipped"
+    fi
+}
+
+# The default model (make model): skipped when absent, a failure under CI=true.
+need_model() {
+    MODEL=${SR_TEST_MODEL:-$SR_ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+    if [ ! -e "$MODEL" ]; then
+        if [ "${CI:-}" = true ]; then
+            echo "model $MODEL is missing (make model), and CI=true makes that a failure" >&2
+            return 1
+        fi
+        skip "no model (run make model): test skipped"
+    fi
+}
