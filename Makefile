@@ -12,6 +12,7 @@
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 
 ifeq ($(origin CC),default)

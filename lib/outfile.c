@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The temporary files now open, so exit and signal handlers can remove them.
@@ -55,6 +56,15 @@ void sr_outfile_open(sr_outfile *o, const char *path)
         o->f = stdout;
         return;
     }
+    /* A device or FIFO (-o /dev/null, a named pipe) is written in place:
+     * renaming over it would replace the device with a regular file. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        o->f = fopen(path, "wb");
+        if (!o->f) sr_die(SR_EXIT_FAIL, "cannot write %s: %s", path, strerror(errno));
+        o->device = true;
+        return;
+    }
     o->path = strdup(path);
     if (!o->path || asprintf(&o->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
         sr_die(SR_EXIT_FAIL, "out of memory");
@@ -86,6 +96,8 @@ void sr_outfile_commit(sr_outfile *o)
     if (!o->path) {
         /* stdout stays open for the runtime to close; errors surfaced above. */
         if (ferror(o->f)) sr_outfile_failed(o);
+        if (o->device && fclose(o->f) != 0) sr_outfile_failed(o);
+        o->f = NULL;
         return;
     }
     if (ferror(o->f) || fsync(fileno(o->f)) != 0 || fclose(o->f) != 0) {
@@ -103,6 +115,7 @@ void sr_outfile_commit(sr_outfile *o)
 
 void sr_outfile_abort(sr_outfile *o)
 {
+    if (o->device && o->f) fclose(o->f);
     if (o->path) {
         if (o->f) fclose(o->f);
         unlink(o->tmp);

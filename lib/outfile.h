@@ -8,6 +8,7 @@
 #ifndef SR_OUTFILE_H
 #define SR_OUTFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -15,6 +16,7 @@ typedef struct sr_outfile {
     FILE *f;
     char *path;     /* NULL for standard output */
     char *tmp;      /* the temporary name while open */
+    bool device;    /* a device or FIFO, written in place (path is NULL then) */
 } sr_outfile;
 
 /* Open path (NULL or "-": standard output). On failure: exit 1 with a message. */

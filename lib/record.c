@@ -179,12 +179,16 @@ static int scan_step(const unsigned char *p, size_t avail, scan *s)
     return s->pos <= avail ? SCAN_DONE : SCAN_MORE;   /* the last body may still be on its way */
 }
 
-static void fmt_where(const sr_reader *r, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void fmt_where(const sr_reader *r, char *err, size_t errlen, const char *fmt, ...)
+/* "FILE: record N (id "x"): ..." — the same shape as sr_rec_bad's. */
+static void fmt_where(const sr_reader *r, const sr_str *id, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void fmt_where(const sr_reader *r, const sr_str *id, char *err, size_t errlen, const char *fmt, ...)
 {
-    int n = snprintf(err, errlen, "%s%srecord %llu: ", r->name ? r->name : "",
-                     r->name ? ": " : "", (unsigned long long)r->index);
+    char idpart[100] = "";
+    if (id && id->p)
+        snprintf(idpart, sizeof idpart, " (id \"%.*s\")", (int)(id->n > 64 ? 64 : id->n), id->p);
+    int n = snprintf(err, errlen, "%s%srecord %llu%s: ", r->name ? r->name : "",
+                     r->name ? ": " : "", (unsigned long long)r->index, idpart);
     if (n < 0 || (size_t)n >= errlen) return;
     va_list ap;
     va_start(ap, fmt);
@@ -223,14 +227,14 @@ static int validate(sr_reader *r, sr_rec *rec, char *err, size_t errlen)
 {
     const msgpack_object *o = &rec->obj;
     if (o->type != MSGPACK_OBJECT_MAP) {
-        fmt_where(r, err, errlen, "not a map but %s (a stream holds one map per record)",
+        fmt_where(r, NULL, err, errlen, "not a map but %s (a stream holds one map per record)",
                   sr_type_name(o));
         return -1;
     }
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         if (kv->key.type != MSGPACK_OBJECT_STR) {
-            fmt_where(r, err, errlen, "key %u is %s, not a string", i + 1, sr_type_name(&kv->key));
+            fmt_where(r, NULL, err, errlen, "key %u is %s, not a string", i + 1, sr_type_name(&kv->key));
             return -1;
         }
         if (!rec->id.p && kv->val.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 2 &&
@@ -242,20 +246,16 @@ static int validate(sr_reader *r, sr_rec *rec, char *err, size_t errlen)
         size_t at = 0;
         const char *e = check_strings(&kv->key, 0, &at);
         if (e) {
-            fmt_where(r, err, errlen, "key %u: %s at byte %zu of the key", i + 1, e, at);
+            fmt_where(r, NULL, err, errlen, "key %u: %s at byte %zu of the key", i + 1, e, at);
             return -1;
         }
         e = check_strings(&kv->val, 0, &at);
         if (e) {
             int k = (int)(kv->key.via.str.size > 64 ? 64 : kv->key.via.str.size);
-            fmt_where(r, err, errlen, "%s%.*s%s: key \"%.*s\": %s%s",
-                      rec->id.p ? "(id \"" : "", rec->id.p ? (int)(rec->id.n > 64 ? 64 : rec->id.n) : 0,
-                      rec->id.p ? rec->id.p : "", rec->id.p ? "\")" : "", k, kv->key.via.str.ptr, e,
-                      kv->val.type == MSGPACK_OBJECT_STR ? "" : " in a nested string");
-            if (kv->val.type == MSGPACK_OBJECT_STR) {
-                size_t n = strlen(err);
-                snprintf(err + n, errlen - n, " at byte %zu", at);
-            }
+            if (kv->val.type == MSGPACK_OBJECT_STR)
+                fmt_where(r, &rec->id, err, errlen, "key \"%.*s\": %s at byte %zu", k, kv->key.via.str.ptr, e, at);
+            else
+                fmt_where(r, &rec->id, err, errlen, "key \"%.*s\": %s in a nested string", k, kv->key.via.str.ptr, e);
             return -1;
         }
     }
@@ -277,7 +277,7 @@ int sr_reader_next(sr_reader *r, sr_rec *rec, char *err, size_t errlen)
     for (;;) {
         int st = scan_step(r->buf + r->start, r->end - r->start, &s);
         if (st == SCAN_BAD) {
-            fmt_where(r, err, errlen, "malformed msgpack (byte 0xc1 at offset %llu of the record); "
+            fmt_where(r, NULL, err, errlen, "malformed msgpack (byte 0xc1 at offset %llu of the record); "
                       "the stream cannot be read past it", (unsigned long long)(s.dropped + s.pos));
             r->dead = true;
             return -1;
@@ -285,13 +285,13 @@ int sr_reader_next(sr_reader *r, sr_rec *rec, char *err, size_t errlen)
         if (st == SCAN_DONE && !s.discard && s.pos <= max) break;
         if (st == SCAN_DONE) {        /* the end of an over-long record: skip it */
             r->start += s.pos;
-            fmt_where(r, err, errlen, "%llu bytes, larger than --max-record %zu",
+            fmt_where(r, NULL, err, errlen, "%llu bytes, larger than --max-record %zu",
                       (unsigned long long)(s.dropped + s.pos), max);
             return -1;
         }
         if (s.dropped + s.pos > max && !s.discard) {
             if (!r->cli->skip_bad) {
-                fmt_where(r, err, errlen, "larger than --max-record %zu bytes", max);
+                fmt_where(r, NULL, err, errlen, "larger than --max-record %zu bytes", max);
                 r->dead = true;
                 return -1;
             }
@@ -306,7 +306,7 @@ int sr_reader_next(sr_reader *r, sr_rec *rec, char *err, size_t errlen)
         }
         size_t need = s.discard ? 1 << 16 : (size_t)(s.pos + 64 < max + 64 ? s.pos + 64 : max + 64);
         if (fill(r, need) == 0) {
-            fmt_where(r, err, errlen, "truncated: the stream ends %llu bytes into a record",
+            fmt_where(r, NULL, err, errlen, "truncated: the stream ends %llu bytes into a record",
                       (unsigned long long)(s.dropped + (r->end - r->start)));
             r->start = r->end;
             r->dead = true;
@@ -318,7 +318,7 @@ int sr_reader_next(sr_reader *r, sr_rec *rec, char *err, size_t errlen)
     msgpack_unpack_return ur = msgpack_unpack_next(&r->unp, (const char *)r->buf + r->start, len, &off);
     r->start += len;
     if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
-        fmt_where(r, err, errlen, "cannot be decoded (nested too deeply, or malformed)");
+        fmt_where(r, NULL, err, errlen, "cannot be decoded (nested too deeply, or malformed)");
         return -1;
     }
     rec->obj = r->unp.data;
