@@ -412,6 +412,13 @@ with_line() {
     [ -z "$stderr" ]
 }
 
+@test "sr-filter-oasst ... | head -1 on the real export exits quietly" {
+    need_shared data/real/oasst1_en_validation.messages.jsonl
+    run --separate-stderr bash -c "set -o pipefail; sr-filter-oasst -q --ranked -i '$SHARED/data/real/oasst1_en_validation.messages.jsonl' | head -1 > '$T/head1.out'"
+    assert_success
+    [ -z "$stderr" ]
+}
+
 # ---- usage ----------------------------------------------------------------------------
 
 @test "--help exits 0 and lists the options; an unknown option exits 2" {
