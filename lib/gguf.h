@@ -66,7 +66,14 @@ typedef struct gguf_file {
     void *map; size_t map_size; void *arena;
 } gguf_file;
 
-/* Open and validate a file (mmap). Returns 0, or -1 with a message in err. */
+/* Open and validate a file (mmap). Returns 0, or -1 with a message in err
+ * naming the byte offset and the key or tensor. Besides bounds, it refuses:
+ * versions other than 2 and 3, unknown value or tensor types, duplicate keys
+ * or tensor names, arrays nested more than 8 deep, bools other than 0/1,
+ * tensor names longer than 63 bytes (ggml's limit), n_dims > 4, rows that
+ * are not whole blocks, misaligned or overlapping tensor data, and metadata
+ * that would take more than 1 GiB once parsed. A type ggml knows but sr does
+ * not dequantize (e.g. Q5_K) opens; gguf_dequantize then returns -1. */
 int  gguf_open(gguf_file *g, const char *path, char *err, size_t errlen);
 /* The same over a buffer the caller keeps alive (tests, fuzzing). */
 int  gguf_open_mem(gguf_file *g, const void *buf, size_t len, char *err, size_t errlen);
@@ -96,7 +103,13 @@ int gguf_dequantize(const gguf_tensor *t, float *out);
 
 /* Writing: GGUF v3 with the given metadata and tensors (F32, F16, BF16 data
  * taken from t->data; offsets and sizes are computed here). Written to a
- * temporary name beside path and renamed on success. */
+ * temporary name beside path and renamed on success. Details: keys and
+ * tensors are written in the order given; only name, n_dims, ne[0..n_dims),
+ * type and data of each tensor are read (any type with a known block size is
+ * copied as raw bytes); alignment 0 means general.alignment from kv, else 32;
+ * a non-default alignment without that key gets one added. Integer values
+ * must fit their type. On error any file at path is left as it was and no
+ * temporary remains. */
 int gguf_write(const char *path, const gguf_kv *kv, uint64_t n_kv,
                const gguf_tensor *tensors, uint64_t n_tensors, uint64_t alignment,
                char *err, size_t errlen);
