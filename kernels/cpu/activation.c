@@ -1,0 +1,14 @@
+/* activation.c — SwiGLU, the llama feed-forward nonlinearity. */
+#include "kernels.h"
+
+#include <math.h>
+
+void sr_swiglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f)
+{
+    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    for (int i = 0; i < n; i++) {
+        const float *g = gu + (size_t)i * 2 * f, *u = g + f;
+        float *hi = h + (size_t)i * f;
+        for (int j = 0; j < f; j++) hi[j] = g[j] / (1.0f + expf(-g[j])) * u[j];
+    }
+}

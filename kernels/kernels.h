@@ -1,0 +1,116 @@
+/* kernels.h — the operations a llama model needs, over fp32 buffers on one device.
+ *
+ * Every op is a plain function over (pointer, sizes, strides); nothing is kept
+ * between calls. The first argument, an sr_ctx, says where the buffers live
+ * and how many threads to use, so the CUDA backend can mirror each op with the
+ * same signature. Ops are named sr_<op>_fwd; the backward of an op, where
+ * training needs it, is sr_<op>_bwd beside it, with gradients accumulated (+=)
+ * into the parameter gradients, as is usual for gradient accumulation.
+ *
+ * Layouts: a batch of N tokens is row-major [N][width]; "stride" is the
+ * distance in floats between consecutive rows, so an op can read a column
+ * block of a wider buffer (q, k and v are column blocks of one qkv buffer).
+ * Linear weights are [out][in] (in fastest), as GGUF stores them (ne[0] = in).
+ *
+ * Preconditions (sizes positive, token ids in range, buffers large enough)
+ * are the caller's to check: the model checks untrusted input before any op
+ * runs, so the ops do not return errors. */
+#ifndef SR_KERNELS_H
+#define SR_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum sr_device { SR_DEV_CPU = 0, SR_DEV_CUDA = 1 } sr_device;
+
+/* Where the buffers live and how wide to run. Passed by pointer to every op. */
+typedef struct sr_ctx {
+    sr_device device;
+    int threads;         /* OpenMP threads for the element-wise ops and OpenBLAS threads */
+} sr_ctx;
+
+/* A CPU context with `threads` threads (<= 0: every online core). OpenBLAS's
+ * thread count is a process-wide setting of that library; this sets it too. */
+void sr_ctx_init_cpu(sr_ctx *ctx, int threads);
+
+/* ---- linear layers ------------------------------------------------------ */
+
+/* y[n][out] (=, or += when accumulate) x[n][in] · w[out][in]ᵀ. */
+void sr_matmul_fwd(const sr_ctx *ctx, float *y, const float *x, const float *w,
+                   int n, int in, int out, int accumulate);
+
+/* out[i][:] = table[tokens[i]][:] for i < n; table is [vocab][dim], tokens in [0, vocab). */
+void sr_embedding_fwd(const sr_ctx *ctx, float *out, const int32_t *tokens, int n,
+                      const float *table, int dim);
+
+/* ---- normalisation and activations -------------------------------------- */
+
+/* RMSNorm over rows: y = x / sqrt(mean(x²) + eps) * w, with w[dim].
+ * rstd[n] (may be NULL) receives 1/sqrt(mean(x²) + eps), which the backward needs. */
+void sr_rmsnorm_fwd(const sr_ctx *ctx, float *y, float *rstd, const float *x,
+                    const float *w, int n, int dim, float eps);
+
+/* SwiGLU: h[n][f] = silu(gate) * up, where each row of gu is [gate (f) | up (f)]
+ * (the gate and up projections made by one matmul). */
+void sr_swiglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f);
+
+/* Rotary position embedding, in place, in the layout of GGUF llama tensors:
+ * adjacent pairs (2i, 2i+1) of each head rotate together by the angle
+ * pos * theta^(-2i/n_rot), for i < n_rot/2; dimensions from n_rot on are left
+ * as they are. x: n tokens, token j's row at x + j*stride, holding n_heads
+ * heads of head_dim floats each; pos[n] are the tokens' positions. */
+void sr_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
+                 int head_dim, int n_rot, const int32_t *pos, float theta);
+
+/* ---- attention --------------------------------------------------------- */
+
+/* Shapes shared by every sequence of one attention call. Query head h reads
+ * key/value head h / (n_head / n_head_kv) (grouped-query attention). */
+typedef struct sr_attn_shape {
+    int n_head, n_head_kv, head_dim;
+    int q_stride, kv_stride, out_stride;   /* row strides in floats */
+} sr_attn_shape;
+
+/* One sequence's part of an attention call: queries for the positions
+ * [p0, p0 + T), over keys and values for positions [0, p0 + T). A whole
+ * prompt is p0 = 0 with k, v from the same batch; a decoding step with a KV
+ * cache is T = 1, p0 = tokens already cached, k, v the cache. */
+typedef struct sr_attn_seq {
+    const float *q;       /* [T] rows of q_stride; head h at column h*head_dim */
+    const float *k, *v;   /* [p0 + T] rows of kv_stride; head g at column g*head_dim */
+    float *out;           /* [T] rows of out_stride; head h at column h*head_dim */
+    float *lse;           /* [T][n_head] or NULL: log-sum-exp of each softmax row,
+                             enough for a backward to recompute the probabilities */
+    int T, p0;
+} sr_attn_seq;
+
+/* Floats of workspace sr_attention_fwd needs for sequences of at most
+ * max_len = p0 + T positions, with ctx's thread count. */
+size_t sr_attention_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int max_len);
+
+/* Causal attention for n_seq sequences: out = softmax(q·kᵀ / sqrt(head_dim),
+ * masked to keys at positions <= the query's) · v, per head. */
+void sr_attention_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
+                      const sr_attn_seq *seqs, int n_seq, float *work);
+
+/* ---- softmax and log-probabilities -------------------------------------- */
+
+/* Row-wise softmax / log-softmax of x[n][cols] into y (y == x allowed),
+ * stable for any finite inputs (the row maximum is subtracted first). */
+void sr_softmax_fwd(const sr_ctx *ctx, float *y, const float *x, int n, int cols);
+void sr_logsoftmax_fwd(const sr_ctx *ctx, float *y, const float *x, int n, int cols);
+
+/* lp[i] = log softmax(logits[i])[targets[i]]: the per-token log-probability
+ * that the cross-entropy loss and DPO use. Rows whose target is < 0 get 0. */
+void sr_token_logprob_fwd(const sr_ctx *ctx, float *lp, const float *logits,
+                          const int32_t *targets, int n, int cols);
+
+/* ---- host-side helpers (plain host memory, any backend) ----------------- */
+
+/* Index of the largest of x[n] (the first one on ties). */
+int  sr_argmax(const float *x, int n);
+/* The k largest of x[n], largest first (ties: lower index first), into
+ * idx[k] and (when val is not NULL) val[k]. k <= n. */
+void sr_topk(const float *x, int n, int k, int *idx, float *val);
+
+#endif
