@@ -5,6 +5,7 @@
 #   make SAN=1 test the same, built with AddressSanitizer + UBSan
 #   make deps       install what a fresh Debian/Ubuntu machine lacks
 #   make model      fetch the default model into models/
+#   make bench      build the benchmarks (bench/run-*.sh run them)
 #
 # DEPS_PREFIX=DIR builds against unpacked libraries (../shared/offline/pack-deps.sh)
 # instead of the system's, with an rpath so the binaries run from there.
@@ -56,10 +57,11 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(OUT)/%.o)
 LIBSR     := $(OUT)/libsr.a
 TOOLS     := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/sr-*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
+BENCH     := $(patsubst bench/%.c,$(OUT)/bench/%,$(wildcard bench/bench_*.c))
 CU_SRC    := $(wildcard kernels/cuda/*.cu)
 CU_OBJ    := $(if $(NVCC),$(CU_SRC:%.cu=$(OUT)/%.o))
 
-.PHONY: all deps test test-unit test-cli model clean distclean
+.PHONY: all deps test bench model clean distclean
 all: $(TOOLS) $(CU_OBJ)
 
 # --- dependencies ---------------------------------------------------------
@@ -81,6 +83,9 @@ $(BIN)/%: $(OUT)/tools/%.o $(LIBSR)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
 
+$(OUT)/bench/%: $(OUT)/bench/%.o $(LIBSR)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
+
 $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(LIBSR)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
@@ -93,11 +98,15 @@ $(OUT)/%.o: %.cu
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c -o $@ $<
 
--include $(LIB_OBJ:.o=.d) $(TOOLS:$(BIN)/%=$(OUT)/tools/%.d) $(UNIT:$(OUT)/tests/%=$(OUT)/tests/unit/%.d)
+-include $(LIB_OBJ:.o=.d) $(TOOLS:$(BIN)/%=$(OUT)/tools/%.d) $(UNIT:$(OUT)/tests/%=$(OUT)/tests/unit/%.d) \
+         $(BENCH:%=%.d)
 
 # --- tests ----------------------------------------------------------------
 test: $(TOOLS) $(UNIT) $(CU_OBJ)
 	@tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
+
+# --- benchmarks (never part of make test; see bench/RESULTS.md) ------------
+bench: $(BENCH)
 
 # --- the default model ----------------------------------------------------
 MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
