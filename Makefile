@@ -109,6 +109,11 @@ test: $(TOOLS) $(UNIT) $(CU_OBJ)
 bench: $(BENCH)
 
 # --- the default model ----------------------------------------------------
+# MODEL=path.gguf selects another llama-architecture GGUF for every tool run
+# from here (the tools read $SR_MODEL when -m is not given).
+ifdef MODEL
+export SR_MODEL := $(abspath $(MODEL))
+endif
 MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
 model: $(MODEL_FILE)
 $(MODEL_FILE): scripts/fetch-model

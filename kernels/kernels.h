@@ -38,10 +38,18 @@ void sr_ctx_init_cpu(sr_ctx *ctx, int threads);
 /* y[n][out] (=, or += when accumulate) x[n][in] · w[out][in]ᵀ. */
 void sr_matmul_fwd(const sr_ctx *ctx, float *y, const float *x, const float *w,
                    int n, int in, int out, int accumulate);
+/* Backward of sr_matmul_fwd: dx[n][in] (=, or += when accumulate_dx) dy · w,
+ * and dw[out][in] += dyᵀ · x. Either of dx, dw may be NULL (not wanted). */
+void sr_matmul_bwd(const sr_ctx *ctx, float *dx, float *dw, const float *dy, const float *x,
+                   const float *w, int n, int in, int out, int accumulate_dx);
 
 /* out[i][:] = table[tokens[i]][:] for i < n; table is [vocab][dim], tokens in [0, vocab). */
 void sr_embedding_fwd(const sr_ctx *ctx, float *out, const int32_t *tokens, int n,
                       const float *table, int dim);
+/* Backward: dtable[tokens[i]][:] += dout[i][:] (rows sharing a token add up
+ * in token order). */
+void sr_embedding_bwd(const sr_ctx *ctx, float *dtable, const float *dout, const int32_t *tokens,
+                      int n, int dim);
 
 /* ---- normalisation and activations -------------------------------------- */
 
@@ -49,10 +57,17 @@ void sr_embedding_fwd(const sr_ctx *ctx, float *out, const int32_t *tokens, int 
  * rstd[n] (may be NULL) receives 1/sqrt(mean(x²) + eps), which the backward needs. */
 void sr_rmsnorm_fwd(const sr_ctx *ctx, float *y, float *rstd, const float *x,
                     const float *w, int n, int dim, float eps);
+/* Backward, from the forward's input x and rstd: dx[n][dim] += and
+ * dw[dim] += (either may be NULL). dx accumulates because in a residual
+ * network the norm's input gradient joins the residual stream's. */
+void sr_rmsnorm_bwd(const sr_ctx *ctx, float *dx, float *dw, const float *dy, const float *x,
+                    const float *w, const float *rstd, int n, int dim);
 
 /* SwiGLU: h[n][f] = silu(gate) * up, where each row of gu is [gate (f) | up (f)]
  * (the gate and up projections made by one matmul). */
 void sr_swiglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f);
+/* Backward: dgu[n][2f] (=) from dh[n][f] and the forward's input gu. */
+void sr_swiglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *gu, int n, int f);
 
 /* Rotary position embedding, in place, in the layout of GGUF llama tensors:
  * adjacent pairs (2i, 2i+1) of each head rotate together by the angle
@@ -60,6 +75,9 @@ void sr_swiglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f);
  * as they are. x: n tokens, token j's row at x + j*stride, holding n_heads
  * heads of head_dim floats each; pos[n] are the tokens' positions. */
 void sr_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
+                 int head_dim, int n_rot, const int32_t *pos, float theta);
+/* Backward, in place on the gradient dx (same layout): the inverse rotation. */
+void sr_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,
                  int head_dim, int n_rot, const int32_t *pos, float theta);
 
 /* ---- attention --------------------------------------------------------- */
@@ -93,17 +111,60 @@ size_t sr_attention_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int max
 void sr_attention_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
                       const sr_attn_seq *seqs, int n_seq, float *work);
 
+/* The gradients of one sequence, in the layouts of its sr_attn_seq: dout as
+ * out (out_stride), dq as q (q_stride), dk and dv as k and v (kv_stride). */
+typedef struct sr_attn_seq_grad {
+    const float *dout;    /* [T] the output's gradient */
+    float *dq;            /* [T] (=) */
+    float *dk, *dv;       /* [p0 + T] (=) */
+} sr_attn_seq_grad;
+
+/* Floats of workspace sr_attention_bwd needs for n_seq sequences of at most
+ * max_len positions. */
+size_t sr_attention_bwd_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int max_len, int n_seq);
+
+/* Backward of sr_attention_fwd. seqs are the forward's (q, k, v after RoPE,
+ * out, and lse, which must not be NULL: the probabilities are recomputed from
+ * it). Writes dq, dk, dv of every sequence; deterministic for a thread count. */
+void sr_attention_bwd(const sr_ctx *ctx, const sr_attn_shape *s, const sr_attn_seq *seqs,
+                      const sr_attn_seq_grad *grads, int n_seq, float *work);
+
 /* ---- softmax and log-probabilities -------------------------------------- */
 
 /* Row-wise softmax / log-softmax of x[n][cols] into y (y == x allowed),
  * stable for any finite inputs (the row maximum is subtracted first). */
 void sr_softmax_fwd(const sr_ctx *ctx, float *y, const float *x, int n, int cols);
 void sr_logsoftmax_fwd(const sr_ctx *ctx, float *y, const float *x, int n, int cols);
+/* Backwards, from the forward's output y: dx[n][cols] (=) from dy. */
+void sr_softmax_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *y, int n, int cols);
+void sr_logsoftmax_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *y, int n, int cols);
 
 /* lp[i] = log softmax(logits[i])[targets[i]]: the per-token log-probability
  * that the cross-entropy loss and DPO use. Rows whose target is < 0 get 0. */
 void sr_token_logprob_fwd(const sr_ctx *ctx, float *lp, const float *logits,
                           const int32_t *targets, int n, int cols);
+/* Backward: dlogits[i] (=) dlp[i] · (onehot(targets[i]) − softmax(logits[i])),
+ * zero for rows whose target is < 0. The cross-entropy loss is −Σ lp, so its
+ * backward is this with dlp = −1 (over the count). dlogits may be logits
+ * (in place), which saves a [n][vocab] buffer. */
+void sr_token_logprob_bwd(const sr_ctx *ctx, float *dlogits, const float *logits,
+                          const int32_t *targets, const float *dlp, int n, int cols);
+
+/* ---- optimizer ---------------------------------------------------------- */
+
+typedef struct sr_adamw_hp {
+    float lr, beta1, beta2, eps;
+    int step;                    /* 1 for the first update (bias correction) */
+} sr_adamw_hp;
+
+/* One AdamW update of n parameters p with gradients g·gscale (gscale folds
+ * in averaging and clipping), moments m and v, and decoupled weight decay
+ * `decay` (0 for none): p ← p(1 − lr·decay) − lr·m̂/(√v̂ + eps). */
+void sr_adamw_update(const sr_ctx *ctx, float *p, const float *g, float *m, float *v, size_t n,
+                     float gscale, float decay, const sr_adamw_hp *hp);
+
+/* Σ x[i]² in double, summed in an order fixed by n alone (not by threads). */
+double sr_sum_squares(const sr_ctx *ctx, const float *x, size_t n);
 
 /* ---- host-side helpers (plain host memory, any backend) ----------------- */
 
@@ -112,5 +173,32 @@ int  sr_argmax(const float *x, int n);
 /* The k largest of x[n], largest first (ties: lower index first), into
  * idx[k] and (when val is not NULL) val[k]. k <= n. */
 void sr_topk(const float *x, int n, int k, int *idx, float *val);
+
+/* ---- batch-independent linear layer (decoding) -------------------------- */
+
+/* y[n][out] (=, or += when accumulate) x[n][in] · w[out][in]ᵀ, like
+ * sr_matmul_fwd, except that each row of y is the same bits whatever n is
+ * and whichever rows share the call: a decoding step's logits for one
+ * sequence do not depend on the others in its batch. Reads each weight row
+ * once per call. */
+void sr_matmul_rows_fwd(const sr_ctx *ctx, float *y, const float *x, const float *w,
+                        int n, int in, int out, int accumulate);
+
+/* ---- sampling ---- */
+
+/* p[i] = exp((x[i] - max x) / temperature) for i < n (temperature > 0): the
+ * unnormalised probabilities, the largest exactly 1. Returns their sum,
+ * added in index order. */
+double sr_sample_probs(float *p, const float *x, int n, float temperature);
+
+/* The tokens a sampler may draw from p[n] (from sr_sample_probs, summing to
+ * total), into idx (room for n): the top_k most probable (top_k <= 0: no
+ * cut), then the fewest of those, most probable first, whose mass reaches
+ * top_p of theirs (top_p >= 1: no cut), then those with p >= min_p times the
+ * largest (min_p <= 0: no cut). Ties order by lower id. Returns the count
+ * (at least 1); *mass receives the kept mass, added in the order of idx.
+ * When no cut applies idx is every id in order, without sorting. */
+int sr_sample_filter(const float *p, int n, double total, int top_k, float top_p, float min_p,
+                     int *idx, double *mass);
 
 #endif

@@ -151,7 +151,8 @@ static int alloc_acts(sr_model *m, const sr_model_opts *o, char *err, size_t err
     a->tokens = malloc(N * sizeof *a->tokens);
     a->pos = malloc(N * sizeof *a->pos);
     a->lens = malloc((size_t)a->max_batch * sizeof *a->lens);
-    a->seqs = malloc((size_t)a->max_batch * sizeof *a->seqs);
+    /* a cached forward may run up to max_seq one-token sequences */
+    a->seqs = malloc((size_t)(a->max_batch > a->max_seq ? a->max_batch : a->max_seq) * sizeof *a->seqs);
     sr_attn_shape s = { m->hp.n_head, m->hp.n_head_kv, m->hp.head_dim, 0, 0, 0 };
     size_t work = sr_attention_workspace(&m->ctx, &s, a->max_seq);
     if (a->layer) a->n_floats = map_acts(&m->hp, a, NULL);
@@ -430,6 +431,48 @@ int sr_model_init_random(sr_model *m, const sr_hparams *hp, uint64_t seed,
 
 /* ---- forward ------------------------------------------------------------ */
 
+/* A linear layer: OpenBLAS, or with rows the batch-independent kernel that
+ * decoding uses (each output row the same bits whatever shares the call). */
+static void linear(const sr_model *m, int rows, float *y, const float *x, const float *w,
+                   int n, int in, int out, int accumulate)
+{
+    if (rows) sr_matmul_rows_fwd(&m->ctx, y, x, w, n, in, out, accumulate);
+    else      sr_matmul_fwd(&m->ctx, y, x, w, n, in, out, accumulate);
+}
+
+/* The first half of block l over N tokens: attn_norm, q|k|v, RoPE. */
+static void block_qkv(const sr_model *m, int l, sr_layer_acts *A, int N, const int32_t *pos, int rows)
+{
+    const sr_hparams *hp = &m->hp;
+    const sr_layer_params *W = &m->w.layer[l];
+    const int d = hp->dim, qd = (int)q_dim(hp), qkvd = qd + 2 * (int)kv_dim(hp);
+    sr_rmsnorm_fwd(&m->ctx, A->ln1, A->ln1_rstd, A->x_in, W->attn_norm, N, d, hp->norm_eps);
+    linear(m, rows, A->qkv, A->ln1, W->wq, N, d, qkvd, 0);
+    sr_rope_fwd(&m->ctx, A->qkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, pos, hp->rope_theta);
+    sr_rope_fwd(&m->ctx, A->qkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, pos,
+                hp->rope_theta);
+}
+
+/* The second half: attention over seqs (whose keys and values the caller
+ * pointed at the batch or a cache), the output projection and residual,
+ * then the feed-forward into x_out. */
+static void block_rest(sr_model *m, int l, sr_layer_acts *A, float *x_out, int N,
+                       const sr_attn_shape *shape, const sr_attn_seq *seqs, int n_seq, int rows)
+{
+    const sr_hparams *hp = &m->hp;
+    const sr_layer_params *W = &m->w.layer[l];
+    const int d = hp->dim, f = hp->ffn_dim, qd = (int)q_dim(hp);
+    sr_attention_fwd(&m->ctx, shape, seqs, n_seq, m->act.att_work);
+    memcpy(A->x_mid, A->x_in, (size_t)N * d * sizeof(float));
+    linear(m, rows, A->x_mid, A->att_out, W->wo, N, qd, d, 1);
+
+    sr_rmsnorm_fwd(&m->ctx, A->ln2, A->ln2_rstd, A->x_mid, W->ffn_norm, N, d, hp->norm_eps);
+    linear(m, rows, A->gu, A->ln2, W->w_gate, N, d, 2 * f, 0);
+    sr_swiglu_fwd(&m->ctx, A->h, A->gu, N, f);
+    memcpy(x_out, A->x_mid, (size_t)N * d * sizeof(float));
+    linear(m, rows, x_out, A->h, W->w_down, N, f, d, 1);
+}
+
 int sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int *lens,
                      char *err, size_t errlen)
 {
@@ -462,23 +505,16 @@ int sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int
     }
     a->B = B; a->T = T;
 
-    const int N = B * T, d = hp->dim, f = hp->ffn_dim;
+    const int N = B * T, d = hp->dim;
     const int qd = (int)q_dim(hp), kvd = (int)kv_dim(hp), qkvd = qd + 2 * kvd;
     const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, qkvd, qd };
     sr_attn_seq *seqs = a->seqs;
 
     sr_embedding_fwd(ctx, a->layer[0].x_in, a->tokens, N, m->w.token_embd, d);
     for (int l = 0; l < hp->n_layer; l++) {
-        const sr_layer_params *W = &m->w.layer[l];
         sr_layer_acts *A = &a->layer[l];
         float *x_out = l + 1 < hp->n_layer ? a->layer[l + 1].x_in : a->x_final;
-
-        /* attention */
-        sr_rmsnorm_fwd(ctx, A->ln1, A->ln1_rstd, A->x_in, W->attn_norm, N, d, hp->norm_eps);
-        sr_matmul_fwd(ctx, A->qkv, A->ln1, W->wq, N, d, qkvd, 0);
-        sr_rope_fwd(ctx, A->qkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, a->pos, hp->rope_theta);
-        sr_rope_fwd(ctx, A->qkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, a->pos,
-                    hp->rope_theta);
+        block_qkv(m, l, A, N, a->pos, 0);
         for (int b = 0; b < B; b++) {
             const float *q = A->qkv + (size_t)b * T * qkvd;
             seqs[b] = (sr_attn_seq){ q, q + qd, q + qd + kvd, A->att_out + (size_t)b * T * qd,
@@ -487,18 +523,98 @@ int sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int
             memset(A->att_out + ((size_t)b * T + a->lens[b]) * qd, 0,
                    (size_t)(T - a->lens[b]) * qd * sizeof(float));
         }
-        sr_attention_fwd(ctx, &shape, seqs, B, a->att_work);
-        memcpy(A->x_mid, A->x_in, (size_t)N * d * sizeof(float));
-        sr_matmul_fwd(ctx, A->x_mid, A->att_out, W->wo, N, qd, d, 1);
-
-        /* feed-forward */
-        sr_rmsnorm_fwd(ctx, A->ln2, A->ln2_rstd, A->x_mid, W->ffn_norm, N, d, hp->norm_eps);
-        sr_matmul_fwd(ctx, A->gu, A->ln2, W->w_gate, N, d, 2 * f, 0);
-        sr_swiglu_fwd(ctx, A->h, A->gu, N, f);
-        memcpy(x_out, A->x_mid, (size_t)N * d * sizeof(float));
-        sr_matmul_fwd(ctx, x_out, A->h, W->w_down, N, f, d, 1);
+        block_rest(m, l, A, x_out, N, &shape, seqs, B, 0);
     }
     sr_rmsnorm_fwd(ctx, a->lnf, a->lnf_rstd, a->x_final, m->w.output_norm, N, d, hp->norm_eps);
     sr_matmul_fwd(ctx, a->logits, a->lnf, m->w.output, N, d, hp->vocab, 0);
+    return 0;
+}
+
+/* ---- forward with a KV cache -------------------------------------------- */
+
+int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32_t *tokens,
+                            const int *n_new, int n_seq, unsigned flags, char *err, size_t errlen)
+{
+    const sr_hparams *hp = &m->hp;
+    const sr_ctx *ctx = &m->ctx;
+    sr_acts *a = &m->act;
+    const int qd = (int)q_dim(hp), kvd = (int)kv_dim(hp), qkvd = qd + 2 * kvd, d = hp->dim;
+    const int max_seqs = a->max_batch > a->max_seq ? a->max_batch : a->max_seq;
+    if (n_seq <= 0 || n_seq > max_seqs) {
+        snprintf(err, errlen, "cached forward: %d sequences, outside [1, %d]", n_seq, max_seqs);
+        return -1;
+    }
+    /* Check every shape and id before any op runs (or any cache changes). */
+    size_t N = 0;
+    for (int s = 0; s < n_seq; s++) {
+        const sr_kv_cache *c = caches[s];
+        if (!c || c->n_layer != hp->n_layer || c->kv_dim != kvd) {
+            snprintf(err, errlen, "cached forward: sequence %d: the cache does not fit this model", s);
+            return -1;
+        }
+        if (n_new[s] <= 0 || c->len + n_new[s] > c->cap || c->len + n_new[s] > a->max_seq) {
+            snprintf(err, errlen, "cached forward: sequence %d: %d cached + %d new positions exceed "
+                     "the cache (%d) or the model's set-up length (%d)", s, c->len, n_new[s], c->cap,
+                     a->max_seq);
+            return -1;
+        }
+        N += (size_t)n_new[s];
+    }
+    if (N > (size_t)a->max_batch * a->max_seq) {
+        snprintf(err, errlen, "cached forward: %zu tokens do not fit the %d × %d the model was set "
+                 "up for", N, a->max_batch, a->max_seq);
+        return -1;
+    }
+    for (size_t i = 0, s = 0, t = 0; i < N; i++) {
+        if (tokens[i] < 0 || tokens[i] >= hp->vocab) {
+            snprintf(err, errlen, "cached forward: sequence %zu, new token %zu: id %d is outside the "
+                     "vocabulary [0, %d)", s, t, tokens[i], hp->vocab);
+            return -1;
+        }
+        a->tokens[i] = tokens[i];
+        a->pos[i] = caches[s]->len + (int32_t)t;
+        if (++t == (size_t)n_new[s]) { s++; t = 0; }
+    }
+    a->B = 0; a->T = 0;   /* not a full forward: nothing here for a backward */
+
+    const int rows = (flags & SR_FWD_BATCH_INVARIANT) != 0;
+    const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, kvd, qd };
+    sr_attn_seq *seqs = a->seqs;
+    sr_embedding_fwd(ctx, a->layer[0].x_in, a->tokens, (int)N, m->w.token_embd, d);
+    for (int l = 0; l < hp->n_layer; l++) {
+        sr_layer_acts *A = &a->layer[l];
+        float *x_out = l + 1 < hp->n_layer ? a->layer[l + 1].x_in : a->x_final;
+        block_qkv(m, l, A, (int)N, a->pos, rows);
+        size_t off = 0;
+        for (int s = 0; s < n_seq; s++) {
+            const sr_kv_cache *c = caches[s];
+            float *k = sr_kv_k(c, l), *v = sr_kv_v(c, l);
+            for (int t = 0; t < n_new[s]; t++) {     /* the new keys and values join the cache */
+                const float *row = A->qkv + (off + t) * qkvd;
+                memcpy(k + (size_t)(c->len + t) * kvd, row + qd, (size_t)kvd * sizeof(float));
+                memcpy(v + (size_t)(c->len + t) * kvd, row + qd + kvd, (size_t)kvd * sizeof(float));
+            }
+            seqs[s] = (sr_attn_seq){ A->qkv + off * qkvd, k, v, A->att_out + off * qd,
+                                     A->att_lse + off * hp->n_head, n_new[s], c->len };
+            off += (size_t)n_new[s];
+        }
+        block_rest(m, l, A, x_out, (int)N, &shape, seqs, n_seq, rows);
+    }
+    int n_out = (int)N;
+    if (flags & SR_FWD_LAST_LOGITS) {
+        /* Only each sequence's last token goes through the head: row s of
+         * x_final gets it (row s <= its source row, so nothing unread is
+         * overwritten). The head is most of a decoding step's work. */
+        size_t row = 0;
+        for (int s = 0; s < n_seq; s++) {
+            row += (size_t)n_new[s];
+            if (row - 1 != (size_t)s)
+                memmove(a->x_final + (size_t)s * d, a->x_final + (row - 1) * d, (size_t)d * sizeof(float));
+        }
+        n_out = n_seq;
+    }
+    sr_rmsnorm_fwd(ctx, a->lnf, a->lnf_rstd, a->x_final, m->w.output_norm, n_out, d, hp->norm_eps);
+    linear(m, rows, a->logits, a->lnf, m->w.output, n_out, d, hp->vocab, 0);
+    for (int s = 0; s < n_seq; s++) caches[s]->len += n_new[s];
     return 0;
 }

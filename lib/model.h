@@ -13,6 +13,7 @@
 
 #include "gguf.h"
 #include "kernels.h"
+#include "kvcache.h"
 
 typedef struct sr_hparams {
     int n_layer;        /* llama.block_count */
@@ -128,5 +129,60 @@ void sr_model_free(sr_model *m);
  * model's own, so one forward runs at a time per model. */
 int  sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int *lens,
                       char *err, size_t errlen);
+
+/* ==== training: the backward pass (lib/model_backward.c) ==================
+ *
+ * Gradients of every parameter, in the parameters' own layout (sr_params_map
+ * over a second block of n_params floats; tied embeddings share one
+ * gradient, as they share one weight), and the scratch one backward needs,
+ * sized for the model's arena. */
+typedef struct sr_grads {
+    float *mem;                 /* [n_params] parameter gradients */
+    size_t n;
+    sr_params g;                /* named pointers into mem */
+    /* scratch, [max_batch × max_seq] rows each */
+    float *dres;                /* [N][dim] gradient of the residual stream */
+    float *dln;                 /* [N][dim] gradient of a norm's output */
+    float *dqkv;                /* [N][q_dim + 2 kv_dim] */
+    float *datt;                /* [N][q_dim] */
+    float *dgu;                 /* [N][2 ffn_dim] */
+    float *dh;                  /* [N][ffn_dim] */
+    float *att_work;            /* sr_attention_bwd's workspace */
+    sr_attn_seq_grad *seqs;     /* [max_batch] */
+    float *scratch;             /* the block the scratch pointers share */
+} sr_grads;
+
+/* Allocate gradients (zeroed) and scratch for m, which must have been set up
+ * with keep_acts. Returns 0, or -1 with err set. */
+int  sr_grads_init(sr_grads *g, const sr_model *m, char *err, size_t errlen);
+void sr_grads_zero(sr_grads *g);
+void sr_grads_free(sr_grads *g);
+
+/* Backward of the last sr_model_forward: given dlogits[B*T][vocab], the
+ * gradient of a loss with respect to the logits (it may be m->act.logits
+ * itself, overwritten by the caller; padded rows must be zero), add the
+ * loss's gradient to every parameter in g (+=, so micro-batches
+ * accumulate). Returns 0, or -1 with err set (no kept activations). */
+int  sr_model_backward(sr_model *m, sr_grads *g, const float *dlogits, char *err, size_t errlen);
+
+/* Flags of sr_model_forward_cached. */
+enum {
+    SR_FWD_LAST_LOGITS = 1,      /* logits for each sequence's last new token only, at row s */
+    SR_FWD_BATCH_INVARIANT = 2,  /* row-independent matmuls: a sequence's numbers do not
+                                    depend on the others in the call (decoding) */
+};
+
+/* Forward n_seq sequences by n_new[s] tokens each, continuing their caches:
+ * sequence s's new tokens are packed back to back in tokens (s = 0 first) at
+ * positions caches[s]->len, ..., and their keys and values are appended to
+ * caches[s] (whose len grows by n_new[s]). A prefill is one sequence with
+ * its whole prompt; a decoding step is every active sequence with 1 token.
+ * Logits land in m->act.logits: row i for packed token i, or with
+ * SR_FWD_LAST_LOGITS row s for sequence s's last token. Each cache may
+ * appear once; len + n_new must fit the cache and the model's max_seq, and
+ * the tokens together max_batch × max_seq. Returns 0, or -1 with err set
+ * (nothing changed). The activations of a full forward are overwritten. */
+int  sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32_t *tokens,
+                             const int *n_new, int n_seq, unsigned flags, char *err, size_t errlen);
 
 #endif

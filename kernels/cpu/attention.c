@@ -11,6 +11,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <string.h>
 
 enum { QBLOCK = 128 };
 
@@ -75,6 +76,111 @@ void sr_attention_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
             int blk = max_blocks - 1 - (int)(i / per_block);
             int b = (int)(i % per_block / s->n_head), h = (int)(i % s->n_head);
             if (blk * QBLOCK < seqs[b].T) attend_block(s, &seqs[b], h, blk * QBLOCK, my);
+        }
+    }
+}
+
+/* ---- backward ------------------------------------------------------------
+ *
+ * Flash-attention style: the probabilities are not kept but recomputed from
+ * q, k and the forward's log-sum-exp, P = exp(q·kᵀ/√d − lse), a block of
+ * queries at a time. With dO the output's gradient and D_i = dO_i · O_i:
+ *   dV = Pᵀ dO,  dS = P ∘ (dO Vᵀ − D),  dQ = dS K / √d,  dK = dSᵀ Q / √d.
+ * An item is (sequence, query head); it walks its query blocks in order.
+ * Query heads that share a key/value head would race on dK and dV, so each
+ * item adds into a private copy, and a second pass sums the copies of a
+ * group in head order — a fixed order, so the result does not depend on
+ * thread timing. */
+
+static size_t bwd_item_floats(const sr_attn_shape *s, int max_len)
+{
+    return 2 * (size_t)max_len * s->head_dim;   /* the item's dK and dV */
+}
+
+size_t sr_attention_bwd_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int max_len, int n_seq)
+{
+    if (max_len < 1) max_len = 1;
+    return (size_t)ctx->threads * 2 * QBLOCK * max_len +
+           (size_t)n_seq * s->n_head * bwd_item_floats(s, max_len);
+}
+
+static void attend_block_bwd(const sr_attn_shape *s, const sr_attn_seq *q, const sr_attn_seq_grad *gq,
+                             int h, int t0, float *P, float *dS, float *dk, float *dv)
+{
+    const int hd = s->head_dim, g = h / (s->n_head / s->n_head_kv);
+    const int rows = q->T - t0 < QBLOCK ? q->T - t0 : QBLOCK;
+    const int first = q->p0 + t0, n_keys = first + rows;
+    const float scale = 1.0f / sqrtf((float)hd);
+    const float *Q = q->q + (size_t)t0 * s->q_stride + (size_t)h * hd;
+    const float *O = q->out + (size_t)t0 * s->out_stride + (size_t)h * hd;
+    const float *dO = gq->dout + (size_t)t0 * s->out_stride + (size_t)h * hd;
+    const float *K = q->k + (size_t)g * hd, *V = q->v + (size_t)g * hd;
+
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n_keys, hd, scale,
+                Q, s->q_stride, K, s->kv_stride, 0.0f, P, n_keys);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n_keys, hd, 1.0f,
+                dO, s->out_stride, V, s->kv_stride, 0.0f, dS, n_keys);
+    for (int i = 0; i < rows; i++) {
+        float *p = P + (size_t)i * n_keys, *ds = dS + (size_t)i * n_keys;
+        const float lse = q->lse[(size_t)(t0 + i) * s->n_head + h];
+        const float *o = O + (size_t)i * s->out_stride, *d_o = dO + (size_t)i * s->out_stride;
+        double D = 0;
+        for (int c = 0; c < hd; c++) D += (double)d_o[c] * o[c];
+        int valid = first + i + 1;
+        for (int j = 0; j < valid; j++) {
+            p[j] = expf(p[j] - lse);
+            ds[j] = p[j] * (ds[j] - (float)D);
+        }
+        for (int j = valid; j < n_keys; j++) p[j] = ds[j] = 0.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, n_keys, scale,
+                dS, n_keys, K, s->kv_stride, 0.0f,
+                gq->dq + (size_t)t0 * s->q_stride + (size_t)h * hd, s->q_stride);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_keys, hd, rows, scale,
+                dS, n_keys, Q, s->q_stride, 1.0f, dk, hd);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_keys, hd, rows, 1.0f,
+                P, n_keys, dO, s->out_stride, 1.0f, dv, hd);
+}
+
+void sr_attention_bwd(const sr_ctx *ctx, const sr_attn_shape *s, const sr_attn_seq *seqs,
+                      const sr_attn_seq_grad *grads, int n_seq, float *work)
+{
+    int max_len = 1;
+    for (int b = 0; b < n_seq; b++)
+        if (seqs[b].p0 + seqs[b].T > max_len) max_len = seqs[b].p0 + seqs[b].T;
+    const int hd = s->head_dim, group = s->n_head / s->n_head_kv;
+    const size_t per_thread = 2 * (size_t)QBLOCK * max_len, per_item = bwd_item_floats(s, max_len);
+    float *items = work + (size_t)ctx->threads * per_thread;
+    const long n_items = (long)n_seq * s->n_head;
+    #pragma omp parallel num_threads(ctx->threads)
+    {
+        float *P = work + (size_t)omp_get_thread_num() * per_thread, *dS = P + (size_t)QBLOCK * max_len;
+        #pragma omp for schedule(dynamic)
+        for (long it = 0; it < n_items; it++) {
+            int b = (int)(it / s->n_head), h = (int)(it % s->n_head);
+            const int len = seqs[b].p0 + seqs[b].T;
+            float *dk = items + (size_t)it * per_item, *dv = dk + (size_t)max_len * hd;
+            memset(dk, 0, (size_t)len * hd * sizeof(float));
+            memset(dv, 0, (size_t)len * hd * sizeof(float));
+            for (int t0 = 0; t0 < seqs[b].T; t0 += QBLOCK)
+                attend_block_bwd(s, &seqs[b], &grads[b], h, t0, P, dS, dk, dv);
+        }
+        /* dK, dV of each (sequence, kv head): the group's copies summed in head order. */
+        const long n_out = (long)n_seq * s->n_head_kv;
+        #pragma omp for schedule(dynamic)
+        for (long o = 0; o < n_out; o++) {
+            int b = (int)(o / s->n_head_kv), g = (int)(o % s->n_head_kv);
+            const int len = seqs[b].p0 + seqs[b].T;
+            for (int t = 0; t < len; t++) {
+                float *dk = grads[b].dk + (size_t)t * s->kv_stride + (size_t)g * hd;
+                float *dv = grads[b].dv + (size_t)t * s->kv_stride + (size_t)g * hd;
+                for (int c = 0; c < hd; c++) dk[c] = dv[c] = 0.0f;
+                for (int h = g * group; h < (g + 1) * group; h++) {
+                    const float *pk = items + ((size_t)b * s->n_head + h) * per_item + (size_t)t * hd;
+                    const float *pv = pk + (size_t)max_len * hd;
+                    for (int c = 0; c < hd; c++) { dk[c] += pk[c]; dv[c] += pv[c]; }
+                }
+            }
         }
     }
 }

@@ -8,8 +8,10 @@
 
 #include <math.h>
 
-void sr_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
-                 int head_dim, int n_rot, const int32_t *pos, float theta)
+/* Rotates each pair by sign × its angle: +1 is the forward, -1 its inverse,
+ * which (the rotation being orthogonal) is also its backward. */
+static void rotate(const sr_ctx *ctx, float *x, int n, int stride, int n_heads, int head_dim,
+                   int n_rot, const int32_t *pos, float theta, float sign)
 {
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
     for (int j = 0; j < n; j++) {
@@ -18,7 +20,7 @@ void sr_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
             /* The angle in double: positions run into the thousands. One
              * angle serves the same pair of every head. */
             double a = pos[j] * pow((double)theta, -2.0 * i / n_rot);
-            float c = (float)cos(a), s = (float)sin(a);
+            float c = (float)cos(a), s = sign * (float)sin(a);
             for (int h = 0; h < n_heads; h++) {
                 float *p = row + (size_t)h * head_dim + 2 * i;
                 float x0 = p[0], x1 = p[1];
@@ -27,4 +29,16 @@ void sr_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
             }
         }
     }
+}
+
+void sr_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
+                 int head_dim, int n_rot, const int32_t *pos, float theta)
+{
+    rotate(ctx, x, n, stride, n_heads, head_dim, n_rot, pos, theta, 1.0f);
+}
+
+void sr_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,
+                 int head_dim, int n_rot, const int32_t *pos, float theta)
+{
+    rotate(ctx, dx, n, stride, n_heads, head_dim, n_rot, pos, theta, -1.0f);
 }

@@ -58,3 +58,49 @@ void sr_token_logprob_fwd(const sr_ctx *ctx, float *lp, const float *logits,
         lp[i] = (xi[targets[i]] - m) - rest;
     }
 }
+
+void sr_softmax_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *y, int n, int cols)
+{
+    /* dx = y ∘ (dy - Σ dy ∘ y) */
+    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    for (int i = 0; i < n; i++) {
+        const float *yi = y + (size_t)i * cols, *gi = dy + (size_t)i * cols;
+        float *di = dx + (size_t)i * cols;
+        double dot = 0;
+        for (int j = 0; j < cols; j++) dot += (double)gi[j] * yi[j];
+        for (int j = 0; j < cols; j++) di[j] = yi[j] * (gi[j] - (float)dot);
+    }
+}
+
+void sr_logsoftmax_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *y, int n, int cols)
+{
+    /* dx = dy - softmax · Σ dy, with softmax = exp(y) */
+    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    for (int i = 0; i < n; i++) {
+        const float *yi = y + (size_t)i * cols, *gi = dy + (size_t)i * cols;
+        float *di = dx + (size_t)i * cols;
+        double sum = 0;
+        for (int j = 0; j < cols; j++) sum += gi[j];
+        for (int j = 0; j < cols; j++) di[j] = gi[j] - expf(yi[j]) * (float)sum;
+    }
+}
+
+void sr_token_logprob_bwd(const sr_ctx *ctx, float *dlogits, const float *logits,
+                          const int32_t *targets, const float *dlp, int n, int cols)
+{
+    /* d lp / d logit_j = [j = target] - softmax_j. The row's log-sum-exp is
+     * taken before any of it is written, so dlogits may be logits itself. */
+    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    for (int i = 0; i < n; i++) {
+        const float *xi = logits + (size_t)i * cols;
+        float *di = dlogits + (size_t)i * cols;
+        if (targets[i] < 0 || dlp[i] == 0.0f) {
+            for (int j = 0; j < cols; j++) di[j] = 0.0f;
+            continue;
+        }
+        float m, rest = row_logsumexp(xi, cols, &m);
+        const float g = dlp[i];
+        for (int j = 0; j < cols; j++) di[j] = -g * expf((xi[j] - m) - rest);
+        di[targets[i]] += g;
+    }
+}
