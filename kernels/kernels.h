@@ -184,6 +184,14 @@ void sr_topk(const float *x, int n, int k, int *idx, float *val);
 void sr_matmul_rows_fwd(const sr_ctx *ctx, float *y, const float *x, const float *w,
                         int n, int in, int out, int accumulate);
 
+/* Causal attention for decoding steps: every sequence has T = 1 (one new
+ * query at position p0 over keys [0, p0]). The same result as
+ * sr_attention_fwd up to rounding, without its sgemm packing, and each
+ * sequence's numbers independent of the others. work: ctx->threads × the
+ * longest p0 + 1 floats (sr_attention_workspace's size is enough). */
+void sr_attention_decode_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
+                             const sr_attn_seq *seqs, int n_seq, float *work);
+
 /* ---- sampling ---- */
 
 /* p[i] = exp((x[i] - max x) / temperature) for i < n (temperature > 0): the

@@ -462,7 +462,11 @@ static void block_rest(sr_model *m, int l, sr_layer_acts *A, float *x_out, int N
     const sr_hparams *hp = &m->hp;
     const sr_layer_params *W = &m->w.layer[l];
     const int d = hp->dim, f = hp->ffn_dim, qd = (int)q_dim(hp);
-    sr_attention_fwd(&m->ctx, shape, seqs, n_seq, m->act.att_work);
+    /* one query per sequence with the row kernels: a decoding step */
+    int decode = rows;
+    for (int b = 0; b < n_seq && decode; b++) decode = seqs[b].T == 1;
+    if (decode) sr_attention_decode_fwd(&m->ctx, shape, seqs, n_seq, m->act.att_work);
+    else        sr_attention_fwd(&m->ctx, shape, seqs, n_seq, m->act.att_work);
     memcpy(A->x_mid, A->x_in, (size_t)N * d * sizeof(float));
     linear(m, rows, A->x_mid, A->att_out, W->wo, N, qd, d, 1);
 

@@ -1,0 +1,45 @@
+/* sample.h — drawing the next token from a row of logits: temperature,
+ * top-k, top-p, min-p and a repetition penalty, from a random stream that
+ * belongs to one sample of one record (DESIGN §4).
+ *
+ * The stream of sample s of a record is seeded from XXH64(record id, --seed)
+ * and s, never shared between slots, so what a record gets does not depend
+ * on batch size, slot order, threads or shards. */
+#ifndef SR_SAMPLE_H
+#define SR_SAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sr_sample_opts {
+    float temperature;      /* <= 0: greedy (argmax, ties to the lowest id) */
+    float top_p;            /* >= 1: off */
+    float min_p;            /* <= 0: off */
+    float repeat_penalty;   /* 1: off; > 1 discourages tokens already in the prompt or reply */
+    int top_k;              /* <= 0: off */
+} sr_sample_opts;
+
+/* The paper's candidate settings (METHOD step 2). */
+#define SR_SAMPLE_OPTS_DEFAULT { 0.7f, 0.9f, 0.0f, 1.0f, 0 }
+
+/* A splitmix64 stream: 64 bits of state, one per sample in flight. */
+typedef struct sr_rng { uint64_t s; } sr_rng;
+
+/* XXH64(record id, seed): the seed of everything random about one record. */
+uint64_t sr_record_seed(const char *id, size_t id_len, uint64_t seed);
+/* The stream of sample `sample` of the record whose seed is record_seed. */
+sr_rng   sr_rng_for(uint64_t record_seed, uint64_t sample);
+uint64_t sr_rng_next(sr_rng *r);
+double   sr_rng_uniform(sr_rng *r);     /* [0, 1), 53 bits */
+
+/* Check options: 0, or -1 with the reason (a NaN, a top-p outside (0, 1], ...). */
+int sr_sample_check(const sr_sample_opts *o, char *err, size_t errlen);
+
+/* The next token from logits[n]. The penalty, when on, rewrites logits of
+ * the ids in history[n_hist] in place. p and idx are workspace of n each.
+ * Deterministic: the same logits, history and stream give the same token. */
+int32_t sr_sample_next(const sr_sample_opts *o, float *logits, int n,
+                       const int32_t *history, size_t n_hist, sr_rng *rng,
+                       float *p, int *idx);
+
+#endif

@@ -1,0 +1,396 @@
+/* test_generate.c — the KV-cache forward and the continuous-batching engine:
+ * cached logits against a full forward, bit-identical logits whatever shares
+ * a decoding step, the same samples for any slot count, forks, stops, and
+ * the real model's greedy continuations against tests/golden/greedy.jsonl
+ * (transformers fp32). */
+#include "test.h"
+#include "generate.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
+
+static char err[512];
+
+static sr_hparams tiny_hp(void)
+{
+    return (sr_hparams){ .n_layer = 2, .dim = 32, .ffn_dim = 48, .n_head = 4, .n_head_kv = 2,
+                         .head_dim = 8, .n_rot = 8, .vocab = 60, .n_ctx = 128, .norm_eps = 1e-5f,
+                         .rope_theta = 10000.0f, .tied = 1 };
+}
+
+static int tiny(sr_model *m, int max_seq)
+{
+    sr_hparams hp = tiny_hp();
+    sr_model_opts o = { .max_batch = 1, .max_seq = max_seq, .threads = 2 };
+    int rc = sr_model_init_random(m, &hp, 7, &o, err, sizeof err);
+    if (rc < 0) printf("#   %s\n", err);
+    CHECK(rc == 0);
+    return rc;
+}
+
+/* ---- the cached forward --------------------------------------------------- */
+
+/* Prefill p tokens, then feed the rest one at a time: every row of logits
+ * against the full forward's row at the same position. Returns the largest
+ * difference relative to the largest |logit|. */
+static double cached_vs_full(sr_model *m, const int32_t *toks, int T, int p, int flags)
+{
+    const int V = m->hp.vocab;
+    if (sr_model_forward(m, toks, 1, T, NULL, err, sizeof err) < 0) { printf("#   %s\n", err); return 1e9; }
+    float *full = malloc(sizeof(float) * (size_t)T * V);
+    memcpy(full, m->act.logits, sizeof(float) * (size_t)T * V);
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < (size_t)T * V; i++) if (fabs(full[i]) > scale) scale = fabs(full[i]);
+    sr_kv_cache c;
+    CHECK(sr_kv_cache_init(&c, m->hp.n_layer, m->hp.n_head_kv * m->hp.head_dim, T, err, sizeof err) == 0);
+    sr_kv_cache *cp = &c;
+    /* the prefill with every row's logits */
+    CHECK(sr_model_forward_cached(m, &cp, toks, &p, 1, 0, err, sizeof err) == 0);
+    for (int t = 0; t < p; t++)
+        for (int v = 0; v < V; v++) {
+            double d = fabs(m->act.logits[(size_t)t * V + v] - full[(size_t)t * V + v]);
+            if (d > worst) worst = d;
+        }
+    for (int t = p; t < T; t++) {
+        int one = 1;
+        CHECK(sr_model_forward_cached(m, &cp, toks + t, &one, 1, SR_FWD_LAST_LOGITS | flags,
+                                      err, sizeof err) == 0);
+        for (int v = 0; v < V; v++) {
+            double d = fabs(m->act.logits[v] - full[(size_t)t * V + v]);
+            if (d > worst) worst = d;
+        }
+    }
+    CHECK(c.len == T);
+    sr_kv_cache_free(&c);
+    free(full);
+    return worst / scale;
+}
+
+TEST(cached_forward_matches_full_forward)
+{
+    sr_model m;
+    if (tiny(&m, 40) < 0) return;
+    int32_t toks[40];
+    for (int i = 0; i < 40; i++) toks[i] = (i * 17 + 3) % m.hp.vocab;
+    double r1 = cached_vs_full(&m, toks, 40, 11, 0);
+    double r2 = cached_vs_full(&m, toks, 40, 1, SR_FWD_BATCH_INVARIANT);
+    printf("#   tiny model: max |dlogit| / max |logit| %.2e (sgemm), %.2e (row kernel)\n", r1, r2);
+    CHECK(r1 < 1e-5);
+    CHECK(r2 < 1e-5);
+    sr_model_free(&m);
+}
+
+TEST(cached_forward_rejects_bad_input)
+{
+    sr_model m;
+    if (tiny(&m, 16) < 0) return;
+    sr_kv_cache c, small;
+    CHECK(sr_kv_cache_init(&c, m.hp.n_layer, m.hp.n_head_kv * m.hp.head_dim, 16, err, sizeof err) == 0);
+    CHECK(sr_kv_cache_init(&small, 1, 4, 16, err, sizeof err) == 0);
+    sr_kv_cache *cp = &c, *sp = &small;
+    int32_t toks[20] = { 0 };
+    int n = 17;
+    CHECK(sr_model_forward_cached(&m, &cp, toks, &n, 1, 0, err, sizeof err) < 0);   /* past the cache */
+    n = 0;
+    CHECK(sr_model_forward_cached(&m, &cp, toks, &n, 1, 0, err, sizeof err) < 0);
+    n = 2;
+    toks[1] = m.hp.vocab;
+    CHECK(sr_model_forward_cached(&m, &cp, toks, &n, 1, 0, err, sizeof err) < 0);   /* id out of range */
+    CHECK(strstr(err, "vocabulary") != NULL);
+    CHECK(c.len == 0);                                                              /* nothing changed */
+    toks[1] = 1;
+    CHECK(sr_model_forward_cached(&m, &sp, toks, &n, 1, 0, err, sizeof err) < 0);   /* wrong shape */
+    CHECK(sr_kv_cache_copy(&c, &small, 1) < 0);
+    sr_kv_cache_free(&c);
+    sr_kv_cache_free(&small);
+    sr_model_free(&m);
+}
+
+/* A decoding step's logits for a sequence are the same bits alone, among
+ * others, and at any place in the batch. */
+static int batch_invariant(sr_model *m, int n_seq, int plen)
+{
+    const int V = m->hp.vocab, kvd = m->hp.n_head_kv * m->hp.head_dim;
+    sr_kv_cache *c = calloc((size_t)n_seq, sizeof *c), **ps = calloc((size_t)n_seq, sizeof *ps);
+    int32_t *prompt = malloc(sizeof(int32_t) * (size_t)plen), *next = malloc(sizeof(int32_t) * (size_t)n_seq);
+    int *ones = malloc(sizeof(int) * (size_t)n_seq);
+    float *alone = malloc(sizeof(float) * (size_t)n_seq * V);
+    for (int i = 0; i < plen; i++) prompt[i] = (i * 13 + 1) % V;
+    for (int s = 0; s < n_seq; s++) {
+        sr_kv_cache_init(&c[s], m->hp.n_layer, kvd, plen + 1, err, sizeof err);
+        ps[s] = &c[s];
+        ones[s] = 1;
+        next[s] = (s * 31 + 5) % V;
+    }
+    CHECK(sr_model_forward_cached(m, &ps[0], prompt, &plen, 1, 0, err, sizeof err) == 0);
+    for (int s = 1; s < n_seq; s++) CHECK(sr_kv_cache_copy(&c[s], &c[0], plen) == 0);
+    for (int s = 0; s < n_seq; s++) {
+        CHECK(sr_model_forward_cached(m, &ps[s], &next[s], &ones[s], 1, 3, err, sizeof err) == 0);
+        memcpy(alone + (size_t)s * V, m->act.logits, sizeof(float) * V);
+        c[s].len = plen;
+    }
+    int same = 1;
+    for (int first = 0; first < n_seq; first += 3) {      /* batches starting at 0, 3, 6, ... */
+        CHECK(sr_model_forward_cached(m, ps + first, next + first, ones, n_seq - first, 3,
+                                      err, sizeof err) == 0);
+        same &= memcmp(alone + (size_t)first * V, m->act.logits, sizeof(float) * (size_t)(n_seq - first) * V) == 0;
+        for (int s = 0; s < n_seq; s++) c[s].len = plen;
+    }
+    for (int s = 0; s < n_seq; s++) sr_kv_cache_free(&c[s]);
+    free(c); free(ps); free(prompt); free(next); free(ones); free(alone);
+    return same;
+}
+
+TEST(decode_step_is_batch_invariant)
+{
+    sr_model m;
+    if (tiny(&m, 32) < 0) return;
+    CHECK(batch_invariant(&m, 13, 9));
+    sr_model_free(&m);
+}
+
+/* ---- the engine ------------------------------------------------------------- */
+
+/* Requests: prompt i is a few tokens made from i; results recorded by
+ * (request, sample) so runs can be compared whatever the finishing order. */
+typedef struct run {
+    int n_req, n, next_req, max_tokens;
+    int32_t prompt[8];
+    int32_t out[16][8][64];
+    int len[16][8], finish[16][8], got;
+    int stop_on;          /* a token that ends a sample through the stop callback, or -1 */
+} run;
+
+static int next_req(void *ctx, sr_gen_req *r)
+{
+    run *u = ctx;
+    if (u->next_req >= u->n_req) return 0;
+    int i = u->next_req++;
+    int len = 2 + i % 5;
+    for (int t = 0; t < len; t++) u->prompt[t] = (int32_t)((i * 7 + t * 3 + 1) % 50 + 3);
+    char id[16];
+    snprintf(id, sizeof id, "r%d", i);
+    *r = (sr_gen_req){ u->prompt, len, u->n, sr_record_seed(id, strlen(id), 42), (void *)(intptr_t)i };
+    return 1;
+}
+
+static int on_done(void *ctx, const sr_gen_out *o)
+{
+    run *u = ctx;
+    int i = (int)(intptr_t)o->req->user;
+    memcpy(u->out[i][o->sample], o->tokens, sizeof(int32_t) * (size_t)o->n_tokens);
+    u->len[i][o->sample] = o->n_tokens;
+    u->finish[i][o->sample] = o->finish;
+    u->got++;
+    return 0;
+}
+
+static int on_stop(void *ctx, const sr_gen_req *r, const int32_t *t, int n)
+{
+    (void)r;
+    return t[n - 1] == ((run *)ctx)->stop_on;
+}
+
+static void gen(sr_model *m, run *u, int slots, float temp)
+{
+    memset(u->len, 0, sizeof u->len);
+    u->next_req = 0;
+    u->got = 0;
+    sr_gen_io io = { next_req, on_done, u->stop_on >= 0 ? on_stop : NULL, u };
+    sr_gen_opts o = { { temp, 0.9f, 0.0f, 1.0f, 0 }, u->max_tokens, slots, 32, 0 };
+    sr_gen_stats st;
+    int rc = sr_generate(m, &o, &io, &st, err, sizeof err);
+    if (rc < 0) printf("#   %s\n", err);
+    CHECK(rc == 0);
+    CHECK(u->got == u->n_req * u->n);
+    CHECK(st.samples == (uint64_t)(u->n_req * u->n));
+}
+
+TEST(engine_output_does_not_depend_on_slots)
+{
+    sr_model m;
+    if (tiny(&m, 32) < 0) return;
+    static run a, b;
+    a = (run){ .n_req = 9, .n = 3, .max_tokens = 20, .stop_on = -1 };
+    gen(&m, &a, 1, 1.0f);
+    const int slots[] = { 2, 5, 16 };
+    for (int k = 0; k < 3; k++) {
+        b = (run){ .n_req = 9, .n = 3, .max_tokens = 20, .stop_on = -1 };
+        gen(&m, &b, slots[k], 1.0f);
+        CHECK(memcmp(a.len, b.len, sizeof a.len) == 0);
+        CHECK(memcmp(a.out, b.out, sizeof a.out) == 0);
+        CHECK(memcmp(a.finish, b.finish, sizeof a.finish) == 0);
+    }
+    /* samples of one prompt differ from each other (T = 1 over 60 tokens) */
+    CHECK(memcmp(a.out[0][0], a.out[0][1], sizeof a.out[0][0]) != 0);
+    /* eot (id 0) ends a sample with "stop", else it runs to max_tokens: "length" */
+    int stops = 0;
+    for (int i = 0; i < 9; i++)
+        for (int s = 0; s < 3; s++) {
+            if (a.finish[i][s] == SR_FINISH_LENGTH) CHECK(a.len[i][s] == 20);
+            else { CHECK(a.len[i][s] < 20); stops++; }
+            for (int t = 0; t < a.len[i][s]; t++) CHECK(a.out[i][s][t] != 0);
+        }
+    printf("#   %d of 27 samples met the end-of-turn token\n", stops);
+    sr_model_free(&m);
+}
+
+TEST(engine_greedy_forks_agree_and_stop_callback_ends_samples)
+{
+    sr_model m;
+    if (tiny(&m, 32) < 0) return;
+    static run a;
+    a = (run){ .n_req = 4, .n = 4, .max_tokens = 12, .stop_on = -1 };
+    gen(&m, &a, 3, 0.0f);
+    for (int i = 0; i < 4; i++)
+        for (int s = 1; s < 4; s++) {
+            CHECK(a.len[i][s] == a.len[i][0]);
+            CHECK(memcmp(a.out[i][s], a.out[i][0], sizeof(int32_t) * (size_t)a.len[i][0]) == 0);
+        }
+    /* stop on the token greedy decoding of request 0 produces third */
+    if (a.len[0][0] >= 3) {
+        int tok = a.out[0][0][2];
+        static run b;
+        b = (run){ .n_req = 4, .n = 2, .max_tokens = 12, .stop_on = tok };
+        gen(&m, &b, 2, 0.0f);
+        CHECK(b.finish[0][0] == SR_FINISH_STOP);
+        CHECK(b.len[0][0] <= 3 && b.out[0][0][b.len[0][0] - 1] == tok);
+    }
+    sr_model_free(&m);
+}
+
+TEST(engine_refuses_prompts_that_do_not_fit)
+{
+    sr_model m;
+    if (tiny(&m, 32) < 0) return;
+    static run a;
+    a = (run){ .n_req = 2, .n = 1, .max_tokens = 30, .stop_on = -1 };  /* 2 + 30 fits 32, 3 + 30 not */
+    sr_gen_io io = { next_req, on_done, NULL, &a };
+    sr_gen_opts o = { SR_SAMPLE_OPTS_DEFAULT, 30, 2, 32, 0 };
+    CHECK(sr_generate(&m, &o, &io, NULL, err, sizeof err) < 0);
+    CHECK(strstr(err, "does not fit") != NULL);
+    o.cap = 64;                                                        /* beyond max_seq */
+    CHECK(sr_generate(&m, &o, &io, NULL, err, sizeof err) < 0);
+    sr_model_free(&m);
+}
+
+/* ---- the real model ------------------------------------------------------ */
+
+static json_t **read_jsonl(const char *path, int *n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) { printf("#   %s is missing\n", path); return NULL; }
+    json_t **v = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    *n = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *j = json_loads(line, 0, NULL);
+        if (!j) continue;
+        v = realloc(v, sizeof *v * (size_t)(*n + 1));
+        v[(*n)++] = j;
+    }
+    free(line);
+    fclose(f);
+    return v;
+}
+
+typedef struct golden {
+    json_t **g;
+    int n, next;
+    int32_t *ids;
+    int ok, tokens, matched;
+    int32_t eot;
+} golden;
+
+static int golden_next(void *ctx, sr_gen_req *r)
+{
+    golden *u = ctx;
+    if (u->next >= u->n || (SANITIZED && u->next >= 3)) return 0;
+    json_t *p = json_object_get(u->g[u->next], "prompt_ids");
+    int len = (int)json_array_size(p);
+    free(u->ids);
+    u->ids = malloc(sizeof(int32_t) * (size_t)len);
+    for (int i = 0; i < len; i++) u->ids[i] = (int32_t)json_integer_value(json_array_get(p, i));
+    *r = (sr_gen_req){ u->ids, len, 2, 1, (void *)(intptr_t)u->next };
+    u->next++;
+    return 1;
+}
+
+static int golden_done(void *ctx, const sr_gen_out *o)
+{
+    golden *u = ctx;
+    json_t *rec = u->g[(intptr_t)o->req->user];
+    json_t *cont = json_object_get(rec, "continuation");
+    int want = (int)json_array_size(cont), got = o->n_tokens + (o->finish == SR_FINISH_STOP);
+    int same = 0;
+    while (same < o->n_tokens && same < want &&
+           o->tokens[same] == json_integer_value(json_array_get(cont, same)))
+        same++;
+    if (o->finish == SR_FINISH_STOP && same == o->n_tokens && same < want &&
+        json_integer_value(json_array_get(cont, same)) == u->eot)
+        same++;
+    if (o->sample == 0)
+        printf("#   %-16s %d/%d golden tokens (%s)\n", json_string_value(json_object_get(rec, "name")),
+               same, want, sr_finish_name(o->finish));
+    if (same != want || got != want) u->ok = 0;
+    if (o->sample == 0) { u->tokens += want; u->matched += same; }
+    return 0;
+}
+
+TEST(real_model_greedy_matches_golden)
+{
+    const char *path = test_model_path();
+    if (!path) return;
+    sr_model m;
+    sr_model_opts mo = { .max_batch = 1, .max_seq = 1024, .threads = 0 };
+    if (sr_model_load(&m, path, &mo, err, sizeof err) < 0) { printf("#   %s\n", err); CHECK(0); return; }
+    golden u = { .ok = 1, .eot = 2 };
+    u.g = read_jsonl("tests/golden/greedy.jsonl", &u.n);
+    CHECK(u.g && u.n == 11);
+    /* 2 samples per prompt (forks), 4 slots: batched decoding steps */
+    sr_gen_io io = { golden_next, golden_done, NULL, &u };
+    sr_gen_opts o = { { 0.0f, 1.0f, 0.0f, 1.0f, 0 }, 64, 4, 1024, 2 };
+    sr_gen_stats st;
+    int rc = sr_generate(&m, &o, &io, &st, err, sizeof err);
+    if (rc < 0) printf("#   %s\n", err);
+    CHECK(rc == 0);
+    printf("#   greedy through the KV-cache engine: %d/%d golden tokens, %llu steps%s\n", u.matched,
+           u.tokens, (unsigned long long)st.steps, SANITIZED ? " [sanitizer build: 3 prompts]" : "");
+    CHECK(u.ok);
+    CHECK(u.tokens > 0 && u.matched == u.tokens);
+
+    /* the decode path's logits against one full forward, on the real model */
+    json_t *p = json_object_get(u.g[1], "prompt_ids"), *c = json_object_get(u.g[1], "continuation");
+    int pl = (int)json_array_size(p), cl = (int)json_array_size(c);
+    int32_t *seq = malloc(sizeof(int32_t) * (size_t)(pl + cl));
+    for (int i = 0; i < pl; i++) seq[i] = (int32_t)json_integer_value(json_array_get(p, i));
+    for (int i = 0; i < cl; i++) seq[pl + i] = (int32_t)json_integer_value(json_array_get(c, i));
+    double rel = cached_vs_full(&m, seq, pl + cl, pl, SR_FWD_BATCH_INVARIANT);
+    printf("#   real model, %d + %d tokens: max |dlogit| / max |logit| %.2e\n", pl, cl, rel);
+    CHECK(rel < 1e-5);
+    CHECK(batch_invariant(&m, SANITIZED ? 4 : 7, pl));
+    free(seq);
+    free(u.ids);
+    for (int i = 0; i < u.n; i++) json_decref(u.g[i]);
+    free(u.g);
+    sr_model_free(&m);
+}
+
+int main(void)
+{
+    RUN(cached_forward_matches_full_forward);
+    RUN(cached_forward_rejects_bad_input);
+    RUN(decode_step_is_batch_invariant);
+    RUN(engine_output_does_not_depend_on_slots);
+    RUN(engine_greedy_forks_agree_and_stop_callback_ends_samples);
+    RUN(engine_refuses_prompts_that_do_not_fit);
+    RUN(real_model_greedy_matches_golden);
+    return test_done();
+}
