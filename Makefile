@@ -119,6 +119,9 @@ model: $(MODEL_FILE)
 $(MODEL_FILE): scripts/fetch-model
 	@scripts/fetch-model $@
 
+# --- the pipeline: make iter1 / iter2 / iter3, make report ----------------
+include $(wildcard pipelines/*.mk)
+
 clean:
 	rm -rf build bin
 distclean: clean
