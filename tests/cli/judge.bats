@@ -1,0 +1,139 @@
+#!/usr/bin/env bats
+# sr-judge: the --eval mode (agreement of judged scores with human rankings),
+# run as a user would. No model is needed for any test here.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup() {
+    T=$BATS_TEST_TMPDIR
+}
+
+# Judged ranked records, prompts interleaved. Computed by hand (the same
+# prompts as tests/unit/test_agreement.c):
+#   A ranks 0 1 2, scores 5 4 3:    3 pairs agree; one 5, the best; exact; rho 1, tau 1
+#   B ranks 0 1 2, scores 4 4 5:    (0,1) tied, two reversed; one 5, rank 2 (not best);
+#                                   not exact; rho -sqrt(3)/2, tau-b -2/sqrt(6)
+#   C ranks 0 1,   scores 3 3:      one pair, tied; not exact; scores constant: no rho
+#   D rank 0 alone:                 left out (fewer than 2 scored)
+#   E ranks 1 1 3, scores 14/3 5 2, and rank 0 with a nil score (left out, so
+#     rank 1 is E's best): pairs (0,2) (1,2) agree; two 5s (means >= 4.5), both best;
+#     not exact (5 > 14/3 but equal ranks); rho +sqrt(3)/2, tau-b +2/sqrt(6)
+# Totals: 4 prompts, 11 replies, 9 pairs, 5 agree (55.6%), 2 tied (22.2%);
+# 5-best 3 of 4 (75.0%); exact 1 of 4 (25.0%); rho and tau-b over A B E: 1/3.
+fixture() {
+    cat > "$T/e.json" <<'EOF'
+{"id":"a0","prompt_id":"A","prompt":"pa","response":"x","human_rank":0,"score":5,"scores":[5,5,5]}
+{"id":"b0","prompt_id":"B","prompt":"pb","response":"x","human_rank":0,"score":4}
+{"id":"a1","prompt_id":"A","prompt":"pa","response":"x","human_rank":1,"score":4}
+{"id":"a2","prompt_id":"A","prompt":"pa","response":"x","human_rank":2,"score":3}
+{"id":"b1","prompt_id":"B","prompt":"pb","response":"x","human_rank":1,"score":4.0}
+{"id":"b2","prompt_id":"B","prompt":"pb","response":"x","human_rank":2,"score":5}
+{"id":"c0","prompt_id":"C","prompt":"pc","response":"x","human_rank":0,"score":3}
+{"id":"c1","prompt_id":"C","prompt":"pc","response":"x","human_rank":1,"score":3}
+{"id":"d0","prompt_id":"D","prompt":"pd","response":"x","human_rank":0,"score":5}
+{"id":"e0","prompt_id":"E","prompt":"pe","response":"x","human_rank":1,"score":4.666666666666667}
+{"id":"e1","prompt_id":"E","prompt":"pe","response":"x","human_rank":1,"score":5}
+{"id":"e2","prompt_id":"E","prompt":"pe","response":"x","human_rank":3,"score":2}
+{"id":"e3","prompt_id":"E","prompt":"pe","response":"x","human_rank":0,"score":null}
+EOF
+    sr-cat --from-json < "$T/e.json" > "$T/e.mp"
+}
+
+@test "--eval prints the five measures, computed by hand" {
+    fixture
+    run sr-judge --eval < "$T/e.mp"
+    assert_success
+    assert_line 'judge agreement with human rankings: 4 prompts, 11 replies, 9 pairs'
+    assert_line --regexp '^pairwise accuracy +55\.6% +\(5 of 9 pairs .*judge ties 22\.2% of them, counted as not agreeing\)$'
+    assert_line --regexp '^5-best +75\.0% +\(3 of 4 replies scored 5, a mean score >= 4\.5'
+    assert_line --regexp '^exact match +25\.0% +\(1 of 4 prompts'
+    assert_line --regexp '^Spearman rho +0\.333 +\(mean over 3 prompts'
+    assert_line --regexp '^Kendall tau-b +0\.333$'
+    assert_line 'left out           1 replies with a nil score, 1 prompts with fewer than 2 scored replies'
+}
+
+@test "--eval-json writes the measures as one JSON object" {
+    fixture
+    sr-judge --eval --eval-json "$T/m.json" -i "$T/e.mp" > /dev/null
+    [ "$(wc -l < "$T/m.json")" -eq 1 ]
+    run jq -c '[.prompts, .replies, .pairs, .pairs_agree, .pairs_tied, .fives, .fives_best, .exact, .corr_prompts, .nil_scores, .single_prompts]' "$T/m.json"
+    assert_output '[4,11,9,5,2,4,3,1,3,1,1]'
+    run jq -r '[.pairwise_accuracy, .tie_share, .five_best, .exact_match, .spearman, .kendall_tau] | map(. * 1e6 | round) | @csv' "$T/m.json"
+    assert_output '555556,222222,750000,250000,333333,333333'
+}
+
+@test "--eval: input order does not matter" {
+    fixture
+    sr-judge --eval < "$T/e.mp" > "$T/a.txt"
+    tac "$T/e.json" | sr-cat --from-json | sr-judge --eval > "$T/b.txt"
+    cmp "$T/a.txt" "$T/b.txt"
+}
+
+@test "--eval on scores that follow the human ranks exactly: 100%, rho = tau = 1" {
+    sr-filter-oasst --ranked -i "$EXAMPLES/oasst-sample.jsonl" 2> /dev/null |
+        sr-cat | jq -c '.score = 5 - .human_rank' | sr-cat --from-json > "$T/r.mp"
+    sr-judge --eval --eval-json "$T/m.json" < "$T/r.mp" > /dev/null
+    run jq -c '[.pairwise_accuracy, .tie_share, .exact_match, .spearman, .kendall_tau]' "$T/m.json"
+    assert_output '[1,0,1,1,1]'
+    [ "$(jq .prompts "$T/m.json")" -gt 10 ]
+    # and reversed: every pair disagrees
+    sr-cat < "$T/r.mp" | jq -c '.score = .human_rank' | sr-cat --from-json | sr-judge --eval --eval-json "$T/m2.json" > /dev/null
+    run jq -c '[.pairwise_accuracy, .exact_match, .spearman, .kendall_tau]' "$T/m2.json"
+    assert_output '[0,0,-1,-1]'
+}
+
+@test "--eval with nothing to measure prints n/a and JSON nulls" {
+    echo '{"prompt_id":"p","human_rank":0,"score":null}' | sr-cat --from-json > "$T/n.mp"
+    run sr-judge --eval --eval-json "$T/m.json" < "$T/n.mp"
+    assert_success
+    assert_line --regexp '^pairwise accuracy +n/a'
+    run jq -c '[.prompts, .nil_scores, .pairwise_accuracy, .spearman]' "$T/m.json"
+    assert_output '[0,1,null,null]'
+}
+
+@test "--eval: bad records exit 3 naming the record and key, or are skipped with --skip-bad" {
+    fixture
+    while IFS='|' read -r line key what; do
+        { head -3 "$T/e.json"; echo "$line"; tail -n +4 "$T/e.json"; } | sr-cat --from-json > "$T/b.mp"
+        run --separate-stderr sr-judge --eval < "$T/b.mp"
+        assert_failure 3
+        [[ $stderr == *"record 4"*"key \"$key\": $what"* ]] || { echo "$stderr"; false; }
+        run --separate-stderr sr-judge --eval --skip-bad < "$T/b.mp"
+        assert_success
+        assert_line 'judge agreement with human rankings: 4 prompts, 11 replies, 9 pairs'
+        [[ $stderr == *"skipped 1 bad record"* ]]
+    done <<'EOF'
+{"id":"z","human_rank":0,"score":1}|prompt_id|missing
+{"id":"z","prompt_id":"A","score":1}|human_rank|missing
+{"id":"z","prompt_id":"A","human_rank":"0","score":1}|human_rank|expected an integer
+{"id":"z","prompt_id":"A","human_rank":0}|score|missing
+{"id":"z","prompt_id":"A","human_rank":0,"score":[4]}|score|expected a finite number or nil, got an array
+EOF
+}
+
+@test "--eval -o FILE writes the report there" {
+    fixture
+    sr-judge --eval -i "$T/e.mp" -o "$T/report.txt"
+    grep -q '^exact match  *25.0%' "$T/report.txt"
+}
+
+@test "--eval-json without --eval is a usage error" {
+    run sr-judge --eval-json "$T/m.json" < /dev/null
+    assert_failure 2
+    [ ! -e "$T/m.json" ]
+}
+
+@test "--help exits 0 and names the options" {
+    run sr-judge --help
+    assert_success
+    assert_line --partial "Usage: sr-judge"
+    assert_output --partial "--eval-json FILE"
+    assert_output --partial "--template FILE"
+}
+
+@test "an unknown option exits 2" {
+    run --separate-stderr sr-judge --no-such-option
+    assert_failure 2
+    [[ $stderr == *"--no-such-option"* ]]
+}

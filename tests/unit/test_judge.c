@@ -1,0 +1,292 @@
+/* test_judge.c — the judge prompt: the score parser on what models write,
+ * the built-in template, and templates with placeholders. */
+#include "test.h"
+
+#include "judge.h"
+
+#include <unistd.h>
+
+/* One judgement text per line of the table, and the score it gives
+ * (-1: no score). */
+static const struct { const char *text; int want; } cases[] = {
+    /* the form the prompt asks for, and its spelling variants */
+    { "Score: 4", 4 },
+    { "score:3", 3 },
+    { "SCORE: 0", 0 },
+    { "Score:5", 5 },
+    { "Score =2", 2 },
+    { "Score = 2", 2 },
+    { "The response is relevant and direct.\nScore: 4", 4 },
+    { "Score: 4\n", 4 },
+    { "Score: 4\r\n", 4 },
+    { "  Score: 1  ", 1 },
+    /* markdown */
+    { "**Score:** 5", 5 },
+    { "**Score: 5**", 5 },
+    { "Score: **4**", 4 },
+    { "__Score__: 3", 3 },
+    { "### Score: 2", 2 },
+    { "- Score: 3", 3 },
+    { "> Score: 1", 1 },
+    { "`Score: 4`", 4 },
+    { "Score: [3]", 3 },
+    { "Score: <2>", 2 },
+    { "Score: (5)", 5 },
+    /* what follows the number */
+    { "Score: 4/5", 4 },
+    { "Score: 4 / 5", 4 },
+    { "Score: 5/5", 5 },
+    { "Score: 0/5", 0 },
+    { "Score: 4.", 4 },
+    { "Score: 4.0", 4 },
+    { "Score: 4 points", 4 },
+    { "Score: 1 point.", 1 },
+    { "Score: 3 pts", 3 },
+    { "Score: 3 out of 5", 3 },
+    { "Score: 3 points out of 5", 3 },
+    { "Score: 3 out of five.", 3 },
+    { "Score: 4 (a clear, well organized answer)", 4 },
+    { "Score: four", 4 },
+    { "Score: Two.", 2 },
+    /* labels before the keyword */
+    { "Total score: 3", 3 },
+    { "Final Score: 5", 5 },
+    { "**Final score**: 4", 4 },
+    { "My total score is 2", 2 },
+    { "Overall, the score is 3.", 3 },
+    { "The answer meets the first three criteria. Score: 3", 3 },
+    { "Score:\n4", 4 },
+    { "Score:\n**4**\n", 4 },
+    /* several score lines: the last well-formed one wins */
+    { "Score: 2\nOn reflection the answer is better.\nScore: 4", 4 },
+    { "Score: 4\nScore: 3\nScore: 1", 1 },
+    { "Score: 3\nScore: 6", 3 },
+    { "Score: 2\nScore: 3.5", 2 },
+    { "Score: 5\nScore: 3-4", 5 },
+    { "Score: 2 ... Score: 5", 5 },
+    /* out of range, not whole, other scales: the line is rejected */
+    { "Score: 6", -1 },
+    { "Score: -1", -1 },
+    { "Score: 10", -1 },
+    { "Score: 10/10", -1 },
+    { "Score: 8/10", -1 },
+    { "Score: 6/5", -1 },
+    { "Score: 45", -1 },
+    { "Score: 3.5", -1 },
+    { "Score: 4.5/5", -1 },
+    { "Score: 3-4", -1 },
+    { "Score: 3 - 4", -1 },
+    { "Score: 3 or 4", -1 },
+    { "Score: 3 to 4", -1 },
+    { "Score: 4th", -1 },
+    { "Score: one of the best answers", -1 },
+    /* not score lines at all */
+    { "", -1 },
+    { "The answer is good.", -1 },
+    { "Score:", -1 },
+    { "Score: N/A", -1 },
+    { "Score: <points>", -1 },
+    { "Scores: 4", -1 },
+    { "Underscore: 4", -1 },
+    { "score 4", -1 },
+    { "Points: 4", -1 },
+    { "I think a good response deserves a high score: 4", -1 },
+    { "Note: score: 2 would be too low", -1 },
+    { "Score:\n\n4", -1 },
+    { "4", -1 },
+};
+
+TEST(score_parser_table)
+{
+    size_t n = sizeof cases / sizeof cases[0];
+    CHECK(n >= 40);
+    for (size_t i = 0; i < n; i++) {
+        int s = -7;
+        int got = sr_judge_parse_score(cases[i].text, strlen(cases[i].text), &s) ? s : -1;
+        if (got != cases[i].want) {
+            printf("#   case %zu \"%s\": got %d, want %d\n", i, cases[i].text, got, cases[i].want);
+            test_cur_failed++;
+        }
+    }
+}
+
+TEST(score_parser_bytes)
+{
+    int s;
+    /* not NUL-terminated: the length is what counts */
+    CHECK(sr_judge_parse_score("Score: 4 and more", 8, &s) && s == 4);
+    CHECK(!sr_judge_parse_score("Score: 4", 7, &s));
+    /* NUL bytes and invalid UTF-8 in the text do not stop or crash it */
+    const char nul[] = "a\0b\xff\xfe\nScore: 3";
+    CHECK(sr_judge_parse_score(nul, sizeof nul - 1, &s) && s == 3);
+    CHECK(!sr_judge_parse_score("Score", 5, &s));
+    CHECK(!sr_judge_parse_score(NULL, 0, &s));
+    /* a long run of score keywords stays fast and finds the last */
+    size_t big = 200000;
+    char *t = malloc(big + 16);
+    for (size_t i = 0; i < big; i += 10) memcpy(t + i, "score: x\n ", 10);
+    memcpy(t + big, "Score: 2", 8);
+    CHECK(sr_judge_parse_score(t, big + 8, &s) && s == 2);
+    free(t);
+    /* a long run of decoration before each keyword stays linear */
+    big = 1 << 20;
+    t = malloc(big);
+    for (size_t i = 0; i < big; i++) t[i] = i % 1000 < 990 ? '*' : "score:x\n"[i % 1000 - 990 < 8 ? i % 1000 - 990 : 7];
+    memcpy(t + big - 9, "\nScore: 1", 9);
+    CHECK(sr_judge_parse_score(t, big, &s) && s == 1);
+    free(t);
+}
+
+/* Random texts made of the pieces score lines are made of: the parser never
+ * reads out of bounds (run under ASan by make SAN=1 test), and whatever it
+ * returns is 0..5. */
+TEST(score_parser_random_pieces)
+{
+    static const char *const pieces[] = {
+        "Score", "score", "Score: ", "Score: ", "Total ", ":", "=", " is ", " ", "\n", "**", "#", "[", "]", "4", "5", "6", "10",
+        "/", "5", ".", "0", "-", "out of ", "five", "points", "or ", "x", "\xc3\xa9", "(", ")", ",",
+    };
+    const int np = (int)(sizeof pieces / sizeof pieces[0]);
+    unsigned long long st = 12345;
+    char buf[512];
+    int found = 0;
+    for (int iter = 0; iter < 100000; iter++) {
+        size_t n = 0;
+        int k = 1 + (int)((st >> 33) % 24);
+        for (int i = 0; i < k; i++) {
+            st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+            const char *p = pieces[(st >> 33) % (unsigned)np];
+            size_t l = strlen(p);
+            if (n + l >= sizeof buf) break;
+            memcpy(buf + n, p, l);
+            n += l;
+        }
+        char *exact = malloc(n ? n : 1);   /* exactly n bytes, so ASan sees any overread */
+        memcpy(exact, buf, n);
+        int s = -1;
+        if (sr_judge_parse_score(exact, n, &s)) {
+            found++;
+            if (s < 0 || s > 5) { test_cur_failed++; printf("#   score %d from \"%.*s\"\n", s, (int)n, buf); }
+        }
+        free(exact);
+    }
+    printf("#   %d of 100000 random texts had a score\n", found);
+    CHECK(found > 100);
+}
+
+/* ---- templates ------------------------------------------------------------------ */
+
+TEST(builtin_template_renders)
+{
+    char err[256] = "";
+    sr_judge_tmpl t;
+    CHECK(sr_judge_tmpl_load(&t, NULL, err, sizeof err) == 0);
+    size_t len = 0;
+    char *r = sr_judge_render(&t, "What is 2+2?", 12, "It is 4.", 8, &len);
+    CHECK(r && len == strlen(r));
+    CHECK(strstr(r, "\"\"\"\nWhat is 2+2?\n\"\"\"") != NULL);
+    CHECK(strstr(r, "\"\"\"\nIt is 4.\n\"\"\"") != NULL);
+    CHECK(strstr(r, "{prompt}") == NULL && strstr(r, "{response}") == NULL);
+    /* the rubric's shape: five cumulative points, at most 100 words, a final score line */
+    CHECK(strstr(r, "100 words") != NULL);
+    CHECK(strstr(r, "Score: <points>") != NULL);
+    for (int k = 1; k <= 5; k++) {
+        char item[16];
+        snprintf(item, sizeof item, "\n%d. ", k);
+        CHECK(strstr(r, item) != NULL);
+    }
+    /* the prompt is in the template before the response */
+    CHECK(strstr(r, "What is 2+2?") < strstr(r, "It is 4."));
+    free(r);
+    /* and the instruction line the judge is asked to end with is itself not a score */
+    int s;
+    CHECK(!sr_judge_parse_score(sr_judge_builtin_template(), strlen(sr_judge_builtin_template()), &s));
+    sr_judge_tmpl_free(&t);
+}
+
+static char *render_with(const char *tmpl, const char *p, const char *resp, char *err, size_t errlen)
+{
+    sr_judge_tmpl t;
+    if (sr_judge_tmpl_init(&t, tmpl, strlen(tmpl), err, errlen)) return NULL;
+    char *r = sr_judge_render(&t, p, strlen(p), resp, strlen(resp), NULL);
+    sr_judge_tmpl_free(&t);
+    return r;
+}
+
+TEST(template_placeholders)
+{
+    char err[256];
+    char *r = render_with("Q: {prompt}\nA: {response}\n{{literal}} }}{{", "p", "r", err, sizeof err);
+    CHECK_STR(r, "Q: p\nA: r\n{literal} }{");
+    free(r);
+    /* each placeholder may appear more than once, in any order */
+    r = render_with("{response}|{prompt}|{response}", "P", "R", err, sizeof err);
+    CHECK_STR(r, "R|P|R");
+    free(r);
+    /* braces and placeholders inside the texts are not expanded */
+    r = render_with("[{prompt}] [{response}]", "{response} {{x}}", "{prompt}}", err, sizeof err);
+    CHECK_STR(r, "[{response} {{x}}] [{prompt}}]");
+    free(r);
+    /* empty texts */
+    r = render_with("{prompt}{response}", "", "", err, sizeof err);
+    CHECK_STR(r, "");
+    free(r);
+}
+
+TEST(template_errors)
+{
+    char err[256];
+    CHECK(render_with("Q: {prompt}", "p", "r", err, sizeof err) == NULL);
+    CHECK(strstr(err, "{response} is missing") != NULL);
+    CHECK(render_with("A: {response}", "p", "r", err, sizeof err) == NULL);
+    CHECK(strstr(err, "{prompt} is missing") != NULL);
+    CHECK(render_with("", "p", "r", err, sizeof err) == NULL);
+    CHECK(render_with("{prompt}\n{response}\n{promt}", "p", "r", err, sizeof err) == NULL);
+    CHECK(strstr(err, "line 3: unknown placeholder \"{promt}\"") != NULL);
+    CHECK(render_with("{prompt} {response} {", "p", "r", err, sizeof err) == NULL);
+    CHECK(strstr(err, "lone '{'") != NULL);
+    CHECK(render_with("{prompt} } {response}", "p", "r", err, sizeof err) == NULL);
+    CHECK(strstr(err, "line 1: a lone '}'") != NULL);
+    CHECK(render_with("{Prompt} {response}", "p", "r", err, sizeof err) == NULL);
+    const char bad[] = "{prompt} {response} \xc3";
+    sr_judge_tmpl t;
+    CHECK(sr_judge_tmpl_init(&t, bad, sizeof bad - 1, err, sizeof err) == SR_JUDGE_EBAD);
+    CHECK(strstr(err, "invalid UTF-8") != NULL);
+}
+
+TEST(template_files)
+{
+    char err[512], path[] = "/tmp/test_judge_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    const char *text = "Rate this.\n{prompt}\n---\n{response}\nScore: <0-5>\n";
+    CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    sr_judge_tmpl t;
+    CHECK(sr_judge_tmpl_load(&t, path, err, sizeof err) == 0);
+    char *r = sr_judge_render(&t, "x", 1, "y", 1, NULL);
+    CHECK_STR(r, "Rate this.\nx\n---\ny\nScore: <0-5>\n");
+    free(r);
+    sr_judge_tmpl_free(&t);
+
+    FILE *f = fopen(path, "w");
+    fputs("only {prompt}\n", f);
+    fclose(f);
+    CHECK(sr_judge_tmpl_load(&t, path, err, sizeof err) == SR_JUDGE_EBAD);
+    CHECK(strstr(err, path) != NULL && strstr(err, "{response}") != NULL);
+    unlink(path);
+    CHECK(sr_judge_tmpl_load(&t, path, err, sizeof err) == SR_JUDGE_EIO);
+    CHECK(strstr(err, "cannot open") != NULL);
+}
+
+int main(void)
+{
+    RUN(score_parser_table);
+    RUN(score_parser_bytes);
+    RUN(score_parser_random_pieces);
+    RUN(builtin_template_renders);
+    RUN(template_placeholders);
+    RUN(template_errors);
+    RUN(template_files);
+    return test_done();
+}
