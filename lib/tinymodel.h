@@ -1,0 +1,27 @@
+/* tinymodel.h — tiny random-init llama GGUF files for tests, so training
+ * tests take seconds. The tokenizer is the real model's (its tokenizer.*
+ * metadata copied) when that file is given and readable, otherwise a small
+ * fixture: byte-level BPE over the 256 byte tokens, a few merges, and the
+ * ChatML special tokens, with a ChatML chat template. */
+#ifndef SR_TINYMODEL_H
+#define SR_TINYMODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sr_tiny_opts {
+    int n_layer, dim, ffn_dim, n_head, n_head_kv, n_ctx;
+    int tied;
+    uint64_t seed;
+    const char *tokenizer_from;   /* a GGUF whose tokenizer to copy, or NULL: the fixture */
+} sr_tiny_opts;
+
+/* 2 layers, dim 32, 4 heads / 2 kv heads, ffn 64, context 256, tied. */
+#define SR_TINY_OPTS_DEFAULT { 2, 32, 64, 4, 2, 256, 1, 1, NULL }
+
+/* Write the model (F32) to path. Returns 0, or -1 with err set. When
+ * tokenizer_from cannot be opened the fixture is used, and *used_real
+ * (may be NULL) says which it was. */
+int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real, char *err, size_t errlen);
+
+#endif

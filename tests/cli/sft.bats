@@ -1,0 +1,185 @@
+#!/usr/bin/env bats
+# sr-sft: fine-tuning as a user runs it, on a tiny random model (seconds),
+# and a short run of the real model.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup() {
+    T=$BATS_TEST_TMPDIR
+    # the tiny model with the fixture tokenizer: the same whether or not the real model is here
+    sr-sft -q --write-tiny-model "$T/tiny.gguf" -m /nonexistent
+    # a few examples, one with a system turn
+    sr-cat --from-json > "$T/ex.mp" <<'JSON'
+{"id":"a","prompt":"What is two plus two?","response":"Four."}
+{"id":"b","prompt":"Name a colour.","response":"Blue is a colour."}
+{"id":"c","prompt":"Say hi.","response":"Hi there!","system":"Be friendly."}
+{"id":"d","prompt":"Count to three.","response":"One, two, three."}
+{"id":"e","prompt":"What is the opposite of up?","response":"Down."}
+{"id":"f","prompt":"Spell cat.","response":"C, A, T."}
+JSON
+}
+
+tiny_sft() { sr-sft -m "$T/tiny.gguf" -i "$T/ex.mp" --threads 2 --lr 1e-3 --batch 2 "$@"; }
+
+# ---- usage ---------------------------------------------------------------------
+
+@test "--help names the training flags" {
+    run sr-sft --help
+    assert_success
+    for f in --lr --lr-final --warmup --schedule --batch --micro-batch --epochs --max-steps \
+             --max-len --overlong --weight-decay --clip --seed --threads --dtype --log \
+             --save-every --resume; do
+        assert_output --partial -- "$f"
+    done
+}
+
+@test "usage errors exit 2: no -o, a bad --schedule, --overlong or --dtype" {
+    run tiny_sft
+    assert_failure 2
+    run tiny_sft -o "$T/o.gguf" --schedule steep
+    assert_failure 2
+    run tiny_sft -o "$T/o.gguf" --overlong wrap
+    assert_failure 2
+    run tiny_sft -o "$T/o.gguf" --dtype q4_0
+    assert_failure 2
+    [ ! -e "$T/o.gguf" ]
+}
+
+# ---- bad input -----------------------------------------------------------------
+
+@test "a record without a response exits 3 naming it; --skip-bad counts it" {
+    { cat "$T/ex.mp"; echo '{"id":"bad1","prompt":"no response here"}' | sr-cat --from-json; } > "$T/bad.mp"
+    run --separate-stderr tiny_sft -o "$T/o.gguf" -i "$T/bad.mp" --max-steps 1
+    assert_failure 3
+    [[ $stderr == *bad1* && $stderr == *response* ]]
+    [ ! -e "$T/o.gguf" ]
+    run --separate-stderr tiny_sft -o "$T/o.gguf" -i "$T/bad.mp" --max-steps 1 --skip-bad
+    assert_success
+    [[ $stderr == *"skipped 1"* || $stderr == *"1 bad"* || $stderr == *"1 record"* ]]
+    [ -s "$T/o.gguf" ]
+}
+
+@test "a prompt of the wrong type or a non-string system exits 3" {
+    echo '{"id":"n","prompt":7,"response":"x"}' | sr-cat --from-json > "$T/b1.mp"
+    run --separate-stderr tiny_sft -o "$T/o.gguf" -i "$T/b1.mp"
+    assert_failure 3
+    [[ $stderr == *prompt* ]]
+    echo '{"id":"s","prompt":"p","response":"r","system":["x"]}' | sr-cat --from-json > "$T/b2.mp"
+    run --separate-stderr tiny_sft -o "$T/o.gguf" -i "$T/b2.mp"
+    assert_failure 3
+    [[ $stderr == *system* ]]
+}
+
+@test "no examples at all exits 3; a truncated stream exits 3" {
+    run tiny_sft -o "$T/o.gguf" -i /dev/null
+    assert_failure 3
+    head -c 30 "$T/ex.mp" > "$T/cut.mp"
+    run tiny_sft -o "$T/o.gguf" -i "$T/cut.mp"
+    assert_failure 3
+}
+
+# ---- training ------------------------------------------------------------------
+
+@test "the log has one JSON line per step with the metrics; the output loads again" {
+    run --separate-stderr tiny_sft -o "$T/o.gguf" --epochs 3 --log "$T/log.jsonl"
+    assert_success
+    [ "$(wc -l < "$T/log.jsonl")" -eq 9 ]        # 6 examples, batch 2, 3 epochs
+    jq -e 'has("step") and has("loss") and has("lr") and has("grad_norm") and has("tokens")
+           and has("tokens_per_s")' "$T/log.jsonl" > /dev/null
+    [ "$(jq -s '.[-1].step' "$T/log.jsonl")" -eq 9 ]
+    [[ $stderr == *"step 9/9"* ]]
+    # the checkpoint is a model sr-sft itself can start from
+    run sr-sft -q -m "$T/o.gguf" -i "$T/ex.mp" -o "$T/o2.gguf" --max-steps 1 --threads 2
+    assert_success
+}
+
+@test "--max-len with --overlong drop and truncate: counted on stderr" {
+    run --separate-stderr tiny_sft -o "$T/o.gguf" --max-len 40 --overlong drop --max-steps 1
+    [[ $stderr == *dropped* ]]
+    run --separate-stderr tiny_sft -o "$T/o.gguf" --max-len 40 --overlong truncate --max-steps 1
+    [[ $stderr == *truncated* ]]
+}
+
+@test "--dtype bf16 writes a checkpoint half the size of f32" {
+    tiny_sft -q -o "$T/f.gguf" --max-steps 1
+    tiny_sft -q -o "$T/b.gguf" --max-steps 1 --dtype bf16
+    f=$(stat -c %s "$T/f.gguf") b=$(stat -c %s "$T/b.gguf")
+    [ "$b" -lt $((f * 6 / 10)) ]
+    grep -q "sr.hparams.dtype" "$T/b.gguf"
+    grep -q "sr.parent.xxh64" "$T/b.gguf"
+}
+
+@test "the same run twice gives the same bytes; another --seed does not" {
+    tiny_sft -q -o "$T/a.gguf" --epochs 2
+    tiny_sft -q -o "$T/b.gguf" --epochs 2
+    cmp "$T/a.gguf" "$T/b.gguf"
+    tiny_sft -q -o "$T/c.gguf" --epochs 2 --seed 9
+    ! cmp -s "$T/a.gguf" "$T/c.gguf"
+}
+
+@test "kill -9 in the middle, then --resume: bit-identical to an uninterrupted run" {
+    args=(--max-steps 300 --save-every 20 --micro-batch 1 --warmup 5)
+    tiny_sft -q -o "$T/full.gguf" "${args[@]}"
+    tiny_sft -q -o "$T/cut.gguf" "${args[@]}" --log "$T/cut.log" &
+    pid=$!
+    for _ in $(seq 1 400); do [ -e "$T/cut.gguf.state" ] && break; sleep 0.02; done
+    kill -9 "$pid"
+    wait "$pid" || true
+    [ -e "$T/cut.gguf.state" ]
+    done_steps=$(wc -l < "$T/cut.log")
+    echo "# killed after $done_steps of 300 steps" >&3
+    [ "$done_steps" -lt 300 ]
+    run --separate-stderr tiny_sft -o "$T/cut.gguf" "${args[@]}" --resume
+    assert_success
+    [[ $stderr == *"resuming"* ]]
+    cmp "$T/full.gguf" "$T/cut.gguf"
+}
+
+@test "--resume with other settings is refused" {
+    tiny_sft -q -o "$T/o.gguf" --max-steps 4 --save-every 2
+    run --separate-stderr tiny_sft -o "$T/o.gguf" --max-steps 4 --save-every 2 --lr 5e-4 --resume
+    assert_failure 1
+    [[ $stderr == *"other settings"* ]]
+}
+
+# ---- the real model --------------------------------------------------------------
+
+@test "real model: two steps keep every metadata key of the parent and add sr.* keys" {
+    need_model
+    sr-filter-oasst -i "$EXAMPLES/oasst-sample.jsonl" 2> /dev/null > "$T/ift.mp"
+    run --separate-stderr sr-sft -m "$MODEL" -i "$T/ift.mp" -o "$T/m.gguf" --lr 1e-4 --batch 2 \
+        --max-steps 2 --max-len 48 --log "$T/m.log"
+    assert_success
+    [ "$(wc -l < "$T/m.log")" -eq 2 ]
+    # every key of the parent (names read from the files' headers) is in the checkpoint
+    python3 - "$MODEL" "$T/m.gguf" <<'PY'
+import struct, sys
+def keys(path):
+    f = open(path, 'rb'); assert f.read(4) == b'GGUF'
+    _, nt, nkv = struct.unpack('<IQQ', f.read(20)); out = []
+    def s(): n, = struct.unpack('<Q', f.read(8)); return f.read(n).decode()
+    sizes = {0:1,1:1,2:2,3:2,4:4,5:4,6:4,7:1,10:8,11:8,12:8}
+    def val(t):
+        if t == 8: s()
+        elif t == 9:
+            et, n = struct.unpack('<IQ', f.read(12))
+            for _ in range(n): val(et)
+        else: f.read(sizes[t])
+    for _ in range(nkv):
+        k = s(); t, = struct.unpack('<I', f.read(4)); val(t); out.append(k)
+    return out
+p, c = keys(sys.argv[1]), keys(sys.argv[2])
+missing = [k for k in p if k not in c]
+assert not missing, missing
+for k in ('sr.parent.xxh64', 'sr.data.xxh64', 'sr.steps', 'sr.hparams.lr'):
+    assert k in c, k
+print(len(p), 'parent keys kept;', len([k for k in c if k.startswith('sr.')]), 'sr.* keys')
+PY
+    # and it generates (sr-gen, greedy), when sr-gen is built
+    if command -v sr-gen > /dev/null; then
+        echo '{"id":"q1","prompt":"What is the capital of France?"}' | sr-cat --from-json |
+            sr-gen -q -m "$T/m.gguf" -n 1 --temperature 0 --max-tokens 8 | sr-cat > "$T/gen.json"
+        jq -e '.response | length > 0' "$T/gen.json"
+    fi
+}
