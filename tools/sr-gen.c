@@ -303,7 +303,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static bool has_key(const si_run *s, uint64_t k)
 {
-    return bsearch(&k, s->keys, s->n_keys, sizeof k, cmp_u64) != NULL;
+    return s->n_keys && bsearch(&k, s->keys, s->n_keys, sizeof k, cmp_u64) != NULL;
 }
 
 static void add_key(si_run *s, uint64_t k)
