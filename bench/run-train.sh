@@ -15,18 +15,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 build=${BUILD:-build}
-lib=$build/rel/libsr.a
-make -s BUILD="$build" "$lib"
-mkdir -p "$build/bench"
-gcc -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -fopenmp -D_GNU_SOURCE \
-    -Ilib -Ikernels -I/usr/include/x86_64-linux-gnu/openblas-pthread \
-    -o "$build/bench/bench_train" bench/bench_train.c "$lib" \
-    -lmsgpackc -lxxhash -ljansson -lpcre2-8 -lopenblas -lz -lm
+make -s BUILD="$build" "$build/rel/bench/bench_train"
 model=${SR_MODEL:-models/SmolLM2-135M-Instruct.Q4_1.gguf}
 py=${PY:-/tmp/venv-golden/bin/python}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 for b in 1 4; do
-    "$build/bench/bench_train" -m "$model" --threads "$threads" --batch "$b" --seq 512 --reps "$reps"
+    "$build/rel/bench/bench_train" -m "$model" --threads "$threads" --batch "$b" --seq 512 --reps "$reps"
     if [ -x "$py" ]; then
         "$py" bench/peer_torch_train.py "$model" --threads "$threads" --batch "$b" --seq 512 --reps "$reps"
     fi

@@ -7,10 +7,10 @@
  * metadata, tensor infos, zero padding to the alignment, then each tensor's
  * data padded to the alignment. */
 #include "gguf.h"
+#include "outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,13 +311,7 @@ int gguf_write(const char *path, const gguf_kv *kv, uint64_t n_kv,
         return -1;
     }
     free(tmp);
-    /* Make the rename itself durable; failure here loses nothing already written. */
-    char *dir = strdup(path);
-    if (dir) {
-        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) { fsync(dfd); close(dfd); }
-        free(dir);
-    }
+    sr_sync_parent_dir(path);
     return 0;
 
 fail_early:

@@ -3,6 +3,8 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,9 +110,22 @@ void sr_outfile_commit(sr_outfile *o)
     if (rename(o->tmp, o->path) != 0)
         sr_die(SR_EXIT_FAIL, "cannot rename %s to %s: %s", o->tmp, o->path, strerror(errno));
     untrack(o->tmp);
+    sr_sync_parent_dir(o->path);
     free(o->tmp);
     free(o->path);
     o->tmp = o->path = NULL;
+}
+
+void sr_sync_parent_dir(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir) return;
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(dir);
 }
 
 void sr_outfile_abort(sr_outfile *o)

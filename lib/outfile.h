@@ -33,4 +33,9 @@ void sr_outfile_write(sr_outfile *o, const void *buf, size_t len);
  * EPIPE, else 1 with the error. */
 _Noreturn void sr_outfile_failed(const sr_outfile *o);
 
+/* After renaming a finished file into place: fsync its directory so the
+ * rename itself survives a crash. Failure loses nothing already written,
+ * so it is not reported. */
+void sr_sync_parent_dir(const char *path);
+
 #endif
