@@ -1,10 +1,10 @@
 /* train.c — the trainer: data order, micro-batches, the loss's gradient
  * through the model, AdamW, the schedule, state files and the run loop. */
 #include "train.h"
+#include "outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,12 +366,7 @@ int sr_trainer_save_state(const sr_trainer *t, const char *path, char *err, size
         return -1;
     }
     free(tmp);
-    char *dir = strdup(path);
-    if (dir) {
-        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) { fsync(dfd); close(dfd); }
-        free(dir);
-    }
+    sr_sync_parent_dir(path);
     return 0;
 }
 
@@ -468,9 +463,12 @@ int sr_train_run(sr_trainer *t, const sr_train_run_opts *r, char *err, size_t er
             }
         }
         if (r->progress) {
-            fprintf(stderr, "%sstep %ld/%ld  loss %.4f  lr %.3g  |g| %.3f  %.0f tok/s%s",
+            fprintf(stderr, "%sstep %ld/%ld  loss %.4f  lr %.3g  |g| %.3f  %.0f tok/s",
                     tty ? "\r" : "", st.step, t->total_steps, st.loss, st.lr, st.grad_norm,
-                    seen_seconds > 0 ? seen_tokens / seen_seconds : 0, tty ? "  " : "\n");
+                    seen_seconds > 0 ? seen_tokens / seen_seconds : 0);
+            for (int k = 0; k < t->loss.n_progress && k < t->loss.n_metrics; k++)
+                fprintf(stderr, "  %s %.4f", t->loss.metric_names[k], st.metrics[k]);
+            fputs(tty ? "  " : "\n", stderr);
             if (tty && st.step == t->total_steps) fputc('\n', stderr);
         }
         if (t->step == t->total_steps || (r->save_every > 0 && t->step % r->save_every == 0))

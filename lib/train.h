@@ -96,6 +96,7 @@ typedef struct sr_loss {
     void *self;
     int n_metrics;
     const char *metric_names[SR_LOSS_MAX_METRICS];
+    int n_progress;             /* the first n_progress metrics also go on the progress line */
 } sr_loss;
 
 /* Supervised fine-tuning: the mean negative log-likelihood over the step's
