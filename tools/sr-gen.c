@@ -2,17 +2,16 @@
  * or with --self-instruct new prompt records by few-shot prompting (step 1).
  * Both run on lib/generate's continuous-batching engine, so the output for a
  * given input and --seed is the same for any --batch, --threads or --shard. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "generate.h"
+#include "heldrec.h"
 #include "ids.h"
 #include "llm.h"
+#include "progress.h"
 #include "record.h"
 #include "selfinstruct.h"
 
@@ -22,46 +21,6 @@ typedef struct gen_opts {
     const char *shard;
     bool self_instruct, quiet;
 } gen_opts;
-
-/* ---- progress on standard error ------------------------------------------- */
-
-typedef struct progress {
-    bool quiet, tty;
-    double t0, last;
-    uint64_t done, total, tokens;
-    const char *unit;
-} progress;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static void progress_init(progress *p, bool quiet, uint64_t total, const char *unit)
-{
-    *p = (progress){ quiet, isatty(STDERR_FILENO), now(), now(), 0, total, 0, unit };
-}
-
-/* A redrawn line on a terminal (twice a second), else a line every 30 s. */
-static void progress_show(progress *p, bool last)
-{
-    if (p->quiet) return;
-    double t = now(), el = t - p->t0;
-    if (!last && t - p->last < (p->tty ? 0.5 : 30.0)) return;
-    if (last && !p->tty) return;
-    p->last = t;
-    char eta[32] = "";
-    if (p->done > 0 && p->total > p->done) {
-        double left = el / p->done * (p->total - p->done);
-        snprintf(eta, sizeof eta, ", ETA %dm%02ds", (int)(left / 60), (int)fmod(left, 60));
-    }
-    fprintf(stderr, "%s%s: %llu/%llu %s, %llu tokens, %.1f tokens/s%s%s", p->tty ? "\r" : "",
-            sr_progname, (unsigned long long)p->done, (unsigned long long)p->total, p->unit,
-            (unsigned long long)p->tokens, el > 0 ? p->tokens / el : 0.0, eta,
-            p->tty ? (last ? "\n" : "\033[K") : "\n");
-}
 
 /* ---- the model and the engine's options ----------------------------------- */
 
@@ -84,10 +43,7 @@ static sr_gen_opts engine_opts(const gen_opts *g, int max_tokens, int cap, int32
 /* One prompt record: kept as packed bytes (its keys are written through),
  * its rendered prompt, and its samples as they finish. */
 typedef struct cand_rec {
-    uint64_t index;
-    char *id;
-    char *bytes;
-    size_t n_bytes;
+    sr_held held;
     int32_t *ids;
     int n_ids;
     int n_done;
@@ -103,7 +59,7 @@ typedef struct cand_run {
     long n;
     uint64_t seed;
     sr_writer *out;
-    progress prog;
+    sr_progress prog;
 } cand_run;
 
 /* Read every prompt record of this shard, rendered and checked: a bad one
@@ -144,14 +100,9 @@ static void read_prompts(cand_run *r, const gen_opts *g, uint64_t sk, uint64_t s
             r->recs = realloc(r->recs, cap * sizeof *r->recs);
             if (!r->recs) sr_die(SR_EXIT_FAIL, "out of memory");
         }
-        msgpack_sbuffer sb;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_object(&pk, rec.obj);
         cand_rec *c = &r->recs[r->n_recs++];
-        *c = (cand_rec){ .index = rec.index, .id = sr_str_dup(id), .bytes = sb.data, .n_bytes = sb.size,
-                         .ids = ids.v, .n_ids = (int)ids.n };
+        *c = (cand_rec){ .ids = ids.v, .n_ids = (int)ids.n };
+        if (sr_held_keep(&c->held, &rec) < 0) sr_die(SR_EXIT_FAIL, "out of memory");
         c->text = calloc((size_t)g->n, sizeof *c->text);
         c->tokens = calloc((size_t)g->n, sizeof *c->tokens);
         c->finish = calloc((size_t)g->n, sizeof *c->finish);
@@ -166,7 +117,7 @@ static int cand_next(void *ctx, sr_gen_req *req)
     cand_run *r = ctx;
     if (r->next_req >= r->n_recs) return 0;
     cand_rec *c = &r->recs[r->next_req];
-    *req = (sr_gen_req){ c->ids, c->n_ids, (int)r->n, sr_record_seed(c->id, strlen(c->id), r->seed),
+    *req = (sr_gen_req){ c->ids, c->n_ids, (int)r->n, sr_record_seed(c->held.id, strlen(c->held.id), r->seed),
                          (void *)r->next_req };
     r->next_req++;
     return 1;
@@ -176,25 +127,24 @@ static int cand_next(void *ctx, sr_gen_req *req)
 static void write_candidates(cand_run *r, cand_rec *c)
 {
     msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    if (msgpack_unpack_next(&u, c->bytes, c->n_bytes, &off) != MSGPACK_UNPACK_SUCCESS)
+    sr_rec rec;
+    if (sr_held_open(&c->held, r->cli, &u, &rec) < 0)
         sr_die(SR_EXIT_FAIL, "internal error: a stored record does not unpack");
-    sr_rec rec = { u.data, c->index, { c->id, strlen(c->id) }, r->cli };
+    const char *id = c->held.id;
     for (long s = 0; s < r->n; s++) {
         char key[64 + 24], hex[17];
         int kn = snprintf(key, sizeof key, "/%ld", s);
-        size_t idn = strlen(c->id);
+        size_t idn = strlen(id);
         char *buf = malloc(idn + (size_t)kn);
         if (!buf) sr_die(SR_EXIT_FAIL, "out of memory");
-        memcpy(buf, c->id, idn);
+        memcpy(buf, id, idn);
         memcpy(buf + idn, key, (size_t)kn);
         sr_hex64(sr_hash(buf, idn + (size_t)kn, 0), hex);
         free(buf);
         sr_recb b;
         sr_recb_init(&b, &rec);
         sr_recb_cstr(&b, "id", hex);
-        sr_recb_cstr(&b, "prompt_id", c->id);
+        sr_recb_cstr(&b, "prompt_id", id);
         sr_recb_cstr(&b, "response", c->text[s]);
         sr_recb_i64(&b, "sample", s);
         sr_recb_cstr(&b, "finish", sr_finish_name(c->finish[s]));
@@ -205,7 +155,7 @@ static void write_candidates(cand_run *r, cand_rec *c)
         c->text[s] = NULL;
     }
     msgpack_unpacked_destroy(&u);
-    free(c->bytes); c->bytes = NULL;
+    sr_held_drop_bytes(&c->held);
     free(c->ids); c->ids = NULL;
 }
 
@@ -217,7 +167,7 @@ static int cand_done(void *ctx, const sr_gen_out *o)
     size_t len;
     char *text = sr_gen_text(r->llm->tok, o->tokens, o->n_tokens, &len, err, sizeof err);
     if (!text) sr_die(SR_EXIT_FAIL, "record %llu (id \"%s\"): decoding the reply: %s",
-                      (unsigned long long)c->index, c->id, err);
+                      (unsigned long long)c->held.index, c->held.id, err);
     c->text[o->sample] = text;
     c->tokens[o->sample] = o->n_tokens;
     c->finish[o->sample] = o->finish;
@@ -229,7 +179,7 @@ static int cand_done(void *ctx, const sr_gen_out *o)
         r->next_out++;
         r->prog.done++;
     }
-    progress_show(&r->prog, false);
+    sr_progress_show(&r->prog, false);
     return 0;
 }
 
@@ -243,23 +193,23 @@ static void run_candidates(sr_cli *cli, const gen_opts *g, const sr_llm_opts *lo
     open_model(&llm, lo, cap, (int)g->batch);
     read_prompts(&r, g, sk, sn, &longest);
     r.out = sr_writer_open(cli);
-    progress_init(&r.prog, g->quiet, r.n_recs, "prompts");
+    sr_progress_init(&r.prog, g->quiet, r.n_recs, "prompts");
     sr_gen_opts eo = engine_opts(g, (int)g->max_tokens, cap, sr_chat_eot(&llm.chat), g->temperature);
     sr_gen_io io = { cand_next, cand_done, NULL, &r };
     sr_gen_stats st;
     char err[512];
     if (sr_generate(&llm.model, &eo, &io, &st, err, sizeof err) < 0)
         sr_die(SR_EXIT_FAIL, "%s", err);
-    progress_show(&r.prog, true);
+    sr_progress_show(&r.prog, true);
     sr_writer_close(r.out);
     if (!g->quiet) {
-        double el = now() - r.prog.t0;
+        double el = sr_progress_elapsed(&r.prog);
         sr_warn("%zu prompts, %llu candidates, %llu tokens in %.1f s (%.1f tokens/s)", r.n_recs,
                 (unsigned long long)st.samples, (unsigned long long)st.tokens, el,
                 el > 0 ? st.tokens / el : 0.0);
     }
     for (size_t i = 0; i < r.n_recs; i++) {
-        free(r.recs[i].id); free(r.recs[i].bytes); free(r.recs[i].ids);
+        sr_held_free(&r.recs[i].held); free(r.recs[i].ids);
         free(r.recs[i].text); free(r.recs[i].tokens); free(r.recs[i].finish);
     }
     free(r.recs);
@@ -288,7 +238,7 @@ typedef struct si_run {
     size_t reply_len[SI_ROUND];
     int n_round, next_req;
     uint64_t round_seed[SI_ROUND];
-    progress prog;
+    sr_progress prog;
     uint64_t rejected[SR_SI_KEYWORD + 3];   /* by reason; + rouge, duplicate */
     uint64_t tried;
 } si_run;
@@ -492,7 +442,7 @@ static void run_self_instruct(sr_cli *cli, const gen_opts *g, const sr_llm_opts 
         sr_usage_error("--max-prompt-tokens %ld + %d new tokens exceed the model's context of %d",
                        g->max_prompt_tokens, max_tokens, llm.model.hp.n_ctx);
     sr_writer *out = sr_writer_open(cli);
-    progress_init(&s.prog, g->quiet, (uint64_t)g->count, "prompts");
+    sr_progress_init(&s.prog, g->quiet, (uint64_t)g->count, "prompts");
     sr_gen_opts eo = engine_opts(g, max_tokens, cap, sr_chat_eot(&llm.chat), temp);
     sr_gen_io io = { si_next, si_done, si_stop, &s };
     /* Rounds of a fixed size, each built from what the rounds before kept,
@@ -517,9 +467,9 @@ static void run_self_instruct(sr_cli *cli, const gen_opts *g, const sr_llm_opts 
             free(s.reply[i]); s.reply[i] = NULL;
             free(s.ids[i]); s.ids[i] = NULL;
         }
-        progress_show(&s.prog, false);
+        sr_progress_show(&s.prog, false);
     }
-    progress_show(&s.prog, true);
+    sr_progress_show(&s.prog, true);
     sr_writer_close(out);
     if (!g->quiet)
         sr_warn("self-instruct: %llu generated, %zu kept; removed: %llu empty, %llu too short, "

@@ -3,14 +3,20 @@
  * judged scores agree with the human ranking of OASST replies. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agreement.h"
 #include "cli.h"
+#include "generate.h"
 #include "groupby.h"
+#include "heldrec.h"
+#include "ids.h"
 #include "json.h"
+#include "judge.h"
 #include "llm.h"
 #include "outfile.h"
+#include "progress.h"
 #include "record.h"
 
 typedef struct opts {
@@ -19,10 +25,10 @@ typedef struct opts {
     /* judging */
     sr_llm_opts llm;
     const char *template_path;
-    long k, retries, max_tokens, top_k, batch, seed;
+    long k, retries, max_tokens, max_prompt_tokens, top_k, batch, seed;
     double temperature, top_p, min_p;
     const char *shard;
-    bool keep_text;
+    bool keep_text, quiet;
 } opts;
 
 /* ---- --eval ---------------------------------------------------------------------- */
@@ -178,11 +184,291 @@ static int run_eval(sr_cli *cli, const opts *o)
 
 /* ---- judging ------------------------------------------------------------------------- */
 
+/* One input record: held to be written in input order, its judge prompt
+ * rendered once (every attempt reuses it), and its k judgements as they
+ * come back. */
+typedef struct judge_rec {
+    sr_held held;
+    uint64_t seed;            /* XXH64(id, --seed) */
+    int32_t *ids;             /* the judge prompt with the chat template */
+    int n_ids;
+    int *score;               /* [k] 0..5, or -1 while none is parsed */
+    char **text;              /* [k] the latest text of each judgement (--keep-text) */
+    int *which;               /* [k] the judgement each sample of the attempt in flight fills */
+    int attempt;              /* 0: the first k samples; a: the a-th retry */
+    int pending;              /* samples of the attempt in flight not back yet */
+    bool done;
+} judge_rec;
+
+typedef struct judge_run {
+    sr_cli *cli;
+    const opts *o;
+    sr_llm *llm;
+    judge_rec *recs;
+    size_t n_recs, next_req, next_out;
+    size_t *retry;            /* records waiting for a retry, first come first served */
+    size_t retry_head, n_retry, retry_cap;
+    sr_writer *out;
+    sr_progress prog;
+    uint64_t unparsed, retried, nil_records, hist[6];   /* over the records written */
+} judge_run;
+
+/* The seed of a record's a-th retry: apart from the first attempt's, and
+ * from its record alone, so a retry draws the same for any batch or shard. */
+static uint64_t retry_seed(uint64_t record_seed, int attempt)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(record_seed >> (8 * i));
+    return sr_hash(b, sizeof b, (uint64_t)attempt);
+}
+
+/* Read every record of this shard and render its judge prompt: a bad one
+ * stops the stage (exit 3) before any judging, or is skipped. */
+static void judge_read(judge_run *r, const sr_judge_tmpl *t, uint64_t sk, uint64_t sn, long budget)
+{
+    const opts *o = r->o;
+    sr_reader *in = sr_reader_open(r->cli);
+    sr_rec rec;
+    size_t cap = 0;
+    char err[512];
+    while (sr_read(in, &rec)) {
+        sr_str id, prompt, response;
+        if (!sr_need_str(&rec, "id", &id) || !sr_need_str(&rec, "prompt", &prompt) ||
+            !sr_need_str(&rec, "response", &response)) continue;
+        if (!sr_shard_keep(id.p, id.n, sk, sn)) continue;
+        size_t n;
+        char *text = sr_judge_render(t, prompt.p, prompt.n, response.p, response.n, &n);
+        if (!text) sr_die(SR_EXIT_FAIL, "out of memory");
+        /* No system turn: the chat template's default one, as for any chat. */
+        sr_chat_msg msg = { "user", text, n };
+        sr_ids ids = { 0 };
+        int rc = sr_chat_render_ids(&r->llm->chat, &msg, 1, true, &ids, err, sizeof err);
+        free(text);
+        if (rc < 0) {
+            sr_rec_bad(&rec, "response", "the judge prompt: %s", err);
+            continue;
+        }
+        if ((long)ids.n > budget) {
+            sr_rec_bad(&rec, "response", "the judge prompt is %zu tokens with the chat template, more "
+                       "than --max-prompt-tokens %ld", ids.n, budget);
+            sr_ids_free(&ids);
+            continue;
+        }
+        if (r->n_recs == cap) {
+            cap = cap ? 2 * cap : 64;
+            r->recs = realloc(r->recs, cap * sizeof *r->recs);
+            if (!r->recs) sr_die(SR_EXIT_FAIL, "out of memory");
+        }
+        judge_rec *j = &r->recs[r->n_recs++];
+        *j = (judge_rec){ .seed = sr_record_seed(id.p, id.n, (uint64_t)o->seed), .ids = ids.v,
+                          .n_ids = (int)ids.n };
+        j->score = malloc((size_t)o->k * sizeof *j->score);
+        j->which = malloc((size_t)o->k * sizeof *j->which);
+        j->text = o->keep_text ? calloc((size_t)o->k, sizeof *j->text) : NULL;
+        if (sr_held_keep(&j->held, &rec) < 0 || !j->score || !j->which || (o->keep_text && !j->text))
+            sr_die(SR_EXIT_FAIL, "out of memory");
+        for (long i = 0; i < o->k; i++) j->score[i] = -1;
+    }
+    sr_reader_close(in);
+}
+
+/* Retries first, so a record waiting on one is written as early as it can be. */
+static int judge_next(void *ctx, sr_gen_req *req)
+{
+    judge_run *r = ctx;
+    size_t i;
+    bool retry = r->retry_head < r->n_retry;
+    if (retry) {
+        i = r->retry[r->retry_head++];
+        if (r->retry_head == r->n_retry) r->retry_head = r->n_retry = 0;
+    } else if (r->next_req < r->n_recs) {
+        i = r->next_req++;
+    } else {
+        return 0;
+    }
+    /* A retry draws only the judgements still without a score, in order. */
+    judge_rec *j = &r->recs[i];
+    int n = 0;
+    for (int s = 0; s < r->o->k; s++)
+        if (!retry || j->score[s] < 0) j->which[n++] = s;
+    j->pending = n;
+    *req = (sr_gen_req){ j->ids, j->n_ids, n, retry ? retry_seed(j->seed, j->attempt) : j->seed, (void *)i };
+    return 1;
+}
+
+static void write_judged(judge_run *r, judge_rec *j)
+{
+    const long k = r->o->k;
+    msgpack_unpacked u;
+    sr_rec rec;
+    if (sr_held_open(&j->held, r->cli, &u, &rec) < 0)
+        sr_die(SR_EXIT_FAIL, "internal error: a stored record does not unpack");
+    msgpack_object scores[64], texts[64];        /* -k is at most 64 */
+    double sum = 0;
+    int n = 0;
+    for (long s = 0; s < k; s++) {
+        if (j->score[s] >= 0) {
+            scores[s] = (msgpack_object){ .type = MSGPACK_OBJECT_POSITIVE_INTEGER,
+                                          .via.u64 = (uint64_t)j->score[s] };
+            sum += j->score[s];
+            n++;
+            r->hist[j->score[s]]++;
+        } else {
+            scores[s] = (msgpack_object){ .type = MSGPACK_OBJECT_NIL };
+            r->unparsed++;
+        }
+        if (j->text)
+            texts[s] = (msgpack_object){ .type = MSGPACK_OBJECT_STR,
+                                         .via.str = { (uint32_t)strlen(j->text[s]), j->text[s] } };
+    }
+    sr_recb b;
+    sr_recb_init(&b, &rec);
+    if (n > 0) sr_recb_f64(&b, "score", sum / n);
+    else { sr_recb_nil(&b, "score"); r->nil_records++; }
+    msgpack_object arr = { .type = MSGPACK_OBJECT_ARRAY, .via.array = { (uint32_t)k, scores } };
+    sr_recb_obj(&b, "scores", &arr);
+    if (j->text) {
+        msgpack_object ta = { .type = MSGPACK_OBJECT_ARRAY, .via.array = { (uint32_t)k, texts } };
+        sr_recb_obj(&b, "judgements", &ta);
+    } else {
+        sr_recb_remove(&b, "judgements");    /* an earlier judge's texts would not match these scores */
+    }
+    sr_write(r->out, &b);
+    sr_recb_free(&b);
+    msgpack_unpacked_destroy(&u);
+    sr_held_drop_bytes(&j->held);
+    free(j->ids); j->ids = NULL;
+    for (long s = 0; j->text && s < k; s++) { free(j->text[s]); j->text[s] = NULL; }
+}
+
+static int judge_done(void *ctx, const sr_gen_out *out)
+{
+    judge_run *r = ctx;
+    judge_rec *j = &r->recs[(size_t)out->req->user];
+    int s = j->which[out->sample];
+    char err[256];
+    size_t len;
+    char *text = sr_gen_text(r->llm->tok, out->tokens, out->n_tokens, &len, err, sizeof err);
+    if (!text) sr_die(SR_EXIT_FAIL, "record %llu (id \"%s\"): decoding a judgement: %s",
+                      (unsigned long long)j->held.index, j->held.id, err);
+    int score;
+    if (sr_judge_parse_score(text, len, &score)) j->score[s] = score;
+    if (j->text) { free(j->text[s]); j->text[s] = text; }
+    else free(text);
+    r->prog.tokens += (uint64_t)out->n_tokens;
+    if (--j->pending > 0) return 0;
+
+    int failed = 0;
+    for (long i = 0; i < r->o->k; i++) failed += j->score[i] < 0;
+    if (failed > 0 && j->attempt < r->o->retries) {
+        j->attempt++;
+        r->retried += (uint64_t)failed;
+        if (r->n_retry == r->retry_cap) {
+            r->retry_cap = r->retry_cap ? 2 * r->retry_cap : 64;
+            r->retry = realloc(r->retry, r->retry_cap * sizeof *r->retry);
+            if (!r->retry) sr_die(SR_EXIT_FAIL, "out of memory");
+        }
+        r->retry[r->n_retry++] = (size_t)out->req->user;
+        return 0;
+    }
+    j->done = true;
+    /* Written in input order: a record goes out once it and all before it are done. */
+    while (r->next_out < r->n_recs && r->recs[r->next_out].done) {
+        write_judged(r, &r->recs[r->next_out++]);
+        r->prog.done++;
+    }
+    sr_progress_show(&r->prog, false);
+    return 0;
+}
+
+/* End a judgement once a line holding a score is complete: the rubric asks
+ * for the score last, and what a small model writes after it is not read
+ * (the parser would take a later score line, but that is rarer than
+ * rambling, and each token costs a forward). */
+static int judge_stop(void *ctx, const sr_gen_req *req, const int32_t *t, int n)
+{
+    (void)req;
+    judge_run *r = ctx;
+    size_t len;
+    const char *piece = sr_tok_piece(r->llm->tok, t[n - 1], &len);
+    if (!piece || !memchr(piece, '\n', len)) return 0;
+    char err[128];
+    char *text = sr_tok_decode(r->llm->tok, t, (size_t)n, SR_DECODE_SKIP_CONTROL, &len, err, sizeof err);
+    if (!text) return 0;                        /* judged at the end instead */
+    while (len > 0 && text[len - 1] != '\n') len--;   /* complete lines only */
+    int score, found = sr_judge_parse_score(text, len, &score);
+    free(text);
+    return found;
+}
+
+static void judge_summary(const judge_run *r, const sr_gen_stats *st)
+{
+    double el = sr_progress_elapsed(&r->prog);
+    uint64_t total = r->n_recs * (uint64_t)r->o->k;
+    sr_warn("%zu records, %llu judgements: %llu with a score, %llu without one after %llu resamples "
+            "(--retries %ld), left out of the means; %llu records with a nil score",
+            r->n_recs, (unsigned long long)total, (unsigned long long)(total - r->unparsed),
+            (unsigned long long)r->unparsed, (unsigned long long)r->retried, r->o->retries,
+            (unsigned long long)r->nil_records);
+    sr_warn("scores: 0: %llu, 1: %llu, 2: %llu, 3: %llu, 4: %llu, 5: %llu",
+            (unsigned long long)r->hist[0], (unsigned long long)r->hist[1], (unsigned long long)r->hist[2],
+            (unsigned long long)r->hist[3], (unsigned long long)r->hist[4], (unsigned long long)r->hist[5]);
+    sr_warn("%llu samples, %llu tokens in %.1f s (%.1f tokens/s)", (unsigned long long)st->samples,
+            (unsigned long long)st->tokens, el, el > 0 ? st->tokens / el : 0.0);
+}
+
 static int run_judge(sr_cli *cli, const opts *o)
 {
-    (void)cli;
-    (void)o;
-    sr_usage_error("judging is not yet available in this build; only --eval works");
+    uint64_t sk = 0, sn = 1;
+    if (o->shard && sr_shard_parse(o->shard, &sk, &sn) < 0)
+        sr_usage_error("--shard: '%s' is not K/N with 0 <= K < N", o->shard);
+    char err[512];
+    sr_judge_tmpl t;
+    int rc = sr_judge_tmpl_load(&t, o->template_path, err, sizeof err);
+    if (rc == SR_JUDGE_EBAD) sr_usage_error("--template: %s", err);
+    if (rc < 0) sr_die(SR_EXIT_FAIL, "--template: %s", err);
+    sr_gen_opts eo = {
+        { (float)o->temperature, (float)o->top_p, (float)o->min_p, 1.0f, (int)o->top_k },
+        (int)o->max_tokens, (int)o->batch, (int)(o->max_prompt_tokens + o->max_tokens), 0,
+    };
+    if (sr_sample_check(&eo.sample, err, sizeof err) < 0) sr_usage_error("%s", err);
+
+    /* Sized for the longest judge prompt allowed: the arena and the caches
+     * are only touched as far as the prompts really reach. */
+    sr_llm llm;
+    sr_model_opts mo = { .max_batch = (eo.slots + eo.cap - 1) / eo.cap, .max_seq = eo.cap };
+    sr_llm_open(&llm, &o->llm, &mo);
+    eo.eot = sr_chat_eot(&llm.chat);
+    judge_run r = { .cli = cli, .o = o, .llm = &llm };
+    judge_read(&r, &t, sk, sn, o->max_prompt_tokens);
+    sr_judge_tmpl_free(&t);
+
+    r.out = sr_writer_open(cli);
+    sr_progress_init(&r.prog, o->quiet, r.n_recs, "records");
+    sr_gen_io io = { judge_next, judge_done, judge_stop, &r };
+    sr_gen_stats st = { 0 };
+    /* The engine stops asking for requests once there are none; retries
+     * queued by the last samples of a run go into another. */
+    do {
+        sr_gen_stats one;
+        if (sr_generate(&llm.model, &eo, &io, &one, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
+        st.prompts += one.prompts; st.samples += one.samples; st.tokens += one.tokens; st.steps += one.steps;
+    } while (r.retry_head < r.n_retry);
+    if (r.next_out != r.n_recs) sr_die(SR_EXIT_FAIL, "internal error: %zu of %zu records judged",
+                                       r.next_out, r.n_recs);
+    sr_progress_show(&r.prog, true);
+    sr_writer_close(r.out);
+    if (!o->quiet) judge_summary(&r, &st);
+    for (size_t i = 0; i < r.n_recs; i++) {
+        judge_rec *j = &r.recs[i];
+        sr_held_free(&j->held);
+        free(j->ids); free(j->score); free(j->which); free(j->text);
+    }
+    free(r.recs);
+    free(r.retry);
+    sr_llm_close(&llm);
+    sr_cli_finish(cli);
+    return SR_EXIT_OK;
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
@@ -191,7 +477,7 @@ int main(int argc, char **argv)
 {
     opts o = {
         .llm = SR_LLM_OPTS_INIT,
-        .k = 3, .retries = 2, .max_tokens = 256, .top_k = 0, .batch = 16, .seed = 0,
+        .k = 3, .retries = 2, .max_tokens = 256, .max_prompt_tokens = 2048, .top_k = 0, .batch = 16, .seed = 0,
         .temperature = 0.7, .top_p = 0.9, .min_p = 0,
     };
     const sr_opt table[] = {
@@ -208,9 +494,12 @@ int main(int argc, char **argv)
         { "top-k", 0, SR_OPT_INT, &o.top_k, "K", "keep the K most likely tokens (0: off)", 0, 1 << 30 },
         { "min-p", 0, SR_OPT_DOUBLE, &o.min_p, "P", "min-p sampling (0: off)", 0, 1 },
         { "max-tokens", 0, SR_OPT_INT, &o.max_tokens, "N", "longest judgement, in tokens", 1, 1 << 20 },
+        { "max-prompt-tokens", 0, SR_OPT_INT, &o.max_prompt_tokens, "N",
+          "longest judge prompt accepted, chat template included", 1, 1 << 20 },
         { "batch", 0, SR_OPT_INT, &o.batch, "N", "sequences decoded together", 1, 4096 },
         { "seed", 0, SR_OPT_INT, &o.seed, "N", "seed of the sampling (per record: XXH64(id, seed))", 0, 9007199254740991.0 },
         { "shard", 0, SR_OPT_STR, &o.shard, "K/N", "judge only the records of shard K of N", 0, 0 },
+        { "quiet", 'q', SR_OPT_FLAG, &o.quiet, NULL, "no progress or summary on standard error", 0, 0 },
         SR_LLM_OPTS(&o.llm),
         SR_OPT_END,
     };

@@ -137,3 +137,111 @@ EOF
     assert_failure 2
     [[ $stderr == *"--no-such-option"* ]]
 }
+
+# ---- judging, with the real model ------------------------------------------------
+# The model is small and judging slow on a CPU: two short candidates, a short
+# template (a short prefill), -k 2 and few tokens keep each run to seconds.
+
+# Candidate records, as sr-gen writes them, with a key of the user's own.
+candidates() {
+    cat > "$T/c.json" <<'JSON'
+{"id":"c1","prompt_id":"p1","prompt":"What is the capital of France?","response":"The capital of France is Paris.","sample":0,"finish":"stop","tokens":8,"tag":"mine"}
+{"id":"c2","prompt_id":"p2","prompt":"Name a primary colour.","response":"Blue is a primary colour.","sample":0,"finish":"stop","tokens":7,"tag":"yours"}
+JSON
+    sr-cat --from-json < "$T/c.json" > "$T/c.mp"
+    printf '%s\n' 'Question: {prompt}' 'Answer: {response}' \
+        'What score (0-5) does the answer get? Start your reply with "Score:".' > "$T/tmpl.txt"
+}
+
+judge() { sr-judge -m "$MODEL" --template "$T/tmpl.txt" -k 2 --max-tokens 16 "$@"; }
+
+# score is the mean of the non-nil scores, or nil when there are none
+MEAN_OK='(.scores | map(select(. != null))) as $s
+         | .score == (if ($s | length) > 0 then ($s | add / length) else null end)'
+
+@test "judging: k scores per record, their mean, every key kept; --keep-text keeps the texts" {
+    need_model
+    candidates
+    run --separate-stderr bash -c "sr-judge -m '$MODEL' --template '$T/tmpl.txt' -k 2 --max-tokens 16 --keep-text -i '$T/c.mp' | sr-cat"
+    assert_success
+    echo "$output" > "$T/j.jsonl"
+    [ "$(wc -l < "$T/j.jsonl")" -eq 2 ]
+    run jq -r '.id' "$T/j.jsonl"
+    assert_output $'c1\nc2'
+    run jq -c "[($MEAN_OK), (.scores | length), (.judgements | length),
+                (.scores | all(. == null or (type == \"number\" and . == floor and . >= 0 and . <= 5))),
+                (.judgements | all(type == \"string\" and length > 0))]" "$T/j.jsonl"
+    assert_output $'[true,2,2,true,true]\n[true,2,2,true,true]'
+    # the input's keys, in their order, then the new ones
+    run jq -c 'keys_unsorted' "$T/j.jsonl"
+    assert_line --index 0 '["id","prompt_id","prompt","response","sample","finish","tokens","tag","score","scores","judgements"]'
+    run jq -r '.tag' "$T/j.jsonl"
+    assert_output $'mine\nyours'
+    # the stderr summary
+    [[ $stderr == *"2 records, 4 judgements"* ]] || { echo "$stderr"; false; }
+    [[ $stderr == *"scores: 0: "*"5: "* && $stderr == *"tokens/s"* ]]
+    # the same judgements without --keep-text: no texts, the same scores
+    judge -q -i "$T/c.mp" | sr-cat > "$T/n.jsonl"
+    run jq -c 'has("judgements")' "$T/n.jsonl"
+    assert_output $'false\nfalse'
+    diff <(jq -c '[.score, .scores]' "$T/j.jsonl") <(jq -c '[.score, .scores]' "$T/n.jsonl")
+}
+
+@test "judging: the same output for any --batch and --threads, and shards make up the whole" {
+    need_model
+    candidates
+    # (most judgements by this model have no score, so retries are drawn too)
+    judge -q --seed 5 --retries 1 --batch 1 --threads 1 -i "$T/c.mp" > "$T/b1.mp"
+    judge -q --seed 5 --retries 1 --batch 8 -i "$T/c.mp" > "$T/b8.mp"
+    cmp "$T/b1.mp" "$T/b8.mp"
+    { judge -q --seed 5 --retries 1 --shard 0/2 -i "$T/c.mp"
+      judge -q --seed 5 --retries 1 --shard 1/2 -i "$T/c.mp"; } | sr-cat | sort > "$T/sh"
+    sr-cat < "$T/b1.mp" | sort > "$T/whole"
+    [ "$(wc -l < "$T/whole")" -eq 2 ]
+    cmp "$T/whole" "$T/sh"
+}
+
+@test "judging: bad records exit 3 naming the record, or are skipped and counted" {
+    need_model
+    candidates
+    { head -1 "$T/c.json"; echo '{"id":"nr","prompt":"A question with no response"}'; tail -1 "$T/c.json"; } |
+        sr-cat --from-json > "$T/bad.mp"
+    run --separate-stderr judge -i "$T/bad.mp"
+    assert_failure 3
+    [[ $stderr == *'record 2 (id "nr")'*'response'*missing* ]] || { echo "$stderr"; false; }
+
+    run --separate-stderr bash -c "sr-judge -m '$MODEL' --template '$T/tmpl.txt' -k 1 --max-tokens 8 --retries 0 --skip-bad -i '$T/bad.mp' | sr-cat"
+    assert_success
+    [ "$(echo "$output" | jq -r .id | tr '\n' ' ')" = "c1 c2 " ]
+    [[ $stderr == *"skipped 1 bad record"* ]] || { echo "$stderr"; false; }
+
+    # a judge prompt over the budget
+    run --separate-stderr judge --max-prompt-tokens 20 -i "$T/c.mp"
+    assert_failure 3
+    [[ $stderr == *'record 1 (id "c1")'*'--max-prompt-tokens 20'* ]] || { echo "$stderr"; false; }
+}
+
+@test "sr-judge | head -c 10 ends quietly" {
+    need_model
+    candidates
+    run --separate-stderr bash -o pipefail -c "sr-judge -q -m '$MODEL' --template '$T/tmpl.txt' -k 2 --max-tokens 8 --retries 0 -i '$T/c.mp' | head -c 10 > /dev/null"
+    assert_success
+    [ -z "$stderr" ]
+}
+
+@test "a --template without {response}, or with an unknown placeholder, is a usage error" {
+    printf 'Judge this: {prompt}\nScore: <points>\n' > "$T/bad.txt"
+    run --separate-stderr sr-judge --template "$T/bad.txt" < /dev/null
+    assert_failure 2
+    [[ $stderr == *"{response}"* ]] || { echo "$stderr"; false; }
+    printf '{prompt} {response} {answer}\n' > "$T/bad2.txt"
+    run --separate-stderr sr-judge --template "$T/bad2.txt" < /dev/null
+    assert_failure 2
+    [[ $stderr == *"{answer}"* ]] || { echo "$stderr"; false; }
+}
+
+@test "judging: a malformed --shard is a usage error" {
+    run --separate-stderr sr-judge --shard 2/2 < /dev/null
+    assert_failure 2
+    [[ $stderr == *"--shard"* ]]
+}
