@@ -8,6 +8,7 @@ load helpers
 
 setup() {
     T=$BATS_TEST_TMPDIR
+    tiny_dpo_args=(-m "$T/tiny.gguf" -i "$T/pairs.mp" --threads 2 --lr 1e-3 --lr-final 1e-4 --batch 2)
     # the tiny model with the fixture tokenizer: the same whether or not the real model is here
     sr-sft -q --write-tiny-model "$T/tiny.gguf" -m /nonexistent
     sr-cat --from-json > "$T/pairs.mp" <<'JSON'
@@ -20,7 +21,10 @@ setup() {
 JSON
 }
 
-tiny_dpo() { sr-dpo -m "$T/tiny.gguf" -i "$T/pairs.mp" --threads 2 --lr 1e-3 --lr-final 1e-4 --batch 2 "$@"; }
+tiny_dpo() { sr-dpo "${tiny_dpo_args[@]}" "$@"; }
+# In the background, with $! the tool's own pid: "tiny_dpo ... &" would put a
+# subshell between, and kill -9 of it would leave the tool running.
+tiny_dpo_bg() { sr-dpo "${tiny_dpo_args[@]}" "$@" & }
 
 # Under AddressSanitizer (make SAN=1 test) the real-model run is shortened.
 sanitized() { grep -qa __asan_init "$(command -v sr-dpo)"; }
@@ -188,7 +192,7 @@ sanitized() { grep -qa __asan_init "$(command -v sr-dpo)"; }
 @test "kill -9 in the middle, then --resume: bit-identical to an uninterrupted run" {
     args=(--max-steps 300 --save-every 20 --micro-batch 1 --warmup 5)
     tiny_dpo -q -o "$T/full.gguf" "${args[@]}"
-    tiny_dpo -q -o "$T/cut.gguf" "${args[@]}" --log "$T/cut.log" &
+    tiny_dpo_bg -q -o "$T/cut.gguf" "${args[@]}" --log "$T/cut.log"
     pid=$!
     for _ in $(seq 1 400); do [ -e "$T/cut.gguf.state" ] && break; sleep 0.02; done
     kill -9 "$pid"

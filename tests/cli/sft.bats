@@ -7,6 +7,7 @@ load helpers
 
 setup() {
     T=$BATS_TEST_TMPDIR
+    tiny_sft_args=(-m "$T/tiny.gguf" -i "$T/ex.mp" --threads 2 --lr 1e-3 --batch 2)
     # the tiny model with the fixture tokenizer: the same whether or not the real model is here
     sr-sft -q --write-tiny-model "$T/tiny.gguf" -m /nonexistent
     # a few examples, one with a system turn
@@ -20,7 +21,10 @@ setup() {
 JSON
 }
 
-tiny_sft() { sr-sft -m "$T/tiny.gguf" -i "$T/ex.mp" --threads 2 --lr 1e-3 --batch 2 "$@"; }
+tiny_sft() { sr-sft "${tiny_sft_args[@]}" "$@"; }
+# In the background, with $! the tool's own pid: "tiny_sft ... &" would put a
+# subshell between, and kill -9 of it would leave the tool running.
+tiny_sft_bg() { sr-sft "${tiny_sft_args[@]}" "$@" & }
 
 # ---- usage ---------------------------------------------------------------------
 
@@ -121,7 +125,7 @@ tiny_sft() { sr-sft -m "$T/tiny.gguf" -i "$T/ex.mp" --threads 2 --lr 1e-3 --batc
 @test "kill -9 in the middle, then --resume: bit-identical to an uninterrupted run" {
     args=(--max-steps 300 --save-every 20 --micro-batch 1 --warmup 5)
     tiny_sft -q -o "$T/full.gguf" "${args[@]}"
-    tiny_sft -q -o "$T/cut.gguf" "${args[@]}" --log "$T/cut.log" &
+    tiny_sft_bg -q -o "$T/cut.gguf" "${args[@]}" --log "$T/cut.log"
     pid=$!
     for _ in $(seq 1 400); do [ -e "$T/cut.gguf.state" ] && break; sleep 0.02; done
     kill -9 "$pid"
