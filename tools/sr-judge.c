@@ -28,7 +28,7 @@ typedef struct opts {
     long k, retries, max_tokens, max_prompt_tokens, top_k, batch, seed;
     double temperature, top_p, min_p;
     const char *shard;
-    bool keep_text, quiet;
+    bool keep_text, quiet, no_force;
 } opts;
 
 /* ---- --eval ---------------------------------------------------------------------- */
@@ -195,8 +195,10 @@ typedef struct judge_rec {
     int *score;               /* [k] 0..5, or -1 while none is parsed */
     char **text;              /* [k] the latest text of each judgement (--keep-text) */
     int *which;               /* [k] the judgement each sample of the attempt in flight fills */
+    int32_t **jtok;           /* [k] forcing: the tokens of a judgement awaiting its score line */
+    int *n_jtok;              /* [k] their count */
     int attempt;              /* 0: the first k samples; a: the a-th retry */
-    int pending;              /* samples of the attempt in flight not back yet */
+    int pending;              /* samples (or score completions) in flight not back yet */
     bool done;
 } judge_rec;
 
@@ -206,12 +208,41 @@ typedef struct judge_run {
     sr_llm *llm;
     judge_rec *recs;
     size_t n_recs, next_req, next_out;
-    size_t *retry;            /* records waiting for a retry, first come first served */
+    /* Requests waiting to be made, first come first served: a record's retry
+     * (judgement -1) or the score completion of one of its judgements. */
+    struct judge_todo { size_t rec; int s; } *retry;
     size_t retry_head, n_retry, retry_cap;
+    sr_ids suffix;            /* forcing: the tokens of FORCE_TEXT */
+    int32_t *buf;             /* forcing: a completion's prompt, until the engine copies it */
     sr_writer *out;
     sr_progress prog;
     uint64_t unparsed, retried, nil_records, hist[6];   /* over the records written */
+    uint64_t forced, forced_ok;                         /* score completions, and those with a score */
 } judge_run;
+
+/* What a judgement with no score is continued with (--no-force-score turns
+ * it off). No space after the colon: the model writes it, as its tokenizer
+ * has it (SmolLM2's: a space token, then the digit; others: one " 4"
+ * token, after which a prompt ending in a bare space would be unnatural). */
+#define FORCE_TEXT "\nScore:"
+/* A completion that has no score after this many tokens will not get one. */
+#define FORCE_TOKENS 4
+
+/* A request's user pointer: its record and which judgement it completes
+ * (-1: the judgements of an attempt). -k is at most 64. */
+static void *todo_user(size_t rec, int s) { return (void *)(uintptr_t)(rec * 65 + (size_t)(s + 1)); }
+static size_t user_rec(const void *u) { return (uintptr_t)u / 65; }
+static int user_judgement(const void *u) { return (int)((uintptr_t)u % 65) - 1; }
+
+static void todo_push(judge_run *r, size_t rec, int s)
+{
+    if (r->n_retry == r->retry_cap) {
+        r->retry_cap = r->retry_cap ? 2 * r->retry_cap : 64;
+        r->retry = realloc(r->retry, r->retry_cap * sizeof *r->retry);
+        if (!r->retry) sr_die(SR_EXIT_FAIL, "out of memory");
+    }
+    r->retry[r->n_retry++] = (struct judge_todo){ rec, s };
+}
 
 /* The seed of a record's a-th retry: apart from the first attempt's, and
  * from its record alone, so a retry draws the same for any batch or shard. */
@@ -220,6 +251,15 @@ static uint64_t retry_seed(uint64_t record_seed, int attempt)
     unsigned char b[8];
     for (int i = 0; i < 8; i++) b[i] = (unsigned char)(record_seed >> (8 * i));
     return sr_hash(b, sizeof b, (uint64_t)attempt);
+}
+
+/* The seed of the score completion of a record's judgement s: like a
+ * retry's, with hash seeds (2^32 + s) that no attempt number reaches. */
+static uint64_t force_seed(uint64_t record_seed, int s)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(record_seed >> (8 * i));
+    return sr_hash(b, sizeof b, ((uint64_t)1 << 32) + (uint64_t)s);
 }
 
 /* Read every record of this shard and render its judge prompt: a bad one
@@ -265,34 +305,54 @@ static void judge_read(judge_run *r, const sr_judge_tmpl *t, uint64_t sk, uint64
         j->score = malloc((size_t)o->k * sizeof *j->score);
         j->which = malloc((size_t)o->k * sizeof *j->which);
         j->text = o->keep_text ? calloc((size_t)o->k, sizeof *j->text) : NULL;
-        if (sr_held_keep(&j->held, &rec) < 0 || !j->score || !j->which || (o->keep_text && !j->text))
+        if (!o->no_force) {
+            j->jtok = calloc((size_t)o->k, sizeof *j->jtok);
+            j->n_jtok = calloc((size_t)o->k, sizeof *j->n_jtok);
+        }
+        if (sr_held_keep(&j->held, &rec) < 0 || !j->score || !j->which || (o->keep_text && !j->text) ||
+            (!o->no_force && (!j->jtok || !j->n_jtok)))
             sr_die(SR_EXIT_FAIL, "out of memory");
         for (long i = 0; i < o->k; i++) j->score[i] = -1;
     }
     sr_reader_close(in);
 }
 
-/* Retries first, so a record waiting on one is written as early as it can be. */
+/* Retries and completions first, so a record waiting on one is written as
+ * early as it can be. */
 static int judge_next(void *ctx, sr_gen_req *req)
 {
     judge_run *r = ctx;
     size_t i;
+    int c = -1;
     bool retry = r->retry_head < r->n_retry;
     if (retry) {
-        i = r->retry[r->retry_head++];
+        i = r->retry[r->retry_head].rec;
+        c = r->retry[r->retry_head++].s;
         if (r->retry_head == r->n_retry) r->retry_head = r->n_retry = 0;
     } else if (r->next_req < r->n_recs) {
         i = r->next_req++;
     } else {
         return 0;
     }
-    /* A retry draws only the judgements still without a score, in order. */
     judge_rec *j = &r->recs[i];
+    if (c >= 0) {
+        /* A score completion: the judge prompt, the judgement as it was
+         * written and FORCE_TEXT, one sample. The engine copies the prompt
+         * as it takes the request, so one buffer serves them all. */
+        int n = j->n_ids + j->n_jtok[c] + (int)r->suffix.n;
+        memcpy(r->buf, j->ids, sizeof(int32_t) * (size_t)j->n_ids);
+        memcpy(r->buf + j->n_ids, j->jtok[c], sizeof(int32_t) * (size_t)j->n_jtok[c]);
+        memcpy(r->buf + j->n_ids + j->n_jtok[c], r->suffix.v, sizeof(int32_t) * r->suffix.n);
+        *req = (sr_gen_req){ r->buf, n, 1, force_seed(j->seed, c), todo_user(i, c) };
+        return 1;
+    }
+    /* A retry draws only the judgements still without a score, in order. */
     int n = 0;
     for (int s = 0; s < r->o->k; s++)
         if (!retry || j->score[s] < 0) j->which[n++] = s;
     j->pending = n;
-    *req = (sr_gen_req){ j->ids, j->n_ids, n, retry ? retry_seed(j->seed, j->attempt) : j->seed, (void *)i };
+    *req = (sr_gen_req){ j->ids, j->n_ids, n, retry ? retry_seed(j->seed, j->attempt) : j->seed,
+                         todo_user(i, -1) };
     return 1;
 }
 
@@ -341,35 +401,82 @@ static void write_judged(judge_run *r, judge_rec *j)
     for (long s = 0; j->text && s < k; s++) { free(j->text[s]); j->text[s] = NULL; }
 }
 
+/* A score completion is back: its score, read from FORCE_TEXT and what
+ * follows, is the judgement's; the text becomes the judgement's with the
+ * score line at its end. */
+static void force_done(judge_run *r, judge_rec *j, int s, const sr_gen_out *out)
+{
+    char err[256];
+    size_t len;
+    char *tail = sr_gen_text(r->llm->tok, out->tokens, out->n_tokens, &len, err, sizeof err);
+    if (!tail) sr_die(SR_EXIT_FAIL, "record %llu (id \"%s\"): decoding a score completion: %s",
+                      (unsigned long long)j->held.index, j->held.id, err);
+    const size_t nf = strlen(FORCE_TEXT);
+    size_t old = j->text ? strlen(j->text[s]) : 0;
+    char *text = malloc(old + nf + len + 1);
+    if (!text) sr_die(SR_EXIT_FAIL, "out of memory");
+    if (old) memcpy(text, j->text[s], old);
+    memcpy(text + old, FORCE_TEXT, nf);
+    memcpy(text + old + nf, tail, len + 1);
+    free(tail);
+    int score;
+    /* Only the forced line is read: the judgement had no score line. */
+    if (sr_judge_parse_score(text + old, nf + len, &score)) {
+        j->score[s] = score;
+        r->forced_ok++;
+    }
+    if (j->text) { free(j->text[s]); j->text[s] = text; }
+    else free(text);
+    free(j->jtok[s]); j->jtok[s] = NULL;
+}
+
 static int judge_done(void *ctx, const sr_gen_out *out)
 {
     judge_run *r = ctx;
-    judge_rec *j = &r->recs[(size_t)out->req->user];
-    int s = j->which[out->sample];
-    char err[256];
-    size_t len;
-    char *text = sr_gen_text(r->llm->tok, out->tokens, out->n_tokens, &len, err, sizeof err);
-    if (!text) sr_die(SR_EXIT_FAIL, "record %llu (id \"%s\"): decoding a judgement: %s",
-                      (unsigned long long)j->held.index, j->held.id, err);
-    int score;
-    if (sr_judge_parse_score(text, len, &score)) j->score[s] = score;
-    if (j->text) { free(j->text[s]); j->text[s] = text; }
-    else free(text);
+    size_t ri = user_rec(out->req->user);
+    int c = user_judgement(out->req->user);
+    judge_rec *j = &r->recs[ri];
     r->prog.tokens += (uint64_t)out->n_tokens;
-    if (--j->pending > 0) return 0;
-
-    int failed = 0;
-    for (long i = 0; i < r->o->k; i++) failed += j->score[i] < 0;
-    if (failed > 0 && j->attempt < r->o->retries) {
-        j->attempt++;
-        r->retried += (uint64_t)failed;
-        if (r->n_retry == r->retry_cap) {
-            r->retry_cap = r->retry_cap ? 2 * r->retry_cap : 64;
-            r->retry = realloc(r->retry, r->retry_cap * sizeof *r->retry);
-            if (!r->retry) sr_die(SR_EXIT_FAIL, "out of memory");
+    if (c >= 0) {
+        force_done(r, j, c, out);
+        if (--j->pending > 0) return 0;
+    } else {
+        int s = j->which[out->sample];
+        char err[256];
+        size_t len;
+        char *text = sr_gen_text(r->llm->tok, out->tokens, out->n_tokens, &len, err, sizeof err);
+        if (!text) sr_die(SR_EXIT_FAIL, "record %llu (id \"%s\"): decoding a judgement: %s",
+                          (unsigned long long)j->held.index, j->held.id, err);
+        int score;
+        if (sr_judge_parse_score(text, len, &score)) j->score[s] = score;
+        else if (j->jtok) {
+            /* kept to be continued with FORCE_TEXT */
+            j->jtok[s] = malloc(sizeof(int32_t) * (size_t)(out->n_tokens + 1));
+            if (!j->jtok[s]) sr_die(SR_EXIT_FAIL, "out of memory");
+            memcpy(j->jtok[s], out->tokens, sizeof(int32_t) * (size_t)out->n_tokens);
+            j->n_jtok[s] = out->n_tokens;
         }
-        r->retry[r->n_retry++] = (size_t)out->req->user;
-        return 0;
+        if (j->text) { free(j->text[s]); j->text[s] = text; }
+        else free(text);
+        if (--j->pending > 0) return 0;
+
+        int failed = 0;
+        for (long i = 0; i < r->o->k; i++) failed += j->score[i] < 0;
+        if (failed > 0 && j->jtok) {
+            /* Forcing instead of resampling: each judgement without a score
+             * is continued once, in its own request. */
+            for (int i = 0; i < r->o->k; i++)
+                if (j->score[i] < 0) todo_push(r, ri, i);
+            j->pending = failed;
+            r->forced += (uint64_t)failed;
+            return 0;
+        }
+        if (failed > 0 && j->attempt < r->o->retries) {
+            j->attempt++;
+            r->retried += (uint64_t)failed;
+            todo_push(r, ri, -1);
+            return 0;
+        }
     }
     j->done = true;
     /* Written in input order: a record goes out once it and all before it are done. */
@@ -387,9 +494,26 @@ static int judge_done(void *ctx, const sr_gen_out *out)
  * rambling, and each token costs a forward). */
 static int judge_stop(void *ctx, const sr_gen_req *req, const int32_t *t, int n)
 {
-    (void)req;
     judge_run *r = ctx;
     size_t len;
+    if (user_judgement(req->user) >= 0) {
+        /* A score completion ends as soon as it holds a score. */
+        if (n >= FORCE_TOKENS) return 1;
+        char err[128];
+        char *text = sr_tok_decode(r->llm->tok, t, (size_t)n, SR_DECODE_SKIP_CONTROL, &len, err, sizeof err);
+        if (!text) return 0;
+        const size_t nf = strlen(FORCE_TEXT);
+        char *line = malloc(nf + len + 1);
+        int score, found = 0;
+        if (line) {
+            memcpy(line, FORCE_TEXT, nf);
+            memcpy(line + nf, text, len);
+            found = sr_judge_parse_score(line, nf + len, &score);
+        }
+        free(line);
+        free(text);
+        return found;
+    }
     const char *piece = sr_tok_piece(r->llm->tok, t[n - 1], &len);
     if (!piece || !memchr(piece, '\n', len)) return 0;
     char err[128];
@@ -405,11 +529,18 @@ static void judge_summary(const judge_run *r, const sr_gen_stats *st)
 {
     double el = sr_progress_elapsed(&r->prog);
     uint64_t total = r->n_recs * (uint64_t)r->o->k;
-    sr_warn("%zu records, %llu judgements: %llu with a score, %llu without one after %llu resamples "
-            "(--retries %ld), left out of the means; %llu records with a nil score",
-            r->n_recs, (unsigned long long)total, (unsigned long long)(total - r->unparsed),
-            (unsigned long long)r->unparsed, (unsigned long long)r->retried, r->o->retries,
-            (unsigned long long)r->nil_records);
+    if (r->o->no_force)
+        sr_warn("%zu records, %llu judgements: %llu with a score, %llu without one after %llu resamples "
+                "(--retries %ld), left out of the means; %llu records with a nil score",
+                r->n_recs, (unsigned long long)total, (unsigned long long)(total - r->unparsed),
+                (unsigned long long)r->unparsed, (unsigned long long)r->retried, r->o->retries,
+                (unsigned long long)r->nil_records);
+    else
+        sr_warn("%zu records, %llu judgements: %llu with a score, %llu without one, left out of the means; "
+                "%llu forced score lines, %llu of them with a score; %llu records with a nil score",
+                r->n_recs, (unsigned long long)total, (unsigned long long)(total - r->unparsed),
+                (unsigned long long)r->unparsed, (unsigned long long)r->forced,
+                (unsigned long long)r->forced_ok, (unsigned long long)r->nil_records);
     sr_warn("scores: 0: %llu, 1: %llu, 2: %llu, 3: %llu, 4: %llu, 5: %llu",
             (unsigned long long)r->hist[0], (unsigned long long)r->hist[1], (unsigned long long)r->hist[2],
             (unsigned long long)r->hist[3], (unsigned long long)r->hist[4], (unsigned long long)r->hist[5]);
@@ -432,6 +563,11 @@ static int run_judge(sr_cli *cli, const opts *o)
         (int)o->max_tokens, (int)o->batch, (int)(o->max_prompt_tokens + o->max_tokens), 0,
     };
     if (sr_sample_check(&eo.sample, err, sizeof err) < 0) sr_usage_error("%s", err);
+    /* A score completion's prompt is the judge prompt, a whole judgement and
+     * FORCE_TEXT (a few tokens: 16 is room enough), and the engine wants room
+     * for --max-tokens after any prompt, though the stop test ends it after
+     * FORCE_TOKENS. */
+    if (!o->no_force) eo.cap += (int)o->max_tokens + 16;
 
     /* Sized for the longest judge prompt allowed: the arena and the caches
      * are only touched as far as the prompts really reach. */
@@ -440,6 +576,14 @@ static int run_judge(sr_cli *cli, const opts *o)
     sr_llm_open(&llm, &o->llm, &mo);
     eo.eot = sr_chat_eot(&llm.chat);
     judge_run r = { .cli = cli, .o = o, .llm = &llm };
+    if (!o->no_force) {
+        if (sr_tok_encode(llm.tok, FORCE_TEXT, strlen(FORCE_TEXT), &r.suffix, err, sizeof err) < 0)
+            sr_die(SR_EXIT_FAIL, "encoding the forced score line: %s", err);
+        if (r.suffix.n > 16) sr_die(SR_EXIT_FAIL, "internal error: the forced score line is %zu tokens",
+                                    r.suffix.n);
+        r.buf = malloc(sizeof(int32_t) * (size_t)eo.cap);
+        if (!r.buf) sr_die(SR_EXIT_FAIL, "out of memory");
+    }
     judge_read(&r, &t, sk, sn, o->max_prompt_tokens);
     sr_judge_tmpl_free(&t);
 
@@ -463,9 +607,13 @@ static int run_judge(sr_cli *cli, const opts *o)
         judge_rec *j = &r.recs[i];
         sr_held_free(&j->held);
         free(j->ids); free(j->score); free(j->which); free(j->text);
+        for (long s = 0; j->jtok && s < o->k; s++) free(j->jtok[s]);
+        free(j->jtok); free(j->n_jtok);
     }
     free(r.recs);
     free(r.retry);
+    free(r.buf);
+    sr_ids_free(&r.suffix);
     sr_llm_close(&llm);
     sr_cli_finish(cli);
     return SR_EXIT_OK;
@@ -488,7 +636,10 @@ int main(int argc, char **argv)
           "the judge prompt, with {prompt} and {response} (default: the built-in rubric)", 0, 0 },
         { "keep-text", 0, SR_OPT_FLAG, &o.keep_text, NULL, "keep the judgement texts (key judgements)", 0, 0 },
         { "samples", 'k', SR_OPT_INT, &o.k, "N", "judgements per record, their scores averaged", 1, 64 },
-        { "retries", 0, SR_OPT_INT, &o.retries, "N", "resample a judgement with no score up to N times", 0, 100 },
+        { "no-force-score", 0, SR_OPT_FLAG, &o.no_force, NULL,
+          "do not continue a judgement with no score with \"Score:\"; resample it (--retries)", 0, 0 },
+        { "retries", 0, SR_OPT_INT, &o.retries, "N",
+          "--no-force-score: resample a judgement with no score up to N times", 0, 100 },
         { "temperature", 0, SR_OPT_DOUBLE, &o.temperature, "T", "sampling temperature (0: greedy)", 0, 100 },
         { "top-p", 0, SR_OPT_DOUBLE, &o.top_p, "P", "nucleus sampling (1: off)", 0, 1 },
         { "top-k", 0, SR_OPT_INT, &o.top_k, "K", "keep the K most likely tokens (0: off)", 0, 1 << 30 },

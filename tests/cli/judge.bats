@@ -190,12 +190,13 @@ MEAN_OK='(.scores | map(select(. != null))) as $s
 @test "judging: the same output for any --batch and --threads, and shards make up the whole" {
     need_model
     candidates
-    # (most judgements by this model have no score, so retries are drawn too)
-    judge -q --seed 5 --retries 1 --batch 1 --threads 1 -i "$T/c.mp" > "$T/b1.mp"
-    judge -q --seed 5 --retries 1 --batch 8 -i "$T/c.mp" > "$T/b8.mp"
+    # (most judgements by this model have no score, so retries are drawn too;
+    # forcing has its own test below)
+    judge -q --seed 5 --no-force-score --retries 1 --batch 1 --threads 1 -i "$T/c.mp" > "$T/b1.mp"
+    judge -q --seed 5 --no-force-score --retries 1 --batch 8 -i "$T/c.mp" > "$T/b8.mp"
     cmp "$T/b1.mp" "$T/b8.mp"
-    { judge -q --seed 5 --retries 1 --shard 0/2 -i "$T/c.mp"
-      judge -q --seed 5 --retries 1 --shard 1/2 -i "$T/c.mp"; } | sr-cat | sort > "$T/sh"
+    { judge -q --seed 5 --no-force-score --retries 1 --shard 0/2 -i "$T/c.mp"
+      judge -q --seed 5 --no-force-score --retries 1 --shard 1/2 -i "$T/c.mp"; } | sr-cat | sort > "$T/sh"
     sr-cat < "$T/b1.mp" | sort > "$T/whole"
     [ "$(wc -l < "$T/whole")" -eq 2 ]
     cmp "$T/whole" "$T/sh"
@@ -244,4 +245,43 @@ MEAN_OK='(.scores | map(select(. != null))) as $s
     run --separate-stderr sr-judge --shard 2/2 < /dev/null
     assert_failure 2
     [[ $stderr == *"--shard"* ]]
+}
+
+# ---- score completion ("forced score"), on by default --------------------------
+# The built-in rubric: this model seldom ends a judgement with a score line
+# within 32 tokens, so most judgements here are continued with "\nScore:".
+
+@test "forcing: every record gets a score, forced texts end with a score line, any --batch alike" {
+    need_model
+    candidates
+    run --separate-stderr sr-judge -m "$MODEL" -k 2 --max-tokens 32 --keep-text --batch 1 --threads 1 \
+        -i "$T/c.mp" -o "$T/f1.mp"
+    assert_success
+    [[ $stderr =~ "2 records, 4 judgements: 4 with a score, 0 without one".*" "([1-4])" forced score lines, "([0-4])" of them with a score; 0 records with a nil score" ]] ||
+        { echo "$stderr"; false; }
+    forced=${BASH_REMATCH[1]}
+    sr-cat < "$T/f1.mp" > "$T/f1.jsonl"
+    run jq -c "[($MEAN_OK), (.score != null), (.scores | all(. != null))]" "$T/f1.jsonl"
+    assert_output $'[true,true,true]\n[true,true,true]'
+    # a forced judgement ends with the forced line: "Score:" and its completion
+    n=$(jq '[.judgements[] | select(test("\nScore: ?[0-5][^\n]*$"))] | length' "$T/f1.jsonl" | paste -sd+ | bc)
+    [ "$n" -ge "$forced" ]
+    # the same with another batch and thread count (and input: c2 alone, to keep it short)
+    tail -1 "$T/c.json" | sr-cat --from-json > "$T/c2.mp"
+    sr-judge -q -m "$MODEL" -k 2 --max-tokens 32 --keep-text --batch 8 -i "$T/c2.mp" | sr-cat > "$T/f8.jsonl"
+    [ "$(wc -l < "$T/f8.jsonl")" -eq 1 ]
+    tail -1 "$T/f1.jsonl" | cmp - "$T/f8.jsonl"
+}
+
+@test "--no-force-score: no completions; judgements without a score stay nil after --retries" {
+    need_model
+    candidates
+    head -1 "$T/c.json" | sr-cat --from-json > "$T/c1.mp"
+    run --separate-stderr sr-judge -m "$MODEL" -k 2 --max-tokens 8 --no-force-score --retries 0 \
+        --keep-text -i "$T/c1.mp" -o "$T/n.mp"
+    assert_success
+    [[ $stderr == *"after 0 resamples (--retries 0)"* && $stderr != *forced* ]] || { echo "$stderr"; false; }
+    # 8 tokens of the rubric's judgement: no score line, and none is forced
+    run bash -c "sr-cat < '$T/n.mp' | jq -c '[.score, .scores, (.judgements | map(test(\"Score:\")) | any)]'"
+    assert_output '[null,[null,null],false]'
 }
