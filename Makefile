@@ -116,7 +116,9 @@ export SR_MODEL := $(abspath $(MODEL))
 endif
 MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
 model: $(MODEL_FILE)
-$(MODEL_FILE): scripts/fetch-model
+# Order-only: the script checks the file's SHA-256 itself, and a newer script
+# must not make the model (and every pipeline stage after it) out of date.
+$(MODEL_FILE): | scripts/fetch-model
 	@scripts/fetch-model $@
 
 # --- the pipeline: make iter1 / iter2 / iter3, make report ----------------

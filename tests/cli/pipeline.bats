@@ -1,0 +1,229 @@
+#!/usr/bin/env bats
+# The pipeline (pipelines/sr.mk and scripts/): the DAG make would run, a
+# micro run of its first stages with a tiny random model, sharding and its
+# resumption, and the report on a hand-made run. The demo run itself takes
+# minutes; bench/RESULTS.md has its timing.
+
+load helpers
+
+setup() {
+    TMP=$BATS_TEST_TMPDIR
+    # A make started from here must not inherit the make that runs the tests
+    # (its jobserver, its variables); it gets the binaries under test and
+    # never rebuilds them (-o: take them as they are).
+    unset MAKEFLAGS MFLAGS MAKELEVEL
+    BIN=${SR_BIN:-$SR_ROOT/bin}
+    OLD=()
+    for t in "$BIN"/sr-*; do OLD+=(-o "$t"); done
+    OLD+=(-o build/.deps-installed)
+}
+
+pmake() {
+    make -C "$SR_ROOT" --no-print-directory BIN="$BIN" "${OLD[@]}" RUNS="$TMP/runs" "$@"
+}
+
+tiny_model() {
+    sr-sft --write-tiny-model "$TMP/tiny.gguf" -m /nonexistent >/dev/null 2>&1
+}
+
+@test "make -n iter3 lists the stages of METHOD.md in dependency order" {
+    run pmake -n iter3
+    assert_success
+    local out=$output
+    pos() { local l; l=$(grep -n -m1 -e "$1" <<<"$out" | cut -d: -f1); echo "${l:-0}"; }
+    local ift sft rj eft m1 p2 c2 j2 pr2 m2 c3 j3 m3
+    ift=$(pos 'sr-filter-oasst .*-o [^ ]*/seed/ift.mp')
+    sft=$(pos 'sr-sft .*-i [^ ]*/seed/ift.mp')
+    rj=$(pos 'sr-judge .*--keep-text')
+    eft=$(pos 'sr-pairs --eft')
+    m1=$(pos 'iter1/M1.gguf -- .*sr-sft')
+    p2=$(pos 'iter2/prompts.mp -- .*--self-instruct')
+    c2=$(pos 'iter2/candidates.mp .*sr-gen .*-n 4')
+    j2=$(pos 'iter2/judged.mp .*sr-judge .*-k 2')
+    pr2=$(pos 'sr-pairs -i [^ ]*/iter2/judged.mp')
+    m2=$(pos 'iter2/M2.gguf -- .*sr-dpo .*-m [^ ]*/iter1/M1.gguf')
+    c3=$(pos 'iter3/candidates.mp .*-m [^ ]*/iter2/M2.gguf')
+    j3=$(pos 'iter3/judged.mp .*sr-judge')
+    m3=$(pos 'iter3/M3.gguf -- .*sr-dpo .*-m [^ ]*/iter2/M2.gguf')
+    for v in ift sft rj eft m1 p2 c2 j2 pr2 m2 c3 j3 m3; do
+        [ "${!v}" -gt 0 ] || { echo "stage $v missing from make -n" >&2; echo "$out" >&2; false; }
+    done
+    [ "$ift" -lt "$sft" ] && [ "$sft" -lt "$rj" ] && [ "$rj" -lt "$eft" ] && [ "$eft" -lt "$m1" ]
+    [ "$m1" -lt "$c2" ] && [ "$p2" -lt "$c2" ] && [ "$c2" -lt "$j2" ] && [ "$j2" -lt "$pr2" ] && [ "$pr2" -lt "$m2" ]
+    [ "$m2" -lt "$c3" ] && [ "$c3" -lt "$j3" ] && [ "$j3" -lt "$m3" ]
+    # The self-instruct prompts come from the fixed prompt model (M0).
+    grep -q 'iter3/prompts.mp -- .*--self-instruct .*-m models/SmolLM2' <<<"$out"
+}
+
+@test "SCALE=paper uses the paper's counts and hyperparameters; a wrong SCALE is refused" {
+    run pmake -s pipeline-vars SCALE=paper
+    assert_success
+    assert_line 'IFT_MAX = 3200'
+    assert_line 'N = 4'
+    assert_line 'K = 3'
+    assert_line 'SFT_LR = 5.5e-6'
+    assert_line 'DPO_LR = 1e-6'
+    assert_line 'DPO_BETA = 0.1'
+    assert_line 'SFT_BATCH = 16'
+    run pmake -s pipeline-vars SCALE=huge
+    assert_failure
+    assert_output --partial 'SCALE=huge'
+}
+
+@test "a micro run makes the seed data and the SFT baseline, and a second make does nothing" {
+    tiny_model
+    local args=(SCALE=micro MODEL="$TMP/tiny.gguf" RUN=t)
+    local r=$TMP/runs/t
+    run pmake "${args[@]}" "$r/iter1/sft.gguf" "$r/seed/heldout-prompts.mp" "$r/seed/ranked.mp"
+    assert_success
+    [ -s "$r/iter1/sft.gguf" ]
+    [ ! -e "$r/iter1/sft.part.gguf" ] && [ ! -e "$r/iter1/sft.part.gguf.state" ]
+    [ "$(sr-cat -n -i "$r/seed/ift.mp")" -eq 8 ]                   # IFT_MAX=8
+    # The held-out trees are disjoint from the training ones.
+    sr-cat -i "$r/seed/heldout.mp" | jq -r .prompt_id | sort -u > "$TMP/held"
+    sr-cat -i "$r/seed/ranked.mp" | jq -r .prompt_id | sort -u > "$TMP/train"
+    [ -s "$TMP/held" ] && [ -s "$TMP/train" ]
+    [ -z "$(comm -12 "$TMP/held" "$TMP/train")" ]
+    # One prompt record per held-out prompt (H2H_MAX=4 of them), keyed by its id.
+    sr-cat -i "$r/seed/heldout-prompts.mp" | jq -r .id | sort > "$TMP/hp"
+    [ "$(wc -l < "$TMP/hp")" -eq 4 ] && [ "$(sort -u "$TMP/hp" | wc -l)" -eq 4 ]
+    [ -z "$(comm -23 "$TMP/hp" "$TMP/held")" ]
+    grep -q $'^iter1/sft.gguf\t' "$r/times.tsv"
+    # Nothing left to do.
+    run pmake -q "${args[@]}" "$r/iter1/sft.gguf" "$r/seed/heldout-prompts.mp"
+    assert_success
+    local before; before=$(stat -c %Y "$r/iter1/sft.gguf")
+    run pmake "${args[@]}" "$r/iter1/sft.gguf"
+    assert_success
+    assert_output --partial 'is up to date'
+    [ "$(stat -c %Y "$r/iter1/sft.gguf")" = "$before" ]
+}
+
+@test "a stage's file appears only when it is complete: a failed stage leaves none" {
+    tiny_model
+    local r=$TMP/runs/f
+    run pmake SCALE=micro MODEL="$TMP/tiny.gguf" RUN=f OASST=/nonexistent.jsonl "$r/seed/ift.mp"
+    assert_failure
+    [ ! -e "$r/seed/ift.mp" ]
+}
+
+@test "shard-run: JOBS=1 and JOBS=3 give the same file, whatever order the shards finish in" {
+    tiny_model
+    sr-filter-oasst -q -i "$EXAMPLES/oasst-sample.jsonl" | sr-cat --head 7 | sr-cat --from-json -o "$TMP/p.mp"
+    local gen=("$BIN/sr-gen" -q -m "$TMP/tiny.gguf" -n 2 --max-tokens 6 --max-prompt-tokens 200 --threads 1 -i "$TMP/p.mp")
+    run "$SR_ROOT/scripts/shard-run" -j 1 -o "$TMP/one.mp" -f "$TMP/p.mp" -- "${gen[@]}"
+    assert_success
+    run "$SR_ROOT/scripts/shard-run" -j 3 -o "$TMP/three.mp" -f "$TMP/p.mp" -- "${gen[@]}"
+    assert_success
+    [ "$(sr-cat -n -i "$TMP/one.mp")" -eq 14 ]
+    cmp "$TMP/one.mp" "$TMP/three.mp"
+    [ ! -e "$TMP/three.mp.shards-3" ]
+    # Against one plain, unsharded run: the same records.
+    "${gen[@]}" -o "$TMP/plain.mp"
+    diff <(sr-cat -i "$TMP/plain.mp" | sort) <(sr-cat -i "$TMP/three.mp")
+}
+
+@test "shard-run: after an interruption only the missing shards run again" {
+    tiny_model
+    sr-filter-oasst -q -i "$EXAMPLES/oasst-sample.jsonl" | sr-cat --head 7 | sr-cat --from-json -o "$TMP/p.mp"
+    # A tool that logs each shard it runs, and fails shard 2 while $TMP/fail exists.
+    cat > "$TMP/tool" <<EOF
+#!/usr/bin/env bash
+echo "\${@: -1}" >> "$TMP/ran"
+if [ -e "$TMP/fail" ] && [ "\${@: -1}" = 2/3 ]; then exit 1; fi
+exec "$BIN/sr-gen" "\$@"
+EOF
+    chmod +x "$TMP/tool"
+    cp "$BIN/sr-cat" "$TMP/sr-cat"      # shard-run merges with the sr-cat beside the tool
+    local gen=("$TMP/tool" -q -m "$TMP/tiny.gguf" -n 2 --max-tokens 6 --max-prompt-tokens 200 --threads 1 -i "$TMP/p.mp")
+    touch "$TMP/fail"
+    run "$SR_ROOT/scripts/shard-run" -j 3 -o "$TMP/out.mp" -f "$TMP/p.mp" -- "${gen[@]}"
+    assert_failure
+    [ ! -e "$TMP/out.mp" ]
+    rm "$TMP/fail" "$TMP/ran"
+    run "$SR_ROOT/scripts/shard-run" -j 3 -o "$TMP/out.mp" -f "$TMP/p.mp" -- "${gen[@]}"
+    assert_success
+    [ "$(cat "$TMP/ran")" = 2/3 ]
+    # A shard file older than an input is stale and runs again.
+    "$SR_ROOT/scripts/shard-run" -j 1 -o "$TMP/ref.mp" -f "$TMP/p.mp" -- "$BIN/sr-gen" -q -m "$TMP/tiny.gguf" \
+        -n 2 --max-tokens 6 --max-prompt-tokens 200 --threads 1 -i "$TMP/p.mp"
+    cmp "$TMP/out.mp" "$TMP/ref.mp"
+    mkdir -p "$TMP/s.mp.shards-3" && echo junk > "$TMP/s.mp.shards-3/0.mp"
+    touch -d '2000-01-01' "$TMP/s.mp.shards-3/0.mp"
+    rm "$TMP/ran"
+    run "$SR_ROOT/scripts/shard-run" -j 3 -o "$TMP/s.mp" -f "$TMP/p.mp" -- "${gen[@]}"
+    assert_success
+    [ "$(sort "$TMP/ran" | tr '\n' ' ')" = "0/3 1/3 2/3 " ]
+    cmp "$TMP/s.mp" "$TMP/ref.mp"
+}
+
+@test "distinct-n counts distinct n-grams within each text" {
+    run bash -c "printf '%s\n' '{\"response\":\"a b a b\"}' '{\"response\":\"A B c\"}' '{\"other\":1}' | '$SR_ROOT/scripts/distinct-n'"
+    assert_success
+    assert_output '{"n": 2, "distinct": 3, "total": 5, "ratio": 0.6}'
+    run bash -c "echo '{\"response\":\"one\"}' | '$SR_ROOT/scripts/distinct-n' -n 2"
+    assert_output '{"n": 2, "distinct": 0, "total": 0, "ratio": null}'
+}
+
+# A small run directory made by hand: every file the report reads.
+fixture_run() {
+    local r=$1 j t m
+    mkdir -p "$r/iter1" "$r/iter2" "$r/iter3" "$r/eval"
+    j() { sr-cat --from-json -o "$1"; }
+    printf '%s\n' '{"id":"r1","prompt_id":"p1","prompt":"q","response":"a","human_rank":0,"score":4,"scores":[4]}' \
+        '{"id":"r2","prompt_id":"p1","prompt":"q","response":"b","human_rank":1,"score":2,"scores":[2]}' \
+        '{"id":"r3","prompt_id":"p2","prompt":"q2","response":"c","human_rank":0,"score":null,"scores":[null]}' \
+        | j "$r/iter1/ranked-judged.mp"
+    echo '{"id":"e1","prompt":"judge this","response":"Fine. Score: 4","score":4}' | j "$r/iter1/eft.mp"
+    printf '%s\n' '{"step":1,"loss":2.5}' '{"step":2,"loss":2.1}' > "$r/iter1/sft.log.jsonl"
+    cp "$r/iter1/sft.log.jsonl" "$r/iter1/M1.log.jsonl"
+    for t in 2 3; do
+        printf '%s\n' \
+            '{"id":"c1","prompt_id":"p1","prompt":"q","response":"the cat sat","sample":0,"finish":"stop","tokens":3,"score":4.5,"scores":[4,5]}' \
+            '{"id":"c2","prompt_id":"p1","prompt":"q","response":"the dog sat on it","sample":1,"finish":"length","tokens":9,"score":2,"scores":[2,2]}' \
+            '{"id":"c3","prompt_id":"p2","prompt":"q2","response":"x y","sample":0,"finish":"stop","tokens":2,"score":3,"scores":[3,3]}' \
+            '{"id":"c4","prompt_id":"p2","prompt":"q2","response":"x y z","sample":1,"finish":"stop","tokens":3,"score":3,"scores":[3,null]}' \
+            | j "$r/iter$t/judged.mp"
+        echo '{"id":"pp1","prompt_id":"p1","prompt":"q","chosen":"the cat sat","rejected":"the dog sat on it","chosen_score":4.5,"rejected_score":2}' \
+            | j "$r/iter$t/pairs.mp"
+        printf '%s\n' '{"step":1,"loss":0.69,"margin":0.0,"accuracy":0.5}' '{"step":2,"loss":0.6,"margin":0.1,"accuracy":1.0}' \
+            > "$r/iter$t/dpo.log.jsonl"
+    done
+    for m in sft M1 M2 M3; do
+        echo '{"prompts":2,"replies":5,"pairs":3,"pairwise_accuracy":0.6667,"tie_share":0,"five_best":null,"exact_match":0.5,"spearman":0.5,"kendall_tau":0.4}' \
+            > "$r/eval/agreement-$m.json"
+    done
+    local s=(x 1 3 4 4)
+    local i=1
+    for m in sft M1 M2 M3; do
+        printf '%s\n' "{\"id\":\"a1$m\",\"prompt_id\":\"h1\",\"prompt\":\"q\",\"response\":\"r\",\"sample\":0,\"finish\":\"stop\",\"tokens\":$((10 + i)),\"score\":${s[$i]},\"scores\":[${s[$i]}]}" \
+            "{\"id\":\"a2$m\",\"prompt_id\":\"h2\",\"prompt\":\"q\",\"response\":\"r\",\"sample\":0,\"finish\":\"length\",\"tokens\":20,\"score\":null,\"scores\":[null]}" \
+            | j "$r/eval/answers-judged-$m.mp"
+        i=$((i + 1))
+    done
+    printf 'seed/ift.mp\t0.1\tx\niter1/sft.gguf\t70.2\tx\n' > "$r/times.tsv"
+}
+
+@test "make report's script writes every figure as a valid PNG and SVG, and the page" {
+    command -v gnuplot >/dev/null || skip "no gnuplot (make deps installs gnuplot-nox)"
+    fixture_run "$TMP/run"
+    run "$SR_ROOT/scripts/report" --bin "$BIN" --run "$TMP/run"
+    assert_success
+    local d=$TMP/run/report f
+    for f in scores lengths training agreement h2h; do
+        [ "$(head -c 8 "$d/$f.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || { echo "$f.png is not a PNG" >&2; false; }
+        grep -q '<svg' "$d/$f.svg" && grep -q '</svg>' "$d/$f.svg" || { echo "$f.svg is not an SVG" >&2; false; }
+        grep -q "($f.png)" "$d/README.md" || { echo "README.md does not show $f.png" >&2; false; }
+    done
+    run cat "$d/README.md"
+    assert_output --partial '| tie rate (prompts whose scores all tie) | 0.0% (0 of 1) | 50.0% (1 of 2) | 50.0% (1 of 2) |'
+    assert_output --partial '| M1 vs SFT baseline | 1 | 1 (100%) | 0 (0%) | 0 (0%) | 1 |'
+    assert_output --partial '| M3 vs M2 | 1 | 0 (0%) | 1 (100%) | 0 (0%) | 1 |'
+    assert_output --partial '| distinct-2 of the candidates | n/a | 0.889 | 0.889 |'
+    assert_output --partial '| iter1/sft.gguf | 70.2 |'
+    # A run that stopped early still gets a page; the missing parts say n/a.
+    rm -r "$TMP/run/iter3" "$TMP/run/eval"
+    run "$SR_ROOT/scripts/report" --bin "$BIN" --run "$TMP/run" --out "$TMP/partial"
+    assert_success
+    [ -s "$TMP/partial/h2h.png" ] && grep -q '| M3 vs M2 | n/a' "$TMP/partial/README.md"
+}
