@@ -476,3 +476,24 @@ int sr_train_run(sr_trainer *t, const sr_train_run_opts *r, char *err, size_t er
     }
     return 0;
 }
+
+void sr_train_flags_apply(sr_train_flags *f, sr_train_opts *o, enum sr_overlong *policy,
+                          enum gguf_ttype *dtype)
+{
+    if (strcmp(f->schedule, "cosine") == 0) o->schedule = SR_SCHED_COSINE;
+    else if (strcmp(f->schedule, "linear") == 0) o->schedule = SR_SCHED_LINEAR;
+    else sr_usage_error("--schedule: '%s' is not one of cosine, linear", f->schedule);
+    if (strcmp(f->overlong, "drop") == 0) *policy = SR_OVERLONG_DROP;
+    else if (strcmp(f->overlong, "truncate") == 0) *policy = SR_OVERLONG_TRUNCATE;
+    else sr_usage_error("--overlong: '%s' is not one of truncate, drop", f->overlong);
+    if (strcmp(f->dtype_name, "bf16") == 0) *dtype = GGUF_T_BF16;
+    else if (strcmp(f->dtype_name, "f32") == 0) *dtype = GGUF_T_F32;
+    else sr_usage_error("--dtype: '%s' is not one of f32, bf16", f->dtype_name);
+    o->warmup = f->warmup;
+    o->batch = (int)f->batch;
+    o->micro_batch = (int)f->micro;
+    o->epochs = (int)f->epochs;
+    o->max_steps = f->max_steps;
+    o->seed = (uint64_t)f->seed;
+    if (f->micro > f->batch) f->micro = f->batch;     /* the arena needs no more */
+}

@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "chat.h"
+#include "cli.h"
 #include "model.h"
 
 /* ---- data ---------------------------------------------------------------- */
@@ -191,5 +192,45 @@ typedef struct sr_train_run_opts {
 /* Steps until total_steps, logging each, saving every save_every steps and
  * at the end (the model, then the state). Returns 0, or -1 with err set. */
 int  sr_train_run(sr_trainer *t, const sr_train_run_opts *r, char *err, size_t errlen);
+
+/* ---- the flags every training tool shares (sr-sft, sr-dpo) ----------------- */
+
+typedef struct sr_train_flags {
+    long warmup, batch, micro, epochs, max_steps, max_len, save_every, seed;
+    const char *schedule, *overlong, *dtype_name, *log_path;
+    bool resume, quiet;
+} sr_train_flags;
+
+#define SR_TRAIN_FLAGS_INIT { 0, 16, 1, 1, 0, 1024, 0, 0, "cosine", "truncate", "f32", NULL, false, false }
+
+/* Option table rows: o is the sr_train_opts (for the learning rates and
+ * AdamW), f the sr_train_flags, unit what one record is ("examples"). */
+#define SR_TRAIN_OPTS(o, f, unit)                                                                   \
+    { "lr", 0, SR_OPT_DOUBLE, &(o)->lr, "LR", "peak learning rate", 0, 10 },                        \
+    { "lr-final", 0, SR_OPT_DOUBLE, &(o)->lr_final, "LR", "learning rate at the last step", 0, 10 }, \
+    { "warmup", 0, SR_OPT_INT, &(f)->warmup, "N", "steps of linear warmup", 0, 1e9 },              \
+    { "schedule", 0, SR_OPT_STR, &(f)->schedule, "S", "decay after warmup: cosine or linear", 0, 0 }, \
+    { "batch", 0, SR_OPT_INT, &(f)->batch, "N", unit " per optimizer step", 1, 1e6 },              \
+    { "micro-batch", 0, SR_OPT_INT, &(f)->micro, "N", unit " per forward (gradients accumulate)", 1, 4096 }, \
+    { "epochs", 0, SR_OPT_INT, &(f)->epochs, "N", "passes over the data", 1, 1e6 },                \
+    { "max-steps", 0, SR_OPT_INT, &(f)->max_steps, "N", "exactly N steps, overriding --epochs (0: off)", 0, 1e9 }, \
+    { "max-len", 0, SR_OPT_INT, &(f)->max_len, "N", "longest sequence in tokens", 2, 1 << 20 },    \
+    { "overlong", 0, SR_OPT_STR, &(f)->overlong, "P", "longer " unit ": truncate or drop", 0, 0 }, \
+    { "weight-decay", 0, SR_OPT_DOUBLE, &(o)->weight_decay, "W", "decoupled weight decay (matrices)", 0, 10 }, \
+    { "clip", 0, SR_OPT_DOUBLE, &(o)->clip, "C", "clip the global gradient norm to C (0: off)", 0, 1e9 }, \
+    { "beta1", 0, SR_OPT_DOUBLE, &(o)->beta1, "B", "AdamW beta1", 0, 0.999999 },                   \
+    { "beta2", 0, SR_OPT_DOUBLE, &(o)->beta2, "B", "AdamW beta2", 0, 0.999999999 },                \
+    { "adam-eps", 0, SR_OPT_DOUBLE, &(o)->eps, "E", "AdamW epsilon", 1e-30, 1 },                   \
+    { "seed", 0, SR_OPT_INT, &(f)->seed, "N", "seed of the data order", 0, 9.2e18 },               \
+    { "dtype", 0, SR_OPT_STR, &(f)->dtype_name, "T", "checkpoint weights: f32 or bf16", 0, 0 },    \
+    { "log", 0, SR_OPT_STR, &(f)->log_path, "FILE", "metrics per step as JSON lines", 0, 0 },     \
+    { "save-every", 0, SR_OPT_INT, &(f)->save_every, "K", "checkpoint and state every K steps (0: at the end)", 0, 1e9 }, \
+    { "resume", 0, SR_OPT_FLAG, &(f)->resume, NULL, "continue from OUT.state when it exists", 0, 0 }, \
+    { "quiet", 'q', SR_OPT_FLAG, &(f)->quiet, NULL, "no progress or summary on standard error", 0, 0 }
+
+/* After parsing: check the named choices (a usage error, exit 2, otherwise),
+ * copy the numbers into o, and clamp f->micro to f->batch as the trainer does. */
+void sr_train_flags_apply(sr_train_flags *f, sr_train_opts *o, enum sr_overlong *policy,
+                          enum gguf_ttype *dtype);
 
 #endif

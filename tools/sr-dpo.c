@@ -270,11 +270,9 @@ int main(int argc, char **argv)
     sr_dpo dpo = SR_DPO_DEFAULT;
     o.lr = 1e-6;
     o.lr_final = 1e-7;
-    long warmup = 0, batch = 16, micro = 1, epochs = 1, max_steps = 0, max_len = 1024, save_every = 0;
-    long seed = 0;
-    const char *schedule = "cosine", *overlong = "truncate", *dtype_name = "f32", *log_path = NULL;
+    sr_train_flags f = SR_TRAIN_FLAGS_INIT;
     const char *loss_name = "sigmoid", *ref_path = NULL, *write_ref_path = NULL;
-    bool resume = false, quiet = false, eval = false;
+    bool eval = false;
     const sr_opt opts[] = {
         SR_LLM_OPTS(&lo),
         { "beta", 0, SR_OPT_DOUBLE, &dpo.beta, "B", "strength of the pull towards the reference", 1e-6, 1e6 },
@@ -288,27 +286,7 @@ int main(int argc, char **argv)
           "write the pairs with ref_chosen_logp and ref_rejected_logp added", 0, 0 },
         { "eval", 0, SR_OPT_FLAG, &eval, NULL,
           "no training: print -m's loss, margin and accuracy against the reference as JSON", 0, 0 },
-        { "lr", 0, SR_OPT_DOUBLE, &o.lr, "LR", "peak learning rate", 0, 10 },
-        { "lr-final", 0, SR_OPT_DOUBLE, &o.lr_final, "LR", "learning rate at the last step", 0, 10 },
-        { "warmup", 0, SR_OPT_INT, &warmup, "N", "steps of linear warmup", 0, 1e9 },
-        { "schedule", 0, SR_OPT_STR, &schedule, "S", "decay after warmup: cosine or linear", 0, 0 },
-        { "batch", 0, SR_OPT_INT, &batch, "N", "pairs per optimizer step", 1, 1e6 },
-        { "micro-batch", 0, SR_OPT_INT, &micro, "N", "pairs per forward (gradients accumulate)", 1, 2048 },
-        { "epochs", 0, SR_OPT_INT, &epochs, "N", "passes over the data", 1, 1e6 },
-        { "max-steps", 0, SR_OPT_INT, &max_steps, "N", "exactly N steps, overriding --epochs (0: off)", 0, 1e9 },
-        { "max-len", 0, SR_OPT_INT, &max_len, "N", "longest sequence in tokens", 2, 1 << 20 },
-        { "overlong", 0, SR_OPT_STR, &overlong, "P", "longer pairs: truncate or drop", 0, 0 },
-        { "weight-decay", 0, SR_OPT_DOUBLE, &o.weight_decay, "W", "decoupled weight decay (matrices)", 0, 10 },
-        { "clip", 0, SR_OPT_DOUBLE, &o.clip, "C", "clip the global gradient norm to C (0: off)", 0, 1e9 },
-        { "beta1", 0, SR_OPT_DOUBLE, &o.beta1, "B", "AdamW beta1", 0, 0.999999 },
-        { "beta2", 0, SR_OPT_DOUBLE, &o.beta2, "B", "AdamW beta2", 0, 0.999999999 },
-        { "adam-eps", 0, SR_OPT_DOUBLE, &o.eps, "E", "AdamW epsilon", 1e-30, 1 },
-        { "seed", 0, SR_OPT_INT, &seed, "N", "seed of the data order", 0, 9.2e18 },
-        { "dtype", 0, SR_OPT_STR, &dtype_name, "T", "checkpoint weights: f32 or bf16", 0, 0 },
-        { "log", 0, SR_OPT_STR, &log_path, "FILE", "metrics per step as JSON lines", 0, 0 },
-        { "save-every", 0, SR_OPT_INT, &save_every, "K", "checkpoint and state every K steps (0: at the end)", 0, 1e9 },
-        { "resume", 0, SR_OPT_FLAG, &resume, NULL, "continue from OUT.state when it exists", 0, 0 },
-        { "quiet", 'q', SR_OPT_FLAG, &quiet, NULL, "no progress or summary on standard error", 0, 0 },
+        SR_TRAIN_OPTS(&o, &f, "pairs"),
         SR_OPT_END,
     };
     sr_cli cli = {
@@ -323,25 +301,16 @@ int main(int argc, char **argv)
     };
     sr_cli_parse(&cli, opts, argc, argv);
 
-    enum sr_overlong policy = SR_OVERLONG_TRUNCATE;
+    enum sr_overlong policy;
+    enum gguf_ttype dtype;
     if (sr_dpo_kind_parse(loss_name, &dpo.kind) < 0)
         sr_usage_error("--loss: '%s' is not one of sigmoid, ipo, hinge", loss_name);
-    if (strcmp(schedule, "cosine") == 0) o.schedule = SR_SCHED_COSINE;
-    else if (strcmp(schedule, "linear") == 0) o.schedule = SR_SCHED_LINEAR;
-    else sr_usage_error("--schedule: '%s' is not one of cosine, linear", schedule);
-    if (strcmp(overlong, "drop") == 0) policy = SR_OVERLONG_DROP;
-    else if (strcmp(overlong, "truncate") != 0) sr_usage_error("--overlong: '%s' is not one of truncate, drop", overlong);
-    enum gguf_ttype dtype = GGUF_T_F32;
-    if (strcmp(dtype_name, "bf16") == 0) dtype = GGUF_T_BF16;
-    else if (strcmp(dtype_name, "f32") != 0) sr_usage_error("--dtype: '%s' is not one of f32, bf16", dtype_name);
+    sr_train_flags_apply(&f, &o, &policy, &dtype);
     if (eval && cli.output && strcmp(cli.output, "-") != 0)
         sr_usage_error("--eval prints its JSON to standard output; -o is for a checkpoint");
     if (!eval && (!cli.output || strcmp(cli.output, "-") == 0))
         sr_usage_error("-o OUT.gguf is required (a checkpoint is not written to standard output)");
-    if (eval && resume) sr_usage_error("--eval and --resume do not go together");
-    o.warmup = warmup; o.batch = (int)batch; o.micro_batch = (int)micro; o.epochs = (int)epochs;
-    o.max_steps = max_steps; o.seed = (uint64_t)seed;
-    if (micro > batch) micro = batch;     /* as the trainer does: the arena needs no more */
+    if (eval && f.resume) sr_usage_error("--eval and --resume do not go together");
 
     /* The tokenizer and chat format first, with a minimal arena: the
      * training arena's size depends on the data. */
@@ -352,20 +321,20 @@ int main(int argc, char **argv)
     sr_model_free(&llm.model);
     char err[512];
     dpo_run run = { .out = cli.output, .parent = &llm.gguf, .dtype = dtype, .o = &o, .dpo = &dpo,
-                    .schedule = schedule, .overlong = overlong, .dtype_name = dtype_name };
+                    .schedule = f.schedule, .overlong = f.overlong, .dtype_name = f.dtype_name };
     if (sr_file_xxh64(llm.path, &run.parent_hash, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
 
     pairs_in pi;
     memset(&pi, 0, sizeof pi);
     pi.data.seqs_per_ex = 2;
-    if (max_len > n_ctx) max_len = n_ctx;
-    run.max_len = max_len;
-    read_pairs(&cli, &llm.chat, (int)max_len, policy, write_ref_path != NULL, &pi);
+    if (f.max_len > n_ctx) f.max_len = n_ctx;
+    run.max_len = f.max_len;
+    read_pairs(&cli, &llm.chat, (int)f.max_len, policy, write_ref_path != NULL, &pi);
     run.data_hash = pi.hash;
     run.n_pairs = pi.data.n_ex;
     if (pi.truncated || pi.dropped)
         sr_warn("%zu pairs over %ld tokens: %zu truncated, %zu dropped (--overlong %s)%s",
-                pi.truncated + pi.dropped, max_len, pi.truncated, pi.dropped, overlong,
+                pi.truncated + pi.dropped, f.max_len, pi.truncated, pi.dropped, f.overlong,
                 pi.given && pi.truncated ? "; reference log-probs given in the records must "
                                            "have been computed with the same --max-len" : "");
     if (pi.data.n_ex == 0) sr_die(SR_EXIT_DATA, "no pairs to train on");
@@ -376,7 +345,7 @@ int main(int argc, char **argv)
 
     /* The reference: the records', then --ref's (loaded, used, freed), then
      * the starting model's, computed with the model about to be trained. */
-    const int pair_batch = eval ? 1 : (int)micro;
+    const int pair_batch = eval ? 1 : (int)f.micro;
     mo = (sr_model_opts){ .max_batch = 2 * pair_batch, .max_seq = pi.data.max_len, .keep_acts = !eval,
                           .threads = (int)lo.threads };
     bool policy_loaded = false;
@@ -389,14 +358,14 @@ int main(int argc, char **argv)
                    "must share the model's tokenizer", ref_path, ref.hp.vocab, vocab);
         if (sr_file_xxh64(ref_path, &run.ref_model_hash, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
         run.ref_model = true;
-        reference_pass(&ref, ref_path, &pi, quiet);
+        reference_pass(&ref, ref_path, &pi, f.quiet);
         sr_model_free(&ref);
     } else if (missing) {
         if (sr_model_load_gguf(&llm.model, &llm.gguf, &mo, err, sizeof err) < 0)
             sr_die(SR_EXIT_FAIL, "model %s: %s", llm.path, err);
         policy_loaded = true;
-        reference_pass(&llm.model, llm.path, &pi, quiet);
-    } else if (ref_path && !quiet) {
+        reference_pass(&llm.model, llm.path, &pi, f.quiet);
+    } else if (ref_path && !f.quiet) {
         sr_warn("--ref %s not loaded: every pair carries its reference log-probs", ref_path);
     }
     if (!policy_loaded && sr_model_load_gguf(&llm.model, &llm.gguf, &mo, err, sizeof err) < 0)
@@ -417,7 +386,7 @@ int main(int argc, char **argv)
         /* The settings a state must match beyond the trainer's own. */
         char settings[256];
         int ns = snprintf(settings, sizeof settings, "dpo loss=%s beta=%.17g rpo=%.17g ln=%d max_len=%ld overlong=%s",
-                          loss_name, dpo.beta, dpo.rpo_alpha, (int)dpo.length_norm, max_len, overlong);
+                          loss_name, dpo.beta, dpo.rpo_alpha, (int)dpo.length_norm, f.max_len, f.overlong);
         o.inputs_hash = run.parent_hash ^ (run.data_hash * 0x9e3779b97f4a7c15ull) ^
                         (run.ref_hash * 0xc2b2ae3d27d4eb4full) ^ sr_hash(settings, (size_t)ns, 1);
 
@@ -426,28 +395,28 @@ int main(int argc, char **argv)
         if (sr_trainer_init(&tr, &llm.model, &pi.data, &o, &loss, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
         char *state = NULL;
         if (asprintf(&state, "%s.state", cli.output) < 0) sr_die(SR_EXIT_FAIL, "out of memory");
-        if (resume) {
+        if (f.resume) {
             int rc = sr_trainer_load_state(&tr, state, err, sizeof err);
             if (rc < 0) sr_die(SR_EXIT_FAIL, "--resume: %s", err);
-            if (!quiet) {
+            if (!f.quiet) {
                 if (rc == 1) sr_warn("--resume: no %s yet; starting at step 0", state);
                 else sr_warn("resuming from %s at step %ld of %ld", state, tr.step, tr.total_steps);
             }
         }
         FILE *log = NULL;
-        if (log_path && !(log = fopen(log_path, resume && tr.step > 0 ? "a" : "w")))
-            sr_die(SR_EXIT_FAIL, "--log %s: cannot open", log_path);
-        if (!quiet)
+        if (f.log_path && !(log = fopen(f.log_path, f.resume && tr.step > 0 ? "a" : "w")))
+            sr_die(SR_EXIT_FAIL, "--log %s: cannot open", f.log_path);
+        if (!f.quiet)
             sr_warn("%zu pairs (%zu with given reference log-probs; %d tokens at most), %ld steps of %d "
                     "(micro-batch %d), %s loss, beta %g%s, %d threads", pi.data.n_ex, pi.given, pi.data.max_len,
                     tr.total_steps, o.batch, tr.o.micro_batch, loss_name, dpo.beta,
                     dpo.length_norm ? ", length-normalized" : "", llm.model.ctx.threads);
-        sr_train_run_opts ro = { .state_path = (save_every > 0 || resume) ? state : NULL,
-                                 .save_every = save_every, .save_model = save_checkpoint, .self = &run,
-                                 .log = log, .progress = !quiet };
+        sr_train_run_opts ro = { .state_path = (f.save_every > 0 || f.resume) ? state : NULL,
+                                 .save_every = f.save_every, .save_model = save_checkpoint, .self = &run,
+                                 .log = log, .progress = !f.quiet };
         if (sr_train_run(&tr, &ro, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
-        if (log && fclose(log) != 0) sr_die(SR_EXIT_FAIL, "--log %s: write failed", log_path);
-        if (!quiet) sr_warn("wrote %s after %ld steps", cli.output, tr.step);
+        if (log && fclose(log) != 0) sr_die(SR_EXIT_FAIL, "--log %s: write failed", f.log_path);
+        if (!f.quiet) sr_warn("wrote %s after %ld steps", cli.output, tr.step);
         sr_cli_finish(&cli);
         free(state);
         sr_trainer_free(&tr);
