@@ -42,6 +42,11 @@ CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -fopenmp -MMD -MP $(S
 LDFLAGS  := -pthread -fopenmp $(SANFLAGS) $(EXTRA_LDFLAGS)
 LDLIBS   := -lmsgpackc -lxxhash -ljansson -lpcre2-8 -lopenblas -lz -lm
 
+ifneq ($(NVCC),)
+CUDA_HOME ?= $(patsubst %/bin/,%,$(dir $(realpath $(NVCC))))
+LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+endif
+
 ifneq ($(DEPS_PREFIX),)
 DEPS_LIB := $(abspath $(DEPS_PREFIX))/lib/x86_64-linux-gnu
 CPPFLAGS += -I$(DEPS_PREFIX)/include -I$(DEPS_PREFIX)/include/x86_64-linux-gnu/openblas-pthread
@@ -52,17 +57,22 @@ else
 DEPS_STAMP := build/.deps-installed
 endif
 
-LIB_SRC   := $(wildcard lib/*.c kernels/cpu/*.c)
-LIB_OBJ   := $(LIB_SRC:%.c=$(OUT)/%.o)
+# With nvcc on PATH the CUDA backend (kernels/cuda) joins libsr.a and the
+# tools link cuBLAS and the CUDA runtime; they still run where there is no
+# GPU (sr_cuda_device_count() is then 0). NVCC= builds without it.
+CU_SRC    := $(if $(NVCC),$(wildcard kernels/cuda/*.cu))
+# nvcc builds no sanitizer in, so the release and SAN=1 trees share one set.
+CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/cu/%.o)
+LIB_SRC   := $(wildcard lib/*.c kernels/cpu/*.c) kernels/ops.c $(if $(NVCC),,kernels/nocuda.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(OUT)/%.o) $(CU_OBJ)
 LIBSR     := $(OUT)/libsr.a
 TOOLS     := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/sr-*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
+GPU_TESTS := $(patsubst tests/gpu/%.c,$(OUT)/gpu-tests/%,$(wildcard tests/gpu/test_*.c))
 BENCH     := $(patsubst bench/%.c,$(OUT)/bench/%,$(wildcard bench/bench_*.c))
-CU_SRC    := $(wildcard kernels/cuda/*.cu)
-CU_OBJ    := $(if $(NVCC),$(CU_SRC:%.cu=$(OUT)/%.o))
 
-.PHONY: all deps test bench model clean distclean
-all: $(TOOLS) $(CU_OBJ)
+.PHONY: all deps test test-gpu bench model clean distclean
+all: $(TOOLS)
 
 # --- dependencies ---------------------------------------------------------
 deps: $(DEPS_STAMP)
@@ -90,20 +100,32 @@ $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(LIBSR)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
 
+$(OUT)/gpu-tests/%: $(OUT)/tests/gpu/%.o $(LIBSR)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
+
 # CUDA sources compile wherever nvcc is, so a CUDA compile error fails CI
 # even on a machine without a GPU.
-NVCCFLAGS := -O2 -std=c++17 -Ilib -Ikernels -Werror all-warnings \
+# sm_80 (A100) and sm_90 (H100/H200) as machine code, PTX for newer GPUs.
+NVCC_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
+NVCCFLAGS := -O2 -std=c++17 -Ilib -Ikernels $(NVCC_ARCH) -Werror all-warnings \
              -Xcompiler -Wall,-Wextra,-Werror,-fPIC
-$(OUT)/%.o: %.cu
+$(BUILD)/cu/%.o: %.cu kernels/kernels.h kernels/backend.h kernels/cuda/cuda.h $(wildcard kernels/*.h)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c -o $@ $<
 
 -include $(LIB_OBJ:.o=.d) $(TOOLS:$(BIN)/%=$(OUT)/tools/%.d) $(UNIT:$(OUT)/tests/%=$(OUT)/tests/unit/%.d) \
-         $(BENCH:%=%.d)
+         $(GPU_TESTS:$(OUT)/gpu-tests/%=$(OUT)/tests/gpu/%.d) $(BENCH:%=%.d)
 
 # --- tests ----------------------------------------------------------------
-test: $(TOOLS) $(UNIT) $(CU_OBJ)
+# make test builds the GPU tests too (so CI compiles them) but runs them only
+# in make test-gpu: CUDA against the CPU, op by op and the whole model, and
+# the tools' training steps on both (each skipped, saying so, without a GPU).
+test: $(TOOLS) $(UNIT) $(GPU_TESTS)
 	@tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
+
+test-gpu: $(TOOLS) $(GPU_TESTS)
+	@tests/run $(OUT)/gpu-tests $(BIN) gpu
 
 # --- benchmarks (never part of make test; see bench/RESULTS.md) ------------
 bench: $(BENCH)

@@ -13,6 +13,11 @@ end-of-turn token banned so every sequence runs its full length. The
 high-level API decodes one sequence at a time, so S "concurrent" sequences
 are S sequential completions: that is what it offers. llama.cpp computes with
 the Q4_1 weights as stored (8-bit activations); sr dequantizes to fp32.
+
+--device cuda offloads every layer to the GPU (n_gpu_layers=-1); that needs
+a llama-cpp-python built with CUDA (CMAKE_ARGS="-DGGML_CUDA=on"), else
+llama.cpp stays on the CPU. llama.cpp reads only GGUF files, so a random-init
+model (--random smol|1b) is decoded by PyTorch instead: peer_torch_decode.py.
 """
 import argparse
 import sys
@@ -38,11 +43,22 @@ def main():
     ap.add_argument("--seqs", default="1,8")
     ap.add_argument("--prompt", type=int, default=64)
     ap.add_argument("--new", type=int, default=128)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--random", choices=["smol", "1b"],
+                    help="not here: llama.cpp needs a GGUF (use peer_torch_decode.py)")
     a = ap.parse_args()
+    if a.random:
+        ap.error("--random: llama.cpp reads only GGUF files; peer_torch_decode.py --random "
+                 f"{a.random} decodes a random-init model")
+    gpu = a.device == "cuda"
+    if gpu and not llama_cpp.llama_supports_gpu_offload():
+        ap.error("--device cuda: this llama-cpp-python was built without GPU offload")
     llm = Llama(model_path=a.model, n_ctx=a.prompt + a.new + 8, n_threads=a.threads,
-                n_threads_batch=a.threads, seed=1234, verbose=False)
+                n_threads_batch=a.threads, seed=1234, verbose=False,
+                n_gpu_layers=-1 if gpu else 0)
     vocab = llm.n_vocab()
-    print(f"llama-cpp-python {llama_cpp.__version__}, {a.threads} threads, prompt {a.prompt}, "
+    where = "cuda (every layer offloaded)" if gpu else f"{a.threads} threads"
+    print(f"llama-cpp-python {llama_cpp.__version__}, {where}, prompt {a.prompt}, "
           f"new {a.new} tokens", flush=True)
     for S in [int(x) for x in a.seqs.split(",")]:
         tokens = 0

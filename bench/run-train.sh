@@ -2,6 +2,7 @@
 # Training throughput and peak RSS of one full fine-tuning step, sr against
 # PyTorch + transformers (fp32, the same threads), at 1×512 and 4×512 tokens.
 #   bench/run-train.sh [--threads N] [--reps R]
+# (the CPU figures of bench/RESULTS.md; bench/run-gpu.sh runs the GPU set)
 # BUILD=dir selects the build directory (default build); PY= the Python with
 # torch and transformers (default /tmp/venv-golden/bin/python; skipped if absent).
 set -euo pipefail

@@ -2,8 +2,9 @@
  *
  * Every op is a plain function over (pointer, sizes, strides); nothing is kept
  * between calls. The first argument, an sr_ctx, says where the buffers live
- * and how many threads to use, so the CUDA backend can mirror each op with the
- * same signature. Ops are named sr_<op>_fwd; the backward of an op, where
+ * (host memory for the CPU backend, device memory for CUDA) and how to run:
+ * each op dispatches through the context's backend table (backend.h) to
+ * kernels/cpu or kernels/cuda, which implement it with the same signature. Ops are named sr_<op>_fwd; the backward of an op, where
  * training needs it, is sr_<op>_bwd beside it, with gradients accumulated (+=)
  * into the parameter gradients, as is usual for gradient accumulation.
  *
@@ -21,17 +22,72 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum sr_device { SR_DEV_CPU = 0, SR_DEV_CUDA = 1 } sr_device;
 
-/* Where the buffers live and how wide to run. Passed by pointer to every op. */
+/* How the CUDA backend runs matmuls. The CPU always computes in fp32.
+ * BF16: inputs rounded to bf16, products accumulated in fp32 (weights and
+ * every other buffer stay fp32: the master copy training updates). */
+typedef enum sr_precision { SR_PREC_FP32 = 0, SR_PREC_TF32 = 1, SR_PREC_BF16 = 2 } sr_precision;
+
+typedef struct sr_ops sr_ops;     /* a backend's table of entry points (backend.h) */
+typedef struct sr_cuda sr_cuda;   /* the CUDA backend's state (kernels/cuda/cuda.h) */
+
+/* Where the buffers live and how to run there. Passed by pointer to every op. */
 typedef struct sr_ctx {
     sr_device device;
-    int threads;         /* OpenMP threads for the element-wise ops and OpenBLAS threads */
+    int threads;             /* OpenMP threads for the CPU ops (1 on CUDA) */
+    sr_precision precision;  /* CUDA matmuls */
+    const sr_ops *ops;       /* the backend every op below dispatches to */
+    sr_cuda *cuda;           /* CUDA: device, stream, cuBLAS handle, scratch; NULL on the CPU */
 } sr_ctx;
 
 /* A CPU context with `threads` threads (<= 0: every online core). OpenBLAS's
  * thread count is a process-wide setting of that library; this sets it too. */
 void sr_ctx_init_cpu(sr_ctx *ctx, int threads);
+
+/* CUDA devices usable by this process: 0 when the build has no CUDA backend,
+ * there is no driver, or no GPU. A binary built with CUDA runs anywhere. */
+int  sr_cuda_device_count(void);
+
+/* A context on CUDA device `device` (0-based): its own stream and cuBLAS
+ * handle. Returns 0, or -1 with err set (no such device, no CUDA build). */
+int  sr_ctx_init_cuda(sr_ctx *ctx, int device, sr_precision precision, char *err, size_t errlen);
+
+/* "cpu" or "cuda", for messages. */
+const char *sr_device_name(const sr_ctx *ctx);
+
+/* Releases what sr_ctx_init_cuda made (nothing for a CPU context). */
+void sr_ctx_free(sr_ctx *ctx);
+
+/* ---- device memory -------------------------------------------------------
+ * Every buffer an op reads or writes lives on its context's device; these
+ * move bytes between it and the host. On the CPU they are malloc, free and
+ * memcpy. On CUDA the ops run in order on the context's stream: uploads,
+ * copies and zeroing are queued with them, and a download waits for the
+ * queue to drain, so a host buffer filled by a download is ready when the
+ * call returns. A failed CUDA call exits, naming the file and line. */
+void *sr_dev_alloc(const sr_ctx *ctx, size_t bytes);           /* NULL when out of memory */
+void  sr_dev_free(const sr_ctx *ctx, void *p);                  /* NULL is fine */
+void  sr_dev_upload(const sr_ctx *ctx, void *dst, const void *host, size_t bytes);
+void  sr_dev_download(const sr_ctx *ctx, void *host, const void *src, size_t bytes);
+void  sr_dev_copy(const sr_ctx *ctx, void *dst, const void *src, size_t bytes);  /* may not overlap */
+void  sr_dev_zero(const sr_ctx *ctx, void *dst, size_t bytes);
+void  sr_dev_sync(const sr_ctx *ctx);                           /* wait for queued work */
+
+/* Host-readable bytes of a device buffer: on the CPU the buffer itself; on
+ * CUDA a malloc'd copy, returned in *owned as well for the caller to free.
+ * NULL when out of host memory. Saves a copy of a large block on the CPU. */
+const void *sr_dev_view(const sr_ctx *ctx, const void *src, size_t bytes, void **owned);
+
+/* dst[i][0, width) = src[i][0, width) for i < n: rows moved to wherever they
+ * belong (the keys and values a forward appends to each sequence's cache).
+ * dst and src are host arrays of n device pointers; no destination may
+ * overlap any source (the rows are copied in no particular order). */
+void sr_copy_rows(const sr_ctx *ctx, float *const *dst, const float *const *src, int n, int width);
 
 /* ---- linear layers ------------------------------------------------------ */
 
@@ -208,5 +264,9 @@ double sr_sample_probs(float *p, const float *x, int n, float temperature);
  * When no cut applies idx is every id in order, without sorting. */
 int sr_sample_filter(const float *p, int n, double total, int top_k, float top_p, float min_p,
                      int *idx, double *mass);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -75,7 +75,7 @@ static int put_tensor(gguf_tensor *out, const sr_named_tensor *t, enum gguf_ttyp
     return 0;
 }
 
-int sr_checkpoint_write(const char *path, const sr_model *m, const gguf_file *parent,
+int sr_checkpoint_write(const char *path, sr_model *m, const gguf_file *parent,
                         const gguf_kv *extra, size_t n_extra, enum gguf_ttype dtype,
                         char *err, size_t errlen)
 {
@@ -93,7 +93,18 @@ int sr_checkpoint_write(const char *path, const sr_model *m, const gguf_file *pa
     char *written = calloc((size_t)n_ours, 1);
     int rc = -1;
     if (!ours || !kv || !ts || !owned || !written) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
-    sr_model_tensors(&m->hp, &m->w, ours);
+    /* the weights as host memory, laid out as the model's block */
+    float *host = sr_model_params_host(m);
+    sr_params hp_map;
+    hp_map.layer = calloc((size_t)m->hp.n_layer, sizeof *hp_map.layer);
+    if (!host || !hp_map.layer) {
+        free(hp_map.layer);
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    sr_params_map(&m->hp, host, &hp_map, hp_map.layer);
+    sr_model_tensors(&m->hp, &hp_map, ours);
+    free(hp_map.layer);   /* ours points at the weights, not at the map */
 
     /* metadata: the parent's (less what extra replaces), file_type set, then extra */
     size_t nkv = 0;

@@ -36,7 +36,7 @@ int sr_model_tensors(const sr_hparams *hp, const sr_params *p, sr_named_tensor *
 /* Write m to path (atomically). parent may be NULL: then extra must carry
  * the architecture's metadata (general.architecture, llama.*, tokenizer.*).
  * dtype: GGUF_T_F32 or GGUF_T_BF16. Returns 0, or -1 with err set. */
-int sr_checkpoint_write(const char *path, const sr_model *m, const gguf_file *parent,
+int sr_checkpoint_write(const char *path, sr_model *m, const gguf_file *parent,
                         const gguf_kv *extra, size_t n_extra, enum gguf_ttype dtype,
                         char *err, size_t errlen);
 

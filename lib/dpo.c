@@ -153,8 +153,13 @@ int sr_dpo_logps(sr_model *m, const sr_train_data *d, size_t from, size_t to, do
     int32_t *tokens = malloc(N * sizeof *tokens), *targets = malloc(N * sizeof *targets);
     float *lp = malloc(N * sizeof *lp);
     int *lens = malloc((size_t)spe * sizeof *lens);
+    int32_t *d_targets = sr_dev_alloc(&m->ctx, N * sizeof *d_targets);
+    float *d_lp = sr_dev_alloc(&m->ctx, N * sizeof *d_lp);
     int rc = -1;
-    if (!tokens || !targets || !lp || !lens) { snprintf(err, errlen, "out of memory"); goto out; }
+    if (!tokens || !targets || !lp || !lens || !d_targets || !d_lp) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     for (size_t e = from; e < to; e++) {
         /* the same layout the trainer builds for a micro-batch of one example */
         int T = 1;
@@ -169,7 +174,9 @@ int sr_dpo_logps(sr_model *m, const sr_train_data *d, size_t from, size_t to, do
             }
         }
         if (sr_model_forward(m, tokens, spe, T, lens, err, errlen) < 0) goto out;
-        sr_token_logprob_fwd(&m->ctx, lp, m->act.logits, targets, spe * T, V);
+        sr_dev_upload(&m->ctx, d_targets, targets, (size_t)spe * T * sizeof *targets);
+        sr_token_logprob_fwd(&m->ctx, d_lp, m->act.logits, d_targets, spe * T, V);
+        sr_dev_download(&m->ctx, lp, d_lp, (size_t)spe * T * sizeof *lp);
         for (int j = 0; j < spe; j++) {
             double s = 0;
             for (int p = 0; p < T; p++) {
@@ -182,6 +189,8 @@ int sr_dpo_logps(sr_model *m, const sr_train_data *d, size_t from, size_t to, do
     rc = 0;
 out:
     free(tokens); free(targets); free(lp); free(lens);
+    sr_dev_free(&m->ctx, d_targets);
+    sr_dev_free(&m->ctx, d_lp);
     return rc;
 }
 

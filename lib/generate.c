@@ -85,7 +85,13 @@ static int start_group(engine *e)
         group_free(g);
         return -1;
     }
-    memcpy(g->logits, e->m->act.logits, sizeof(float) * (size_t)vocab);
+    const float *logits = sr_model_logits(e->m, 1);
+    if (!logits) {
+        group_free(g);
+        snprintf(e->err, e->errlen, "out of memory");
+        return -1;
+    }
+    memcpy(g->logits, logits, sizeof(float) * (size_t)vocab);
     e->cur = g;
     e->st.prompts++;
     return 1;
@@ -165,10 +171,10 @@ static int alloc_slots(engine *e)
     const int S = e->o->slots, cap = e->o->cap, L = e->m->hp.n_layer;
     e->slots = calloc((size_t)S, sizeof *e->slots);
     if (!e->slots) goto oom;
-    if (sr_kv_cache_init(&e->prefix, L, kvd, cap, e->err, e->errlen) < 0) return -1;
+    if (sr_kv_cache_init(&e->prefix, &e->m->ctx, L, kvd, cap, e->err, e->errlen) < 0) return -1;
     for (int i = 0; i < S; i++) {
         slot *s = &e->slots[i];
-        if (sr_kv_cache_init(&s->cache, L, kvd, cap, e->err, e->errlen) < 0) return -1;
+        if (sr_kv_cache_init(&s->cache, &e->m->ctx, L, kvd, cap, e->err, e->errlen) < 0) return -1;
         s->hist = malloc(sizeof(int32_t) * (size_t)cap);
         s->logits = malloc(sizeof(float) * (size_t)vocab);
         s->p = malloc(sizeof(float) * (size_t)vocab);
@@ -242,12 +248,18 @@ int sr_generate(sr_model *m, const sr_gen_opts *o, const sr_gen_io *io,
             break;
         }
         e.st.steps++;
+        const float *logits = sr_model_logits(m, n);
+        if (!logits) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
         /* Each slot samples from its own row with its own stream: parallel
          * and still deterministic. Finishing (callbacks) stays in order. */
         #pragma omp parallel for num_threads(m->ctx.threads) schedule(dynamic, 1)
         for (int j = 0; j < n; j++) {
             slot *s = &e.slots[which[j]];
-            memcpy(s->logits, m->act.logits + (size_t)j * vocab, sizeof(float) * (size_t)vocab);
+            memcpy(s->logits, logits + (size_t)j * vocab, sizeof(float) * (size_t)vocab);
             next[j] = draw(&e, s);
         }
         for (int j = 0; j < n && rc == 0; j++)

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sr_kv_cache_init(sr_kv_cache *c, int n_layer, int kv_dim, int cap, char *err, size_t errlen)
+int sr_kv_cache_init(sr_kv_cache *c, const sr_ctx *ctx, int n_layer, int kv_dim, int cap,
+                     char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     if (n_layer <= 0 || kv_dim <= 0 || cap <= 0) {
@@ -14,14 +15,15 @@ int sr_kv_cache_init(sr_kv_cache *c, int n_layer, int kv_dim, int cap, char *err
         return -1;
     }
     size_t n = (size_t)n_layer * 2 * cap * kv_dim;
-    /* malloc, not calloc-and-touch: a large block is mapped lazily, so the
+    /* Not zeroed: on the CPU a large block is mapped lazily, so the
      * positions never reached cost no memory. */
-    c->mem = malloc(n * sizeof(float));
+    c->mem = sr_dev_alloc(ctx, n * sizeof(float));
     if (!c->mem) {
-        snprintf(err, errlen, "out of memory for a kv cache of %d positions (%zu MiB)", cap,
-                 n * sizeof(float) >> 20);
+        snprintf(err, errlen, "out of %s memory for a kv cache of %d positions (%zu MiB)",
+                 sr_device_name(ctx), cap, n * sizeof(float) >> 20);
         return -1;
     }
+    c->ctx = ctx;
     c->n_layer = n_layer;
     c->kv_dim = kv_dim;
     c->cap = cap;
@@ -30,7 +32,7 @@ int sr_kv_cache_init(sr_kv_cache *c, int n_layer, int kv_dim, int cap, char *err
 
 void sr_kv_cache_free(sr_kv_cache *c)
 {
-    free(c->mem);
+    if (c->ctx) sr_dev_free(c->ctx, c->mem);
     memset(c, 0, sizeof *c);
 }
 
@@ -41,8 +43,8 @@ int sr_kv_cache_copy(sr_kv_cache *dst, const sr_kv_cache *src, int n)
         return -1;
     size_t row = (size_t)n * src->kv_dim * sizeof(float);
     for (int l = 0; l < src->n_layer; l++) {
-        memcpy(sr_kv_k(dst, l), sr_kv_k(src, l), row);
-        memcpy(sr_kv_v(dst, l), sr_kv_v(src, l), row);
+        sr_dev_copy(src->ctx, sr_kv_k(dst, l), sr_kv_k(src, l), row);
+        sr_dev_copy(src->ctx, sr_kv_v(dst, l), sr_kv_v(src, l), row);
     }
     dst->len = n;
     return 0;

@@ -11,16 +11,20 @@
 
 #include <stddef.h>
 
+#include "kernels.h"
+
 typedef struct sr_kv_cache {
+    const sr_ctx *ctx;   /* the model's: the cache lives on its device */
     int n_layer, kv_dim;
     int cap;          /* positions reserved */
     int len;          /* positions filled */
     float *mem;       /* [n_layer][2][cap][kv_dim]: layer l's keys, then its values */
 } sr_kv_cache;
 
-/* Reserve cap positions for a model of n_layer layers and kv_dim = n_head_kv
- * × head_dim. Returns 0, or -1 with err set. */
-int  sr_kv_cache_init(sr_kv_cache *c, int n_layer, int kv_dim, int cap, char *err, size_t errlen);
+/* Reserve cap positions on ctx's device for a model of n_layer layers and
+ * kv_dim = n_head_kv × head_dim. Returns 0, or -1 with err set. */
+int  sr_kv_cache_init(sr_kv_cache *c, const sr_ctx *ctx, int n_layer, int kv_dim, int cap,
+                      char *err, size_t errlen);
 void sr_kv_cache_free(sr_kv_cache *c);
 
 static inline float *sr_kv_k(const sr_kv_cache *c, int l)

@@ -49,8 +49,17 @@ void sr_params_map(const sr_hparams *hp, float *base, sr_params *p, sr_layer_par
 #undef TAKE
 }
 
-/* Validates the shape and allocates the parameter block (contents unset). */
-static int alloc_params(sr_model *m, char *err, size_t errlen)
+/* The context the options ask for: CUDA, or the CPU with their threads. */
+static int init_ctx(sr_model *m, const sr_model_opts *o, char *err, size_t errlen)
+{
+    if (o && o->device == SR_DEV_CUDA) return sr_ctx_init_cuda(&m->ctx, o->gpu, o->precision, err, errlen);
+    sr_ctx_init_cpu(&m->ctx, o ? o->threads : 0);
+    return 0;
+}
+
+/* Validates the shape, makes the context and allocates the parameter block
+ * on its device (contents unset). */
+static int alloc_params(sr_model *m, const sr_model_opts *o, char *err, size_t errlen)
 {
     const sr_hparams *hp = &m->hp;
     if (hp->n_layer <= 0 || hp->dim <= 0 || hp->ffn_dim <= 0 || hp->n_head <= 0 ||
@@ -79,17 +88,63 @@ static int alloc_params(sr_model *m, char *err, size_t errlen)
                  hp->ffn_dim, hp->n_head, hp->head_dim, hp->vocab, hp->n_layer, hp->n_ctx);
         return -1;
     }
+    if (init_ctx(m, o, err, errlen) < 0) return -1;
     m->n_params = sr_params_count(hp);
-    m->params_mem = malloc(m->n_params * sizeof(float));
-    sr_layer_params *layer = calloc((size_t)hp->n_layer, sizeof *layer);
-    if (!m->params_mem || !layer) {
-        free(m->params_mem); free(layer);
-        m->params_mem = NULL;
-        snprintf(err, errlen, "out of memory for %zu MiB of weights", m->n_params * sizeof(float) >> 20);
+    m->params_mem = sr_dev_alloc(&m->ctx, m->n_params * sizeof(float));
+    m->w.layer = calloc((size_t)hp->n_layer, sizeof *m->w.layer);
+    if (!m->params_mem || !m->w.layer) {
+        snprintf(err, errlen, "out of %s memory for %zu MiB of weights", sr_device_name(&m->ctx),
+                 m->n_params * sizeof(float) >> 20);
         return -1;
     }
-    sr_params_map(hp, m->params_mem, &m->w, layer);
+    sr_params_map(hp, m->params_mem, &m->w, m->w.layer);
     return 0;
+}
+
+/* Where the weights are written before they reach the device: the block
+ * itself on the CPU, else a host block (params_host) that upload_params
+ * sends over and frees. NULL when out of memory. */
+static float *params_staging(sr_model *m)
+{
+    if (m->ctx.device == SR_DEV_CPU) return m->params_mem;
+    if (!m->params_host) m->params_host = malloc(m->n_params * sizeof(float));
+    return m->params_host;
+}
+
+static void upload_params(sr_model *m)
+{
+    if (m->ctx.device == SR_DEV_CPU) return;
+    sr_dev_upload(&m->ctx, m->params_mem, m->params_host, m->n_params * sizeof(float));
+    sr_dev_sync(&m->ctx);
+    free(m->params_host);
+    m->params_host = NULL;
+}
+
+float *sr_model_params_host(sr_model *m)
+{
+    if (m->ctx.device == SR_DEV_CPU) return m->params_mem;
+    if (!m->params_host && !(m->params_host = malloc(m->n_params * sizeof(float)))) return NULL;
+    sr_dev_download(&m->ctx, m->params_host, m->params_mem, m->n_params * sizeof(float));
+    return m->params_host;
+}
+
+void sr_model_params_set(sr_model *m, const float *host)
+{
+    if (host != m->params_mem) sr_dev_upload(&m->ctx, m->params_mem, host, m->n_params * sizeof(float));
+}
+
+const float *sr_model_logits(sr_model *m, int rows)
+{
+    sr_acts *a = &m->act;
+    if (m->ctx.device == SR_DEV_CPU) return a->logits;
+    if ((size_t)rows > a->logits_host_rows) {
+        float *p = realloc(a->logits_host, (size_t)rows * m->hp.vocab * sizeof(float));
+        if (!p) return NULL;
+        a->logits_host = p;
+        a->logits_host_rows = (size_t)rows;
+    }
+    sr_dev_download(&m->ctx, a->logits_host, a->logits, (size_t)rows * m->hp.vocab * sizeof(float));
+    return a->logits_host;
 }
 
 /* ---- activations -------------------------------------------------------- */
@@ -150,16 +205,18 @@ static int alloc_acts(sr_model *m, const sr_model_opts *o, char *err, size_t err
     a->layer = calloc((size_t)m->hp.n_layer, sizeof *a->layer);
     a->tokens = malloc(N * sizeof *a->tokens);
     a->pos = malloc(N * sizeof *a->pos);
+    a->d_tokens = sr_dev_alloc(&m->ctx, N * sizeof *a->d_tokens);
+    a->d_pos = sr_dev_alloc(&m->ctx, N * sizeof *a->d_pos);
     a->lens = malloc((size_t)a->max_batch * sizeof *a->lens);
     /* a cached forward may run up to max_seq one-token sequences */
     a->seqs = malloc((size_t)(a->max_batch > a->max_seq ? a->max_batch : a->max_seq) * sizeof *a->seqs);
     sr_attn_shape s = { m->hp.n_head, m->hp.n_head_kv, m->hp.head_dim, 0, 0, 0 };
     size_t work = sr_attention_workspace(&m->ctx, &s, a->max_seq);
     if (a->layer) a->n_floats = map_acts(&m->hp, a, NULL);
-    a->mem = a->layer ? malloc((a->n_floats + work) * sizeof(float)) : NULL;
-    if (!a->layer || !a->tokens || !a->pos || !a->lens || !a->seqs || !a->mem) {
-        snprintf(err, errlen, "out of memory for %zu MiB of activations (%d × %d tokens%s)",
-                 (a->n_floats + work) * sizeof(float) >> 20, a->max_batch, a->max_seq,
+    a->mem = a->layer ? sr_dev_alloc(&m->ctx, (a->n_floats + work) * sizeof(float)) : NULL;
+    if (!a->layer || !a->tokens || !a->pos || !a->d_tokens || !a->d_pos || !a->lens || !a->seqs || !a->mem) {
+        snprintf(err, errlen, "out of %s memory for %zu MiB of activations (%d × %d tokens%s)",
+                 sr_device_name(&m->ctx), (a->n_floats + work) * sizeof(float) >> 20, a->max_batch, a->max_seq,
                  a->keep ? ", every layer kept" : "");
         return -1;
     }
@@ -170,18 +227,19 @@ static int alloc_acts(sr_model *m, const sr_model_opts *o, char *err, size_t err
 
 void sr_model_free(sr_model *m)
 {
-    free(m->params_mem);
+    sr_acts *a = &m->act;
+    if (m->ctx.ops) {   /* device buffers exist only once there is a context */
+        sr_dev_free(&m->ctx, m->params_mem);
+        sr_dev_free(&m->ctx, a->mem);
+        sr_dev_free(&m->ctx, a->d_tokens);
+        sr_dev_free(&m->ctx, a->d_pos);
+        sr_ctx_free(&m->ctx);
+    }
+    free(m->params_host);
     free(m->w.layer);
-    free(m->act.layer); free(m->act.tokens); free(m->act.pos); free(m->act.lens);
-    free(m->act.seqs); free(m->act.mem);
+    free(a->layer); free(a->tokens); free(a->pos); free(a->lens);
+    free(a->seqs); free(a->logits_host);
     memset(m, 0, sizeof *m);
-}
-
-/* The shared tail of load and init_random: the context and the arena. */
-static int finish_setup(sr_model *m, const sr_model_opts *o, char *err, size_t errlen)
-{
-    sr_ctx_init_cpu(&m->ctx, o ? o->threads : 0);
-    return alloc_acts(m, o, err, errlen);
 }
 
 /* ---- loading from GGUF -------------------------------------------------- */
@@ -317,26 +375,33 @@ int sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opt
 {
     memset(m, 0, sizeof *m);
     if (sr_hparams_from_gguf(&m->hp, g, err, errlen) < 0) return -1;
-    if (alloc_params(m, err, errlen) < 0) return -1;
+    if (alloc_params(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
     const sr_hparams *hp = &m->hp;
     uint64_t d = hp->dim, f = hp->ffn_dim, qd = q_dim(hp), kvd = kv_dim(hp);
     int n_jobs = 0;
+    /* The tensors are dequantized into host memory laid out as the block
+     * (the block itself on the CPU), then sent to the device in one go. */
+    float *stage = params_staging(m);
+    sr_params hw;
+    sr_layer_params *hl = calloc((size_t)hp->n_layer, sizeof *hl);
     load_job *jobs = malloc(sizeof *jobs * (4 + 9 * (size_t)hp->n_layer));
-    if (!jobs) {
-        snprintf(err, errlen, "out of memory");
+    if (!jobs || !stage || !hl) {
+        snprintf(err, errlen, "out of memory for %zu MiB of weights", m->n_params * sizeof(float) >> 20);
+        free(jobs); free(hl);
         sr_model_free(m);
         return -1;
     }
+    sr_params_map(hp, stage, &hw, hl);
     /* Every tensor is found and checked before any is dequantized, so a bad
      * file fails fast; then the tensors are dequantized in parallel. */
     char name[64];
 #define NEED(nm, ne0, ne1, dst) \
     if (check_tensor(g, nm, ne0, ne1, dst, &jobs[n_jobs++], err, errlen) < 0) goto fail
-    NEED("token_embd.weight", d, (uint64_t)hp->vocab, m->w.token_embd);
-    NEED("output_norm.weight", d, 0, m->w.output_norm);
-    if (!hp->tied) NEED("output.weight", d, (uint64_t)hp->vocab, m->w.output);
+    NEED("token_embd.weight", d, (uint64_t)hp->vocab, hw.token_embd);
+    NEED("output_norm.weight", d, 0, hw.output_norm);
+    if (!hp->tied) NEED("output.weight", d, (uint64_t)hp->vocab, hw.output);
     for (int l = 0; l < hp->n_layer; l++) {
-        const sr_layer_params *L = &m->w.layer[l];
+        const sr_layer_params *L = &hw.layer[l];
 #define LAYER(suffix, ne0, ne1, dst) \
         snprintf(name, sizeof name, "blk.%d.%s.weight", l, suffix); NEED(name, ne0, ne1, dst)
         LAYER("attn_norm", d, 0, L->attn_norm);
@@ -365,10 +430,13 @@ int sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opt
         goto fail;
     }
     free(jobs);
-    if (finish_setup(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
+    free(hl);
+    upload_params(m);
+    if (alloc_acts(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
     return 0;
 fail:
     free(jobs);
+    free(hl);
     sr_model_free(m);
     return -1;
 }
@@ -416,16 +484,24 @@ int sr_model_init_random(sr_model *m, const sr_hparams *hp, uint64_t seed,
 {
     memset(m, 0, sizeof *m);
     m->hp = *hp;
-    if (alloc_params(m, err, errlen) < 0) return -1;
-    /* Everything normal(0, 0.02) first, then the norm weights set to 1. */
-    uint64_t s = seed;
-    fill_normal(m->params_mem, m->n_params, 0.02f, &s);
-    for (int l = 0; l < hp->n_layer; l++) {
-        fill_ones(m->w.layer[l].attn_norm, hp->dim);
-        fill_ones(m->w.layer[l].ffn_norm, hp->dim);
+    if (alloc_params(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
+    float *stage = params_staging(m);
+    if (!stage) {
+        snprintf(err, errlen, "out of memory for %zu MiB of weights", m->n_params * sizeof(float) >> 20);
+        sr_model_free(m);
+        return -1;
     }
-    fill_ones(m->w.output_norm, hp->dim);
-    if (finish_setup(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
+    /* Everything normal(0, 0.02) first, then the norm weights set to 1. The
+     * offsets are the block's, so they serve the host copy as well. */
+    uint64_t s = seed;
+    fill_normal(stage, m->n_params, 0.02f, &s);
+    for (int l = 0; l < hp->n_layer; l++) {
+        fill_ones(stage + (m->w.layer[l].attn_norm - m->params_mem), hp->dim);
+        fill_ones(stage + (m->w.layer[l].ffn_norm - m->params_mem), hp->dim);
+    }
+    fill_ones(stage + (m->w.output_norm - m->params_mem), hp->dim);
+    upload_params(m);
+    if (alloc_acts(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
     return 0;
 }
 
@@ -467,13 +543,13 @@ static void block_rest(sr_model *m, int l, sr_layer_acts *A, float *x_out, int N
     for (int b = 0; b < n_seq && decode; b++) decode = seqs[b].T == 1;
     if (decode) sr_attention_decode_fwd(&m->ctx, shape, seqs, n_seq, m->act.att_work);
     else        sr_attention_fwd(&m->ctx, shape, seqs, n_seq, m->act.att_work);
-    memcpy(A->x_mid, A->x_in, (size_t)N * d * sizeof(float));
+    sr_dev_copy(&m->ctx, A->x_mid, A->x_in, (size_t)N * d * sizeof(float));
     linear(m, rows, A->x_mid, A->att_out, W->wo, N, qd, d, 1);
 
     sr_rmsnorm_fwd(&m->ctx, A->ln2, A->ln2_rstd, A->x_mid, W->ffn_norm, N, d, hp->norm_eps);
     linear(m, rows, A->gu, A->ln2, W->w_gate, N, d, 2 * f, 0);
     sr_swiglu_fwd(&m->ctx, A->h, A->gu, N, f);
-    memcpy(x_out, A->x_mid, (size_t)N * d * sizeof(float));
+    sr_dev_copy(&m->ctx, x_out, A->x_mid, (size_t)N * d * sizeof(float));
     linear(m, rows, x_out, A->h, W->w_down, N, f, d, 1);
 }
 
@@ -508,24 +584,26 @@ int sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int
         }
     }
     a->B = B; a->T = T;
-
     const int N = B * T, d = hp->dim;
+    sr_dev_upload(ctx, a->d_tokens, a->tokens, (size_t)N * sizeof *a->tokens);
+    sr_dev_upload(ctx, a->d_pos, a->pos, (size_t)N * sizeof *a->pos);
+
     const int qd = (int)q_dim(hp), kvd = (int)kv_dim(hp), qkvd = qd + 2 * kvd;
     const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, qkvd, qd };
     sr_attn_seq *seqs = a->seqs;
 
-    sr_embedding_fwd(ctx, a->layer[0].x_in, a->tokens, N, m->w.token_embd, d);
+    sr_embedding_fwd(ctx, a->layer[0].x_in, a->d_tokens, N, m->w.token_embd, d);
     for (int l = 0; l < hp->n_layer; l++) {
         sr_layer_acts *A = &a->layer[l];
         float *x_out = l + 1 < hp->n_layer ? a->layer[l + 1].x_in : a->x_final;
-        block_qkv(m, l, A, N, a->pos, 0);
+        block_qkv(m, l, A, N, a->d_pos, 0);
         for (int b = 0; b < B; b++) {
             const float *q = A->qkv + (size_t)b * T * qkvd;
             seqs[b] = (sr_attn_seq){ q, q + qd, q + qd + kvd, A->att_out + (size_t)b * T * qd,
                                      A->att_lse + (size_t)b * T * hp->n_head, a->lens[b], 0 };
             /* padding rows get a defined value rather than stale memory */
-            memset(A->att_out + ((size_t)b * T + a->lens[b]) * qd, 0,
-                   (size_t)(T - a->lens[b]) * qd * sizeof(float));
+            sr_dev_zero(ctx, A->att_out + ((size_t)b * T + a->lens[b]) * qd,
+                        (size_t)(T - a->lens[b]) * qd * sizeof(float));
         }
         block_rest(m, l, A, x_out, N, &shape, seqs, B, 0);
     }
@@ -580,44 +658,58 @@ int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32
         if (++t == (size_t)n_new[s]) { s++; t = 0; }
     }
     a->B = 0; a->T = 0;   /* not a full forward: nothing here for a backward */
+    /* the row moves below: 2 pointer arrays of 2N (keys and values) */
+    float **dst = malloc(4 * N * sizeof *dst), **src = dst + 2 * N;
+    if (!dst) {
+        snprintf(err, errlen, "cached forward: out of memory");
+        return -1;
+    }
+    sr_dev_upload(ctx, a->d_tokens, a->tokens, N * sizeof *a->tokens);
+    sr_dev_upload(ctx, a->d_pos, a->pos, N * sizeof *a->pos);
 
     const int rows = (flags & SR_FWD_BATCH_INVARIANT) != 0;
     const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, kvd, qd };
     sr_attn_seq *seqs = a->seqs;
-    sr_embedding_fwd(ctx, a->layer[0].x_in, a->tokens, (int)N, m->w.token_embd, d);
+    sr_embedding_fwd(ctx, a->layer[0].x_in, a->d_tokens, (int)N, m->w.token_embd, d);
     for (int l = 0; l < hp->n_layer; l++) {
         sr_layer_acts *A = &a->layer[l];
         float *x_out = l + 1 < hp->n_layer ? a->layer[l + 1].x_in : a->x_final;
-        block_qkv(m, l, A, (int)N, a->pos, rows);
-        size_t off = 0;
+        block_qkv(m, l, A, (int)N, a->d_pos, rows);
+        size_t off = 0, r = 0;
         for (int s = 0; s < n_seq; s++) {
             const sr_kv_cache *c = caches[s];
             float *k = sr_kv_k(c, l), *v = sr_kv_v(c, l);
             for (int t = 0; t < n_new[s]; t++) {     /* the new keys and values join the cache */
-                const float *row = A->qkv + (off + t) * qkvd;
-                memcpy(k + (size_t)(c->len + t) * kvd, row + qd, (size_t)kvd * sizeof(float));
-                memcpy(v + (size_t)(c->len + t) * kvd, row + qd + kvd, (size_t)kvd * sizeof(float));
+                float *row = A->qkv + (off + t) * qkvd;
+                dst[r] = k + (size_t)(c->len + t) * kvd; src[r++] = row + qd;
+                dst[r] = v + (size_t)(c->len + t) * kvd; src[r++] = row + qd + kvd;
             }
             seqs[s] = (sr_attn_seq){ A->qkv + off * qkvd, k, v, A->att_out + off * qd,
                                      A->att_lse + off * hp->n_head, n_new[s], c->len };
             off += (size_t)n_new[s];
         }
+        sr_copy_rows(ctx, dst, (const float *const *)src, (int)r, kvd);
         block_rest(m, l, A, x_out, (int)N, &shape, seqs, n_seq, rows);
     }
     int n_out = (int)N;
+    const float *x_head = a->x_final;
     if (flags & SR_FWD_LAST_LOGITS) {
-        /* Only each sequence's last token goes through the head: row s of
-         * x_final gets it (row s <= its source row, so nothing unread is
-         * overwritten). The head is most of a decoding step's work. */
+        /* Only each sequence's last token goes through the head: its row is
+         * gathered into row s of a free buffer (the first block's ln1, done
+         * with for this forward). The head is most of a decoding step's work. */
+        float *gathered = a->layer[0].ln1;
         size_t row = 0;
         for (int s = 0; s < n_seq; s++) {
             row += (size_t)n_new[s];
-            if (row - 1 != (size_t)s)
-                memmove(a->x_final + (size_t)s * d, a->x_final + (row - 1) * d, (size_t)d * sizeof(float));
+            dst[s] = gathered + (size_t)s * d;
+            src[s] = a->x_final + (row - 1) * d;
         }
+        sr_copy_rows(ctx, dst, (const float *const *)src, n_seq, d);
+        x_head = gathered;
         n_out = n_seq;
     }
-    sr_rmsnorm_fwd(ctx, a->lnf, a->lnf_rstd, a->x_final, m->w.output_norm, n_out, d, hp->norm_eps);
+    free(dst);
+    sr_rmsnorm_fwd(ctx, a->lnf, a->lnf_rstd, x_head, m->w.output_norm, n_out, d, hp->norm_eps);
     linear(m, rows, a->logits, a->lnf, m->w.output, n_out, d, hp->vocab, 0);
     for (int s = 0; s < n_seq; s++) caches[s]->len += n_new[s];
     return 0;

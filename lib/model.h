@@ -75,7 +75,8 @@ typedef struct sr_layer_acts {
 typedef struct sr_acts {
     int max_batch, max_seq, keep;
     int B, T;                  /* the shape of the last forward */
-    int32_t *tokens, *pos;     /* [N] the tokens (padding as 0) and their positions */
+    int32_t *tokens, *pos;     /* [N] host: the tokens (padding as 0) and their positions */
+    int32_t *d_tokens, *d_pos; /* [N] the same on the model's device, for the ops */
     int *lens;                 /* [max_batch] */
     sr_attn_seq *seqs;         /* [max_batch] the attention call's view of each sequence */
     sr_layer_acts *layer;      /* [n_layer] */
@@ -84,25 +85,44 @@ typedef struct sr_acts {
     float *lnf_rstd;           /* [N] */
     float *logits;             /* [N][vocab], sequence b's token t at row b*T + t */
     float *att_work;           /* attention workspace */
-    float *mem;                /* the arena all of the above point into */
+    float *mem;                /* the arena (on the device) all the float buffers above point into */
     size_t n_floats;
+    float *logits_host;        /* sr_model_logits' host copy (CUDA), grown as needed */
+    size_t logits_host_rows;
+    float **rows_tmp;          /* [4 N] host pointer arrays for sr_copy_rows */
 } sr_acts;
 
 typedef struct sr_model_opts {
     int max_batch, max_seq;    /* the largest forward the arena is sized for */
     int keep_acts;             /* keep every layer's activations (for a backward) */
     int threads;               /* <= 0: every core */
+    sr_device device;          /* where the weights and activations live (default: the CPU) */
+    int gpu;                   /* CUDA device index */
+    sr_precision precision;    /* CUDA matmuls */
 } sr_model_opts;
 
 typedef struct sr_model {
     sr_hparams hp;
     sr_ctx ctx;            /* its threads are fixed at creation: the attention
                               workspace in the arena is sized for them */
-    sr_params w;
+    sr_params w;           /* pointers into params_mem, on ctx's device */
     float *params_mem;
     size_t n_params;
+    float *params_host;    /* sr_model_params_host's copy (CUDA only) */
     sr_acts act;
 } sr_model;
+
+/* The parameters as host memory, current as of the call: params_mem itself
+ * on the CPU, a copy downloaded into params_host on CUDA. NULL when out of
+ * memory. Mapped with sr_params_map, it is what checkpoints are written from. */
+float *sr_model_params_host(sr_model *m);
+
+/* Replace every parameter with host[n_params] (a resumed training state). */
+void sr_model_params_set(sr_model *m, const float *host);
+
+/* The first `rows` rows of the last forward's logits, readable on the host
+ * (m->act.logits itself on the CPU). NULL when out of memory. */
+const float *sr_model_logits(sr_model *m, int rows);
 
 /* Hyperparameters from a GGUF file's metadata; the architecture must be llama. */
 int  sr_hparams_from_gguf(sr_hparams *hp, const gguf_file *g, char *err, size_t errlen);
@@ -137,6 +157,7 @@ int  sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const in
  * gradient, as they share one weight), and the scratch one backward needs,
  * sized for the model's arena. */
 typedef struct sr_grads {
+    const sr_ctx *ctx;          /* the model's: where mem and the scratch live */
     float *mem;                 /* [n_params] parameter gradients */
     size_t n;
     sr_params g;                /* named pointers into mem */

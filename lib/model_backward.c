@@ -23,19 +23,20 @@ int sr_grads_init(sr_grads *g, const sr_model *m, char *err, size_t errlen)
     const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, 0, 0, 0 };
     const size_t work = sr_attention_bwd_workspace(&m->ctx, &shape, a->max_seq, a->max_batch);
     const size_t scratch = N * (2 * d + qd + 2 * kvd + qd + 2 * f + f) + work;
+    g->ctx = &m->ctx;
     g->n = m->n_params;
-    g->mem = calloc(g->n, sizeof(float));
-    g->scratch = malloc(scratch * sizeof(float));
+    g->mem = sr_dev_alloc(g->ctx, g->n * sizeof(float));
+    g->scratch = sr_dev_alloc(g->ctx, scratch * sizeof(float));
     g->seqs = calloc((size_t)a->max_batch, sizeof *g->seqs);
-    sr_layer_params *layer = calloc((size_t)hp->n_layer, sizeof *layer);
-    if (!g->mem || !g->scratch || !g->seqs || !layer) {
-        free(layer);
+    g->g.layer = calloc((size_t)hp->n_layer, sizeof *g->g.layer);
+    if (!g->mem || !g->scratch || !g->seqs || !g->g.layer) {
         sr_grads_free(g);
-        snprintf(err, errlen, "out of memory for gradients (%zu MiB) and backward scratch (%zu MiB)",
-                 m->n_params * sizeof(float) >> 20, scratch * sizeof(float) >> 20);
+        snprintf(err, errlen, "out of %s memory for gradients (%zu MiB) and backward scratch (%zu MiB)",
+                 sr_device_name(&m->ctx), m->n_params * sizeof(float) >> 20, scratch * sizeof(float) >> 20);
         return -1;
     }
-    sr_params_map(hp, g->mem, &g->g, layer);
+    sr_params_map(hp, g->mem, &g->g, g->g.layer);
+    sr_grads_zero(g);
     float *at = g->scratch;
 #define TAKE(n) (at += (n), at - (n))
     g->dres = TAKE(N * d);
@@ -51,14 +52,16 @@ int sr_grads_init(sr_grads *g, const sr_model *m, char *err, size_t errlen)
 
 void sr_grads_zero(sr_grads *g)
 {
-    memset(g->mem, 0, g->n * sizeof(float));
+    sr_dev_zero(g->ctx, g->mem, g->n * sizeof(float));
 }
 
 void sr_grads_free(sr_grads *g)
 {
-    free(g->mem);
+    if (g->ctx) {
+        sr_dev_free(g->ctx, g->mem);
+        sr_dev_free(g->ctx, g->scratch);
+    }
     free(g->g.layer);
-    free(g->scratch);
     free(g->seqs);
     memset(g, 0, sizeof *g);
 }
@@ -81,7 +84,7 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
 
     /* the head: logits = output_norm(x_final) · outputᵀ */
     sr_matmul_bwd(ctx, dln, G->output, dlogits, a->lnf, W->output, N, d, hp->vocab, 0);
-    memset(dres, 0, (size_t)N * d * sizeof(float));
+    sr_dev_zero(ctx, dres, (size_t)N * d * sizeof(float));
     sr_rmsnorm_bwd(ctx, dres, G->output_norm, dln, a->x_final, W->output_norm, a->lnf_rstd, N, d);
 
     /* dres is now the gradient of the residual stream leaving block l; each
@@ -109,15 +112,15 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
                                      A->att_lse + row * hp->n_head, len, 0 };
             gr->seqs[b] = (sr_attn_seq_grad){ gr->datt + row * qd, dq, dq + qd, dq + qd + kvd };
             /* padding rows take no part in attention: their gradient is zero */
-            memset(dq + (size_t)len * qkvd, 0, (size_t)(T - len) * qkvd * sizeof(float));
+            sr_dev_zero(ctx, dq + (size_t)len * qkvd, (size_t)(T - len) * qkvd * sizeof(float));
         }
         sr_attention_bwd(ctx, &shape, seqs, gr->seqs, B, gr->att_work);
-        sr_rope_bwd(ctx, gr->dqkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, a->pos, hp->rope_theta);
-        sr_rope_bwd(ctx, gr->dqkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, a->pos,
+        sr_rope_bwd(ctx, gr->dqkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, a->d_pos, hp->rope_theta);
+        sr_rope_bwd(ctx, gr->dqkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, a->d_pos,
                     hp->rope_theta);
         sr_matmul_bwd(ctx, dln, Gl->wq, gr->dqkv, A->ln1, Wl->wq, N, d, qkvd, 0);
         sr_rmsnorm_bwd(ctx, dres, Gl->attn_norm, dln, A->x_in, Wl->attn_norm, A->ln1_rstd, N, d);
     }
-    sr_embedding_bwd(ctx, G->token_embd, dres, a->tokens, N, d);
+    sr_embedding_bwd(ctx, G->token_embd, dres, a->d_tokens, N, d);
     return 0;
 }

@@ -171,8 +171,11 @@ int sr_trainer_init(sr_trainer *t, sr_model *m, const sr_train_data *data,
                    : (long)(((double)o->epochs * data->n_ex + o->batch - 1) / o->batch);
     if (sr_grads_init(&t->g, m, err, errlen) < 0) return -1;
     const size_t N = (size_t)m->act.max_batch * m->act.max_seq;
-    t->adam_m = calloc(m->n_params, sizeof(float));
-    t->adam_v = calloc(m->n_params, sizeof(float));
+    t->adam_m = sr_dev_alloc(&m->ctx, m->n_params * sizeof(float));
+    t->adam_v = sr_dev_alloc(&m->ctx, m->n_params * sizeof(float));
+    t->d_targets = sr_dev_alloc(&m->ctx, N * sizeof *t->d_targets);
+    t->d_lp = sr_dev_alloc(&m->ctx, N * sizeof *t->d_lp);
+    t->d_dlp = sr_dev_alloc(&m->ctx, N * sizeof *t->d_dlp);
     t->perm = malloc(data->n_ex * sizeof *t->perm);
     t->ex = malloc((size_t)o->batch * sizeof *t->ex);
     t->tokens = malloc(N * sizeof *t->tokens);
@@ -181,12 +184,14 @@ int sr_trainer_init(sr_trainer *t, sr_model *m, const sr_train_data *data,
     t->lp = malloc(N * sizeof *t->lp);
     t->dlp = malloc(N * sizeof *t->dlp);
     if (!t->adam_m || !t->adam_v || !t->perm || !t->ex || !t->tokens || !t->targets || !t->lens ||
-        !t->lp || !t->dlp) {
+        !t->lp || !t->dlp || !t->d_targets || !t->d_lp || !t->d_dlp) {
         sr_trainer_free(t);
         snprintf(err, errlen, "out of memory for the optimizer state (%zu MiB)",
                  2 * m->n_params * sizeof(float) >> 20);
         return -1;
     }
+    sr_dev_zero(&m->ctx, t->adam_m, m->n_params * sizeof(float));
+    sr_dev_zero(&m->ctx, t->adam_v, m->n_params * sizeof(float));
     t->perm_epoch = -1;
     t->config_hash = config_hash(t);
     return 0;
@@ -195,7 +200,12 @@ int sr_trainer_init(sr_trainer *t, sr_model *m, const sr_train_data *data,
 void sr_trainer_free(sr_trainer *t)
 {
     sr_grads_free(&t->g);
-    free(t->adam_m); free(t->adam_v); free(t->perm); free(t->ex);
+    if (t->m) {
+        const sr_ctx *ctx = &t->m->ctx;
+        sr_dev_free(ctx, t->adam_m); sr_dev_free(ctx, t->adam_v);
+        sr_dev_free(ctx, t->d_targets); sr_dev_free(ctx, t->d_lp); sr_dev_free(ctx, t->d_dlp);
+    }
+    free(t->perm); free(t->ex);
     free(t->tokens); free(t->targets); free(t->lens); free(t->lp); free(t->dlp);
     memset(t, 0, sizeof *t);
 }
@@ -275,12 +285,17 @@ int sr_trainer_step(sr_trainer *t, sr_step_stats *st, char *err, size_t errlen)
         }
         if (sr_model_forward(m, t->tokens, B, T, t->lens, err, errlen) < 0) return -1;
         const int N = B * T;
-        sr_token_logprob_fwd(&m->ctx, t->lp, m->act.logits, t->targets, N, V);
+        /* The log-probs go to the host for the loss (a handful of floats per
+         * sequence), its gradient comes back; the logits stay on the device. */
+        sr_dev_upload(&m->ctx, t->d_targets, t->targets, (size_t)N * sizeof *t->targets);
+        sr_token_logprob_fwd(&m->ctx, t->d_lp, m->act.logits, t->d_targets, N, V);
+        sr_dev_download(&m->ctx, t->lp, t->d_lp, (size_t)N * sizeof *t->lp);
         sr_loss_batch lb = { n_ex, spe, B, T, t->ex + e0, t->lens, t->targets, t->lp,
                              step_targets, t->o.batch };
         st->loss += t->loss.fn(t->loss.self, &lb, t->dlp, st->metrics);
+        sr_dev_upload(&m->ctx, t->d_dlp, t->dlp, (size_t)N * sizeof *t->dlp);
         /* the logits' gradient overwrites the logits: one [N][vocab] buffer */
-        sr_token_logprob_bwd(&m->ctx, m->act.logits, m->act.logits, t->targets, t->dlp, N, V);
+        sr_token_logprob_bwd(&m->ctx, m->act.logits, m->act.logits, t->d_targets, t->d_dlp, N, V);
         if (sr_model_backward(m, &t->g, m->act.logits, err, errlen) < 0) return -1;
     }
     st->targets = step_targets;
@@ -340,15 +355,25 @@ int sr_trainer_save_state(const sr_trainer *t, const char *path, char *err, size
     h.seed = t->o.seed;
     XXH64_state_t *xs = XXH64_createState();
     if (!xs) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    /* The three blocks as host memory: themselves on the CPU, copies on CUDA. */
+    const float *blocks[3] = { sr_model_params_host(t->m), NULL, NULL };
+    void *owned[3] = { NULL, NULL, NULL };
+    blocks[1] = sr_dev_view(&t->m->ctx, t->adam_m, n * sizeof(float), &owned[1]);
+    blocks[2] = sr_dev_view(&t->m->ctx, t->adam_v, n * sizeof(float), &owned[2]);
+    if (!blocks[0] || !blocks[1] || !blocks[2]) {
+        free(owned[1]); free(owned[2]); XXH64_freeState(xs);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
     XXH64_reset(xs, 0);
     XXH64_update(xs, &h, sizeof h);
-    const float *blocks[3] = { t->m->params_mem, t->adam_m, t->adam_v };
     for (int b = 0; b < 3; b++) XXH64_update(xs, blocks[b], n * sizeof(float));
     uint64_t sum = XXH64_digest(xs);
     XXH64_freeState(xs);
 
     char *tmp = NULL;
     if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+        free(owned[1]); free(owned[2]);
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
@@ -359,6 +384,7 @@ int sr_trainer_save_state(const sr_trainer *t, const char *path, char *err, size
     int saved = errno;
     if (fd >= 0 && close(fd) < 0 && !bad) { bad = 1; saved = errno; }
     if (!bad && rename(tmp, path) < 0) { bad = 1; saved = errno; }
+    free(owned[1]); free(owned[2]);
     if (bad) {
         snprintf(err, errlen, "%s: cannot write the training state: %s", path, strerror(saved));
         unlink(tmp);
@@ -419,9 +445,10 @@ int sr_trainer_load_state(sr_trainer *t, const char *path, char *err, size_t err
     uint64_t want = XXH64_digest(xs);
     XXH64_freeState(xs);
     if (sum != want) { snprintf(err, errlen, "%s: checksum mismatch (corrupt state)", path); goto out; }
-    memcpy(t->m->params_mem, blocks[0], n * sizeof(float));
-    memcpy(t->adam_m, blocks[1], n * sizeof(float));
-    memcpy(t->adam_v, blocks[2], n * sizeof(float));
+    sr_model_params_set(t->m, blocks[0]);
+    sr_dev_upload(&t->m->ctx, t->adam_m, blocks[1], n * sizeof(float));
+    sr_dev_upload(&t->m->ctx, t->adam_v, blocks[2], n * sizeof(float));
+    sr_dev_sync(&t->m->ctx);   /* the blocks are freed below */
     t->step = h.step;
     rc = 0;
 out:

@@ -143,17 +143,17 @@ typedef struct sr_trainer {
     sr_train_opts o;
     sr_loss loss;
     sr_grads g;
-    float *adam_m, *adam_v;     /* [n_params] first and second moments */
+    float *adam_m, *adam_v;     /* [n_params] first and second moments, on the model's device */
     long step, total_steps;
     uint64_t config_hash;       /* what a state file must match to be resumed */
     /* the current epoch's order */
     size_t *perm;
     long perm_epoch;
-    /* micro-batch buffers */
+    /* micro-batch buffers (host; d_ the device's copies the ops use) */
     size_t *ex;
-    int32_t *tokens, *targets;
+    int32_t *tokens, *targets, *d_targets;
     int *lens;
-    float *lp, *dlp;
+    float *lp, *dlp, *d_lp, *d_dlp;
 } sr_trainer;
 
 /* Set up a trainer for m (loaded with keep_acts, max_batch >= micro_batch ×

@@ -346,12 +346,13 @@ int main(int argc, char **argv)
     /* The reference: the records', then --ref's (loaded, used, freed), then
      * the starting model's, computed with the model about to be trained. */
     const int pair_batch = eval ? 1 : (int)f.micro;
-    mo = (sr_model_opts){ .max_batch = 2 * pair_batch, .max_seq = pi.data.max_len, .keep_acts = !eval,
-                          .threads = (int)lo.threads };
+    mo = (sr_model_opts){ .max_batch = 2 * pair_batch, .max_seq = pi.data.max_len, .keep_acts = !eval };
+    sr_llm_model_opts(&lo, &mo);
     bool policy_loaded = false;
     if (missing && ref_path) {
         sr_model ref;
-        sr_model_opts ro = { .max_batch = 2, .max_seq = pi.data.max_len, .keep_acts = 0, .threads = (int)lo.threads };
+        sr_model_opts ro = { .max_batch = 2, .max_seq = pi.data.max_len, .keep_acts = 0 };
+        sr_llm_model_opts(&lo, &ro);
         if (sr_model_load(&ref, ref_path, &ro, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "--ref %s: %s", ref_path, err);
         if (ref.hp.vocab != vocab)
             sr_die(SR_EXIT_FAIL, "--ref %s: a vocabulary of %d tokens, the model's is %d: the reference "
@@ -404,13 +405,15 @@ int main(int argc, char **argv)
             }
         }
         FILE *log = NULL;
+        char devdesc[64];
         if (f.log_path && !(log = fopen(f.log_path, f.resume && tr.step > 0 ? "a" : "w")))
             sr_die(SR_EXIT_FAIL, "--log %s: cannot open", f.log_path);
         if (!f.quiet)
             sr_warn("%zu pairs (%zu with given reference log-probs; %d tokens at most), %ld steps of %d "
-                    "(micro-batch %d), %s loss, beta %g%s, %d threads", pi.data.n_ex, pi.given, pi.data.max_len,
+                    "(micro-batch %d), %s loss, beta %g%s, %s", pi.data.n_ex, pi.given, pi.data.max_len,
                     tr.total_steps, o.batch, tr.o.micro_batch, loss_name, dpo.beta,
-                    dpo.length_norm ? ", length-normalized" : "", llm.model.ctx.threads);
+                    dpo.length_norm ? ", length-normalized" : "",
+                    sr_llm_device_desc(&llm.model, devdesc, sizeof devdesc));
         sr_train_run_opts ro = { .state_path = (f.save_every > 0 || f.resume) ? state : NULL,
                                  .save_every = f.save_every, .save_model = save_checkpoint, .self = &run,
                                  .log = log, .progress = !f.quiet };

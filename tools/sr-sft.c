@@ -180,7 +180,8 @@ int main(int argc, char **argv)
 
     sr_model_free(&llm.model);
     mo = (sr_model_opts){ .max_batch = (int)(f.micro < f.batch ? f.micro : f.batch), .max_seq = data.max_len,
-                          .keep_acts = 1, .threads = (int)lo.threads };
+                          .keep_acts = 1 };
+    sr_llm_model_opts(&lo, &mo);
     if (sr_model_load_gguf(&llm.model, &llm.gguf, &mo, err, sizeof err) < 0)
         sr_die(SR_EXIT_FAIL, "model %s: %s", llm.path, err);
 
@@ -200,9 +201,11 @@ int main(int argc, char **argv)
     FILE *log = NULL;
     if (f.log_path && !(log = fopen(f.log_path, f.resume && tr.step > 0 ? "a" : "w")))
         sr_die(SR_EXIT_FAIL, "--log %s: cannot open", f.log_path);
+    char devdesc[64];
     if (!f.quiet)
-        sr_warn("%zu examples (%d tokens at most), %ld steps of %d (micro-batch %d), %d threads",
-                data.n_ex, data.max_len, tr.total_steps, o.batch, tr.o.micro_batch, llm.model.ctx.threads);
+        sr_warn("%zu examples (%d tokens at most), %ld steps of %d (micro-batch %d), %s",
+                data.n_ex, data.max_len, tr.total_steps, o.batch, tr.o.micro_batch,
+                sr_llm_device_desc(&llm.model, devdesc, sizeof devdesc));
 
     sr_train_run_opts ro = { .state_path = (f.save_every > 0 || f.resume) ? state : NULL,
                              .save_every = f.save_every, .save_model = save_checkpoint, .self = &run,

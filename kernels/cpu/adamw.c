@@ -1,31 +1,23 @@
 /* adamw.c — the AdamW update and the sum of squares that gradient clipping
  * needs, over fp32 buffers. */
-#include "kernels.h"
+#include "cpu.h"
+#include "elementwise.h"
 
 #include <math.h>
 
-void sr_adamw_update(const sr_ctx *ctx, float *p, const float *g, float *m, float *v, size_t n,
+void sr_cpu_adamw_update(const sr_ctx *ctx, float *p, const float *g, float *m, float *v, size_t n,
                      float gscale, float decay, const sr_adamw_hp *hp)
 {
-    /* Bias corrections in double: beta2^t is close to 1 for many steps. */
-    const double c1 = 1.0 - pow(hp->beta1, hp->step), c2 = 1.0 - pow(hp->beta2, hp->step);
-    const float b1 = hp->beta1, b2 = hp->beta2, eps = hp->eps, lr = hp->lr;
-    const float step1 = (float)(lr / c1), rc2 = (float)(1.0 / sqrt(c2));
-    /* Decoupled weight decay (Loshchilov & Hutter), applied as PyTorch's
+    /* The constants (bias corrections in double) and the per-element step
+     * are elementwise.h's, shared with CUDA, which gives the same bits.
+     * Decoupled weight decay (Loshchilov & Hutter), applied as PyTorch's
      * AdamW does: p ← p (1 − lr·wd), then the Adam step. */
-    const float shrink = 1.0f - lr * decay;
+    const sr_adamw_k k = sr_adamw_consts(hp, gscale, decay);
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i] * gscale;
-        float mi = b1 * m[i] + (1.0f - b1) * gi;
-        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = p[i] * shrink - step1 * mi / (sqrtf(vi) * rc2 + eps);
-    }
+    for (size_t i = 0; i < n; i++) sr_adamw_step(&p[i], &m[i], &v[i], g[i], &k);
 }
 
-double sr_sum_squares(const sr_ctx *ctx, const float *x, size_t n)
+double sr_cpu_sum_squares(const sr_ctx *ctx, const float *x, size_t n)
 {
     /* Fixed chunks (not one per thread) summed in chunk order: the result is
      * the same for any thread count and any scheduling. */

@@ -6,7 +6,7 @@
  * in place, and weighs the values with a second sgemm. Blocks bound the
  * workspace (QBLOCK × the longest sequence, per thread) and skip most of the
  * masked upper triangle: block [t0, t1) only scores keys [0, p0 + t1). */
-#include "kernels.h"
+#include "cpu.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -15,7 +15,7 @@
 
 enum { QBLOCK = 128 };
 
-size_t sr_attention_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int max_len)
+size_t sr_cpu_attention_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int max_len)
 {
     (void)s;
     return (size_t)ctx->threads * QBLOCK * (size_t)(max_len > 0 ? max_len : 1);
@@ -56,7 +56,7 @@ static void attend_block(const sr_attn_shape *s, const sr_attn_seq *q, int h, in
                 0.0f, q->out + (size_t)t0 * s->out_stride + (size_t)h * hd, s->out_stride);
 }
 
-void sr_attention_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
+void sr_cpu_attention_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
                       const sr_attn_seq *seqs, int n_seq, float *work)
 {
     int max_len = 1, max_blocks = 0;
@@ -97,7 +97,7 @@ static size_t bwd_item_floats(const sr_attn_shape *s, int max_len)
     return 2 * (size_t)max_len * s->head_dim;   /* the item's dK and dV */
 }
 
-size_t sr_attention_bwd_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int max_len, int n_seq)
+size_t sr_cpu_attention_bwd_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int max_len, int n_seq)
 {
     if (max_len < 1) max_len = 1;
     return (size_t)ctx->threads * 2 * QBLOCK * max_len +
@@ -142,7 +142,7 @@ static void attend_block_bwd(const sr_attn_shape *s, const sr_attn_seq *q, const
                 P, n_keys, dO, s->out_stride, 1.0f, dv, hd);
 }
 
-void sr_attention_bwd(const sr_ctx *ctx, const sr_attn_shape *s, const sr_attn_seq *seqs,
+void sr_cpu_attention_bwd(const sr_ctx *ctx, const sr_attn_shape *s, const sr_attn_seq *seqs,
                       const sr_attn_seq_grad *grads, int n_seq, float *work)
 {
     int max_len = 1;

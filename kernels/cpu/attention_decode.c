@@ -6,7 +6,7 @@
  * (sequence, head) is a direct pass: scores by dot products, a softmax, and
  * the weighted sum of values. Each item depends on its own sequence only, so
  * a sequence's result is the same whatever shares the step. */
-#include "kernels.h"
+#include "cpu.h"
 
 #include <math.h>
 #include <omp.h>
@@ -53,7 +53,7 @@ static void axpy_plain(float *y, float a, const float *x, int n)
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-void sr_attention_decode_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
+void sr_cpu_attention_decode_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
                              const sr_attn_seq *seqs, int n_seq, float *work)
 {
     int max_len = 1;

@@ -1,15 +1,59 @@
-/* context.c — the CPU execution context: how many threads the ops use. */
-#include "kernels.h"
+/* context.c — the CPU backend: its context, its memory (the host's) and its
+ * table of entry points. */
+#include "cpu.h"
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *cpu_alloc(const sr_ctx *ctx, size_t bytes) { (void)ctx; return malloc(bytes ? bytes : 1); }
+static void cpu_free(const sr_ctx *ctx, void *p) { (void)ctx; free(p); }
+static void cpu_copy(const sr_ctx *ctx, void *dst, const void *src, size_t bytes)
+{
+    (void)ctx;
+    memcpy(dst, src, bytes);
+}
+static void cpu_zero(const sr_ctx *ctx, void *dst, size_t bytes) { (void)ctx; memset(dst, 0, bytes); }
+static void cpu_sync(const sr_ctx *ctx) { (void)ctx; }
+static void cpu_ctx_free(sr_ctx *ctx) { (void)ctx; }
+
+const sr_ops sr_cpu_ops = {
+    .name = "cpu",
+    .dev_alloc = cpu_alloc, .dev_free = cpu_free,
+    .dev_upload = cpu_copy, .dev_download = cpu_copy, .dev_copy = cpu_copy,
+    .dev_zero = cpu_zero, .dev_sync = cpu_sync, .ctx_free = cpu_ctx_free,
+    .matmul_fwd = sr_cpu_matmul_fwd, .matmul_bwd = sr_cpu_matmul_bwd,
+    .matmul_rows_fwd = sr_cpu_matmul_rows_fwd,
+    .embedding_fwd = sr_cpu_embedding_fwd, .embedding_bwd = sr_cpu_embedding_bwd,
+    .rmsnorm_fwd = sr_cpu_rmsnorm_fwd, .rmsnorm_bwd = sr_cpu_rmsnorm_bwd,
+    .swiglu_fwd = sr_cpu_swiglu_fwd, .swiglu_bwd = sr_cpu_swiglu_bwd,
+    .rope_fwd = sr_cpu_rope_fwd, .rope_bwd = sr_cpu_rope_bwd,
+    .attention_workspace = sr_cpu_attention_workspace, .attention_fwd = sr_cpu_attention_fwd,
+    .attention_bwd_workspace = sr_cpu_attention_bwd_workspace,
+    .attention_bwd = sr_cpu_attention_bwd, .attention_decode_fwd = sr_cpu_attention_decode_fwd,
+    .softmax_fwd = sr_cpu_softmax_fwd, .logsoftmax_fwd = sr_cpu_logsoftmax_fwd,
+    .softmax_bwd = sr_cpu_softmax_bwd, .logsoftmax_bwd = sr_cpu_logsoftmax_bwd,
+    .token_logprob_fwd = sr_cpu_token_logprob_fwd, .token_logprob_bwd = sr_cpu_token_logprob_bwd,
+    .adamw_update = sr_cpu_adamw_update, .sum_squares = sr_cpu_sum_squares,
+    .copy_rows = sr_cpu_copy_rows,
+};
+
+void sr_cpu_copy_rows(const sr_ctx *ctx, float *const *dst, const float *const *src, int n, int width)
+{
+    (void)ctx;   /* a few rows of a few hundred floats: not worth threads */
+    for (int i = 0; i < n; i++) memcpy(dst[i], src[i], (size_t)width * sizeof(float));
+}
 
 void sr_ctx_init_cpu(sr_ctx *ctx, int threads)
 {
     if (threads <= 0) threads = omp_get_num_procs();
     if (threads <= 0) threads = 1;
+    memset(ctx, 0, sizeof *ctx);
     ctx->device = SR_DEV_CPU;
     ctx->threads = threads;
+    ctx->precision = SR_PREC_FP32;
+    ctx->ops = &sr_cpu_ops;
     /* All parallelism is OpenMP's: the ops split their work over OpenMP
      * threads, each calling a single-threaded sgemm. Letting OpenBLAS run its
      * own thread pool as well makes the two pools spin against each other

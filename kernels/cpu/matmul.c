@@ -1,10 +1,10 @@
 /* matmul.c — linear layers through OpenBLAS sgemm, and the embedding lookup. */
-#include "kernels.h"
+#include "cpu.h"
 
 #include <cblas.h>
 #include <string.h>
 
-void sr_matmul_fwd(const sr_ctx *ctx, float *y, const float *x, const float *w,
+void sr_cpu_matmul_fwd(const sr_ctx *ctx, float *y, const float *x, const float *w,
                    int n, int in, int out, int accumulate)
 {
     const float beta = accumulate ? 1.0f : 0.0f;
@@ -32,7 +32,7 @@ void sr_matmul_fwd(const sr_ctx *ctx, float *y, const float *x, const float *w,
     }
 }
 
-void sr_embedding_fwd(const sr_ctx *ctx, float *out, const int32_t *tokens, int n,
+void sr_cpu_embedding_fwd(const sr_ctx *ctx, float *out, const int32_t *tokens, int n,
                       const float *table, int dim)
 {
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
@@ -50,7 +50,7 @@ static int slab_size(const sr_ctx *ctx, int len)
     return chunk < 64 ? 64 : (chunk + 15) & ~15;
 }
 
-void sr_matmul_bwd(const sr_ctx *ctx, float *dx, float *dw, const float *dy, const float *x,
+void sr_cpu_matmul_bwd(const sr_ctx *ctx, float *dx, float *dw, const float *dy, const float *x,
                    const float *w, int n, int in, int out, int accumulate_dx)
 {
     if (dx) {
@@ -82,7 +82,7 @@ void sr_matmul_bwd(const sr_ctx *ctx, float *dx, float *dw, const float *dy, con
     }
 }
 
-void sr_embedding_bwd(const sr_ctx *ctx, float *dtable, const float *dout, const int32_t *tokens,
+void sr_cpu_embedding_bwd(const sr_ctx *ctx, float *dtable, const float *dout, const int32_t *tokens,
                       int n, int dim)
 {
     /* Threads own blocks of columns, so rows that share a token add up in

@@ -14,7 +14,7 @@
  * Decoding is bound by reading the weights, so the kernel is blocked to read
  * each weight row once per call however many rows x has: a tile of 2 weight
  * rows meets 4 rows of x at a time, all 8 dot products in registers. */
-#include "kernels.h"
+#include "cpu.h"
 
 #include <string.h>
 
@@ -124,7 +124,7 @@ static TGT void rows_avx2(float *y, const float *x, const float *w, int n, int i
 }
 #endif
 
-void sr_matmul_rows_fwd(const sr_ctx *ctx, float *y, const float *x, const float *w,
+void sr_cpu_matmul_rows_fwd(const sr_ctx *ctx, float *y, const float *x, const float *w,
                         int n, int in, int out, int accumulate)
 {
 #if HAVE_X86

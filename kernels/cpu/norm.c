@@ -1,9 +1,10 @@
 /* norm.c — RMSNorm. */
-#include "kernels.h"
+#include "cpu.h"
+#include "elementwise.h"
 
 #include <math.h>
 
-void sr_rmsnorm_fwd(const sr_ctx *ctx, float *y, float *rstd, const float *x,
+void sr_cpu_rmsnorm_fwd(const sr_ctx *ctx, float *y, float *rstd, const float *x,
                     const float *w, int n, int dim, float eps)
 {
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
@@ -12,13 +13,13 @@ void sr_rmsnorm_fwd(const sr_ctx *ctx, float *y, float *rstd, const float *x,
         float *yi = y + (size_t)i * dim;
         double ss = 0;               /* double: the mean of squares is exact enough for any dim */
         for (int j = 0; j < dim; j++) ss += (double)xi[j] * xi[j];
-        float r = (float)(1.0 / sqrt(ss / dim + eps));
+        float r = sr_rmsnorm_rstd(ss, dim, eps);
         for (int j = 0; j < dim; j++) yi[j] = xi[j] * r * w[j];
         if (rstd) rstd[i] = r;
     }
 }
 
-void sr_rmsnorm_bwd(const sr_ctx *ctx, float *dx, float *dw, const float *dy, const float *x,
+void sr_cpu_rmsnorm_bwd(const sr_ctx *ctx, float *dx, float *dw, const float *dy, const float *x,
                     const float *w, const float *rstd, int n, int dim)
 {
     /* y_j = x_j r w_j with r = (mean(x²) + eps)^(-1/2), so
@@ -32,7 +33,7 @@ void sr_rmsnorm_bwd(const sr_ctx *ctx, float *dx, float *dw, const float *dy, co
             double dot = 0;
             for (int j = 0; j < dim; j++) dot += (double)gi[j] * w[j] * xi[j];
             const float c = (float)(dot * r * r * r / dim);
-            for (int j = 0; j < dim; j++) di[j] += r * w[j] * gi[j] - c * xi[j];
+            for (int j = 0; j < dim; j++) di[j] += sr_rmsnorm_dx(r, w[j], gi[j], c, xi[j]);
         }
     }
     if (dw) {

@@ -4,7 +4,8 @@
  * two halves of each rotated pair sit next to each other (2i, 2i+1) rather
  * than half a head apart (Hugging Face's rotate_half). The rotation here
  * therefore pairs adjacent elements, as ggml's "normal" rope mode does. */
-#include "kernels.h"
+#include "cpu.h"
+#include "elementwise.h"
 
 #include <math.h>
 
@@ -17,27 +18,22 @@ static void rotate(const sr_ctx *ctx, float *x, int n, int stride, int n_heads, 
     for (int j = 0; j < n; j++) {
         float *row = x + (size_t)j * stride;
         for (int i = 0; i < n_rot / 2; i++) {
-            /* The angle in double: positions run into the thousands. One
-             * angle serves the same pair of every head. */
-            double a = pos[j] * pow((double)theta, -2.0 * i / n_rot);
+            /* One angle (in double: sr_rope_angle) serves the same pair of
+             * every head. */
+            double a = sr_rope_angle(pos[j], i, n_rot, theta);
             float c = (float)cos(a), s = sign * (float)sin(a);
-            for (int h = 0; h < n_heads; h++) {
-                float *p = row + (size_t)h * head_dim + 2 * i;
-                float x0 = p[0], x1 = p[1];
-                p[0] = x0 * c - x1 * s;
-                p[1] = x0 * s + x1 * c;
-            }
+            for (int h = 0; h < n_heads; h++) sr_rope_rotate(row + (size_t)h * head_dim + 2 * i, c, s);
         }
     }
 }
 
-void sr_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
+void sr_cpu_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
                  int head_dim, int n_rot, const int32_t *pos, float theta)
 {
     rotate(ctx, x, n, stride, n_heads, head_dim, n_rot, pos, theta, 1.0f);
 }
 
-void sr_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,
+void sr_cpu_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,
                  int head_dim, int n_rot, const int32_t *pos, float theta)
 {
     rotate(ctx, dx, n, stride, n_heads, head_dim, n_rot, pos, theta, -1.0f);

@@ -2,7 +2,7 @@
  * softmax and the top-k / top-p / min-p cuts. Host memory; the random draw
  * itself is the caller's (lib/sample.c), so every choice here is exact and
  * ordered: the same row gives the same candidates, in the same order. */
-#include "kernels.h"
+#include "cpu.h"
 
 #include <math.h>
 #include <stdlib.h>

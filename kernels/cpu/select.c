@@ -1,5 +1,5 @@
 /* select.c — argmax and top-k over a host vector (tests and the sampler). */
-#include "kernels.h"
+#include "cpu.h"
 
 int sr_argmax(const float *x, int n)
 {

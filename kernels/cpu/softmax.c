@@ -1,5 +1,5 @@
 /* softmax.c — row-wise softmax, log-softmax and per-token log-probabilities. */
-#include "kernels.h"
+#include "cpu.h"
 
 #include <math.h>
 
@@ -22,7 +22,7 @@ static float row_logsumexp(const float *x, int cols, float *m)
     return (float)log(s);
 }
 
-void sr_softmax_fwd(const sr_ctx *ctx, float *y, const float *x, int n, int cols)
+void sr_cpu_softmax_fwd(const sr_ctx *ctx, float *y, const float *x, int n, int cols)
 {
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
     for (int i = 0; i < n; i++) {
@@ -36,7 +36,7 @@ void sr_softmax_fwd(const sr_ctx *ctx, float *y, const float *x, int n, int cols
     }
 }
 
-void sr_logsoftmax_fwd(const sr_ctx *ctx, float *y, const float *x, int n, int cols)
+void sr_cpu_logsoftmax_fwd(const sr_ctx *ctx, float *y, const float *x, int n, int cols)
 {
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
     for (int i = 0; i < n; i++) {
@@ -47,7 +47,7 @@ void sr_logsoftmax_fwd(const sr_ctx *ctx, float *y, const float *x, int n, int c
     }
 }
 
-void sr_token_logprob_fwd(const sr_ctx *ctx, float *lp, const float *logits,
+void sr_cpu_token_logprob_fwd(const sr_ctx *ctx, float *lp, const float *logits,
                           const int32_t *targets, int n, int cols)
 {
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
@@ -59,7 +59,7 @@ void sr_token_logprob_fwd(const sr_ctx *ctx, float *lp, const float *logits,
     }
 }
 
-void sr_softmax_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *y, int n, int cols)
+void sr_cpu_softmax_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *y, int n, int cols)
 {
     /* dx = y ∘ (dy - Σ dy ∘ y) */
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
@@ -72,7 +72,7 @@ void sr_softmax_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *
     }
 }
 
-void sr_logsoftmax_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *y, int n, int cols)
+void sr_cpu_logsoftmax_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *y, int n, int cols)
 {
     /* dx = dy - softmax · Σ dy, with softmax = exp(y) */
     #pragma omp parallel for num_threads(ctx->threads) schedule(static)
@@ -85,7 +85,7 @@ void sr_logsoftmax_bwd(const sr_ctx *ctx, float *dx, const float *dy, const floa
     }
 }
 
-void sr_token_logprob_bwd(const sr_ctx *ctx, float *dlogits, const float *logits,
+void sr_cpu_token_logprob_bwd(const sr_ctx *ctx, float *dlogits, const float *logits,
                           const int32_t *targets, const float *dlp, int n, int cols)
 {
     /* d lp / d logit_j = [j = target] - softmax_j. The row's log-sum-exp is

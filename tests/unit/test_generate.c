@@ -48,7 +48,7 @@ static double cached_vs_full(sr_model *m, const int32_t *toks, int T, int p, int
     double scale = 0, worst = 0;
     for (size_t i = 0; i < (size_t)T * V; i++) if (fabs(full[i]) > scale) scale = fabs(full[i]);
     sr_kv_cache c;
-    CHECK(sr_kv_cache_init(&c, m->hp.n_layer, m->hp.n_head_kv * m->hp.head_dim, T, err, sizeof err) == 0);
+    CHECK(sr_kv_cache_init(&c, &m->ctx, m->hp.n_layer, m->hp.n_head_kv * m->hp.head_dim, T, err, sizeof err) == 0);
     sr_kv_cache *cp = &c;
     /* the prefill with every row's logits */
     CHECK(sr_model_forward_cached(m, &cp, toks, &p, 1, 0, err, sizeof err) == 0);
@@ -91,8 +91,8 @@ TEST(cached_forward_rejects_bad_input)
     sr_model m;
     if (tiny(&m, 16) < 0) return;
     sr_kv_cache c, small;
-    CHECK(sr_kv_cache_init(&c, m.hp.n_layer, m.hp.n_head_kv * m.hp.head_dim, 16, err, sizeof err) == 0);
-    CHECK(sr_kv_cache_init(&small, 1, 4, 16, err, sizeof err) == 0);
+    CHECK(sr_kv_cache_init(&c, &m.ctx, m.hp.n_layer, m.hp.n_head_kv * m.hp.head_dim, 16, err, sizeof err) == 0);
+    CHECK(sr_kv_cache_init(&small, &m.ctx, 1, 4, 16, err, sizeof err) == 0);
     sr_kv_cache *cp = &c, *sp = &small;
     int32_t toks[20] = { 0 };
     int n = 17;
@@ -123,7 +123,7 @@ static int batch_invariant(sr_model *m, int n_seq, int plen)
     float *alone = malloc(sizeof(float) * (size_t)n_seq * V);
     for (int i = 0; i < plen; i++) prompt[i] = (i * 13 + 1) % V;
     for (int s = 0; s < n_seq; s++) {
-        sr_kv_cache_init(&c[s], m->hp.n_layer, kvd, plen + 1, err, sizeof err);
+        sr_kv_cache_init(&c[s], &m->ctx, m->hp.n_layer, kvd, plen + 1, err, sizeof err);
         ps[s] = &c[s];
         ones[s] = 1;
         next[s] = (s * 31 + 5) % V;

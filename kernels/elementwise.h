@@ -1,0 +1,214 @@
+/* elementwise.h — the per-element arithmetic that the CPU backend
+ * (kernels/cpu) and the CUDA backend (kernels/cuda) share, so that
+ * both compute the same formula in the same order and the CPU unit tests
+ * cover the GPU's arithmetic too.
+ *
+ * Every function is SR_HD static inline: __host__ __device__ under nvcc,
+ * plain static inline in C.
+ *
+ * Rounding: nvcc fuses a*b + c into one fma by default (one rounding instead
+ * of two), gcc in ISO C mode (-std=c11) never does. Where a formula is meant
+ * to give the same bits on both backends, it is written with sr_fmul /
+ * sr_fadd / ... , which are the plain operators on the host and the
+ * round-to-nearest intrinsics (never fused) on the device. Single-precision
+ * division and square root are IEEE-exact on both (nvcc's defaults
+ * -prec-div=true, -prec-sqrt=true; the intrinsics say so explicitly), so
+ * such a formula is bit-identical on CPU and GPU. expf/exp/pow/sin/cos are
+ * not: CUDA's are within 1-2 ulp of glibc's, which the parity tests allow. */
+#ifndef SR_ELEMENTWISE_H
+#define SR_ELEMENTWISE_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#ifdef __CUDACC__
+#define SR_HD __host__ __device__
+#else
+#define SR_HD
+#endif
+
+/* ---- unfused arithmetic --------------------------------------------------- */
+
+SR_HD static inline float sr_fmul(float a, float b)
+{
+#ifdef __CUDA_ARCH__
+    return __fmul_rn(a, b);
+#else
+    return a * b;
+#endif
+}
+SR_HD static inline float sr_fadd(float a, float b)
+{
+#ifdef __CUDA_ARCH__
+    return __fadd_rn(a, b);
+#else
+    return a + b;
+#endif
+}
+SR_HD static inline float sr_fsub(float a, float b)
+{
+#ifdef __CUDA_ARCH__
+    return __fsub_rn(a, b);
+#else
+    return a - b;
+#endif
+}
+SR_HD static inline float sr_fdiv(float a, float b)
+{
+#ifdef __CUDA_ARCH__
+    return __fdiv_rn(a, b);
+#else
+    return a / b;
+#endif
+}
+SR_HD static inline float sr_fsqrt(float a)
+{
+#ifdef __CUDA_ARCH__
+    return __fsqrt_rn(a);
+#else
+    return sqrtf(a);
+#endif
+}
+SR_HD static inline double sr_dmul(double a, double b)
+{
+#ifdef __CUDA_ARCH__
+    return __dmul_rn(a, b);
+#else
+    return a * b;
+#endif
+}
+SR_HD static inline double sr_dadd(double a, double b)
+{
+#ifdef __CUDA_ARCH__
+    return __dadd_rn(a, b);
+#else
+    return a + b;
+#endif
+}
+
+/* ---- SwiGLU ---------------------------------------------------------------- */
+
+/* h = silu(g) · u, silu(g) = g σ(g) = g / (1 + e^-g). */
+SR_HD static inline float sr_swiglu(float g, float u)
+{
+    return sr_fmul(sr_fdiv(g, sr_fadd(1.0f, expf(-g))), u);
+}
+
+/* Backward of sr_swiglu for the output gradient d: with s = σ(g),
+ * ∂h/∂u = g s and ∂h/∂g = u s (1 + g (1 − s)) (silu' = s (1 + g (1 − s))). */
+SR_HD static inline void sr_swiglu_grad(float d, float g, float u, float *dg, float *du)
+{
+    const float s = sr_fdiv(1.0f, sr_fadd(1.0f, expf(-g)));
+    *du = sr_fmul(sr_fmul(d, g), s);
+    *dg = sr_fmul(sr_fmul(sr_fmul(d, u), s), sr_fadd(1.0f, sr_fmul(g, sr_fsub(1.0f, s))));
+}
+
+/* ---- rotary position embedding --------------------------------------------- */
+
+/* The angle of pair i (i < n_rot/2) at position pos: pos · theta^(-2i/n_rot),
+ * in double because positions run into the thousands and a float angle
+ * would lose the low bits that sin and cos depend on. */
+SR_HD static inline double sr_rope_angle(int32_t pos, int i, int n_rot, float theta)
+{
+    return pos * pow((double)theta, -2.0 * i / n_rot);
+}
+
+/* Rotates the pair (p[0], p[1]) by the angle whose cosine is c and sine s
+ * (s negated for the inverse rotation, which is also the backward). */
+SR_HD static inline void sr_rope_rotate(float *p, float c, float s)
+{
+    const float x0 = p[0], x1 = p[1];
+    p[0] = sr_fsub(sr_fmul(x0, c), sr_fmul(x1, s));
+    p[1] = sr_fadd(sr_fmul(x0, s), sr_fmul(x1, c));
+}
+
+/* ---- RMSNorm ------------------------------------------------------------ */
+
+/* 1 / sqrt(mean of squares + eps), from the row's sum of squares in double. */
+SR_HD static inline float sr_rmsnorm_rstd(double sum_sq, int dim, float eps)
+{
+    return (float)(1.0 / sqrt(sum_sq / dim + eps));
+}
+
+/* The part of ∂x_j from row constants r = rstd and c = r³/dim · Σ dy w x:
+ * r w_j dy_j − c x_j. */
+SR_HD static inline float sr_rmsnorm_dx(float r, float w, float dy, float c, float x)
+{
+    return sr_fsub(sr_fmul(sr_fmul(r, w), dy), sr_fmul(c, x));
+}
+
+/* ---- AdamW ------------------------------------------------------------- */
+
+/* The constants of one AdamW update, from its hyperparameters on the host
+ * (the bias corrections in double: beta2^t stays close to 1 for many steps). */
+typedef struct sr_adamw_k {
+    float b1, b2, eps;
+    float step1;   /* lr / (1 − beta1^t) */
+    float rc2;     /* 1 / sqrt(1 − beta2^t) */
+    float shrink;  /* 1 − lr·decay: decoupled weight decay, as PyTorch's AdamW */
+    float gscale;  /* folds averaging and clipping into the gradient */
+} sr_adamw_k;
+
+static inline sr_adamw_k sr_adamw_consts(const sr_adamw_hp *hp, float gscale, float decay)
+{
+    const double c1 = 1.0 - pow(hp->beta1, hp->step), c2 = 1.0 - pow(hp->beta2, hp->step);
+    sr_adamw_k k;
+    k.b1 = hp->beta1;
+    k.b2 = hp->beta2;
+    k.eps = hp->eps;
+    k.step1 = (float)(hp->lr / c1);
+    k.rc2 = (float)(1.0 / sqrt(c2));
+    k.shrink = 1.0f - hp->lr * decay;
+    k.gscale = gscale;
+    return k;
+}
+
+/* One parameter's update: m ← b1 m + (1−b1) g, v ← b2 v + (1−b2) g²,
+ * p ← p·shrink − step1·m / (√v·rc2 + eps), which is lr·m̂/(√v̂ + eps) with
+ * m̂ = m/(1−b1^t), √v̂ = √v/√(1−b2^t). Unfused, so CPU and GPU agree bit for bit. */
+SR_HD static inline void sr_adamw_step(float *p, float *m, float *v, float g, const sr_adamw_k *k)
+{
+    const float gi = sr_fmul(g, k->gscale);
+    const float mi = sr_fadd(sr_fmul(k->b1, *m), sr_fmul(sr_fsub(1.0f, k->b1), gi));
+    const float vi = sr_fadd(sr_fmul(k->b2, *v), sr_fmul(sr_fmul(sr_fsub(1.0f, k->b2), gi), gi));
+    *m = mi;
+    *v = vi;
+    *p = sr_fsub(sr_fmul(*p, k->shrink),
+                 sr_fdiv(sr_fmul(k->step1, mi), sr_fadd(sr_fmul(sr_fsqrt(vi), k->rc2), k->eps)));
+}
+
+/* ---- bf16 ------------------------------------------------------------------ */
+
+/* fp32 → bf16 bits, rounding to nearest with ties to even (the largest
+ * finite values round to infinity); NaN stays a quiet NaN. The same rule as
+ * lib/quant.c and CUDA's __float2bfloat16_rn. */
+SR_HD static inline uint16_t sr_bf16_bits(float f)
+{
+    uint32_t x;
+#ifdef __CUDA_ARCH__
+    x = __float_as_uint(f);
+#else
+    memcpy(&x, &f, sizeof x);
+#endif
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40);
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return (uint16_t)(x >> 16);
+}
+
+/* f rounded to bf16 and back: what a bf16 matmul sees of an fp32 input. */
+SR_HD static inline float sr_bf16_round(float f)
+{
+    const uint32_t x = (uint32_t)sr_bf16_bits(f) << 16;
+#ifdef __CUDA_ARCH__
+    return __uint_as_float(x);
+#else
+    float r;
+    memcpy(&r, &x, sizeof r);
+    return r;
+#endif
+}
+
+#endif
