@@ -71,7 +71,7 @@ UNIT      := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test
 GPU_TESTS := $(patsubst tests/gpu/%.c,$(OUT)/gpu-tests/%,$(wildcard tests/gpu/test_*.c))
 BENCH     := $(patsubst bench/%.c,$(OUT)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps test test-gpu bench model clean distclean
+.PHONY: all deps test test-gpu test-gpu-emu bench model clean distclean
 all: $(TOOLS)
 
 # --- dependencies ---------------------------------------------------------
@@ -126,6 +126,36 @@ test: $(TOOLS) $(UNIT) $(GPU_TESTS)
 
 test-gpu: $(TOOLS) $(GPU_TESTS)
 	@tests/run $(OUT)/gpu-tests $(BIN) gpu
+
+# make test-gpu-emu: the GPU tests against tests/gpu/emu, which runs the
+# unmodified kernels/cuda sources on the CPU (g++, one fiber per CUDA thread,
+# barriers and shuffles that report misuse, guarded device memory, a naive
+# cuBLAS). It checks the kernels' indexing, masking and synchronization where
+# there is no GPU; not GPU rounding or speed. Minutes, not part of make test.
+EMU       := $(OUT)/emu
+EMU_CU    := $(patsubst kernels/cuda/%.cu,$(EMU)/%.o,$(wildcard kernels/cuda/*.cu))
+EMU_TESTS := $(patsubst tests/gpu/%.c,$(EMU)/%,$(wildcard tests/gpu/test_*.c))
+EMU_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-unknown-pragmas \
+                -mfma -ffp-contract=fast -D__CUDACC__ -D__CUDA_ARCH__=900 \
+                -Itests/gpu/emu/inc -Ikernels/cuda -Ilib -Ikernels
+$(EMU)/gen/%.cpp: kernels/cuda/%.cu tests/gpu/emu/transform.py
+	@mkdir -p $(@D)
+	python3 tests/gpu/emu/transform.py $< $@
+$(EMU)/%.o: $(EMU)/gen/%.cpp kernels/cuda/cuda.h $(wildcard kernels/*.h tests/gpu/emu/inc/*.h)
+	$(CXX) $(EMU_CXXFLAGS) -c -o $@ $<
+$(EMU)/emu_rt.o: tests/gpu/emu/emu_rt.cpp $(wildcard tests/gpu/emu/inc/*.h)
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 -O3 -mavx2 -mfma -g -Wall -Wextra -Itests/gpu/emu/inc -c -o $@ $<
+$(EMU)/emu_switch.o: tests/gpu/emu/emu_switch.S
+	@mkdir -p $(@D)
+	$(CC) -c -o $@ $<
+$(EMU)/libsr_emu.a: $(filter-out $(CU_OBJ) $(OUT)/kernels/nocuda.o,$(LIB_OBJ)) $(EMU_CU) $(EMU)/emu_rt.o $(EMU)/emu_switch.o
+	@rm -f $@
+	ar rcs $@ $^
+$(EMU)/test_%: $(OUT)/tests/gpu/test_%.o $(EMU)/libsr_emu.a
+	$(CXX) $(LDFLAGS) -o $@ $< $(EMU)/libsr_emu.a $(filter-out -lcublas -lcudart -lstdc++,$(LDLIBS))
+test-gpu-emu: $(EMU_TESTS)
+	@tests/run $(EMU) $(BIN) emu
 
 # --- benchmarks (never part of make test; see bench/RESULTS.md) ------------
 bench: $(BENCH)
