@@ -86,24 +86,14 @@ static inline int bench_usage(const char *argv0, const char *arg, const char *us
     return asked ? 0 : 2;
 }
 
-/* The shapes of --random. smol: SmolLM2-135M (30 layers, dim 576, FFN 1536,
- * 9 heads / 3 KV heads of 64, vocab 49152, tied embeddings, RoPE theta 1e5).
- * 1b: TinyLlama-1.1B (22 layers, dim 2048, FFN 5632, 32 heads / 4 KV heads
- * of 64, vocab 32000, untied, theta 1e4). Both: context 2048, RMSNorm eps
- * 1e-5. The peers (peer_*.py --random) build the same shapes. */
-static inline int bench_random_shape(const char *name, sr_hparams *hp)
+
+/* The benchmarks' pseudo-random token ids: a 64-bit LCG, ids in [lo, vocab)
+ * (lo = 17 keeps decoding prompts clear of control tokens). The peers
+ * (peer_common.py) draw the same ones. */
+static inline int32_t bench_next_token(uint64_t *s, int lo, int vocab)
 {
-    if (!strcmp(name, "smol"))
-        *hp = (sr_hparams){ .n_layer = 30, .dim = 576, .ffn_dim = 1536, .n_head = 9, .n_head_kv = 3,
-                            .head_dim = 64, .n_rot = 64, .vocab = 49152, .n_ctx = 2048,
-                            .norm_eps = 1e-5f, .rope_theta = 100000.0f, .tied = 1 };
-    else if (!strcmp(name, "1b"))
-        *hp = (sr_hparams){ .n_layer = 22, .dim = 2048, .ffn_dim = 5632, .n_head = 32, .n_head_kv = 4,
-                            .head_dim = 64, .n_rot = 64, .vocab = 32000, .n_ctx = 2048,
-                            .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = 0 };
-    else
-        return -1;
-    return 0;
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (int32_t)(lo + (*s >> 33) % (uint64_t)(vocab - lo));
 }
 
 /* Seconds on a monotonic clock, after the model's device has finished what
@@ -135,7 +125,7 @@ static inline int bench_open(sr_model *m, const bench_opts *b, sr_model_opts *o,
     char err[512];
     if (b->random) {
         sr_hparams hp;
-        if (bench_random_shape(b->random, &hp) < 0)
+        if (sr_hparams_preset(b->random, &hp) < 0)
             sr_usage_error("--random: '%s' is not one of smol, 1b", b->random);
         if (sr_model_init_random(m, &hp, 1234, o, err, sizeof err) < 0) {
             fprintf(stderr, "%s: random %s model: %s\n", sr_progname, b->random, err);

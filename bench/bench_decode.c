@@ -19,10 +19,7 @@ static int next(void *ctx, sr_gen_req *r)
     job *j = ctx;
     if (j->next >= j->n) return 0;
     uint64_t s = 1000 + (uint64_t)j->next;
-    for (int i = 0; i < j->plen; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        j->prompt[i] = (int32_t)(17 + (s >> 33) % (uint64_t)(j->vocab - 17));   /* no control tokens */
-    }
+    for (int i = 0; i < j->plen; i++) j->prompt[i] = bench_next_token(&s, 17, j->vocab);
     *r = (sr_gen_req){ j->prompt, j->plen, 1, s, NULL };
     j->next++;
     return 1;

@@ -48,10 +48,7 @@ int main(int argc, char **argv)
     int32_t *tok = malloc(sizeof *tok * (size_t)max_b * T);
     if (!tok) { fprintf(stderr, "bench_prefill: out of memory\n"); return 1; }
     uint64_t s = 12345;
-    for (size_t i = 0; i < (size_t)max_b * T; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        tok[i] = (int32_t)((s >> 33) % (uint64_t)m.hp.vocab);
-    }
+    for (size_t i = 0; i < (size_t)max_b * T; i++) tok[i] = bench_next_token(&s, 0, m.hp.vocab);
     for (int k = 0; k < nb; k++) {
         int B = batches[k];
         double best = 1e30, sum = 0;

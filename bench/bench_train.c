@@ -79,10 +79,7 @@ int main(int argc, char **argv)
     for (int e = 0; e < B; e++) {
         sr_train_seq q = { malloc(sizeof(int32_t) * T), T, 1 };
         if (!q.ids) { fprintf(stderr, "bench_train: out of memory\n"); return 1; }
-        for (int i = 0; i < T; i++) {
-            s = s * 6364136223846793005ull + 1442695040888963407ull;
-            q.ids[i] = (int32_t)((s >> 33) % (uint64_t)m.hp.vocab);
-        }
+        for (int i = 0; i < T; i++) q.ids[i] = bench_next_token(&s, 0, m.hp.vocab);
         if (sr_train_data_add(&d, &q, err, sizeof err) < 0) { fprintf(stderr, "bench_train: %s\n", err); return 1; }
     }
     sr_train_opts to = SR_TRAIN_OPTS_DEFAULT;

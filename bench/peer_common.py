@@ -12,7 +12,7 @@ import os
 
 DEFAULT_MODEL = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
-# The same shapes as bench_random_shape() in bench/bench_common.h.
+# The same shapes as sr_hparams_preset() in lib/model.c.
 SHAPES = {
     # SmolLM2-135M
     "smol": dict(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
@@ -25,6 +25,18 @@ SHAPES = {
                max_position_embeddings=2048, rms_norm_eps=1e-5, rope_theta=10000.0,
                tie_word_embeddings=False),
 }
+
+
+def prompt_ids(i, plen, vocab):
+    """Decoding prompt i: the token ids bench_decode.c draws (bench_next_token
+    with lo = 17, seeded 1000 + i), so both sides decode the same prompts.
+    Imports nothing, so the llama.cpp peer can use it without torch."""
+    s = 1000 + i
+    out = []
+    for _ in range(plen):
+        s = (s * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+        out.append(17 + (s >> 33) % (vocab - 17))
+    return out
 
 
 def add_args(ap, threads_default=None):

@@ -26,14 +26,7 @@ import time
 import llama_cpp
 from llama_cpp import Llama
 
-
-def prompt_ids(i, plen, vocab):
-    s = 1000 + i
-    out = []
-    for _ in range(plen):
-        s = (s * 6364136223846793005 + 1442695040888963407) % (1 << 64)
-        out.append(17 + (s >> 33) % (vocab - 17))
-    return out
+import peer_common
 
 
 def main():
@@ -66,7 +59,7 @@ def main():
         for i in range(S):
             llm.reset()
             n = 0
-            for tok in llm.generate(prompt_ids(i, a.prompt, vocab), temp=0.7, top_p=0.9, top_k=0,
+            for tok in llm.generate(peer_common.prompt_ids(i, a.prompt, vocab), temp=0.7, top_p=0.9, top_k=0,
                                     min_p=0.0, repeat_penalty=1.0, reset=True,
                                     logits_processor=[ban_eos(llm.token_eos())]):
                 n += 1

@@ -22,15 +22,6 @@ import time
 import peer_common
 
 
-def prompt_ids(i, plen, vocab):
-    s = 1000 + i
-    out = []
-    for _ in range(plen):
-        s = (s * 6364136223846793005 + 1442695040888963407) % (1 << 64)
-        out.append(17 + (s >> 33) % (vocab - 17))
-    return out
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-m", "--model", default=peer_common.DEFAULT_MODEL)
@@ -47,7 +38,7 @@ def main():
           flush=True)
     torch.manual_seed(1234)
     for k, S in enumerate(int(x) for x in a.seqs.split(",")):
-        ids = torch.tensor([prompt_ids(i, a.prompt, vocab) for i in range(S)], device=a.device)
+        ids = torch.tensor([peer_common.prompt_ids(i, a.prompt, vocab) for i in range(S)], device=a.device)
         mask = torch.ones_like(ids)
 
         def run():

@@ -459,6 +459,21 @@ int sr_model_load(sr_model *m, const char *path, const sr_model_opts *opts,
 
 /* ---- random init -------------------------------------------------------- */
 
+int sr_hparams_preset(const char *name, sr_hparams *hp)
+{
+    if (!strcmp(name, "smol"))
+        *hp = (sr_hparams){ .n_layer = 30, .dim = 576, .ffn_dim = 1536, .n_head = 9, .n_head_kv = 3,
+                            .head_dim = 64, .n_rot = 64, .vocab = 49152, .n_ctx = 2048,
+                            .norm_eps = 1e-5f, .rope_theta = 100000.0f, .tied = 1 };
+    else if (!strcmp(name, "1b"))
+        *hp = (sr_hparams){ .n_layer = 22, .dim = 2048, .ffn_dim = 5632, .n_head = 32, .n_head_kv = 4,
+                            .head_dim = 64, .n_rot = 64, .vocab = 32000, .n_ctx = 2048,
+                            .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = 0 };
+    else
+        return -1;
+    return 0;
+}
+
 static uint64_t splitmix64(uint64_t *s)
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ull);

@@ -124,6 +124,13 @@ void sr_model_params_set(sr_model *m, const float *host);
  * (m->act.logits itself on the CPU). NULL when out of memory. */
 const float *sr_model_logits(sr_model *m, int rows);
 
+/* A named llama shape for random-init models (benchmarks, GPU tests):
+ * "smol" is SmolLM2-135M's (30 layers, dim 576, FFN 1536, 9 heads / 3 KV
+ * heads of 64, vocab 49152, tied, RoPE theta 1e5), "1b" TinyLlama-1.1B's (22
+ * layers, dim 2048, FFN 5632, 32 / 4 heads of 64, vocab 32000, untied, theta
+ * 1e4); both context 2048, RMSNorm eps 1e-5. Returns 0, or -1 for another name. */
+int  sr_hparams_preset(const char *name, sr_hparams *hp);
+
 /* Hyperparameters from a GGUF file's metadata; the architecture must be llama. */
 int  sr_hparams_from_gguf(sr_hparams *hp, const gguf_file *g, char *err, size_t errlen);
 

@@ -22,9 +22,9 @@ static sr_hparams small_hp(void)
 /* SmolLM2-135M's shape (tied, 9/3 heads of 64), random weights. */
 static sr_hparams smol_hp(void)
 {
-    return (sr_hparams){ .n_layer = 30, .dim = 576, .ffn_dim = 1536, .n_head = 9, .n_head_kv = 3,
-                         .head_dim = 64, .n_rot = 64, .vocab = 49152, .n_ctx = 2048,
-                         .norm_eps = 1e-5f, .rope_theta = 100000.0f, .tied = 1 };
+    sr_hparams hp;
+    sr_hparams_preset("smol", &hp);
+    return hp;
 }
 
 static int make_pair(sr_model *cpu, sr_model *gpu, const sr_hparams *hp, sr_model_opts o,
