@@ -75,7 +75,8 @@ double sr_kendall_tau_b(const double *x, const double *y, size_t n)
     return s / sqrt((n0 - tx) * (n0 - ty));
 }
 
-void sr_agree_add(sr_agree *a, const int64_t *human_rank, const double *score, size_t n)
+void sr_agree_add(sr_agree *a, const int64_t *human_rank, const double *score, const double *length,
+                  size_t n)
 {
     if (n < 2) {
         a->single++;
@@ -105,6 +106,20 @@ void sr_agree_add(sr_agree *a, const int64_t *human_rank, const double *score, s
             exact = sign(score[i] - score[j]) == (human_rank[i] < human_rank[j]) - (human_rank[i] > human_rank[j]);
     a->exact += exact;
 
+    /* Length preference: who favours the longer of two replies, the judge
+     * (higher score) or the humans (better rank), where each tells them apart. */
+    for (size_t i = 0; length && i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            int longer = sign(length[i] - length[j]);
+            if (longer == 0) continue;
+            int by_score = sign(score[i] - score[j]);
+            int by_rank = (human_rank[i] < human_rank[j]) - (human_rank[i] > human_rank[j]);
+            a->judge_len_pairs += by_score != 0;
+            a->judge_longer += by_score == longer;
+            a->human_len_pairs += by_rank != 0;
+            a->human_longer += by_rank == longer;
+        }
+
     /* Correlate the scores with the human order as "higher is better". */
     double *goodness = malloc(n * sizeof *goodness);
     if (!goodness) return;
@@ -128,4 +143,6 @@ void sr_agree_summarise(const sr_agree *a, sr_agree_report *r)
     r->exact = ratio(a->exact, a->prompts);
     r->spearman = a->corr_prompts ? a->spearman_sum / (double)a->corr_prompts : NAN;
     r->kendall = a->corr_prompts ? a->kendall_sum / (double)a->corr_prompts : NAN;
+    r->judge_longer = ratio(a->judge_longer, a->judge_len_pairs);
+    r->human_longer = ratio(a->human_longer, a->human_len_pairs);
 }

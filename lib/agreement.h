@@ -14,6 +14,13 @@
  *                      (best = highest), then averaged over the prompts where
  *                      both vary: Spearman's rho on average ranks, Kendall's
  *                      tau-b — both tie-aware
+ *   prefers longer     the length bias, beside the humans' own: of the pairs
+ *                      of replies of different lengths that the judge scores
+ *                      apart, the share where the longer scored higher; of
+ *                      those humans rank apart, the share where the longer
+ *                      ranked better. A judge well above the humans rewards
+ *                      length for itself, the bias self-rewarding amplifies
+ *                      (METHOD "Known weaknesses").
  *
  * A prompt counts when it has at least two replies; "best" is the lowest
  * human rank among its replies. Rank 0 is the best (DESIGN §2). */
@@ -38,15 +45,22 @@ typedef struct sr_agree {
     uint64_t exact;             /* prompts whose orderings are equal */
     uint64_t corr_prompts;      /* prompts in the Spearman / Kendall means */
     double spearman_sum, kendall_sum;
+    uint64_t judge_len_pairs;   /* pairs of different lengths scored apart */
+    uint64_t judge_longer;      /* ... the longer with the higher score */
+    uint64_t human_len_pairs;   /* pairs of different lengths ranked apart */
+    uint64_t human_longer;      /* ... the longer ranked better */
 } sr_agree;
 
-/* Add one prompt: the human ranks and the judge's scores of its n replies. */
-void sr_agree_add(sr_agree *a, const int64_t *human_rank, const double *score, size_t n);
+/* Add one prompt: the human ranks, the judge's scores and the lengths of its
+ * n replies (length NULL: not known, no length measure). */
+void sr_agree_add(sr_agree *a, const int64_t *human_rank, const double *score, const double *length,
+                  size_t n);
 
 /* The measures as fractions (0..1; coefficients -1..1), NaN when undefined
  * (no pairs, no prompts, no reply scored 5, no prompt where both vary). */
 typedef struct sr_agree_report {
     double pairwise, tie_share, five_best, exact, spearman, kendall;
+    double judge_longer, human_longer;
 } sr_agree_report;
 void sr_agree_summarise(const sr_agree *a, sr_agree_report *r);
 

@@ -99,10 +99,3 @@ int sr_eft_balance_keep(const int *bucket, const uint64_t *key, size_t n, bool *
     free(k);
     return 0;
 }
-
-uint64_t sr_utf8_chars(const char *s, size_t n)
-{
-    uint64_t c = 0;
-    for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xc0) != 0x80;
-    return c;
-}

@@ -66,8 +66,4 @@ typedef struct sr_eft_balance {
 int sr_eft_balance_keep(const int *bucket, const uint64_t *key, size_t n, bool *keep,
                         sr_eft_balance *stats);
 
-/* The length of UTF-8 text in characters (code points; any byte that does
- * not continue a sequence starts one). */
-uint64_t sr_utf8_chars(const char *s, size_t n);
-
 #endif

@@ -1,4 +1,4 @@
-/* utf8.c — UTF-8 validation. */
+/* utf8.c — UTF-8 validation and length. */
 #include "utf8.h"
 
 #include <stdint.h>
@@ -25,4 +25,11 @@ size_t sr_utf8_valid_prefix(const char *str, size_t n)
         i += len;
     }
     return n;
+}
+
+uint64_t sr_utf8_chars(const char *s, size_t n)
+{
+    uint64_t c = 0;
+    for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return c;
 }

@@ -18,6 +18,7 @@
 #include "outfile.h"
 #include "progress.h"
 #include "record.h"
+#include "utf8.h"
 
 typedef struct opts {
     bool eval;
@@ -36,7 +37,8 @@ typedef struct opts {
 typedef struct eval_counts { uint64_t records, nil; } eval_counts;
 
 /* Every judged ranked record, grouped by prompt; a nil score is counted and
- * the record left out. */
+ * the record left out. The response is optional here (only the length
+ * measure needs it). */
 static sr_groups *eval_read(sr_cli *cli, eval_counts *ec)
 {
     sr_groups *g = sr_groups_new();
@@ -54,6 +56,11 @@ static sr_groups *eval_read(sr_cli *cli, eval_counts *ec)
         }
         if (v->type != MSGPACK_OBJECT_NIL && (sr_get_f64(&rec, "score", &score) != 1 || !isfinite(score))) {
             sr_rec_bad(&rec, "score", "expected a finite number or nil, got %s", sr_type_name(v));
+            continue;
+        }
+        sr_str resp;
+        if (sr_get_str(&rec, "response", &resp) < 0) {
+            sr_rec_bad(&rec, "response", "expected a string, got %s", sr_type_name(sr_rec_get(&rec, "response")));
             continue;
         }
         ec->records++;
@@ -101,7 +108,7 @@ static int run_eval(sr_cli *cli, const opts *o)
     sr_groups *g = eval_read(cli, &ec);
     sr_agree a = { 0 };
     int64_t *rank = NULL;
-    double *score = NULL;
+    double *score = NULL, *length = NULL;
     size_t cap = 0;
     for (size_t gi = 0; gi < sr_groups_count(g); gi++) {
         size_t n;
@@ -110,27 +117,35 @@ static int run_eval(sr_cli *cli, const opts *o)
             cap = n;
             rank = realloc(rank, cap * sizeof *rank);
             score = realloc(score, cap * sizeof *score);
-            if (!rank || !score) sr_die(SR_EXIT_FAIL, "out of memory");
+            length = realloc(length, cap * sizeof *length);
+            if (!rank || !score || !length) sr_die(SR_EXIT_FAIL, "out of memory");
         }
+        bool lengths = true;     /* every reply of the prompt has its response */
         for (size_t i = 0; i < n; i++) {
+            sr_str resp;
             sr_get_i64(recs[i], "human_rank", &rank[i]);
             sr_get_f64(recs[i], "score", &score[i]);
+            if (sr_get_str(recs[i], "response", &resp) == 1) length[i] = (double)sr_utf8_chars(resp.p, resp.n);
+            else lengths = false;
         }
-        sr_agree_add(&a, rank, score, n);
+        sr_agree_add(&a, rank, score, lengths ? length : NULL, n);
     }
     free(rank);
     free(score);
+    free(length);
     sr_groups_free(g);
     sr_agree_report r;
     sr_agree_summarise(&a, &r);
 
-    char p1[32], p2[32], p3[32], p4[32], c1[32], c2[32], text[2048];
+    char p1[32], p2[32], p3[32], p4[32], p5[32], p6[32], c1[32], c2[32], text[2048];
     pct(p1, sizeof p1, r.pairwise);
     pct(p2, sizeof p2, r.tie_share);
     pct(p3, sizeof p3, r.five_best);
     pct(p4, sizeof p4, r.exact);
     coef(c1, sizeof c1, r.spearman);
     coef(c2, sizeof c2, r.kendall);
+    pct(p5, sizeof p5, r.judge_longer);
+    pct(p6, sizeof p6, r.human_longer);
     snprintf(text, sizeof text,
              "judge agreement with human rankings: %llu prompts, %llu replies, %llu pairs\n"
              "pairwise accuracy  %-7s (%llu of %llu pairs with different human ranks ordered alike; "
@@ -139,12 +154,16 @@ static int run_eval(sr_cli *cli, const opts *o)
              "exact match        %-7s (%llu of %llu prompts ordered exactly as by humans)\n"
              "Spearman rho       %-7s (mean over %llu prompts where both scores and ranks vary)\n"
              "Kendall tau-b      %s\n"
+             "prefers longer     %-7s (%llu of %llu pairs of different lengths scored apart: the longer scored higher); "
+             "humans %s (%llu of %llu ranked apart: the longer ranked better)\n"
              "left out           %llu replies with a nil score, %llu prompts with fewer than 2 scored replies\n",
              (unsigned long long)a.prompts, (unsigned long long)a.replies, (unsigned long long)a.pairs,
              p1, (unsigned long long)a.pairs_agree, (unsigned long long)a.pairs, p2,
              p3, (unsigned long long)a.fives_best, (unsigned long long)a.fives, SR_AGREE_FIVE,
              p4, (unsigned long long)a.exact, (unsigned long long)a.prompts,
              c1, (unsigned long long)a.corr_prompts, c2,
+             p5, (unsigned long long)a.judge_longer, (unsigned long long)a.judge_len_pairs,
+             p6, (unsigned long long)a.human_longer, (unsigned long long)a.human_len_pairs,
              (unsigned long long)ec.nil, (unsigned long long)a.single);
 
     if (o->eval_json) {
@@ -165,6 +184,10 @@ static int run_eval(sr_cli *cli, const opts *o)
         json_num(&j, "spearman", r.spearman, true);
         json_num(&j, "kendall_tau", r.kendall, true);
         json_int(&j, "corr_prompts", a.corr_prompts, true);
+        json_num(&j, "judge_prefers_longer", r.judge_longer, true);
+        json_int(&j, "judge_length_pairs", a.judge_len_pairs, true);
+        json_num(&j, "human_prefers_longer", r.human_longer, true);
+        json_int(&j, "human_length_pairs", a.human_len_pairs, true);
         json_int(&j, "nil_scores", ec.nil, true);
         json_int(&j, "single_prompts", a.single, false);
         sr_jbuf_put(&j, "}\n", 2);

@@ -14,6 +14,7 @@
 #include "judge.h"
 #include "pairs.h"
 #include "record.h"
+#include "utf8.h"
 
 typedef struct opts {
     bool eft, quiet;

@@ -83,13 +83,37 @@ EOF
     assert_output '[0,0,-1,-1]'
 }
 
+@test "--eval: the length preference of the judge beside the humans', in characters" {
+    # One prompt, replies of 10 (20 bytes), 30, 20 and 30 characters; ranks
+    # 0 1 2 3, scores 2 5 5 1 (tests/unit/test_agreement.c works it by hand):
+    # the judge favours the longer in 2 of the 4 pairs it scores apart,
+    # humans in 1 of the 5 they rank apart. Counted in bytes it would be 1 of
+    # 3 and 1 of 4.
+    e=$(printf 'é%.0s' {1..10}) a=$(printf 'a%.0s' {1..30}) b=$(printf 'b%.0s' {1..20}) c=$(printf 'c%.0s' {1..30})
+    {
+        echo "{\"id\":\"0\",\"prompt_id\":\"P\",\"response\":\"$e\",\"human_rank\":0,\"score\":2}"
+        echo "{\"id\":\"1\",\"prompt_id\":\"P\",\"response\":\"$a\",\"human_rank\":1,\"score\":5}"
+        echo "{\"id\":\"2\",\"prompt_id\":\"P\",\"response\":\"$b\",\"human_rank\":2,\"score\":5}"
+        echo "{\"id\":\"3\",\"prompt_id\":\"P\",\"response\":\"$c\",\"human_rank\":3,\"score\":1}"
+    } | sr-cat --from-json > "$T/l.mp"
+    run sr-judge --eval --eval-json "$T/m.json" < "$T/l.mp"
+    assert_success
+    assert_line --regexp '^prefers longer +50\.0% +\(2 of 4 pairs .*\); humans 20\.0% \(1 of 5 ranked apart'
+    run jq -c '[.judge_prefers_longer, .judge_length_pairs, .human_prefers_longer, .human_length_pairs]' "$T/m.json"
+    assert_output '[0.5,4,0.2,5]'
+    # all replies the same length (the fixture): nothing to compare
+    fixture
+    run sr-judge --eval < "$T/e.mp"
+    assert_line --regexp '^prefers longer +n/a +\(0 of 0 pairs'
+}
+
 @test "--eval with nothing to measure prints n/a and JSON nulls" {
     echo '{"prompt_id":"p","human_rank":0,"score":null}' | sr-cat --from-json > "$T/n.mp"
     run sr-judge --eval --eval-json "$T/m.json" < "$T/n.mp"
     assert_success
     assert_line --regexp '^pairwise accuracy +n/a'
-    run jq -c '[.prompts, .nil_scores, .pairwise_accuracy, .spearman]' "$T/m.json"
-    assert_output '[0,1,null,null]'
+    run jq -c '[.prompts, .nil_scores, .pairwise_accuracy, .spearman, .judge_prefers_longer]' "$T/m.json"
+    assert_output '[0,1,null,null,null]'
 }
 
 @test "--eval: bad records exit 3 naming the record and key, or are skipped with --skip-bad" {
@@ -109,6 +133,7 @@ EOF
 {"id":"z","prompt_id":"A","human_rank":"0","score":1}|human_rank|expected an integer
 {"id":"z","prompt_id":"A","human_rank":0}|score|missing
 {"id":"z","prompt_id":"A","human_rank":0,"score":[4]}|score|expected a finite number or nil, got an array
+{"id":"z","prompt_id":"A","human_rank":0,"score":1,"response":7}|response|expected a string, got an integer
 EOF
 }
 

@@ -190,7 +190,7 @@ fixture_run() {
             > "$r/iter$t/dpo.log.jsonl"
     done
     for m in sft M1 M2 M3; do
-        echo '{"prompts":2,"replies":5,"pairs":3,"pairwise_accuracy":0.6667,"tie_share":0,"five_best":null,"exact_match":0.5,"spearman":0.5,"kendall_tau":0.4}' \
+        echo '{"prompts":2,"replies":5,"pairs":3,"pairwise_accuracy":0.6667,"tie_share":0,"five_best":null,"exact_match":0.5,"spearman":0.5,"kendall_tau":0.4,"judge_prefers_longer":0.75,"human_prefers_longer":0.5}' \
             > "$r/eval/agreement-$m.json"
     done
     local s=(x 1 3 4 4)
@@ -221,6 +221,7 @@ fixture_run() {
     assert_output --partial '| M3 vs M2 | 1 | 0 (0%) | 1 (100%) | 0 (0%) | 1 |'
     assert_output --partial '| distinct-2 of the candidates | n/a | 0.889 | 0.889 |'
     assert_output --partial '| iter1/sft.gguf | 70.2 |'
+    assert_output --partial '| 50.0% | 0.500 | 0.400 | 75.0% (50.0%) |'
     # A run that stopped early still gets a page; the missing parts say n/a.
     rm -r "$TMP/run/iter3" "$TMP/run/eval"
     run "$SR_ROOT/scripts/report" --bin "$BIN" --run "$TMP/run" --out "$TMP/partial"

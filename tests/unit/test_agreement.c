@@ -78,19 +78,19 @@ TEST(agreement_over_prompts)
     double sa[] = { 5, 4, 3 }, sb[] = { 4, 4, 5 }, sc[] = { 3, 3 }, sd[] = { 5 }, se[] = { 14.0 / 3, 5, 2 };
 
     sr_agree one = { 0 };
-    sr_agree_add(&one, rb, sb, 3);
+    sr_agree_add(&one, rb, sb, NULL, 3);
     CHECK_NEAR(one.spearman_sum, -sqrt(3) / 2, 1e-12);
     CHECK_NEAR(one.kendall_sum, -2 / sqrt(6), 1e-12);
     one = (sr_agree){ 0 };
-    sr_agree_add(&one, re, se, 3);
+    sr_agree_add(&one, re, se, NULL, 3);
     CHECK_NEAR(one.spearman_sum, sqrt(3) / 2, 1e-12);
     CHECK_NEAR(one.kendall_sum, 2 / sqrt(6), 1e-12);
 
-    sr_agree_add(&a, ra, sa, 3);
-    sr_agree_add(&a, rb, sb, 3);
-    sr_agree_add(&a, rc, sc, 2);
-    sr_agree_add(&a, rd, sd, 1);
-    sr_agree_add(&a, re, se, 3);
+    sr_agree_add(&a, ra, sa, NULL, 3);
+    sr_agree_add(&a, rb, sb, NULL, 3);
+    sr_agree_add(&a, rc, sc, NULL, 2);
+    sr_agree_add(&a, rd, sd, NULL, 1);
+    sr_agree_add(&a, re, se, NULL, 3);
     CHECK(a.prompts == 4 && a.single == 1 && a.replies == 11);
     CHECK(a.pairs == 9 && a.pairs_agree == 5 && a.pairs_tied == 2);
     CHECK(a.fives == 4 && a.fives_best == 3);
@@ -112,7 +112,7 @@ TEST(a_score_of_4_5_counts_as_5)
     sr_agree a = { 0 };
     int64_t r[] = { 0, 1, 2, 3 };
     double s[] = { 4.4, 4.5, 4.499, 5 };    /* 4.5 and 5 are "scored 5"; rank 0 is neither */
-    sr_agree_add(&a, r, s, 4);
+    sr_agree_add(&a, r, s, NULL, 4);
     CHECK(a.fives == 2 && a.fives_best == 0);
 }
 
@@ -125,11 +125,43 @@ TEST(nothing_measured_is_undefined)
     CHECK(isnan(r.exact) && isnan(r.spearman) && isnan(r.kendall));
     int64_t rk[] = { 2, 2 };
     double s[] = { 1, 3 };
-    sr_agree_add(&a, rk, s, 2);            /* one prompt, both replies ranked alike */
+    sr_agree_add(&a, rk, s, NULL, 2);            /* one prompt, both replies ranked alike */
     sr_agree_summarise(&a, &r);
     CHECK(a.prompts == 1 && a.pairs == 0 && isnan(r.pairwise));
     CHECK(r.exact == 0);                   /* the judge split what humans tied */
     CHECK(isnan(r.spearman));
+}
+
+/* Length preference, by hand. One prompt, replies of 10, 30, 20, 30 chars:
+ *   ranks  0 1 2 3, scores 2 5 5 1
+ *   pairs of different lengths: (0,1) (0,2) (0,3) (1,2) (2,3) — (1,3) are
+ *   both 30 and do not count.
+ *   judge: scored apart (0,1) (0,2) (0,3) (2,3), (1,2) tie; the longer higher
+ *     in (0,1) 30>10 with 5>2, (0,2) 20 with 5, not (0,3) 30 with 1, not
+ *     (2,3) 30 with 1: 2 of 4
+ *   humans: all five ranked apart; the longer better in none of (0,1) (0,2)
+ *     (0,3) (rank 0 is the shortest), in (1,2) (30 ranked 1 over 20 ranked 2),
+ *     not (2,3): 1 of 5
+ * Without lengths (NULL) nothing is counted. */
+TEST(length_preference)
+{
+    sr_agree a = { 0 };
+    int64_t r[] = { 0, 1, 2, 3 };
+    double s[] = { 2, 5, 5, 1 }, len[] = { 10, 30, 20, 30 };
+    sr_agree_add(&a, r, s, len, 4);
+    CHECK(a.judge_len_pairs == 4 && a.judge_longer == 2);
+    CHECK(a.human_len_pairs == 5 && a.human_longer == 1);
+    sr_agree_add(&a, r, s, NULL, 4);
+    CHECK(a.judge_len_pairs == 4 && a.human_len_pairs == 5 && a.prompts == 2);
+    sr_agree_report rep;
+    sr_agree_summarise(&a, &rep);
+    CHECK_NEAR(rep.judge_longer, 0.5, 1e-12);
+    CHECK_NEAR(rep.human_longer, 0.2, 1e-12);
+
+    sr_agree none = { 0 };
+    sr_agree_add(&none, r, s, NULL, 4);
+    sr_agree_summarise(&none, &rep);
+    CHECK(isnan(rep.judge_longer) && isnan(rep.human_longer));
 }
 
 int main(void)
@@ -138,6 +170,7 @@ int main(void)
     RUN(pairs_of_one_prompt);
     RUN(agreement_over_prompts);
     RUN(a_score_of_4_5_counts_as_5);
+    RUN(length_preference);
     RUN(nothing_measured_is_undefined);
     return test_done();
 }
