@@ -8,19 +8,28 @@
 bats_require_minimum_version 1.5.0
 load ../cli/helpers
 
-setup() {
-    T=$BATS_TEST_TMPDIR
-    sr-sft -q --write-tiny-model "$T/tiny.gguf" -m /nonexistent
-    sr-cat --from-json > "$T/ex.mp" <<'JSON'
+# Once per file: the tiny model, the examples, and a one-step probe of
+# --device cuda, whose refusal each test's setup skips with (bats 1.8 cannot
+# skip from setup_file).
+setup_file() {
+    F=$BATS_FILE_TMPDIR
+    sr-sft -q --write-tiny-model "$F/tiny.gguf" -m /nonexistent
+    sr-cat --from-json > "$F/ex.mp" <<'JSON'
 {"id":"a","prompt":"What is two plus two?","response":"Four.","chosen":"Four.","rejected":"Five, I think."}
 {"id":"b","prompt":"Name a colour.","response":"Blue is a colour.","chosen":"Blue is a colour.","rejected":"Table."}
 {"id":"c","prompt":"Say hi.","response":"Hi there!","chosen":"Hi there!","rejected":"No."}
 {"id":"d","prompt":"Count to three.","response":"One, two, three.","chosen":"One, two, three.","rejected":"One, three, two."}
 JSON
-    if ! out=$(sr-sft -q -m "$T/tiny.gguf" -i "$T/ex.mp" --device cuda --max-steps 1 -o "$T/probe.gguf" 2>&1); then
+    if ! out=$(sr-sft -q -m "$F/tiny.gguf" -i "$F/ex.mp" --device cuda --max-steps 1 -o "$F/probe.gguf" 2>&1); then
         # sr_llm_model_opts' refusal: no CUDA build, no driver or no GPU
-        [[ $out == *"--device cuda: "* ]] && skip "${out#*--device cuda: }"
+        [[ $out == *"--device cuda: "* ]] || { echo "$out" >&2; return 1; }
+        echo "${out#*--device cuda: }" > "$F/no-gpu"
     fi
+}
+
+setup() {
+    T=$BATS_TEST_TMPDIR F=$BATS_FILE_TMPDIR
+    if [ -e "$F/no-gpu" ]; then skip "$(cat "$F/no-gpu")"; fi
 }
 
 # |a - b| <= tol · max(1, |a|) for field $3 of every line of logs $1 and $2
@@ -32,7 +41,7 @@ same_logs() {
 
 @test "sr-sft: two steps on CUDA (fp32) match the CPU's loss and gradient norm" {
     for d in cpu cuda; do
-        sr-sft -q -m "$T/tiny.gguf" -i "$T/ex.mp" --device $d --precision fp32 --lr 1e-3 --batch 2 \
+        sr-sft -q -m "$F/tiny.gguf" -i "$F/ex.mp" --device $d --precision fp32 --lr 1e-3 --batch 2 \
             --max-steps 2 --log "$T/$d.log" -o "$T/$d.gguf"
     done
     [ "$(wc -l < "$T/cuda.log")" -eq 2 ]
@@ -42,7 +51,7 @@ same_logs() {
 
 @test "sr-dpo: two steps on CUDA (fp32) match the CPU's loss, margin and accuracy" {
     for d in cpu cuda; do
-        sr-dpo -q -m "$T/tiny.gguf" -i "$T/ex.mp" --device $d --precision fp32 --lr 1e-3 --batch 2 \
+        sr-dpo -q -m "$F/tiny.gguf" -i "$F/ex.mp" --device $d --precision fp32 --lr 1e-3 --batch 2 \
             --max-steps 2 --log "$T/$d.log" -o "$T/$d.gguf"
     done
     [ "$(wc -l < "$T/cuda.log")" -eq 2 ]
@@ -52,7 +61,7 @@ same_logs() {
 }
 
 @test "sr-sft at bf16 trains: the loss falls over 8 steps" {
-    sr-sft -q -m "$T/tiny.gguf" -i "$T/ex.mp" --device cuda --lr 3e-3 --batch 4 --max-steps 8 \
+    sr-sft -q -m "$F/tiny.gguf" -i "$F/ex.mp" --device cuda --lr 3e-3 --batch 4 --max-steps 8 \
         --log "$T/bf16.log" -o "$T/bf16.gguf"
     first=$(head -1 "$T/bf16.log" | jq .loss) last=$(tail -1 "$T/bf16.log" | jq .loss)
     jq -n "$last < $first" | grep -qx true
