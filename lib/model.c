@@ -210,11 +210,12 @@ static int alloc_acts(sr_model *m, const sr_model_opts *o, char *err, size_t err
     a->lens = malloc((size_t)a->max_batch * sizeof *a->lens);
     /* a cached forward may run up to max_seq one-token sequences */
     a->seqs = malloc((size_t)(a->max_batch > a->max_seq ? a->max_batch : a->max_seq) * sizeof *a->seqs);
+    a->rows = malloc(4 * N * sizeof *a->rows);
     sr_attn_shape s = { m->hp.n_head, m->hp.n_head_kv, m->hp.head_dim, 0, 0, 0 };
     size_t work = sr_attention_workspace(&m->ctx, &s, a->max_seq);
     if (a->layer) a->n_floats = map_acts(&m->hp, a, NULL);
     a->mem = a->layer ? sr_dev_alloc(&m->ctx, (a->n_floats + work) * sizeof(float)) : NULL;
-    if (!a->layer || !a->tokens || !a->pos || !a->d_tokens || !a->d_pos || !a->lens || !a->seqs || !a->mem) {
+    if (!a->layer || !a->tokens || !a->pos || !a->d_tokens || !a->d_pos || !a->lens || !a->seqs || !a->rows || !a->mem) {
         snprintf(err, errlen, "out of %s memory for %zu MiB of activations (%d × %d tokens%s)",
                  sr_device_name(&m->ctx), (a->n_floats + work) * sizeof(float) >> 20, a->max_batch, a->max_seq,
                  a->keep ? ", every layer kept" : "");
@@ -238,7 +239,7 @@ void sr_model_free(sr_model *m)
     free(m->params_host);
     free(m->w.layer);
     free(a->layer); free(a->tokens); free(a->pos); free(a->lens);
-    free(a->seqs); free(a->logits_host);
+    free(a->seqs); free(a->rows); free(a->logits_host);
     memset(m, 0, sizeof *m);
 }
 
@@ -674,11 +675,7 @@ int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32
     }
     a->B = 0; a->T = 0;   /* not a full forward: nothing here for a backward */
     /* the row moves below: 2 pointer arrays of 2N (keys and values) */
-    float **dst = malloc(4 * N * sizeof *dst), **src = dst + 2 * N;
-    if (!dst) {
-        snprintf(err, errlen, "cached forward: out of memory");
-        return -1;
-    }
+    float **dst = a->rows, **src = dst + 2 * N;
     sr_dev_upload(ctx, a->d_tokens, a->tokens, N * sizeof *a->tokens);
     sr_dev_upload(ctx, a->d_pos, a->pos, N * sizeof *a->pos);
 
@@ -723,7 +720,6 @@ int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32
         x_head = gathered;
         n_out = n_seq;
     }
-    free(dst);
     sr_rmsnorm_fwd(ctx, a->lnf, a->lnf_rstd, x_head, m->w.output_norm, n_out, d, hp->norm_eps);
     linear(m, rows, a->logits, a->lnf, m->w.output, n_out, d, hp->vocab, 0);
     for (int s = 0; s < n_seq; s++) caches[s]->len += n_new[s];

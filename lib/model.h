@@ -79,6 +79,7 @@ typedef struct sr_acts {
     int32_t *d_tokens, *d_pos; /* [N] the same on the model's device, for the ops */
     int *lens;                 /* [max_batch] */
     sr_attn_seq *seqs;         /* [max_batch] the attention call's view of each sequence */
+    float **rows;              /* [4 max_batch max_seq] a cached forward's row moves (to, from) */
     sr_layer_acts *layer;      /* [n_layer] */
     float *x_final;            /* [N][dim] residual stream after the last block */
     float *lnf;                /* [N][dim] output_norm(x_final) */
