@@ -39,6 +39,15 @@ def prompt_ids(i, plen, vocab):
     return out
 
 
+def add_decode_args(ap, seqs="1,8"):
+    """The decoding benchmark's shape, as bench_decode.c takes it: the model,
+    the sequence counts, and prompt / new tokens per sequence."""
+    ap.add_argument("-m", "--model", default=DEFAULT_MODEL)
+    ap.add_argument("--seqs", default=seqs, help="comma-separated sequence counts")
+    ap.add_argument("--prompt", type=int, default=64, help="prompt tokens per sequence")
+    ap.add_argument("--new", type=int, default=128, help="new tokens per sequence")
+
+
 def add_args(ap, threads_default=None):
     """The options every PyTorch peer takes (beside its own)."""
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")

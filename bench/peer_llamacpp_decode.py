@@ -31,11 +31,8 @@ import peer_common
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("-m", "--model", default="models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    peer_common.add_decode_args(ap)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seqs", default="1,8")
-    ap.add_argument("--prompt", type=int, default=64)
-    ap.add_argument("--new", type=int, default=128)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--random", choices=["smol", "1b"],
                     help="not here: llama.cpp needs a GGUF (use peer_torch_decode.py)")

@@ -24,10 +24,7 @@ import peer_common
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("-m", "--model", default=peer_common.DEFAULT_MODEL)
-    ap.add_argument("--seqs", default="1,8,32")
-    ap.add_argument("--prompt", type=int, default=64)
-    ap.add_argument("--new", type=int, default=128)
+    peer_common.add_decode_args(ap, seqs="1,8,32")
     peer_common.add_args(ap)
     a = ap.parse_args()
     torch = peer_common.setup(a)
