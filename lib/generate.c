@@ -23,9 +23,11 @@ typedef struct group {
 typedef struct slot {
     int active;
     group *g;
+    const sr_gen_req *req;   /* &g->req, or &follow after a follow-up */
+    sr_gen_req follow;       /* a follow-up's request: prompt = hist */
     int sample;
     sr_rng rng;
-    sr_kv_cache cache;
+    sr_kv_cache cache;       /* hist[0 .. cache.len) is in it; the rest is fed next step */
     int32_t *hist;           /* [cap] prompt then reply, for the penalty and the stop test */
     int n_hist, n_prompt;
     float *logits, *p;       /* [vocab] the row being sampled, and sampler workspace */
@@ -104,8 +106,30 @@ static void release(engine *e, slot *s)
     s->g = NULL;
 }
 
-/* Sample the next token of slot s from s->logits; finish it when it ends.
- * Returns 0, or -1 when the done callback aborts. */
+/* Turn finished slot s into a follow-up: f's tokens join its sequence (to
+ * be fed with the next step), which becomes the prompt of a new sample 0. */
+static int follow_up(engine *e, slot *s, const sr_gen_follow *f)
+{
+    if (f->n_tokens < 1 || s->n_hist + f->n_tokens + e->o->max_tokens > e->o->cap) {
+        snprintf(e->err, e->errlen, "generate: a follow-up of %d tokens after %d with %d new ones "
+                 "does not fit the %d positions of a slot", f->n_tokens, s->n_hist, e->o->max_tokens,
+                 e->o->cap);
+        return -1;
+    }
+    memcpy(s->hist + s->n_hist, f->tokens, sizeof(int32_t) * (size_t)f->n_tokens);
+    s->n_hist += f->n_tokens;
+    s->n_prompt = s->n_hist;
+    s->follow = (sr_gen_req){ s->hist, s->n_hist, 1, f->seed, f->user };
+    s->req = &s->follow;
+    s->sample = 0;
+    s->rng = sr_rng_for(f->seed, 0);
+    e->st.follows++;
+    return 0;
+}
+
+/* Sample the next token of slot s from s->logits; finish it when it ends,
+ * freeing the slot unless the caller follows it up. Returns 0, or -1 when
+ * a callback aborts or a follow-up does not fit. */
 static int advance(engine *e, slot *s, int32_t tok)
 {
     const sr_gen_opts *o = e->o;
@@ -117,15 +141,23 @@ static int advance(engine *e, slot *s, int32_t tok)
         s->hist[s->n_hist++] = tok;
         n_gen++;
         e->st.tokens++;
-        if (e->io->stop && e->io->stop(e->io->ctx, &s->g->req, s->hist + s->n_prompt, n_gen))
+        if (e->io->stop && e->io->stop(e->io->ctx, s->req, s->hist + s->n_prompt, n_gen))
             finish = SR_FINISH_STOP;
         else if (n_gen >= o->max_tokens)
             finish = SR_FINISH_LENGTH;
     }
     if (finish < 0) return 0;
-    sr_gen_out out = { &s->g->req, s->sample, s->hist + s->n_prompt, n_gen, finish };
+    sr_gen_out out = { s->req, s->sample, s->hist + s->n_prompt, n_gen, finish };
     e->st.samples++;
     int rc = e->io->done(e->io->ctx, &out);
+    if (rc >= 0 && e->io->follow) {
+        sr_gen_follow f;
+        rc = e->io->follow(e->io->ctx, &out, &f);
+        if (rc == 1) {
+            if (follow_up(e, s, &f) < 0) return -1;
+            return 0;
+        }
+    }
     release(e, s);
     if (rc < 0 && e->errlen) e->err[0] = 0;
     return rc < 0 ? -1 : 0;
@@ -151,6 +183,7 @@ static int fill(engine *e, slot *s)
     }
     group *g = e->cur;
     s->g = g;
+    s->req = &g->req;
     s->sample = g->next_sample++;
     g->live++;
     s->active = 1;
@@ -215,10 +248,12 @@ int sr_generate(sr_model *m, const sr_gen_opts *o, const sr_gen_io *io,
     int rc = alloc_slots(&e);
     const int S = o->slots, vocab = m->hp.vocab;
     sr_kv_cache **caches = malloc(sizeof *caches * (size_t)S);
-    int32_t *toks = malloc(sizeof *toks * (size_t)S);
-    int *ones = malloc(sizeof *ones * (size_t)S), *which = malloc(sizeof *which * (size_t)S);
+    /* a step feeds each slot's tokens not yet in its cache: one while
+     * decoding, more after a follow-up; at most cap a slot */
+    int32_t *toks = malloc(sizeof *toks * (size_t)S * (size_t)o->cap);
+    int *n_new = malloc(sizeof *n_new * (size_t)S), *which = malloc(sizeof *which * (size_t)S);
     int32_t *next = malloc(sizeof *next * (size_t)S);
-    if (rc == 0 && (!caches || !toks || !ones || !which || !next)) {
+    if (rc == 0 && (!caches || !toks || !n_new || !which || !next)) {
         snprintf(err, errlen, "out of memory");
         rc = -1;
     }
@@ -233,16 +268,18 @@ int sr_generate(sr_model *m, const sr_gen_opts *o, const sr_gen_io *io,
             }
         if (rc) break;
         int n = 0;
+        size_t n_tok = 0;
         for (int i = 0; i < S; i++)
             if (e.slots[i].active) {
                 slot *s = &e.slots[i];
                 caches[n] = &s->cache;
-                toks[n] = s->hist[s->n_hist - 1];
-                ones[n] = 1;
+                n_new[n] = s->n_hist - s->cache.len;
+                memcpy(toks + n_tok, s->hist + s->cache.len, sizeof *toks * (size_t)n_new[n]);
+                n_tok += (size_t)n_new[n];
                 which[n++] = i;
             }
         if (n == 0) break;      /* no requests left, nothing running */
-        if (sr_model_forward_cached(m, caches, toks, ones, n,
+        if (sr_model_forward_cached(m, caches, toks, n_new, n,
                                     SR_FWD_LAST_LOGITS | SR_FWD_BATCH_INVARIANT, err, errlen) < 0) {
             rc = -1;
             break;
@@ -265,7 +302,7 @@ int sr_generate(sr_model *m, const sr_gen_opts *o, const sr_gen_io *io,
         for (int j = 0; j < n && rc == 0; j++)
             if (advance(&e, &e.slots[which[j]], next[j]) < 0) rc = -1;
     }
-    free(caches); free(toks); free(ones); free(which); free(next);
+    free(caches); free(toks); free(n_new); free(which); free(next);
     free_engine(&e);
     if (stats) *stats = e.st;
     return rc;

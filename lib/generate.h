@@ -7,12 +7,18 @@
  * step; when a sample ends (the end-of-turn token, max_tokens, or the
  * caller's stop test) its slot takes the next sample. Results come back
  * through a second callback as they finish, in no fixed order: a caller that
- * writes in input order buffers them.
+ * writes in input order buffers them. A finished sample can also be
+ * continued where it stands (a follow-up: more tokens appended, then a new
+ * sample decoded from there), its KV cache kept, so nothing is prefilled
+ * twice.
  *
  * What a sample gets depends only on its prompt, its record seed and its
  * index: decoding steps use batch-independent matmuls, each sample has its
  * own random stream (sample.h), and the prefill runs one prompt at a time.
- * So the output is the same for any slot count, order or thread count. */
+ * So the output is the same for any slot count, order or thread count. A
+ * follow-up's tokens go through a decoding step's batch-independent
+ * matmuls, so it too depends only on its sequence and seed (its numbers are
+ * not bit for bit those of prefilling the same sequence anew). */
 #ifndef SR_GENERATE_H
 #define SR_GENERATE_H
 
@@ -41,6 +47,18 @@ typedef struct sr_gen_out {
     int finish;              /* SR_FINISH_STOP or SR_FINISH_LENGTH */
 } sr_gen_out;
 
+/* A follow-up to a finished sample: tokens appended to its sequence (after
+ * its reply, the end-of-turn token left out), then one more sample decoded
+ * in the same slot, from the same KV cache. It comes back through done() as
+ * sample 0 of a request of its own: prompt = the whole sequence so far,
+ * n = 1, seed and user as given here; its tokens are the new ones only. */
+typedef struct sr_gen_follow {
+    const int32_t *tokens;   /* copied by the engine; n_tokens >= 1 */
+    int n_tokens;
+    uint64_t seed;
+    void *user;
+} sr_gen_follow;
+
 typedef struct sr_gen_io {
     /* Fill *req and return 1, or return 0 when there are no more requests.
      * Return -1 to abort the run (sr_generate then returns -1). */
@@ -51,6 +69,9 @@ typedef struct sr_gen_io {
     /* Optional: after each new token (tokens[n-1]), 1 to end the sample
      * there with finish "stop" (the token is kept), else 0. */
     int  (*stop)(void *ctx, const sr_gen_req *req, const int32_t *tokens, int n);
+    /* Optional: after done() for a sample, fill *f and return 1 to follow
+     * it up (above); 0 frees its slot, -1 aborts. */
+    int  (*follow)(void *ctx, const sr_gen_out *out, sr_gen_follow *f);
     void *ctx;
 } sr_gen_io;
 
@@ -65,6 +86,7 @@ typedef struct sr_gen_opts {
 typedef struct sr_gen_stats {
     uint64_t prompts, samples, tokens;   /* tokens: generated, over all samples */
     uint64_t steps;                      /* batched decoding forwards */
+    uint64_t follows;                    /* follow-ups (their samples are in samples) */
 } sr_gen_stats;
 
 /* Run until next() has no more requests and every sample is done. The

@@ -195,7 +195,7 @@ static void run_candidates(sr_cli *cli, const gen_opts *g, const sr_llm_opts *lo
     r.out = sr_writer_open(cli);
     sr_progress_init(&r.prog, g->quiet, r.n_recs, "prompts");
     sr_gen_opts eo = engine_opts(g, (int)g->max_tokens, cap, sr_chat_eot(&llm.chat), g->temperature);
-    sr_gen_io io = { cand_next, cand_done, NULL, &r };
+    sr_gen_io io = { .next = cand_next, .done = cand_done, .ctx = &r };
     sr_gen_stats st;
     char err[512];
     if (sr_generate(&llm.model, &eo, &io, &st, err, sizeof err) < 0)
@@ -444,7 +444,7 @@ static void run_self_instruct(sr_cli *cli, const gen_opts *g, const sr_llm_opts 
     sr_writer *out = sr_writer_open(cli);
     sr_progress_init(&s.prog, g->quiet, (uint64_t)g->count, "prompts");
     sr_gen_opts eo = engine_opts(g, max_tokens, cap, sr_chat_eot(&llm.chat), temp);
-    sr_gen_io io = { si_next, si_done, si_stop, &s };
+    sr_gen_io io = { .next = si_next, .done = si_done, .stop = si_stop, .ctx = &s };
     /* Rounds of a fixed size, each built from what the rounds before kept,
      * and judged in request order: the same output for any --batch. Give up
      * when the model keeps failing the filters. */

@@ -218,8 +218,6 @@ typedef struct judge_rec {
     int *score;               /* [k] 0..5, or -1 while none is parsed */
     char **text;              /* [k] the latest text of each judgement (--keep-text) */
     int *which;               /* [k] the judgement each sample of the attempt in flight fills */
-    int32_t **jtok;           /* [k] forcing: the tokens of a judgement awaiting its score line */
-    int *n_jtok;              /* [k] their count */
     int attempt;              /* 0: the first k samples; a: the a-th retry */
     int pending;              /* samples (or score completions) in flight not back yet */
     bool done;
@@ -231,12 +229,10 @@ typedef struct judge_run {
     sr_llm *llm;
     judge_rec *recs;
     size_t n_recs, next_req, next_out;
-    /* Requests waiting to be made, first come first served: a record's retry
-     * (judgement -1) or the score completion of one of its judgements. */
-    struct judge_todo { size_t rec; int s; } *retry;
+    /* Retries waiting to be made, first come first served (the records' indices). */
+    size_t *retry;
     size_t retry_head, n_retry, retry_cap;
     sr_ids suffix;            /* forcing: the tokens of FORCE_TEXT */
-    int32_t *buf;             /* forcing: a completion's prompt, until the engine copies it */
     sr_writer *out;
     sr_progress prog;
     uint64_t unparsed, retried, nil_records, hist[6];   /* over the records written */
@@ -252,19 +248,20 @@ typedef struct judge_run {
 #define FORCE_TOKENS 4
 
 /* A request's user pointer: its record and which judgement it completes
- * (-1: the judgements of an attempt). -k is at most 64. */
-static void *todo_user(size_t rec, int s) { return (void *)(uintptr_t)(rec * 65 + (size_t)(s + 1)); }
+ * (a score completion, the follow-up of judgement s; -1: the judgements of
+ * an attempt). -k is at most 64. */
+static void *req_user(size_t rec, int s) { return (void *)(uintptr_t)(rec * 65 + (size_t)(s + 1)); }
 static size_t user_rec(const void *u) { return (uintptr_t)u / 65; }
 static int user_judgement(const void *u) { return (int)((uintptr_t)u % 65) - 1; }
 
-static void todo_push(judge_run *r, size_t rec, int s)
+static void retry_push(judge_run *r, size_t rec)
 {
     if (r->n_retry == r->retry_cap) {
         r->retry_cap = r->retry_cap ? 2 * r->retry_cap : 64;
         r->retry = realloc(r->retry, r->retry_cap * sizeof *r->retry);
         if (!r->retry) sr_die(SR_EXIT_FAIL, "out of memory");
     }
-    r->retry[r->n_retry++] = (struct judge_todo){ rec, s };
+    r->retry[r->n_retry++] = rec;
 }
 
 /* The seed of a record's a-th retry: apart from the first attempt's, and
@@ -328,29 +325,21 @@ static void judge_read(judge_run *r, const sr_judge_tmpl *t, uint64_t sk, uint64
         j->score = malloc((size_t)o->k * sizeof *j->score);
         j->which = malloc((size_t)o->k * sizeof *j->which);
         j->text = o->keep_text ? calloc((size_t)o->k, sizeof *j->text) : NULL;
-        if (!o->no_force) {
-            j->jtok = calloc((size_t)o->k, sizeof *j->jtok);
-            j->n_jtok = calloc((size_t)o->k, sizeof *j->n_jtok);
-        }
-        if (sr_held_keep(&j->held, &rec) < 0 || !j->score || !j->which || (o->keep_text && !j->text) ||
-            (!o->no_force && (!j->jtok || !j->n_jtok)))
+        if (sr_held_keep(&j->held, &rec) < 0 || !j->score || !j->which || (o->keep_text && !j->text))
             sr_die(SR_EXIT_FAIL, "out of memory");
         for (long i = 0; i < o->k; i++) j->score[i] = -1;
     }
     sr_reader_close(in);
 }
 
-/* Retries and completions first, so a record waiting on one is written as
- * early as it can be. */
+/* Retries first, so a record waiting on one is written as early as it can be. */
 static int judge_next(void *ctx, sr_gen_req *req)
 {
     judge_run *r = ctx;
     size_t i;
-    int c = -1;
     bool retry = r->retry_head < r->n_retry;
     if (retry) {
-        i = r->retry[r->retry_head].rec;
-        c = r->retry[r->retry_head++].s;
+        i = r->retry[r->retry_head++];
         if (r->retry_head == r->n_retry) r->retry_head = r->n_retry = 0;
     } else if (r->next_req < r->n_recs) {
         i = r->next_req++;
@@ -358,24 +347,13 @@ static int judge_next(void *ctx, sr_gen_req *req)
         return 0;
     }
     judge_rec *j = &r->recs[i];
-    if (c >= 0) {
-        /* A score completion: the judge prompt, the judgement as it was
-         * written and FORCE_TEXT, one sample. The engine copies the prompt
-         * as it takes the request, so one buffer serves them all. */
-        int n = j->n_ids + j->n_jtok[c] + (int)r->suffix.n;
-        memcpy(r->buf, j->ids, sizeof(int32_t) * (size_t)j->n_ids);
-        memcpy(r->buf + j->n_ids, j->jtok[c], sizeof(int32_t) * (size_t)j->n_jtok[c]);
-        memcpy(r->buf + j->n_ids + j->n_jtok[c], r->suffix.v, sizeof(int32_t) * r->suffix.n);
-        *req = (sr_gen_req){ r->buf, n, 1, force_seed(j->seed, c), todo_user(i, c) };
-        return 1;
-    }
     /* A retry draws only the judgements still without a score, in order. */
     int n = 0;
     for (int s = 0; s < r->o->k; s++)
         if (!retry || j->score[s] < 0) j->which[n++] = s;
     j->pending = n;
     *req = (sr_gen_req){ j->ids, j->n_ids, n, retry ? retry_seed(j->seed, j->attempt) : j->seed,
-                         todo_user(i, -1) };
+                         req_user(i, -1) };
     return 1;
 }
 
@@ -450,7 +428,13 @@ static void force_done(judge_run *r, judge_rec *j, int s, const sr_gen_out *out)
     }
     if (j->text) { free(j->text[s]); j->text[s] = text; }
     else free(text);
-    free(j->jtok[s]); j->jtok[s] = NULL;
+}
+
+/* Whether judgement s of record j, just back without a score, is
+ * continued with FORCE_TEXT (once: a score completion is never followed). */
+static bool to_force(const judge_run *r, const judge_rec *j, int s)
+{
+    return !r->o->no_force && j->score[s] < 0;
 }
 
 static int judge_done(void *ctx, const sr_gen_out *out)
@@ -462,7 +446,6 @@ static int judge_done(void *ctx, const sr_gen_out *out)
     r->prog.tokens += (uint64_t)out->n_tokens;
     if (c >= 0) {
         force_done(r, j, c, out);
-        if (--j->pending > 0) return 0;
     } else {
         int s = j->which[out->sample];
         char err[256];
@@ -472,34 +455,20 @@ static int judge_done(void *ctx, const sr_gen_out *out)
                           (unsigned long long)j->held.index, j->held.id, err);
         int score;
         if (sr_judge_parse_score(text, len, &score)) j->score[s] = score;
-        else if (j->jtok) {
-            /* kept to be continued with FORCE_TEXT */
-            j->jtok[s] = malloc(sizeof(int32_t) * (size_t)(out->n_tokens + 1));
-            if (!j->jtok[s]) sr_die(SR_EXIT_FAIL, "out of memory");
-            memcpy(j->jtok[s], out->tokens, sizeof(int32_t) * (size_t)out->n_tokens);
-            j->n_jtok[s] = out->n_tokens;
-        }
         if (j->text) { free(j->text[s]); j->text[s] = text; }
         else free(text);
-        if (--j->pending > 0) return 0;
+        if (to_force(r, j, s)) return 0;     /* pending until judge_follow's completion is back */
+    }
+    if (--j->pending > 0) return 0;
 
-        int failed = 0;
-        for (long i = 0; i < r->o->k; i++) failed += j->score[i] < 0;
-        if (failed > 0 && j->jtok) {
-            /* Forcing instead of resampling: each judgement without a score
-             * is continued once, in its own request. */
-            for (int i = 0; i < r->o->k; i++)
-                if (j->score[i] < 0) todo_push(r, ri, i);
-            j->pending = failed;
-            r->forced += (uint64_t)failed;
-            return 0;
-        }
-        if (failed > 0 && j->attempt < r->o->retries) {
-            j->attempt++;
-            r->retried += (uint64_t)failed;
-            todo_push(r, ri, -1);
-            return 0;
-        }
+    /* Without forcing, judgements with no score are drawn again. */
+    int failed = 0;
+    for (long i = 0; i < r->o->k; i++) failed += j->score[i] < 0;
+    if (failed > 0 && r->o->no_force && j->attempt < r->o->retries) {
+        j->attempt++;
+        r->retried += (uint64_t)failed;
+        retry_push(r, ri);
+        return 0;
     }
     j->done = true;
     /* Written in input order: a record goes out once it and all before it are done. */
@@ -509,6 +478,22 @@ static int judge_done(void *ctx, const sr_gen_out *out)
     }
     sr_progress_show(&r->prog, false);
     return 0;
+}
+
+/* Forcing: a judgement with no score is continued where it stopped, in its
+ * slot (the KV cache kept), with FORCE_TEXT; its seed is its own, so the
+ * completion is the same whatever ran beside it. */
+static int judge_follow(void *ctx, const sr_gen_out *out, sr_gen_follow *f)
+{
+    judge_run *r = ctx;
+    size_t ri = user_rec(out->req->user);
+    judge_rec *j = &r->recs[ri];
+    if (user_judgement(out->req->user) >= 0) return 0;
+    int s = j->which[out->sample];
+    if (!to_force(r, j, s)) return 0;
+    *f = (sr_gen_follow){ r->suffix.v, (int)r->suffix.n, force_seed(j->seed, s), req_user(ri, s) };
+    r->forced++;
+    return 1;
 }
 
 /* End a judgement once a line holding a score is complete: the rubric asks
@@ -586,9 +571,9 @@ static int run_judge(sr_cli *cli, const opts *o)
         (int)o->max_tokens, (int)o->batch, (int)(o->max_prompt_tokens + o->max_tokens), 0,
     };
     if (sr_sample_check(&eo.sample, err, sizeof err) < 0) sr_usage_error("%s", err);
-    /* A score completion's prompt is the judge prompt, a whole judgement and
+    /* A score completion follows the judge prompt and a whole judgement with
      * FORCE_TEXT (a few tokens: 16 is room enough), and the engine wants room
-     * for --max-tokens after any prompt, though the stop test ends it after
+     * for --max-tokens after it, though the stop test ends it after
      * FORCE_TOKENS. */
     if (!o->no_force) eo.cap += (int)o->max_tokens + 16;
 
@@ -604,15 +589,14 @@ static int run_judge(sr_cli *cli, const opts *o)
             sr_die(SR_EXIT_FAIL, "encoding the forced score line: %s", err);
         if (r.suffix.n > 16) sr_die(SR_EXIT_FAIL, "internal error: the forced score line is %zu tokens",
                                     r.suffix.n);
-        r.buf = malloc(sizeof(int32_t) * (size_t)eo.cap);
-        if (!r.buf) sr_die(SR_EXIT_FAIL, "out of memory");
     }
     judge_read(&r, &t, sk, sn, o->max_prompt_tokens);
     sr_judge_tmpl_free(&t);
 
     r.out = sr_writer_open(cli);
     sr_progress_init(&r.prog, o->quiet, r.n_recs, "records");
-    sr_gen_io io = { judge_next, judge_done, judge_stop, &r };
+    sr_gen_io io = { .next = judge_next, .done = judge_done, .stop = judge_stop,
+                     .follow = o->no_force ? NULL : judge_follow, .ctx = &r };
     sr_gen_stats st = { 0 };
     /* The engine stops asking for requests once there are none; retries
      * queued by the last samples of a run go into another. */
@@ -620,6 +604,7 @@ static int run_judge(sr_cli *cli, const opts *o)
         sr_gen_stats one;
         if (sr_generate(&llm.model, &eo, &io, &one, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
         st.prompts += one.prompts; st.samples += one.samples; st.tokens += one.tokens; st.steps += one.steps;
+        st.follows += one.follows;
     } while (r.retry_head < r.n_retry);
     if (r.next_out != r.n_recs) sr_die(SR_EXIT_FAIL, "internal error: %zu of %zu records judged",
                                        r.next_out, r.n_recs);
@@ -630,12 +615,9 @@ static int run_judge(sr_cli *cli, const opts *o)
         judge_rec *j = &r.recs[i];
         sr_held_free(&j->held);
         free(j->ids); free(j->score); free(j->which); free(j->text);
-        for (long s = 0; j->jtok && s < o->k; s++) free(j->jtok[s]);
-        free(j->jtok); free(j->n_jtok);
     }
     free(r.recs);
     free(r.retry);
-    free(r.buf);
     sr_ids_free(&r.suffix);
     sr_llm_close(&llm);
     sr_cli_finish(cli);

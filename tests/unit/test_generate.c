@@ -202,7 +202,8 @@ static void gen(sr_model *m, run *u, int slots, float temp)
     memset(u->len, 0, sizeof u->len);
     u->next_req = 0;
     u->got = 0;
-    sr_gen_io io = { next_req, on_done, u->stop_on >= 0 ? on_stop : NULL, u };
+    sr_gen_io io = { .next = next_req, .done = on_done, .stop = u->stop_on >= 0 ? on_stop : NULL,
+                     .ctx = u };
     sr_gen_opts o = { { temp, 0.9f, 0.0f, 1.0f, 0 }, u->max_tokens, slots, 32, 0 };
     sr_gen_stats st;
     int rc = sr_generate(m, &o, &io, &st, err, sizeof err);
@@ -265,13 +266,147 @@ TEST(engine_greedy_forks_agree_and_stop_callback_ends_samples)
     sr_model_free(&m);
 }
 
+/* Follow-ups: every sample of every request is followed up with two fixed
+ * tokens under a seed of its own. Their outputs must not depend on the slot
+ * count, and must be what a fresh request gets for the whole sequence
+ * (prompt, reply without its end-of-turn token, the two tokens) with the
+ * same seed: the follow-up's KV cache is the sample's own, not a new
+ * prefill, and its rows agree with one to far below what moves a draw. */
+typedef struct follow_run {
+    run base;                     /* the requests and the first samples */
+    int32_t seq[16][8][80];       /* each sample's whole sequence and follow-up tokens */
+    int seq_len[16][8];
+    int32_t fout[16][8][64];      /* the follow-ups' outputs */
+    int flen[16][8], fgot, n_tokens;
+} follow_run;
+
+static const int32_t FOLLOW_TOKS[] = { 5, 9, 11 };
+
+static void *follow_user(int i, int s) { return (void *)(intptr_t)(1000 + i * 8 + s); }
+
+static uint64_t follow_seed(int i, int s) { return 77u * (uint64_t)i + (uint64_t)s + 1; }
+
+static int f_done(void *ctx, const sr_gen_out *o)
+{
+    follow_run *f = ctx;
+    intptr_t u = (intptr_t)o->req->user;
+    if (u < 1000) return on_done(&f->base, o);
+    int i = (int)(u - 1000) / 8, s = (int)(u - 1000) % 8;
+    CHECK(o->sample == 0 && o->req->n == 1 && o->req->seed == follow_seed(i, s));
+    CHECK(o->req->prompt_len == f->seq_len[i][s]);
+    CHECK(memcmp(o->req->prompt, f->seq[i][s], sizeof(int32_t) * (size_t)f->seq_len[i][s]) == 0);
+    memcpy(f->fout[i][s], o->tokens, sizeof(int32_t) * (size_t)o->n_tokens);
+    f->flen[i][s] = o->n_tokens;
+    f->fgot++;
+    return 0;
+}
+
+static int f_follow(void *ctx, const sr_gen_out *o, sr_gen_follow *fl)
+{
+    follow_run *f = ctx;
+    intptr_t u = (intptr_t)o->req->user;
+    if (u >= 1000) return 0;               /* a follow-up is not followed again */
+    int i = (int)u, s = o->sample, n = 0;
+    /* the sequence a fresh request would be given: prompt, reply, follow tokens */
+    memcpy(f->seq[i][s], o->req->prompt, sizeof(int32_t) * (size_t)o->req->prompt_len);
+    n += o->req->prompt_len;
+    memcpy(f->seq[i][s] + n, o->tokens, sizeof(int32_t) * (size_t)o->n_tokens);
+    n += o->n_tokens;
+    memcpy(f->seq[i][s] + n, FOLLOW_TOKS, sizeof(int32_t) * (size_t)f->n_tokens);
+    f->seq_len[i][s] = n + f->n_tokens;
+    *fl = (sr_gen_follow){ FOLLOW_TOKS, f->n_tokens, follow_seed(i, s), follow_user(i, s) };
+    return 1;
+}
+
+/* The fresh requests: request k = i * n + s is sequence (i, s). */
+typedef struct fresh_run { follow_run *f; int next, n; int32_t out[16][8][64]; int len[16][8]; } fresh_run;
+
+static int fresh_next(void *ctx, sr_gen_req *r)
+{
+    fresh_run *x = ctx;
+    int n = x->f->base.n;
+    if (x->next >= x->f->base.n_req * n) return 0;
+    int k = x->next++, i = k / n, s = k % n;
+    *r = (sr_gen_req){ x->f->seq[i][s], x->f->seq_len[i][s], 1, follow_seed(i, s), follow_user(i, s) };
+    return 1;
+}
+
+static int fresh_done(void *ctx, const sr_gen_out *o)
+{
+    fresh_run *x = ctx;
+    int k = (int)(intptr_t)o->req->user - 1000, i = k / 8, s = k % 8;
+    memcpy(x->out[i][s], o->tokens, sizeof(int32_t) * (size_t)o->n_tokens);
+    x->len[i][s] = o->n_tokens;
+    return 0;
+}
+
+static void gen_follow(sr_model *m, follow_run *f, int slots)
+{
+    memset(f->base.len, 0, sizeof f->base.len);
+    memset(f->flen, 0, sizeof f->flen);
+    f->base.next_req = f->base.got = f->fgot = 0;
+    sr_gen_io io = { .next = next_req, .done = f_done, .follow = f_follow, .ctx = f };
+    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, f->base.max_tokens, slots, 32, 0 };
+    sr_gen_stats st;
+    int rc = sr_generate(m, &o, &io, &st, err, sizeof err);
+    if (rc < 0) printf("#   %s\n", err);
+    CHECK(rc == 0);
+    const int all = f->base.n_req * f->base.n;
+    CHECK(f->base.got == all && f->fgot == all);
+    CHECK(st.follows == (uint64_t)all && st.samples == (uint64_t)(2 * all) &&
+          st.prompts == (uint64_t)f->base.n_req);
+}
+
+TEST(engine_follow_ups_continue_in_place)
+{
+    sr_model m;
+    if (tiny(&m, 32) < 0) return;
+    static follow_run a, b;
+    a = (follow_run){ .base = { .n_req = 7, .n = 3, .max_tokens = 8, .stop_on = -1 }, .n_tokens = 3 };
+    gen_follow(&m, &a, 1);
+    const int slots[] = { 3, 8 };
+    for (int k = 0; k < 2; k++) {
+        b = (follow_run){ .base = { .n_req = 7, .n = 3, .max_tokens = 8, .stop_on = -1 }, .n_tokens = 3 };
+        gen_follow(&m, &b, slots[k]);
+        CHECK(memcmp(a.base.out, b.base.out, sizeof a.base.out) == 0);
+        CHECK(memcmp(a.flen, b.flen, sizeof a.flen) == 0);
+        CHECK(memcmp(a.fout, b.fout, sizeof a.fout) == 0);
+    }
+    /* against fresh requests for the same sequences and seeds */
+    static fresh_run x;
+    x = (fresh_run){ .f = &a };
+    sr_gen_io io = { .next = fresh_next, .done = fresh_done, .ctx = &x };
+    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 8, 4, 32, 0 };
+    CHECK(sr_generate(&m, &o, &io, NULL, err, sizeof err) == 0);
+    int same = 0, eot_first = 0;
+    for (int i = 0; i < 7; i++)
+        for (int s = 0; s < 3; s++) {
+            same += x.len[i][s] == a.flen[i][s] &&
+                    memcmp(x.out[i][s], a.fout[i][s], sizeof(int32_t) * (size_t)a.flen[i][s]) == 0;
+            eot_first += a.base.finish[i][s] == SR_FINISH_STOP;
+        }
+    CHECK(same == 21);
+    printf("#   %d of 21 follow-ups equal fresh requests; %d followed a sample ended by end-of-turn\n",
+           same, eot_first);
+
+    /* a follow-up longer than the slot has room for is refused */
+    b = (follow_run){ .base = { .n_req = 2, .n = 1, .max_tokens = 16, .stop_on = -1 }, .n_tokens = 3 };
+    sr_gen_io bad = { .next = next_req, .done = f_done, .follow = f_follow, .ctx = &b };
+    /* prompts of 2-3 tokens, replies of up to 16, then 3 more and room for
+     * 16 new ones: over 32 once a reply has 11 tokens (most do, at T = 1) */
+    sr_gen_opts ob = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 16, 2, 32, 0 };
+    CHECK(sr_generate(&m, &ob, &bad, NULL, err, sizeof err) < 0);
+    CHECK(strstr(err, "follow-up") != NULL && strstr(err, "does not fit") != NULL);
+    sr_model_free(&m);
+}
+
 TEST(engine_refuses_prompts_that_do_not_fit)
 {
     sr_model m;
     if (tiny(&m, 32) < 0) return;
     static run a;
     a = (run){ .n_req = 2, .n = 1, .max_tokens = 30, .stop_on = -1 };  /* 2 + 30 fits 32, 3 + 30 not */
-    sr_gen_io io = { next_req, on_done, NULL, &a };
+    sr_gen_io io = { .next = next_req, .done = on_done, .ctx = &a };
     sr_gen_opts o = { SR_SAMPLE_OPTS_DEFAULT, 30, 2, 32, 0 };
     CHECK(sr_generate(&m, &o, &io, NULL, err, sizeof err) < 0);
     CHECK(strstr(err, "does not fit") != NULL);
@@ -355,7 +490,7 @@ TEST(real_model_greedy_matches_golden)
     u.g = read_jsonl("tests/golden/greedy.jsonl", &u.n);
     CHECK(u.g && u.n == 11);
     /* 2 samples per prompt (forks), 4 slots: batched decoding steps */
-    sr_gen_io io = { golden_next, golden_done, NULL, &u };
+    sr_gen_io io = { .next = golden_next, .done = golden_done, .ctx = &u };
     sr_gen_opts o = { { 0.0f, 1.0f, 0.0f, 1.0f, 0 }, 64, 4, 1024, 2 };
     sr_gen_stats st;
     int rc = sr_generate(&m, &o, &io, &st, err, sizeof err);
@@ -390,6 +525,7 @@ int main(void)
     RUN(decode_step_is_batch_invariant);
     RUN(engine_output_does_not_depend_on_slots);
     RUN(engine_greedy_forks_agree_and_stop_callback_ends_samples);
+    RUN(engine_follow_ups_continue_in_place);
     RUN(engine_refuses_prompts_that_do_not_fit);
     RUN(real_model_greedy_matches_golden);
     return test_done();
