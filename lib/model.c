@@ -554,11 +554,19 @@ static void block_rest(sr_model *m, int l, sr_layer_acts *A, float *x_out, int N
     const sr_hparams *hp = &m->hp;
     const sr_layer_params *W = &m->w.layer[l];
     const int d = hp->dim, f = hp->ffn_dim, qd = (int)q_dim(hp);
-    /* one query per sequence with the row kernels: a decoding step */
-    int decode = rows;
-    for (int b = 0; b < n_seq && decode; b++) decode = seqs[b].T == 1;
-    if (decode) sr_attention_decode_fwd(&m->ctx, shape, seqs, n_seq, m->act.att_work);
-    else        sr_attention_fwd(&m->ctx, shape, seqs, n_seq, m->act.att_work);
+    /* With the row kernels (a decoding step), a sequence with one new query
+     * takes the decoding kernel and one with several (an engine follow-up)
+     * the general one, each run of alike sequences in one call: the kernel a
+     * sequence gets must not depend on what shares its step, or its bits
+     * would. A prefill or training forward takes the general kernel. */
+    for (int b = 0; b < n_seq;) {
+        const int one = rows && seqs[b].T == 1;
+        int e = b + 1;
+        while (e < n_seq && (rows && seqs[e].T == 1) == one) e++;
+        if (one) sr_attention_decode_fwd(&m->ctx, shape, seqs + b, e - b, m->act.att_work);
+        else     sr_attention_fwd(&m->ctx, shape, seqs + b, e - b, m->act.att_work);
+        b = e;
+    }
     sr_dev_copy(&m->ctx, A->x_mid, A->x_in, (size_t)N * d * sizeof(float));
     linear(m, rows, A->x_mid, A->att_out, W->wo, N, qd, d, 1);
 

@@ -155,6 +155,46 @@ TEST(decode_step_is_batch_invariant)
     sr_model_free(&m);
 }
 
+/* A step where one sequence feeds several tokens (an engine follow-up)
+ * beside one-token sequences: every sequence's last logits are the bits it
+ * gets alone. (The several-token sequence takes the general attention, the
+ * others keep the decoding kernel: one step must not move them to it.) */
+TEST(decode_step_with_a_longer_sequence_is_batch_invariant)
+{
+    sr_model m;
+    if (tiny(&m, 32) < 0) return;
+    enum { NS = 6, PLEN = 9, LONG = 2, LONG_N = 3 };
+    const int V = m.hp.vocab, kvd = m.hp.n_head_kv * m.hp.head_dim;
+    sr_kv_cache c[NS], *ps[NS];
+    int32_t prompt[PLEN], toks[NS + LONG_N];
+    int n_new[NS];
+    static float alone[NS][64];
+    for (int i = 0; i < PLEN; i++) prompt[i] = (i * 13 + 1) % V;
+    int n_tok = 0;
+    for (int s = 0; s < NS; s++) {
+        CHECK(sr_kv_cache_init(&c[s], &m.ctx, m.hp.n_layer, kvd, PLEN + LONG_N, err, sizeof err) == 0);
+        ps[s] = &c[s];
+        n_new[s] = s == LONG ? LONG_N : 1;
+        for (int t = 0; t < n_new[s]; t++) toks[n_tok++] = (s * 31 + t * 7 + 5) % V;
+    }
+    int plen = PLEN;
+    CHECK(sr_model_forward_cached(&m, &ps[0], prompt, &plen, 1, 0, err, sizeof err) == 0);
+    for (int s = 1; s < NS; s++) CHECK(sr_kv_cache_copy(&c[s], &c[0], PLEN) == 0);
+    const unsigned flags = SR_FWD_LAST_LOGITS | SR_FWD_BATCH_INVARIANT;
+    for (int s = 0, off = 0; s < NS; off += n_new[s++]) {
+        CHECK(sr_model_forward_cached(&m, &ps[s], toks + off, &n_new[s], 1, flags, err, sizeof err) == 0);
+        memcpy(alone[s], m.act.logits, sizeof(float) * (size_t)V);
+        c[s].len = PLEN;
+    }
+    CHECK(sr_model_forward_cached(&m, ps, toks, n_new, NS, flags, err, sizeof err) == 0);
+    int same = 0;
+    for (int s = 0; s < NS; s++) same += memcmp(alone[s], m.act.logits + (size_t)s * V, sizeof(float) * V) == 0;
+    printf("#   %d of %d sequences' logits the same bits as alone\n", same, NS);
+    CHECK(same == NS);
+    for (int s = 0; s < NS; s++) sr_kv_cache_free(&c[s]);
+    sr_model_free(&m);
+}
+
 /* ---- the engine ------------------------------------------------------------- */
 
 /* Requests: prompt i is a few tokens made from i; results recorded by
@@ -523,6 +563,7 @@ int main(void)
     RUN(cached_forward_matches_full_forward);
     RUN(cached_forward_rejects_bad_input);
     RUN(decode_step_is_batch_invariant);
+    RUN(decode_step_with_a_longer_sequence_is_batch_invariant);
     RUN(engine_output_does_not_depend_on_slots);
     RUN(engine_greedy_forks_agree_and_stop_callback_ends_samples);
     RUN(engine_follow_ups_continue_in_place);
