@@ -7,6 +7,9 @@
 
 static int sign(double d) { return (d > 0) - (d < 0); }
 
+/* +1 when humans ranked i better than j, -1 worse, 0 alike (rank 0 is best). */
+static int rank_order(const int64_t *rank, size_t i, size_t j) { return (rank[i] < rank[j]) - (rank[i] > rank[j]); }
+
 size_t sr_agree_pairs(const int64_t *human_rank, const double *score, size_t n,
                       size_t *agree, size_t *tied)
 {
@@ -103,7 +106,7 @@ void sr_agree_add(sr_agree *a, const int64_t *human_rank, const double *score, c
     int exact = 1;
     for (size_t i = 0; i < n && exact; i++)
         for (size_t j = i + 1; j < n && exact; j++)
-            exact = sign(score[i] - score[j]) == (human_rank[i] < human_rank[j]) - (human_rank[i] > human_rank[j]);
+            exact = sign(score[i] - score[j]) == rank_order(human_rank, i, j);
     a->exact += exact;
 
     /* Length preference: who favours the longer of two replies, the judge
@@ -113,7 +116,7 @@ void sr_agree_add(sr_agree *a, const int64_t *human_rank, const double *score, c
             int longer = sign(length[i] - length[j]);
             if (longer == 0) continue;
             int by_score = sign(score[i] - score[j]);
-            int by_rank = (human_rank[i] < human_rank[j]) - (human_rank[i] > human_rank[j]);
+            int by_rank = rank_order(human_rank, i, j);
             a->judge_len_pairs += by_score != 0;
             a->judge_longer += by_score == longer;
             a->human_len_pairs += by_rank != 0;

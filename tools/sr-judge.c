@@ -604,7 +604,6 @@ static int run_judge(sr_cli *cli, const opts *o)
         sr_gen_stats one;
         if (sr_generate(&llm.model, &eo, &io, &one, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
         st.prompts += one.prompts; st.samples += one.samples; st.tokens += one.tokens; st.steps += one.steps;
-        st.follows += one.follows;
     } while (r.retry_head < r.n_retry);
     if (r.next_out != r.n_recs) sr_die(SR_EXIT_FAIL, "internal error: %zu of %zu records judged",
                                        r.next_out, r.n_recs);

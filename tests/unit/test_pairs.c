@@ -6,19 +6,14 @@
  * not depend on input order. The hand-made cases are in tests/cli/pairs.bats. */
 #include "test.h"
 #include "pairs.h"
+#include "sample.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static sr_rng rng;                         /* deterministic test data */
 
-static uint64_t next_u64(void)   /* splitmix64: deterministic test data */
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
+static uint64_t next_u64(void) { return sr_rng_next(&rng); }
 
 enum { MAXN = 400 };
 
@@ -50,6 +45,7 @@ TEST(eft_balance_properties)
     static uint64_t key[MAXN], pkey[MAXN];
     static bool keep[MAXN], pkeep[MAXN];
     size_t cut_cases = 0;
+    rng = sr_rng_for(12345, 0);
     for (int trial = 0; trial < 500; trial++) {
         size_t n = draw_case(bucket, key);
         sr_eft_balance st;
