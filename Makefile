@@ -63,7 +63,7 @@ endif
 CU_SRC    := $(if $(NVCC),$(wildcard kernels/cuda/*.cu))
 # nvcc builds no sanitizer in, so the release and SAN=1 trees share one set.
 CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/cu/%.o)
-LIB_SRC   := $(wildcard lib/*.c kernels/cpu/*.c) kernels/ops.c $(if $(NVCC),,kernels/nocuda.c)
+LIB_SRC   := $(wildcard lib/*/*.c kernels/cpu/*.c) kernels/ops.c $(if $(NVCC),,kernels/nocuda.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(OUT)/%.o) $(CU_OBJ)
 LIBSR     := $(OUT)/libsr.a
 TOOLS     := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/sr-*.c))

@@ -15,10 +15,10 @@
 #ifndef SR_BENCH_COMMON_H
 #define SR_BENCH_COMMON_H
 
-#include "cli.h"
+#include "io/cli.h"
 #include "kernels.h"
-#include "llm.h"
-#include "model.h"
+#include "lm/llm.h"
+#include "lm/model.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
  * decoding step. --seqs 1,64 gives the batch-1 and batch-64 figures. The
  * model and device options are bench_common.h's. */
 #include "bench_common.h"
-#include "generate.h"
+#include "lm/generate.h"
 
 typedef struct job { int next, n, plen, vocab; int32_t *prompt; } job;
 

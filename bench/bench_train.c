@@ -14,7 +14,7 @@
  * the step's model FLOPs (train_flops below) and the rate they were done
  * at; with --peak-tflops also the MFU, that rate over the peak. */
 #include "bench_common.h"
-#include "train.h"
+#include "lm/train.h"
 
 #include <sys/resource.h>
 

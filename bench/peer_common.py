@@ -12,7 +12,7 @@ import os
 
 DEFAULT_MODEL = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
-# The same shapes as sr_hparams_preset() in lib/model.c.
+# The same shapes as sr_hparams_preset() in lib/lm/model.c.
 SHAPES = {
     # SmolLM2-135M
     "smol": dict(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,

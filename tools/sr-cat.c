@@ -4,12 +4,12 @@
  *   sr-cat --from-json < data.jsonl  back to msgpack
  *
  * The JSON mapping (tagged forms for binary, ext, float32, NaN and ±Inf) is
- * in lib/json.h and sr-cat(1). */
-#include "cli.h"
-#include "json.h"
-#include "linereader.h"
-#include "outfile.h"
-#include "record.h"
+ * in lib/io/json.h and sr-cat(1). */
+#include "io/cli.h"
+#include "io/json.h"
+#include "io/linereader.h"
+#include "io/outfile.h"
+#include "io/record.h"
 
 #include <stdbool.h>
 #include <stdint.h>

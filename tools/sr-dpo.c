@@ -13,13 +13,13 @@
 #include <time.h>
 #include <xxhash.h>
 
-#include "checkpoint.h"
-#include "cli.h"
-#include "dpo.h"
-#include "ids.h"
-#include "llm.h"
-#include "record.h"
-#include "train.h"
+#include "lm/checkpoint.h"
+#include "io/cli.h"
+#include "sr/dpo.h"
+#include "base/ids.h"
+#include "lm/llm.h"
+#include "io/record.h"
+#include "lm/train.h"
 
 static double now(void)
 {

@@ -3,10 +3,10 @@
  * human-ranked reply for building EFT data and for judge evaluation. */
 #include <stdio.h>
 
-#include "cli.h"
-#include "linereader.h"
-#include "oasst.h"
-#include "record.h"
+#include "io/cli.h"
+#include "io/linereader.h"
+#include "sr/oasst.h"
+#include "io/record.h"
 
 /* Every line of the export into the message-tree model; bad lines stop the
  * stage (exit 3) or are skipped and counted (--skip-bad). */

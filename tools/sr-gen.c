@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "generate.h"
-#include "heldrec.h"
-#include "ids.h"
-#include "llm.h"
-#include "progress.h"
-#include "record.h"
-#include "selfinstruct.h"
+#include "io/cli.h"
+#include "lm/generate.h"
+#include "io/heldrec.h"
+#include "base/ids.h"
+#include "lm/llm.h"
+#include "io/progress.h"
+#include "io/record.h"
+#include "sr/selfinstruct.h"
 
 typedef struct gen_opts {
     long n, top_k, max_tokens, max_prompt_tokens, batch, seed, count;

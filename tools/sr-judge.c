@@ -6,19 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agreement.h"
-#include "cli.h"
-#include "generate.h"
-#include "groupby.h"
-#include "heldrec.h"
-#include "ids.h"
-#include "json.h"
-#include "judge.h"
-#include "llm.h"
-#include "outfile.h"
-#include "progress.h"
-#include "record.h"
-#include "utf8.h"
+#include "sr/agreement.h"
+#include "io/cli.h"
+#include "lm/generate.h"
+#include "io/groupby.h"
+#include "io/heldrec.h"
+#include "base/ids.h"
+#include "io/json.h"
+#include "sr/judge.h"
+#include "lm/llm.h"
+#include "io/outfile.h"
+#include "io/progress.h"
+#include "io/record.h"
+#include "base/utf8.h"
 
 typedef struct opts {
     bool eval;

@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agreement.h"
-#include "cli.h"
-#include "groupby.h"
-#include "ids.h"
-#include "judge.h"
-#include "pairs.h"
-#include "record.h"
-#include "utf8.h"
+#include "sr/agreement.h"
+#include "io/cli.h"
+#include "io/groupby.h"
+#include "base/ids.h"
+#include "sr/judge.h"
+#include "sr/pairs.h"
+#include "io/record.h"
+#include "base/utf8.h"
 
 typedef struct opts {
     bool eft, quiet;

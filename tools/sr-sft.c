@@ -7,13 +7,13 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "checkpoint.h"
-#include "cli.h"
-#include "ids.h"
-#include "llm.h"
-#include "record.h"
-#include "tinymodel.h"
-#include "train.h"
+#include "lm/checkpoint.h"
+#include "io/cli.h"
+#include "base/ids.h"
+#include "lm/llm.h"
+#include "io/record.h"
+#include "lm/tinymodel.h"
+#include "lm/train.h"
 
 typedef struct sft_run {
     const char *out, *model_path;

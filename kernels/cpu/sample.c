@@ -1,6 +1,6 @@
 /* sample.c — the sampler's helpers over one row of logits: temperature
  * softmax and the top-k / top-p / min-p cuts. Host memory; the random draw
- * itself is the caller's (lib/sample.c), so every choice here is exact and
+ * itself is the caller's (lib/lm/sample.c), so every choice here is exact and
  * ordered: the same row gives the same candidates, in the same order. */
 #include "cpu.h"
 

@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "chat.h"
-#include "model.h"
-#include "tokenizer.h"
+#include "lm/chat.h"
+#include "lm/model.h"
+#include "lm/tokenizer.h"
 
 int main(int argc, char **argv)
 {

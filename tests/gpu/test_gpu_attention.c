@@ -6,7 +6,7 @@
  * multi-head attention, one token, a sequence longer than a tile, cached
  * prefixes (p0 > 0), empty sequences, several sequences of different lengths
  * in one call, and strides wider than the heads (q, k, v as column blocks of
- * one qkv buffer, as lib/model.c lays them out).
+ * one qkv buffer, as lib/lm/model.c lays them out).
  *
  * Every device output buffer starts filled with a sentinel: what the kernels
  * must write is compared with the CPU, and everything else (columns past the
@@ -45,10 +45,10 @@ static float urand(void)   /* uniform in [-1, 1) */
 /* How a case lays out q, k, v (and dq, dk, dv the same way).
  *  WIDE:  one [p0 + T][W] buffer, W = q_dim + 2 kv_dim + 3: k at column
  *         q_dim, v at q_dim + kv_dim, the queries the rows from p0 on —
- *         lib/model.c's qkv buffer (with a little extra width).
+ *         lib/lm/model.c's qkv buffer (with a little extra width).
  *  TIGHT: q [T][q_dim], k and v [p0 + T][kv_dim], packed.
  *  CACHE: q the first columns of [T][q_dim + 2 kv_dim] rows, k and v
- *         [p0 + T][kv_dim] caches — lib/model.c's cached forward.
+ *         [p0 + T][kv_dim] caches — lib/lm/model.c's cached forward.
  * out and dout are [T][q_dim + 5] in WIDE, [T][q_dim] otherwise. */
 enum layout { WIDE, TIGHT, CACHE };
 

@@ -2,11 +2,11 @@
  * CPU: full and cached forwards (log-probs), the backward (every parameter's
  * gradient), and the real model's greedy choices. Skipped where there is no
  * CUDA device. The ops' own parity tests are test_gpu_ops.c and
- * test_gpu_attention.c; this checks that lib/model.c drives them on the
+ * test_gpu_attention.c; this checks that lib/lm/model.c drives them on the
  * device the same way (uploads, copies, KV caches, pointer arithmetic). */
 #include "../unit/test.h"
 
-#include "model.h"
+#include "lm/model.h"
 
 static int have_gpu;
 

@@ -2,7 +2,7 @@
  * computed by hand (the working is in the comments). */
 #include "test.h"
 
-#include "agreement.h"
+#include "sr/agreement.h"
 
 TEST(spearman_and_kendall)
 {

@@ -2,7 +2,7 @@
  * Llama 3 renderings against hand-checked strings (a tiny in-memory
  * vocabulary), and the real model against tests/golden/prompts.jsonl. */
 #include "test.h"
-#include "chat.h"
+#include "lm/chat.h"
 
 #include <jansson.h>
 #include <stdint.h>

@@ -5,12 +5,12 @@
  * the closed form of the sigmoid loss's gradient built from per-sequence
  * gradients. */
 #include "test.h"
-#include "chat.h"
-#include "dpo.h"
-#include "model.h"
-#include "tinymodel.h"
-#include "tokenizer.h"
-#include "train.h"
+#include "lm/chat.h"
+#include "sr/dpo.h"
+#include "lm/model.h"
+#include "lm/tinymodel.h"
+#include "lm/tokenizer.h"
+#include "lm/train.h"
 
 #include <stdint.h>
 #include <sys/stat.h>

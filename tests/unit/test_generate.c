@@ -4,7 +4,7 @@
  * the real model's greedy continuations against tests/golden/greedy.jsonl
  * (transformers fp32). */
 #include "test.h"
-#include "generate.h"
+#include "lm/generate.h"
 
 #include <jansson.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  * fp16/bf16 conversions; read -> write -> read identity; and hand-built files
  * that each break one rule of the format. */
 #include "test.h"
-#include "gguf.h"
-#include "quant.h"
+#include "lm/gguf.h"
+#include "lm/quant.h"
 
 #include <dirent.h>
 #include <jansson.h>

@@ -12,7 +12,7 @@
  * SR_FUZZ_SEED and SR_FUZZ_N change the seed and the count for longer runs;
  * SR_FUZZ_SHOW=K prints the first K rejection messages of each kind. */
 #include "test.h"
-#include "gguf.h"
+#include "lm/gguf.h"
 
 #include <stdint.h>
 

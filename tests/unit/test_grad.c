@@ -9,7 +9,7 @@
  * gradient is checked the same way at a few dozen weights of every kind. */
 #include "test.h"
 #include "kernels.h"
-#include "model.h"
+#include "lm/model.h"
 
 #include <stdint.h>
 

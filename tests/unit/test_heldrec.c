@@ -1,6 +1,6 @@
 /* test_heldrec.c — a record kept as bytes comes back whole: every key and
  * value, its index and id, after the reader has moved on. */
-#include "heldrec.h"
+#include "io/heldrec.h"
 #include "test.h"
 
 static msgpack_sbuffer sb;

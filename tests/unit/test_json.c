@@ -1,6 +1,6 @@
-/* test_json.c — the msgpack ⇄ JSON mapping (lib/json.c) and base64. */
-#include "base64.h"
-#include "json.h"
+/* test_json.c — the msgpack ⇄ JSON mapping (lib/io/json.c) and base64. */
+#include "base/base64.h"
+#include "io/json.h"
 #include "test.h"
 
 #include <stdbool.h>

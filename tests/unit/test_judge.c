@@ -2,7 +2,7 @@
  * the built-in template, and templates with placeholders. */
 #include "test.h"
 
-#include "judge.h"
+#include "sr/judge.h"
 
 #include <unistd.h>
 

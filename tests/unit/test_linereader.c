@@ -1,6 +1,6 @@
 /* test_linereader.c — lines from plain and gzip input: endings, lengths,
  * a byte-order mark, over-long lines, truncated and corrupt compression. */
-#include "linereader.h"
+#include "io/linereader.h"
 #include "test.h"
 
 #include <stdbool.h>

@@ -2,7 +2,7 @@
  * on tiny random models, and the real model against golden log-probabilities
  * from an independent implementation (Hugging Face transformers, fp32). */
 #include "test.h"
-#include "model.h"
+#include "lm/model.h"
 
 #include <jansson.h>
 #include <stdint.h>

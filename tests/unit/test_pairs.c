@@ -5,8 +5,8 @@
  * reach the others; a cut bucket keeps its smallest keys; the choice does
  * not depend on input order. The hand-made cases are in tests/cli/pairs.bats. */
 #include "test.h"
-#include "pairs.h"
-#include "sample.h"
+#include "sr/pairs.h"
+#include "lm/sample.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,9 +2,9 @@
  * records, lookups, and the builder's pass-through of unknown keys. */
 #include "test.h"
 
-#include "ids.h"
-#include "record.h"
-#include "utf8.h"
+#include "base/ids.h"
+#include "io/record.h"
+#include "base/utf8.h"
 
 #include <msgpack.h>
 #include <sys/wait.h>

@@ -2,7 +2,7 @@
  * per-sample streams, and the frequencies of draws on a small distribution. */
 #include "test.h"
 #include "kernels.h"
-#include "sample.h"
+#include "lm/sample.h"
 
 #include <stdint.h>
 

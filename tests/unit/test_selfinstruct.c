@@ -2,7 +2,7 @@
  * worked by hand, the keyword and length filters, the continuation parser,
  * the few-shot prompt, and the normalisation dedup keys read. */
 #include "test.h"
-#include "selfinstruct.h"
+#include "sr/selfinstruct.h"
 
 static double rouge(const char *a, const char *b)
 {

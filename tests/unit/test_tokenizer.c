@@ -1,8 +1,8 @@
 /* test_tokenizer.c — byte-level BPE: a tiny hand-made vocabulary (no model
  * needed), then the real model's tokenizer against llama.cpp's golden ids. */
 #include "test.h"
-#include "tokenizer.h"
-#include "tokenizer_pre.h"
+#include "lm/tokenizer.h"
+#include "lm/tokenizer_pre.h"
 
 #include <jansson.h>
 #include <stdint.h>

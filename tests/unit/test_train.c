@@ -3,14 +3,14 @@
  * resume), GGUF checkpoints, and the real model learning from the IFT
  * examples in examples/. */
 #include "test.h"
-#include "checkpoint.h"
-#include "chat.h"
-#include "model.h"
-#include "oasst.h"
-#include "quant.h"
-#include "tinymodel.h"
-#include "tokenizer.h"
-#include "train.h"
+#include "lm/checkpoint.h"
+#include "lm/chat.h"
+#include "lm/model.h"
+#include "sr/oasst.h"
+#include "lm/quant.h"
+#include "lm/tinymodel.h"
+#include "lm/tokenizer.h"
+#include "lm/train.h"
 
 #include <stdint.h>
 #include <sys/stat.h>

@@ -1,0 +1,172 @@
+/* checkpoint.c — writing a model as GGUF, keeping its parent's metadata. */
+#include "lm/checkpoint.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "lm/quant.h"
+
+int sr_model_tensor_count(const sr_hparams *hp) { return 2 + !hp->tied + 9 * hp->n_layer; }
+
+int sr_model_tensors(const sr_hparams *hp, const sr_params *p, sr_named_tensor *out)
+{
+    const uint64_t d = hp->dim, f = hp->ffn_dim, qd = (uint64_t)hp->n_head * hp->head_dim,
+                   kvd = (uint64_t)hp->n_head_kv * hp->head_dim, V = hp->vocab;
+    int n = 0;
+#define PUT(nm, ptr, a, b) do { sr_named_tensor *t_ = &out[n++]; \
+        snprintf(t_->name, sizeof t_->name, "%s", nm); \
+        t_->data = (ptr); t_->ne0 = (a); t_->ne1 = (b) ? (b) : 1; t_->n_dims = (b) ? 2 : 1; } while (0)
+    PUT("token_embd.weight", p->token_embd, d, V);
+    PUT("output_norm.weight", p->output_norm, d, 0);
+    if (!hp->tied) PUT("output.weight", p->output, d, V);
+    char nm[48];
+    for (int l = 0; l < hp->n_layer; l++) {
+        const sr_layer_params *L = &p->layer[l];
+#define LAYER(sfx, ptr, a, b) snprintf(nm, sizeof nm, "blk.%d.%s.weight", l, sfx); PUT(nm, ptr, a, b)
+        LAYER("attn_norm", L->attn_norm, d, 0);
+        LAYER("attn_q", L->wq, d, qd);
+        LAYER("attn_k", L->wk, d, kvd);
+        LAYER("attn_v", L->wv, d, kvd);
+        LAYER("attn_output", L->wo, qd, d);
+        LAYER("ffn_norm", L->ffn_norm, d, 0);
+        LAYER("ffn_gate", L->w_gate, d, f);
+        LAYER("ffn_up", L->w_up, d, f);
+        LAYER("ffn_down", L->w_down, f, d);
+#undef LAYER
+    }
+#undef PUT
+    return n;
+}
+
+static int key_is(gguf_str k, const char *s) { return k.n == strlen(s) && memcmp(k.p, s, k.n) == 0; }
+
+static const sr_named_tensor *find_named(const sr_named_tensor *ts, int n, gguf_str name)
+{
+    for (int i = 0; i < n; i++) if (key_is(name, ts[i].name)) return &ts[i];
+    return NULL;
+}
+
+/* Our tensor as it is written: F32 from the model's memory, or BF16 in a
+ * buffer of its own (*owned, freed by the caller). */
+static int put_tensor(gguf_tensor *out, const sr_named_tensor *t, enum gguf_ttype dtype, void **owned)
+{
+    memset(out, 0, sizeof *out);
+    out->name = (gguf_str){ t->name, strlen(t->name) };
+    out->n_dims = (uint32_t)t->n_dims;
+    out->ne[0] = t->ne0;
+    out->ne[1] = t->ne1;
+    out->ne[2] = out->ne[3] = 1;
+    *owned = NULL;
+    if (dtype == GGUF_T_BF16 && t->n_dims == 2) {
+        size_t n = (size_t)(t->ne0 * t->ne1);
+        uint16_t *b = malloc(n * sizeof *b);
+        if (!b) return -1;
+        quant_f32_to_bf16_row(t->data, b, n);
+        out->type = GGUF_T_BF16;
+        out->data = b;
+        *owned = b;
+    } else {
+        out->type = GGUF_T_F32;
+        out->data = t->data;
+    }
+    return 0;
+}
+
+int sr_checkpoint_write(const char *path, sr_model *m, const gguf_file *parent,
+                        const gguf_kv *extra, size_t n_extra, enum gguf_ttype dtype,
+                        char *err, size_t errlen)
+{
+    if (dtype != GGUF_T_F32 && dtype != GGUF_T_BF16) {
+        snprintf(err, errlen, "%s: checkpoints are written F32 or BF16, not %s", path, gguf_type_name(dtype));
+        return -1;
+    }
+    const int n_ours = sr_model_tensor_count(&m->hp);
+    const size_t n_parent_kv = parent ? parent->n_kv : 0, n_parent_t = parent ? parent->n_tensors : 0;
+    sr_named_tensor *ours = calloc((size_t)n_ours, sizeof *ours);
+    gguf_kv *kv = calloc(n_parent_kv + n_extra + 1, sizeof *kv);
+    size_t max_t = n_parent_t + (size_t)n_ours;
+    gguf_tensor *ts = calloc(max_t, sizeof *ts);
+    void **owned = calloc(max_t, sizeof *owned);
+    char *written = calloc((size_t)n_ours, 1);
+    int rc = -1;
+    if (!ours || !kv || !ts || !owned || !written) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
+    /* the weights as host memory, laid out as the model's block */
+    float *host = sr_model_params_host(m);
+    sr_params hp_map;
+    hp_map.layer = calloc((size_t)m->hp.n_layer, sizeof *hp_map.layer);
+    if (!host || !hp_map.layer) {
+        free(hp_map.layer);
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    sr_params_map(&m->hp, host, &hp_map, hp_map.layer);
+    sr_model_tensors(&m->hp, &hp_map, ours);
+    free(hp_map.layer);   /* ours points at the weights, not at the map */
+
+    /* metadata: the parent's (less what extra replaces), file_type set, then extra */
+    size_t nkv = 0;
+    const gguf_value ftype = { .type = GGUF_U32, .v.u = dtype == GGUF_T_BF16 ? 32 : 0 };
+    int have_ftype = 0;
+    for (size_t i = 0; i < n_parent_kv; i++) {
+        gguf_kv k = parent->kv[i];
+        int replaced = 0;
+        for (size_t j = 0; j < n_extra; j++)
+            replaced |= extra[j].key.n == k.key.n && memcmp(extra[j].key.p, k.key.p, k.key.n) == 0;
+        if (replaced) continue;
+        if (key_is(k.key, "general.file_type")) { k.val = ftype; k.val.type = parent->kv[i].val.type; have_ftype = 1; }
+        kv[nkv++] = k;
+    }
+    if (!have_ftype) {
+        int in_extra = 0;
+        for (size_t j = 0; j < n_extra; j++) in_extra |= key_is(extra[j].key, "general.file_type");
+        if (!in_extra) kv[nkv++] = (gguf_kv){ { "general.file_type", 17 }, ftype };
+    }
+    for (size_t j = 0; j < n_extra; j++) kv[nkv++] = extra[j];
+
+    /* tensors: the parent's order, ours substituted; then any of ours it lacked */
+    size_t nt = 0;
+    for (size_t i = 0; i < n_parent_t; i++) {
+        const gguf_tensor *pt = &parent->tensors[i];
+        const sr_named_tensor *t = find_named(ours, n_ours, pt->name);
+        if (!t) { ts[nt++] = *pt; continue; }       /* not ours: copied through */
+        written[t - ours] = 1;
+        if (put_tensor(&ts[nt], t, dtype, &owned[nt]) < 0) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
+        nt++;
+    }
+    for (int i = 0; i < n_ours; i++) {
+        if (written[i]) continue;
+        if (put_tensor(&ts[nt], &ours[i], dtype, &owned[nt]) < 0) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
+        nt++;
+    }
+    rc = gguf_write(path, kv, nkv, ts, nt, 0, err, errlen);
+out:
+    if (owned) for (size_t i = 0; i < max_t; i++) free(owned[i]);
+    free(owned); free(ts); free(kv); free(ours); free(written);
+    return rc;
+}
+
+int sr_file_xxh64(const char *path, uint64_t *out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+    XXH64_state_t *s = XXH64_createState();
+    char *buf = malloc(1 << 20);
+    if (!s || !buf) {
+        fclose(f); free(buf); if (s) XXH64_freeState(s);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    XXH64_reset(s, 0);
+    size_t k;
+    while ((k = fread(buf, 1, 1 << 20, f)) > 0) XXH64_update(s, buf, k);
+    int bad = ferror(f);
+    fclose(f);
+    free(buf);
+    *out = XXH64_digest(s);
+    XXH64_freeState(s);
+    if (bad) { snprintf(err, errlen, "%s: read error", path); return -1; }
+    return 0;
+}

@@ -1,0 +1,735 @@
+/* model.c — the llama model: its memory layout, loading from GGUF, random
+ * init, and the forward pass. */
+#include "lm/model.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t q_dim(const sr_hparams *hp)  { return (size_t)hp->n_head * hp->head_dim; }
+static size_t kv_dim(const sr_hparams *hp) { return (size_t)hp->n_head_kv * hp->head_dim; }
+
+/* ---- parameters --------------------------------------------------------- */
+
+static size_t layer_params(const sr_hparams *hp)
+{
+    size_t d = hp->dim, f = hp->ffn_dim;
+    return d + (q_dim(hp) + 2 * kv_dim(hp)) * d + d * q_dim(hp) + d + 2 * f * d + d * f;
+}
+
+size_t sr_params_count(const sr_hparams *hp)
+{
+    size_t embd = (size_t)hp->vocab * hp->dim;
+    return embd + (size_t)hp->n_layer * layer_params(hp) + hp->dim + (hp->tied ? 0 : embd);
+}
+
+void sr_params_map(const sr_hparams *hp, float *base, sr_params *p, sr_layer_params *layer)
+{
+    size_t d = hp->dim, f = hp->ffn_dim, qd = q_dim(hp), kvd = kv_dim(hp);
+    float *at = base;
+#define TAKE(n) (at += (n), at - (n))
+    p->token_embd = TAKE((size_t)hp->vocab * d);
+    p->layer = layer;
+    for (int l = 0; l < hp->n_layer; l++) {
+        sr_layer_params *L = &layer[l];
+        L->attn_norm = TAKE(d);
+        L->wq = TAKE(qd * d);        /* wq, wk, wv back to back: one matmul */
+        L->wk = TAKE(kvd * d);
+        L->wv = TAKE(kvd * d);
+        L->wo = TAKE(d * qd);
+        L->ffn_norm = TAKE(d);
+        L->w_gate = TAKE(f * d);     /* w_gate, w_up back to back: one matmul */
+        L->w_up = TAKE(f * d);
+        L->w_down = TAKE(d * f);
+    }
+    p->output_norm = TAKE(d);
+    p->output = hp->tied ? p->token_embd : TAKE((size_t)hp->vocab * d);
+#undef TAKE
+}
+
+/* The context the options ask for: CUDA, or the CPU with their threads. */
+static int init_ctx(sr_model *m, const sr_model_opts *o, char *err, size_t errlen)
+{
+    if (o && o->device == SR_DEV_CUDA) return sr_ctx_init_cuda(&m->ctx, o->gpu, o->precision, err, errlen);
+    sr_ctx_init_cpu(&m->ctx, o ? o->threads : 0);
+    return 0;
+}
+
+/* Validates the shape, makes the context and allocates the parameter block
+ * on its device (contents unset). */
+static int alloc_params(sr_model *m, const sr_model_opts *o, char *err, size_t errlen)
+{
+    const sr_hparams *hp = &m->hp;
+    if (hp->n_layer <= 0 || hp->dim <= 0 || hp->ffn_dim <= 0 || hp->n_head <= 0 ||
+        hp->n_head_kv <= 0 || hp->head_dim <= 0 || hp->vocab <= 0 || hp->n_ctx <= 0) {
+        snprintf(err, errlen, "model shape: every size must be positive (layers %d, dim %d, "
+                 "ffn %d, heads %d/%d, head_dim %d, vocab %d, context %d)", hp->n_layer, hp->dim,
+                 hp->ffn_dim, hp->n_head, hp->n_head_kv, hp->head_dim, hp->vocab, hp->n_ctx);
+        return -1;
+    }
+    if (hp->n_head % hp->n_head_kv) {
+        snprintf(err, errlen, "model shape: %d query heads do not divide into %d kv heads",
+                 hp->n_head, hp->n_head_kv);
+        return -1;
+    }
+    if (hp->n_rot < 0 || hp->n_rot > hp->head_dim || hp->n_rot % 2) {
+        snprintf(err, errlen, "model shape: rope dimension %d must be even and at most head_dim %d",
+                 hp->n_rot, hp->head_dim);
+        return -1;
+    }
+    /* Bounds that keep every int size and index product far from overflow. */
+    if (hp->n_layer > 4096 || hp->dim > (1 << 16) || hp->ffn_dim > (1 << 18) ||
+        hp->n_head > 4096 || hp->head_dim > 4096 || hp->vocab > (1 << 22) || hp->n_ctx > (1 << 22) ||
+        (size_t)hp->n_head * hp->head_dim > (1 << 18)) {
+        snprintf(err, errlen, "model shape: sizes beyond what this implementation supports "
+                 "(dim %d, ffn %d, heads %d × %d, vocab %d, layers %d, context %d)", hp->dim,
+                 hp->ffn_dim, hp->n_head, hp->head_dim, hp->vocab, hp->n_layer, hp->n_ctx);
+        return -1;
+    }
+    if (init_ctx(m, o, err, errlen) < 0) return -1;
+    m->n_params = sr_params_count(hp);
+    m->params_mem = sr_dev_alloc(&m->ctx, m->n_params * sizeof(float));
+    m->w.layer = calloc((size_t)hp->n_layer, sizeof *m->w.layer);
+    if (!m->params_mem || !m->w.layer) {
+        snprintf(err, errlen, "out of %s memory for %zu MiB of weights", sr_device_name(&m->ctx),
+                 m->n_params * sizeof(float) >> 20);
+        return -1;
+    }
+    sr_params_map(hp, m->params_mem, &m->w, m->w.layer);
+    return 0;
+}
+
+/* Where the weights are written before they reach the device: the block
+ * itself on the CPU, else a host block (params_host) that upload_params
+ * sends over and frees. NULL when out of memory. */
+static float *params_staging(sr_model *m)
+{
+    if (m->ctx.device == SR_DEV_CPU) return m->params_mem;
+    if (!m->params_host) m->params_host = malloc(m->n_params * sizeof(float));
+    return m->params_host;
+}
+
+static void upload_params(sr_model *m)
+{
+    if (m->ctx.device == SR_DEV_CPU) return;
+    sr_dev_upload(&m->ctx, m->params_mem, m->params_host, m->n_params * sizeof(float));
+    sr_dev_sync(&m->ctx);
+    free(m->params_host);
+    m->params_host = NULL;
+}
+
+float *sr_model_params_host(sr_model *m)
+{
+    if (m->ctx.device == SR_DEV_CPU) return m->params_mem;
+    if (!m->params_host && !(m->params_host = malloc(m->n_params * sizeof(float)))) return NULL;
+    sr_dev_download(&m->ctx, m->params_host, m->params_mem, m->n_params * sizeof(float));
+    return m->params_host;
+}
+
+void sr_model_params_set(sr_model *m, const float *host)
+{
+    if (host != m->params_mem) sr_dev_upload(&m->ctx, m->params_mem, host, m->n_params * sizeof(float));
+}
+
+const float *sr_model_logits(sr_model *m, int rows)
+{
+    sr_acts *a = &m->act;
+    if (m->ctx.device == SR_DEV_CPU) return a->logits;
+    if ((size_t)rows > a->logits_host_rows) {
+        float *p = realloc(a->logits_host, (size_t)rows * m->hp.vocab * sizeof(float));
+        if (!p) return NULL;
+        a->logits_host = p;
+        a->logits_host_rows = (size_t)rows;
+    }
+    sr_dev_download(&m->ctx, a->logits_host, a->logits, (size_t)rows * m->hp.vocab * sizeof(float));
+    return a->logits_host;
+}
+
+/* ---- activations -------------------------------------------------------- */
+
+/* Lays the activations out from base (NULL: only counts). Returns the floats used. */
+static size_t map_acts(const sr_hparams *hp, sr_acts *a, float *base)
+{
+    size_t N = (size_t)a->max_batch * a->max_seq, d = hp->dim, f = hp->ffn_dim;
+    size_t qkv = q_dim(hp) + 2 * kv_dim(hp);
+    size_t used = 0;
+#define TAKE(n) (used += (n), base ? base + used - (n) : NULL)
+    int distinct = a->keep ? hp->n_layer : 1;
+    for (int l = 0; l < hp->n_layer; l++) {
+        sr_layer_acts *L = &a->layer[l];
+        if (l >= distinct) { *L = a->layer[0]; continue; }   /* inference: one set, reused */
+        L->x_in = TAKE(N * d);
+        L->ln1 = TAKE(N * d);
+        L->ln1_rstd = TAKE(N);
+        L->qkv = TAKE(N * qkv);
+        L->att_lse = TAKE(N * hp->n_head);
+        L->att_out = TAKE(N * q_dim(hp));
+        L->x_mid = TAKE(N * d);
+        L->ln2 = TAKE(N * d);
+        L->ln2_rstd = TAKE(N);
+        L->gu = TAKE(N * 2 * f);
+        L->h = TAKE(N * f);
+    }
+    a->x_final = TAKE(N * d);
+    a->lnf = TAKE(N * d);
+    a->lnf_rstd = TAKE(N);
+    a->logits = TAKE(N * hp->vocab);
+#undef TAKE
+    return used;
+}
+
+static int alloc_acts(sr_model *m, const sr_model_opts *o, char *err, size_t errlen)
+{
+    sr_acts *a = &m->act;
+    memset(a, 0, sizeof *a);
+    if (!o || o->max_batch <= 0 || o->max_seq <= 0) {
+        snprintf(err, errlen, "model options: max_batch and max_seq must be positive");
+        return -1;
+    }
+    if (o->max_seq > m->hp.n_ctx) {
+        snprintf(err, errlen, "model options: max_seq %d is beyond the model's context length %d",
+                 o->max_seq, m->hp.n_ctx);
+        return -1;
+    }
+    if ((size_t)o->max_batch * o->max_seq > (1u << 24)) {
+        snprintf(err, errlen, "model options: %d × %d tokens is more than one forward supports",
+                 o->max_batch, o->max_seq);
+        return -1;
+    }
+    a->max_batch = o->max_batch;
+    a->max_seq = o->max_seq;
+    a->keep = o->keep_acts != 0;
+    size_t N = (size_t)a->max_batch * a->max_seq;
+    a->layer = calloc((size_t)m->hp.n_layer, sizeof *a->layer);
+    a->tokens = malloc(N * sizeof *a->tokens);
+    a->pos = malloc(N * sizeof *a->pos);
+    a->d_tokens = sr_dev_alloc(&m->ctx, N * sizeof *a->d_tokens);
+    a->d_pos = sr_dev_alloc(&m->ctx, N * sizeof *a->d_pos);
+    a->lens = malloc((size_t)a->max_batch * sizeof *a->lens);
+    /* a cached forward may run up to max_seq one-token sequences */
+    a->seqs = malloc((size_t)(a->max_batch > a->max_seq ? a->max_batch : a->max_seq) * sizeof *a->seqs);
+    a->rows = malloc(4 * N * sizeof *a->rows);
+    sr_attn_shape s = { m->hp.n_head, m->hp.n_head_kv, m->hp.head_dim, 0, 0, 0 };
+    size_t work = sr_attention_workspace(&m->ctx, &s, a->max_seq);
+    if (a->layer) a->n_floats = map_acts(&m->hp, a, NULL);
+    a->mem = a->layer ? sr_dev_alloc(&m->ctx, (a->n_floats + work) * sizeof(float)) : NULL;
+    if (!a->layer || !a->tokens || !a->pos || !a->d_tokens || !a->d_pos || !a->lens || !a->seqs || !a->rows || !a->mem) {
+        snprintf(err, errlen, "out of %s memory for %zu MiB of activations (%d × %d tokens%s)",
+                 sr_device_name(&m->ctx), (a->n_floats + work) * sizeof(float) >> 20, a->max_batch, a->max_seq,
+                 a->keep ? ", every layer kept" : "");
+        return -1;
+    }
+    map_acts(&m->hp, a, a->mem);
+    a->att_work = a->mem + a->n_floats;
+    return 0;
+}
+
+void sr_model_free(sr_model *m)
+{
+    sr_acts *a = &m->act;
+    if (m->ctx.ops) {   /* device buffers exist only once there is a context */
+        sr_dev_free(&m->ctx, m->params_mem);
+        sr_dev_free(&m->ctx, a->mem);
+        sr_dev_free(&m->ctx, a->d_tokens);
+        sr_dev_free(&m->ctx, a->d_pos);
+        sr_ctx_free(&m->ctx);
+    }
+    free(m->params_host);
+    free(m->w.layer);
+    free(a->layer); free(a->tokens); free(a->pos); free(a->lens);
+    free(a->seqs); free(a->rows); free(a->logits_host);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- loading from GGUF -------------------------------------------------- */
+
+/* An integer metadata value of any width; absent keys take def, or are an
+ * error when def < 0. */
+static int meta_int(const gguf_file *g, const char *key, int def, int *out, char *err, size_t errlen)
+{
+    uint64_t v;
+    if (!gguf_find_kv(g, key)) {
+        if (def >= 0) { *out = def; return 0; }
+        snprintf(err, errlen, "GGUF metadata: %s is missing", key);
+        return -1;
+    }
+    if (gguf_get_u64(g, key, &v) < 0 || v > INT_MAX) {
+        snprintf(err, errlen, "GGUF metadata: %s is not an integer in [0, %d]", key, INT_MAX);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int meta_float(const gguf_file *g, const char *key, double def, float *out,
+                      char *err, size_t errlen)
+{
+    double v;
+    if (!gguf_find_kv(g, key)) { *out = (float)def; return 0; }
+    if (gguf_get_f64(g, key, &v) < 0 || !(v > 0) || v > 1e30) {
+        snprintf(err, errlen, "GGUF metadata: %s is not a positive number", key);
+        return -1;
+    }
+    *out = (float)v;
+    return 0;
+}
+
+static int str_is(gguf_str s, const char *lit) { return s.n == strlen(lit) && memcmp(s.p, lit, s.n) == 0; }
+
+int sr_hparams_from_gguf(sr_hparams *hp, const gguf_file *g, char *err, size_t errlen)
+{
+    memset(hp, 0, sizeof *hp);
+    gguf_str arch;
+    if (gguf_get_str(g, "general.architecture", &arch) < 0) {
+        snprintf(err, errlen, "GGUF metadata: general.architecture is missing");
+        return -1;
+    }
+    if (!str_is(arch, "llama")) {
+        snprintf(err, errlen, "GGUF architecture is \"%.*s\"; only \"llama\" models are supported",
+                 (int)(arch.n > 64 ? 64 : arch.n), arch.p);
+        return -1;
+    }
+    gguf_str scaling;
+    if (gguf_get_str(g, "llama.rope.scaling.type", &scaling) == 0 && !str_is(scaling, "none")) {
+        snprintf(err, errlen, "GGUF metadata: rope scaling \"%.*s\" is not supported",
+                 (int)(scaling.n > 64 ? 64 : scaling.n), scaling.p);
+        return -1;
+    }
+    if (gguf_find_tensor(g, "rope_freqs.weight")) {
+        snprintf(err, errlen, "GGUF tensor rope_freqs.weight (rope frequency factors) is not supported");
+        return -1;
+    }
+    if (meta_int(g, "llama.block_count", -1, &hp->n_layer, err, errlen) < 0 ||
+        meta_int(g, "llama.embedding_length", -1, &hp->dim, err, errlen) < 0 ||
+        meta_int(g, "llama.feed_forward_length", -1, &hp->ffn_dim, err, errlen) < 0 ||
+        meta_int(g, "llama.attention.head_count", -1, &hp->n_head, err, errlen) < 0 ||
+        meta_int(g, "llama.attention.head_count_kv", hp->n_head, &hp->n_head_kv, err, errlen) < 0 ||
+        meta_int(g, "llama.context_length", -1, &hp->n_ctx, err, errlen) < 0 ||
+        meta_float(g, "llama.attention.layer_norm_rms_epsilon", 1e-5, &hp->norm_eps, err, errlen) < 0 ||
+        meta_float(g, "llama.rope.freq_base", 10000.0, &hp->rope_theta, err, errlen) < 0)
+        return -1;
+    if (hp->n_head <= 0 || hp->dim <= 0) {
+        snprintf(err, errlen, "GGUF metadata: head_count %d and embedding_length %d must be positive",
+                 hp->n_head, hp->dim);
+        return -1;
+    }
+    int def_hd = hp->dim % hp->n_head ? 0 : hp->dim / hp->n_head, vdim;
+    if (meta_int(g, "llama.attention.key_length", def_hd, &hp->head_dim, err, errlen) < 0 ||
+        meta_int(g, "llama.attention.value_length", hp->head_dim, &vdim, err, errlen) < 0 ||
+        meta_int(g, "llama.rope.dimension_count", hp->head_dim, &hp->n_rot, err, errlen) < 0)
+        return -1;
+    if (hp->head_dim == 0 || vdim != hp->head_dim) {
+        snprintf(err, errlen, "GGUF metadata: head size (key %d, value %d, embedding %d / %d heads) "
+                 "is not supported", hp->head_dim, vdim, hp->dim, hp->n_head);
+        return -1;
+    }
+    const gguf_tensor *embd = gguf_find_tensor(g, "token_embd.weight");
+    if (!embd) {
+        snprintf(err, errlen, "GGUF tensor token_embd.weight is missing");
+        return -1;
+    }
+    if (embd->n_dims != 2 || embd->ne[0] != (uint64_t)hp->dim || embd->ne[1] == 0 || embd->ne[1] > INT_MAX) {
+        snprintf(err, errlen, "GGUF tensor token_embd.weight has %u dims [%llu, %llu], expected [%d, vocab]",
+                 embd->n_dims, (unsigned long long)embd->ne[0],
+                 (unsigned long long)(embd->n_dims > 1 ? embd->ne[1] : 1), hp->dim);
+        return -1;
+    }
+    hp->vocab = (int)embd->ne[1];
+    hp->tied = gguf_find_tensor(g, "output.weight") == NULL;
+    return 0;
+}
+
+typedef struct load_job { const gguf_tensor *t; float *dst; } load_job;
+
+/* Finds a tensor and checks its shape: [ne0] when ne1 is 0, else [ne0, ne1]. */
+static int check_tensor(const gguf_file *g, const char *name, uint64_t ne0, uint64_t ne1,
+                        float *dst, load_job *job, char *err, size_t errlen)
+{
+    const gguf_tensor *t = gguf_find_tensor(g, name);
+    if (!t) {
+        snprintf(err, errlen, "GGUF tensor %s is missing", name);
+        return -1;
+    }
+    uint32_t want_dims = ne1 ? 2 : 1;
+    if (t->n_dims != want_dims || t->ne[0] != ne0 || (ne1 && t->ne[1] != ne1)) {
+        char got[96];
+        int k = snprintf(got, sizeof got, "[");
+        for (uint32_t i = 0; i < t->n_dims && i < GGUF_MAX_DIMS; i++)
+            k += snprintf(got + k, sizeof got - k, "%s%llu", i ? ", " : "", (unsigned long long)t->ne[i]);
+        snprintf(got + k, sizeof got - k, "]");
+        if (ne1)
+            snprintf(err, errlen, "GGUF tensor %s has shape %s, expected [%llu, %llu]", name, got,
+                     (unsigned long long)ne0, (unsigned long long)ne1);
+        else
+            snprintf(err, errlen, "GGUF tensor %s has shape %s, expected [%llu]", name, got,
+                     (unsigned long long)ne0);
+        return -1;
+    }
+    *job = (load_job){ t, dst };
+    return 0;
+}
+
+int sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opts,
+                       char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    if (sr_hparams_from_gguf(&m->hp, g, err, errlen) < 0) return -1;
+    if (alloc_params(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
+    const sr_hparams *hp = &m->hp;
+    uint64_t d = hp->dim, f = hp->ffn_dim, qd = q_dim(hp), kvd = kv_dim(hp);
+    int n_jobs = 0;
+    /* The tensors are dequantized into host memory laid out as the block
+     * (the block itself on the CPU), then sent to the device in one go. */
+    float *stage = params_staging(m);
+    sr_params hw;
+    sr_layer_params *hl = calloc((size_t)hp->n_layer, sizeof *hl);
+    load_job *jobs = malloc(sizeof *jobs * (4 + 9 * (size_t)hp->n_layer));
+    if (!jobs || !stage || !hl) {
+        snprintf(err, errlen, "out of memory for %zu MiB of weights", m->n_params * sizeof(float) >> 20);
+        free(jobs); free(hl);
+        sr_model_free(m);
+        return -1;
+    }
+    sr_params_map(hp, stage, &hw, hl);
+    /* Every tensor is found and checked before any is dequantized, so a bad
+     * file fails fast; then the tensors are dequantized in parallel. */
+    char name[64];
+#define NEED(nm, ne0, ne1, dst) \
+    if (check_tensor(g, nm, ne0, ne1, dst, &jobs[n_jobs++], err, errlen) < 0) goto fail
+    NEED("token_embd.weight", d, (uint64_t)hp->vocab, hw.token_embd);
+    NEED("output_norm.weight", d, 0, hw.output_norm);
+    if (!hp->tied) NEED("output.weight", d, (uint64_t)hp->vocab, hw.output);
+    for (int l = 0; l < hp->n_layer; l++) {
+        const sr_layer_params *L = &hw.layer[l];
+#define LAYER(suffix, ne0, ne1, dst) \
+        snprintf(name, sizeof name, "blk.%d.%s.weight", l, suffix); NEED(name, ne0, ne1, dst)
+        LAYER("attn_norm", d, 0, L->attn_norm);
+        LAYER("attn_q", d, qd, L->wq);
+        LAYER("attn_k", d, kvd, L->wk);
+        LAYER("attn_v", d, kvd, L->wv);
+        LAYER("attn_output", qd, d, L->wo);
+        LAYER("ffn_norm", d, 0, L->ffn_norm);
+        LAYER("ffn_gate", d, f, L->w_gate);
+        LAYER("ffn_up", d, f, L->w_up);
+        LAYER("ffn_down", f, d, L->w_down);
+#undef LAYER
+    }
+#undef NEED
+    int bad = -1;
+    #pragma omp parallel for schedule(dynamic)
+    for (int j = 0; j < n_jobs; j++)
+        if (gguf_dequantize(jobs[j].t, jobs[j].dst) < 0) {
+            #pragma omp critical
+            if (bad < 0 || j < bad) bad = j;
+        }
+    if (bad >= 0) {
+        const gguf_tensor *t = jobs[bad].t;
+        snprintf(err, errlen, "GGUF tensor %.*s: type %s cannot be dequantized", (int)t->name.n,
+                 t->name.p, gguf_type_name(t->type));
+        goto fail;
+    }
+    free(jobs);
+    free(hl);
+    upload_params(m);
+    if (alloc_acts(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
+    return 0;
+fail:
+    free(jobs);
+    free(hl);
+    sr_model_free(m);
+    return -1;
+}
+
+int sr_model_load(sr_model *m, const char *path, const sr_model_opts *opts,
+                  char *err, size_t errlen)
+{
+    gguf_file g;
+    char e[512];
+    if (gguf_open(&g, path, e, sizeof e) < 0) {
+        snprintf(err, errlen, "%s: %s", path, e);
+        memset(m, 0, sizeof *m);
+        return -1;
+    }
+    int rc = sr_model_load_gguf(m, &g, opts, e, sizeof e);
+    gguf_close(&g);
+    if (rc < 0) snprintf(err, errlen, "%s: %s", path, e);
+    return rc;
+}
+
+/* ---- random init -------------------------------------------------------- */
+
+int sr_hparams_preset(const char *name, sr_hparams *hp)
+{
+    if (!strcmp(name, "smol"))
+        *hp = (sr_hparams){ .n_layer = 30, .dim = 576, .ffn_dim = 1536, .n_head = 9, .n_head_kv = 3,
+                            .head_dim = 64, .n_rot = 64, .vocab = 49152, .n_ctx = 2048,
+                            .norm_eps = 1e-5f, .rope_theta = 100000.0f, .tied = 1 };
+    else if (!strcmp(name, "1b"))
+        *hp = (sr_hparams){ .n_layer = 22, .dim = 2048, .ffn_dim = 5632, .n_head = 32, .n_head_kv = 4,
+                            .head_dim = 64, .n_rot = 64, .vocab = 32000, .n_ctx = 2048,
+                            .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = 0 };
+    else
+        return -1;
+    return 0;
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void fill_normal(float *p, size_t n, float std, uint64_t *s)
+{
+    for (size_t i = 0; i < n; i += 2) {   /* Box-Muller: two normals per two uniforms */
+        double u1 = ((splitmix64(s) >> 11) + 1) * 0x1.0p-53, u2 = (splitmix64(s) >> 11) * 0x1.0p-53;
+        double r = sqrt(-2.0 * log(u1)) * std;
+        p[i] = (float)(r * cos(2 * M_PI * u2));
+        if (i + 1 < n) p[i + 1] = (float)(r * sin(2 * M_PI * u2));
+    }
+}
+
+static void fill_ones(float *p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = 1.0f; }
+
+int sr_model_init_random(sr_model *m, const sr_hparams *hp, uint64_t seed,
+                         const sr_model_opts *opts, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    m->hp = *hp;
+    if (alloc_params(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
+    float *stage = params_staging(m);
+    if (!stage) {
+        snprintf(err, errlen, "out of memory for %zu MiB of weights", m->n_params * sizeof(float) >> 20);
+        sr_model_free(m);
+        return -1;
+    }
+    /* Everything normal(0, 0.02) first, then the norm weights set to 1. The
+     * offsets are the block's, so they serve the host copy as well. */
+    uint64_t s = seed;
+    fill_normal(stage, m->n_params, 0.02f, &s);
+    for (int l = 0; l < hp->n_layer; l++) {
+        fill_ones(stage + (m->w.layer[l].attn_norm - m->params_mem), hp->dim);
+        fill_ones(stage + (m->w.layer[l].ffn_norm - m->params_mem), hp->dim);
+    }
+    fill_ones(stage + (m->w.output_norm - m->params_mem), hp->dim);
+    upload_params(m);
+    if (alloc_acts(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
+    return 0;
+}
+
+/* ---- forward ------------------------------------------------------------ */
+
+/* A linear layer: OpenBLAS, or with rows the batch-independent kernel that
+ * decoding uses (each output row the same bits whatever shares the call). */
+static void linear(const sr_model *m, int rows, float *y, const float *x, const float *w,
+                   int n, int in, int out, int accumulate)
+{
+    if (rows) sr_matmul_rows_fwd(&m->ctx, y, x, w, n, in, out, accumulate);
+    else      sr_matmul_fwd(&m->ctx, y, x, w, n, in, out, accumulate);
+}
+
+/* The first half of block l over N tokens: attn_norm, q|k|v, RoPE. */
+static void block_qkv(const sr_model *m, int l, sr_layer_acts *A, int N, const int32_t *pos, int rows)
+{
+    const sr_hparams *hp = &m->hp;
+    const sr_layer_params *W = &m->w.layer[l];
+    const int d = hp->dim, qd = (int)q_dim(hp), qkvd = qd + 2 * (int)kv_dim(hp);
+    sr_rmsnorm_fwd(&m->ctx, A->ln1, A->ln1_rstd, A->x_in, W->attn_norm, N, d, hp->norm_eps);
+    linear(m, rows, A->qkv, A->ln1, W->wq, N, d, qkvd, 0);
+    sr_rope_fwd(&m->ctx, A->qkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, pos, hp->rope_theta);
+    sr_rope_fwd(&m->ctx, A->qkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, pos,
+                hp->rope_theta);
+}
+
+/* The second half: attention over seqs (whose keys and values the caller
+ * pointed at the batch or a cache), the output projection and residual,
+ * then the feed-forward into x_out. */
+static void block_rest(sr_model *m, int l, sr_layer_acts *A, float *x_out, int N,
+                       const sr_attn_shape *shape, const sr_attn_seq *seqs, int n_seq, int rows)
+{
+    const sr_hparams *hp = &m->hp;
+    const sr_layer_params *W = &m->w.layer[l];
+    const int d = hp->dim, f = hp->ffn_dim, qd = (int)q_dim(hp);
+    /* With the row kernels (a decoding step), a sequence with one new query
+     * takes the decoding kernel and one with several (an engine follow-up)
+     * the general one, each run of alike sequences in one call: the kernel a
+     * sequence gets must not depend on what shares its step, or its bits
+     * would. A prefill or training forward takes the general kernel. */
+    for (int b = 0; b < n_seq;) {
+        const int one = rows && seqs[b].T == 1;
+        int e = b + 1;
+        while (e < n_seq && (rows && seqs[e].T == 1) == one) e++;
+        if (one) sr_attention_decode_fwd(&m->ctx, shape, seqs + b, e - b, m->act.att_work);
+        else     sr_attention_fwd(&m->ctx, shape, seqs + b, e - b, m->act.att_work);
+        b = e;
+    }
+    sr_dev_copy(&m->ctx, A->x_mid, A->x_in, (size_t)N * d * sizeof(float));
+    linear(m, rows, A->x_mid, A->att_out, W->wo, N, qd, d, 1);
+
+    sr_rmsnorm_fwd(&m->ctx, A->ln2, A->ln2_rstd, A->x_mid, W->ffn_norm, N, d, hp->norm_eps);
+    linear(m, rows, A->gu, A->ln2, W->w_gate, N, d, 2 * f, 0);
+    sr_swiglu_fwd(&m->ctx, A->h, A->gu, N, f);
+    sr_dev_copy(&m->ctx, x_out, A->x_mid, (size_t)N * d * sizeof(float));
+    linear(m, rows, x_out, A->h, W->w_down, N, f, d, 1);
+}
+
+int sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int *lens,
+                     char *err, size_t errlen)
+{
+    const sr_hparams *hp = &m->hp;
+    const sr_ctx *ctx = &m->ctx;
+    sr_acts *a = &m->act;
+    if (B <= 0 || T <= 0 || B > a->max_batch || T > a->max_seq) {
+        snprintf(err, errlen, "forward: %d sequences of %d tokens do not fit the %d × %d "
+                 "the model was set up for", B, T, a->max_batch, a->max_seq);
+        return -1;
+    }
+    /* Check the untrusted part (ids and lengths) before any op runs. */
+    for (int b = 0; b < B; b++) {
+        int len = lens ? lens[b] : T;
+        if (len < 0 || len > T) {
+            snprintf(err, errlen, "forward: sequence %d has length %d, outside [0, %d]", b, len, T);
+            return -1;
+        }
+        a->lens[b] = len;
+        for (int t = 0; t < T; t++) {
+            int32_t id = t < len ? tokens[(size_t)b * T + t] : 0;
+            if (id < 0 || id >= hp->vocab) {
+                snprintf(err, errlen, "forward: sequence %d, position %d: token id %d is outside "
+                         "the vocabulary [0, %d)", b, t, id, hp->vocab);
+                return -1;
+            }
+            a->tokens[(size_t)b * T + t] = id;
+            a->pos[(size_t)b * T + t] = t;
+        }
+    }
+    a->B = B; a->T = T;
+    const int N = B * T, d = hp->dim;
+    sr_dev_upload(ctx, a->d_tokens, a->tokens, (size_t)N * sizeof *a->tokens);
+    sr_dev_upload(ctx, a->d_pos, a->pos, (size_t)N * sizeof *a->pos);
+
+    const int qd = (int)q_dim(hp), kvd = (int)kv_dim(hp), qkvd = qd + 2 * kvd;
+    const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, qkvd, qd };
+    sr_attn_seq *seqs = a->seqs;
+
+    sr_embedding_fwd(ctx, a->layer[0].x_in, a->d_tokens, N, m->w.token_embd, d);
+    for (int l = 0; l < hp->n_layer; l++) {
+        sr_layer_acts *A = &a->layer[l];
+        float *x_out = l + 1 < hp->n_layer ? a->layer[l + 1].x_in : a->x_final;
+        block_qkv(m, l, A, N, a->d_pos, 0);
+        for (int b = 0; b < B; b++) {
+            const float *q = A->qkv + (size_t)b * T * qkvd;
+            seqs[b] = (sr_attn_seq){ q, q + qd, q + qd + kvd, A->att_out + (size_t)b * T * qd,
+                                     A->att_lse + (size_t)b * T * hp->n_head, a->lens[b], 0 };
+            /* padding rows get a defined value rather than stale memory */
+            sr_dev_zero(ctx, A->att_out + ((size_t)b * T + a->lens[b]) * qd,
+                        (size_t)(T - a->lens[b]) * qd * sizeof(float));
+        }
+        block_rest(m, l, A, x_out, N, &shape, seqs, B, 0);
+    }
+    sr_rmsnorm_fwd(ctx, a->lnf, a->lnf_rstd, a->x_final, m->w.output_norm, N, d, hp->norm_eps);
+    sr_matmul_fwd(ctx, a->logits, a->lnf, m->w.output, N, d, hp->vocab, 0);
+    return 0;
+}
+
+/* ---- forward with a KV cache -------------------------------------------- */
+
+int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32_t *tokens,
+                            const int *n_new, int n_seq, unsigned flags, char *err, size_t errlen)
+{
+    const sr_hparams *hp = &m->hp;
+    const sr_ctx *ctx = &m->ctx;
+    sr_acts *a = &m->act;
+    const int qd = (int)q_dim(hp), kvd = (int)kv_dim(hp), qkvd = qd + 2 * kvd, d = hp->dim;
+    const int max_seqs = a->max_batch > a->max_seq ? a->max_batch : a->max_seq;
+    if (n_seq <= 0 || n_seq > max_seqs) {
+        snprintf(err, errlen, "cached forward: %d sequences, outside [1, %d]", n_seq, max_seqs);
+        return -1;
+    }
+    /* Check every shape and id before any op runs (or any cache changes). */
+    size_t N = 0;
+    for (int s = 0; s < n_seq; s++) {
+        const sr_kv_cache *c = caches[s];
+        if (!c || c->n_layer != hp->n_layer || c->kv_dim != kvd) {
+            snprintf(err, errlen, "cached forward: sequence %d: the cache does not fit this model", s);
+            return -1;
+        }
+        if (n_new[s] <= 0 || c->len + n_new[s] > c->cap || c->len + n_new[s] > a->max_seq) {
+            snprintf(err, errlen, "cached forward: sequence %d: %d cached + %d new positions exceed "
+                     "the cache (%d) or the model's set-up length (%d)", s, c->len, n_new[s], c->cap,
+                     a->max_seq);
+            return -1;
+        }
+        N += (size_t)n_new[s];
+    }
+    if (N > (size_t)a->max_batch * a->max_seq) {
+        snprintf(err, errlen, "cached forward: %zu tokens do not fit the %d × %d the model was set "
+                 "up for", N, a->max_batch, a->max_seq);
+        return -1;
+    }
+    for (size_t i = 0, s = 0, t = 0; i < N; i++) {
+        if (tokens[i] < 0 || tokens[i] >= hp->vocab) {
+            snprintf(err, errlen, "cached forward: sequence %zu, new token %zu: id %d is outside the "
+                     "vocabulary [0, %d)", s, t, tokens[i], hp->vocab);
+            return -1;
+        }
+        a->tokens[i] = tokens[i];
+        a->pos[i] = caches[s]->len + (int32_t)t;
+        if (++t == (size_t)n_new[s]) { s++; t = 0; }
+    }
+    a->B = 0; a->T = 0;   /* not a full forward: nothing here for a backward */
+    /* the row moves below: 2 pointer arrays of 2N (keys and values) */
+    float **dst = a->rows, **src = dst + 2 * N;
+    sr_dev_upload(ctx, a->d_tokens, a->tokens, N * sizeof *a->tokens);
+    sr_dev_upload(ctx, a->d_pos, a->pos, N * sizeof *a->pos);
+
+    const int rows = (flags & SR_FWD_BATCH_INVARIANT) != 0;
+    const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, kvd, qd };
+    sr_attn_seq *seqs = a->seqs;
+    sr_embedding_fwd(ctx, a->layer[0].x_in, a->d_tokens, (int)N, m->w.token_embd, d);
+    for (int l = 0; l < hp->n_layer; l++) {
+        sr_layer_acts *A = &a->layer[l];
+        float *x_out = l + 1 < hp->n_layer ? a->layer[l + 1].x_in : a->x_final;
+        block_qkv(m, l, A, (int)N, a->d_pos, rows);
+        size_t off = 0, r = 0;
+        for (int s = 0; s < n_seq; s++) {
+            const sr_kv_cache *c = caches[s];
+            float *k = sr_kv_k(c, l), *v = sr_kv_v(c, l);
+            for (int t = 0; t < n_new[s]; t++) {     /* the new keys and values join the cache */
+                float *row = A->qkv + (off + t) * qkvd;
+                dst[r] = k + (size_t)(c->len + t) * kvd; src[r++] = row + qd;
+                dst[r] = v + (size_t)(c->len + t) * kvd; src[r++] = row + qd + kvd;
+            }
+            seqs[s] = (sr_attn_seq){ A->qkv + off * qkvd, k, v, A->att_out + off * qd,
+                                     A->att_lse + off * hp->n_head, n_new[s], c->len };
+            off += (size_t)n_new[s];
+        }
+        sr_copy_rows(ctx, dst, (const float *const *)src, (int)r, kvd);
+        block_rest(m, l, A, x_out, (int)N, &shape, seqs, n_seq, rows);
+    }
+    int n_out = (int)N;
+    const float *x_head = a->x_final;
+    if (flags & SR_FWD_LAST_LOGITS) {
+        /* Only each sequence's last token goes through the head: its row is
+         * gathered into row s of a free buffer (the first block's ln1, done
+         * with for this forward). The head is most of a decoding step's work. */
+        float *gathered = a->layer[0].ln1;
+        size_t row = 0;
+        for (int s = 0; s < n_seq; s++) {
+            row += (size_t)n_new[s];
+            dst[s] = gathered + (size_t)s * d;
+            src[s] = a->x_final + (row - 1) * d;
+        }
+        sr_copy_rows(ctx, dst, (const float *const *)src, n_seq, d);
+        x_head = gathered;
+        n_out = n_seq;
+    }
+    sr_rmsnorm_fwd(ctx, a->lnf, a->lnf_rstd, x_head, m->w.output_norm, n_out, d, hp->norm_eps);
+    linear(m, rows, a->logits, a->lnf, m->w.output, n_out, d, hp->vocab, 0);
+    for (int s = 0; s < n_seq; s++) caches[s]->len += n_new[s];
+    return 0;
+}

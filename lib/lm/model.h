@@ -1,0 +1,217 @@
+/* model.h — a llama-architecture transformer in fp32: weights, activations,
+ * and the forward pass, written out layer by layer against kernels.h.
+ *
+ * The structs are plain, in the manner of llm.c: every weight and every
+ * activation a backward pass will need has a name and lives in one block of
+ * memory whose size is computed up front. Sizes below: N = batch × tokens,
+ * q_dim = n_head × head_dim, kv_dim = n_head_kv × head_dim. */
+#ifndef SR_MODEL_H
+#define SR_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lm/gguf.h"
+#include "kernels.h"
+#include "lm/kvcache.h"
+
+typedef struct sr_hparams {
+    int n_layer;        /* llama.block_count */
+    int dim;            /* llama.embedding_length */
+    int ffn_dim;        /* llama.feed_forward_length */
+    int n_head;         /* llama.attention.head_count */
+    int n_head_kv;      /* llama.attention.head_count_kv (default n_head) */
+    int head_dim;       /* llama.attention.key_length (default dim / n_head) */
+    int n_rot;          /* llama.rope.dimension_count (default head_dim) */
+    int vocab;          /* rows of token_embd.weight */
+    int n_ctx;          /* llama.context_length: the longest sequence accepted */
+    float norm_eps;     /* llama.attention.layer_norm_rms_epsilon (default 1e-5) */
+    float rope_theta;   /* llama.rope.freq_base (default 10000) */
+    int tied;           /* 1: no output.weight, the head reuses token_embd */
+} sr_hparams;
+
+/* One block's weights. Linear weights are [out][in]. wq, wk, wv are
+ * consecutive in memory, as are w_gate and w_up, so the forward makes q, k
+ * and v with one matmul over wq, and gate and up with one over w_gate. */
+typedef struct sr_layer_params {
+    float *attn_norm;     /* [dim] */
+    float *wq;            /* [q_dim][dim] */
+    float *wk, *wv;       /* [kv_dim][dim] each */
+    float *wo;            /* [dim][q_dim] */
+    float *ffn_norm;      /* [dim] */
+    float *w_gate, *w_up; /* [ffn_dim][dim] each */
+    float *w_down;        /* [dim][ffn_dim] */
+} sr_layer_params;
+
+typedef struct sr_params {
+    float *token_embd;          /* [vocab][dim] */
+    sr_layer_params *layer;     /* [n_layer] */
+    float *output_norm;         /* [dim] */
+    float *output;              /* [vocab][dim]; == token_embd when tied */
+} sr_params;
+
+/* Floats in one set of parameters (the same layout serves gradients and
+ * optimizer state later), and the pointers into a block of that size.
+ * layer must hold n_layer entries. */
+size_t sr_params_count(const sr_hparams *hp);
+void   sr_params_map(const sr_hparams *hp, float *base, sr_params *p, sr_layer_params *layer);
+
+/* One block's activations for N tokens. Without keep_acts every layer shares
+ * one set (inference); with it each layer has its own (training). */
+typedef struct sr_layer_acts {
+    float *x_in;      /* [N][dim] residual stream entering the block */
+    float *ln1;       /* [N][dim] attn_norm(x_in) */
+    float *ln1_rstd;  /* [N] */
+    float *qkv;       /* [N][q_dim + 2 kv_dim]: q | k | v per token, q and k after RoPE */
+    float *att_lse;   /* [N][n_head] log-sum-exp of each attention row */
+    float *att_out;   /* [N][q_dim] attention output, before wo */
+    float *x_mid;     /* [N][dim] x_in + attention */
+    float *ln2;       /* [N][dim] ffn_norm(x_mid) */
+    float *ln2_rstd;  /* [N] */
+    float *gu;        /* [N][2 ffn_dim] gate | up pre-activations */
+    float *h;         /* [N][ffn_dim] silu(gate) * up */
+} sr_layer_acts;
+
+typedef struct sr_acts {
+    int max_batch, max_seq, keep;
+    int B, T;                  /* the shape of the last forward */
+    int32_t *tokens, *pos;     /* [N] host: the tokens (padding as 0) and their positions */
+    int32_t *d_tokens, *d_pos; /* [N] the same on the model's device, for the ops */
+    int *lens;                 /* [max_batch] */
+    sr_attn_seq *seqs;         /* [max_batch] the attention call's view of each sequence */
+    float **rows;              /* [4 max_batch max_seq] a cached forward's row moves (to, from) */
+    sr_layer_acts *layer;      /* [n_layer] */
+    float *x_final;            /* [N][dim] residual stream after the last block */
+    float *lnf;                /* [N][dim] output_norm(x_final) */
+    float *lnf_rstd;           /* [N] */
+    float *logits;             /* [N][vocab], sequence b's token t at row b*T + t */
+    float *att_work;           /* attention workspace */
+    float *mem;                /* the arena (on the device) all the float buffers above point into */
+    size_t n_floats;
+    float *logits_host;        /* sr_model_logits' host copy (CUDA), grown as needed */
+    size_t logits_host_rows;
+    float **rows_tmp;          /* [4 N] host pointer arrays for sr_copy_rows */
+} sr_acts;
+
+typedef struct sr_model_opts {
+    int max_batch, max_seq;    /* the largest forward the arena is sized for */
+    int keep_acts;             /* keep every layer's activations (for a backward) */
+    int threads;               /* <= 0: every core */
+    sr_device device;          /* where the weights and activations live (default: the CPU) */
+    int gpu;                   /* CUDA device index */
+    sr_precision precision;    /* CUDA matmuls */
+} sr_model_opts;
+
+typedef struct sr_model {
+    sr_hparams hp;
+    sr_ctx ctx;            /* its threads are fixed at creation: the attention
+                              workspace in the arena is sized for them */
+    sr_params w;           /* pointers into params_mem, on ctx's device */
+    float *params_mem;
+    size_t n_params;
+    float *params_host;    /* sr_model_params_host's copy (CUDA only) */
+    sr_acts act;
+} sr_model;
+
+/* The parameters as host memory, current as of the call: params_mem itself
+ * on the CPU, a copy downloaded into params_host on CUDA. NULL when out of
+ * memory. Mapped with sr_params_map, it is what checkpoints are written from. */
+float *sr_model_params_host(sr_model *m);
+
+/* Replace every parameter with host[n_params] (a resumed training state). */
+void sr_model_params_set(sr_model *m, const float *host);
+
+/* The first `rows` rows of the last forward's logits, readable on the host
+ * (m->act.logits itself on the CPU). NULL when out of memory. */
+const float *sr_model_logits(sr_model *m, int rows);
+
+/* A named llama shape for random-init models (benchmarks, GPU tests):
+ * "smol" is SmolLM2-135M's (30 layers, dim 576, FFN 1536, 9 heads / 3 KV
+ * heads of 64, vocab 49152, tied, RoPE theta 1e5), "1b" TinyLlama-1.1B's (22
+ * layers, dim 2048, FFN 5632, 32 / 4 heads of 64, vocab 32000, untied, theta
+ * 1e4); both context 2048, RMSNorm eps 1e-5. Returns 0, or -1 for another name. */
+int  sr_hparams_preset(const char *name, sr_hparams *hp);
+
+/* Hyperparameters from a GGUF file's metadata; the architecture must be llama. */
+int  sr_hparams_from_gguf(sr_hparams *hp, const gguf_file *g, char *err, size_t errlen);
+
+/* Load every weight (dequantized to fp32), checking each tensor's presence and
+ * shape, and size the activations for opts. Return 0, or -1 with err set. */
+int  sr_model_load(sr_model *m, const char *path, const sr_model_opts *opts,
+                   char *err, size_t errlen);
+int  sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opts,
+                        char *err, size_t errlen);
+
+/* A model of the given shape with random weights (normal, std 0.02; norm
+ * weights 1), the same for the same seed. */
+int  sr_model_init_random(sr_model *m, const sr_hparams *hp, uint64_t seed,
+                          const sr_model_opts *opts, char *err, size_t errlen);
+
+void sr_model_free(sr_model *m);
+
+/* Forward B sequences of T token ids (tokens[b*T + t]), right-padded:
+ * sequence b has lens[b] real tokens (lens NULL: all T). Positions start at
+ * 0. The logits land in m->act.logits; a padded row's logits are not
+ * meaningful (its token is read as 0). Returns 0, or -1 with err set for a
+ * shape beyond the arena or a token id out of range. The activations are the
+ * model's own, so one forward runs at a time per model. */
+int  sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int *lens,
+                      char *err, size_t errlen);
+
+/* ==== training: the backward pass (lib/model_backward.c) ==================
+ *
+ * Gradients of every parameter, in the parameters' own layout (sr_params_map
+ * over a second block of n_params floats; tied embeddings share one
+ * gradient, as they share one weight), and the scratch one backward needs,
+ * sized for the model's arena. */
+typedef struct sr_grads {
+    const sr_ctx *ctx;          /* the model's: where mem and the scratch live */
+    float *mem;                 /* [n_params] parameter gradients */
+    size_t n;
+    sr_params g;                /* named pointers into mem */
+    /* scratch, [max_batch × max_seq] rows each */
+    float *dres;                /* [N][dim] gradient of the residual stream */
+    float *dln;                 /* [N][dim] gradient of a norm's output */
+    float *dqkv;                /* [N][q_dim + 2 kv_dim] */
+    float *datt;                /* [N][q_dim] */
+    float *dgu;                 /* [N][2 ffn_dim] */
+    float *dh;                  /* [N][ffn_dim] */
+    float *att_work;            /* sr_attention_bwd's workspace */
+    sr_attn_seq_grad *seqs;     /* [max_batch] */
+    float *scratch;             /* the block the scratch pointers share */
+} sr_grads;
+
+/* Allocate gradients (zeroed) and scratch for m, which must have been set up
+ * with keep_acts. Returns 0, or -1 with err set. */
+int  sr_grads_init(sr_grads *g, const sr_model *m, char *err, size_t errlen);
+void sr_grads_zero(sr_grads *g);
+void sr_grads_free(sr_grads *g);
+
+/* Backward of the last sr_model_forward: given dlogits[B*T][vocab], the
+ * gradient of a loss with respect to the logits (it may be m->act.logits
+ * itself, overwritten by the caller; padded rows must be zero), add the
+ * loss's gradient to every parameter in g (+=, so micro-batches
+ * accumulate). Returns 0, or -1 with err set (no kept activations). */
+int  sr_model_backward(sr_model *m, sr_grads *g, const float *dlogits, char *err, size_t errlen);
+
+/* Flags of sr_model_forward_cached. */
+enum {
+    SR_FWD_LAST_LOGITS = 1,      /* logits for each sequence's last new token only, at row s */
+    SR_FWD_BATCH_INVARIANT = 2,  /* row-independent matmuls: a sequence's numbers do not
+                                    depend on the others in the call (decoding) */
+};
+
+/* Forward n_seq sequences by n_new[s] tokens each, continuing their caches:
+ * sequence s's new tokens are packed back to back in tokens (s = 0 first) at
+ * positions caches[s]->len, ..., and their keys and values are appended to
+ * caches[s] (whose len grows by n_new[s]). A prefill is one sequence with
+ * its whole prompt; a decoding step is every active sequence with 1 token.
+ * Logits land in m->act.logits: row i for packed token i, or with
+ * SR_FWD_LAST_LOGITS row s for sequence s's last token. Each cache may
+ * appear once; len + n_new must fit the cache and the model's max_seq, and
+ * the tokens together max_batch × max_seq. Returns 0, or -1 with err set
+ * (nothing changed). The activations of a full forward are overwritten. */
+int  sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32_t *tokens,
+                             const int *n_new, int n_seq, unsigned flags, char *err, size_t errlen);
+
+#endif

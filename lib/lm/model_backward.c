@@ -1,0 +1,126 @@
+/* model_backward.c — the llama model's backward pass, layer by layer, in
+ * the manner of llm.c: the forward (model.c, keep_acts) keeps every
+ * activation a backward needs under a name; this walks the layers in
+ * reverse, from the logits' gradient to every parameter's. */
+#include "lm/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sr_grads_init(sr_grads *g, const sr_model *m, char *err, size_t errlen)
+{
+    memset(g, 0, sizeof *g);
+    const sr_hparams *hp = &m->hp;
+    const sr_acts *a = &m->act;
+    if (!a->keep) {
+        snprintf(err, errlen, "gradients: the model was set up without keep_acts, "
+                 "so a backward pass has no activations to read");
+        return -1;
+    }
+    const size_t N = (size_t)a->max_batch * a->max_seq, d = hp->dim, f = hp->ffn_dim;
+    const size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, 0, 0, 0 };
+    const size_t work = sr_attention_bwd_workspace(&m->ctx, &shape, a->max_seq, a->max_batch);
+    const size_t scratch = N * (2 * d + qd + 2 * kvd + qd + 2 * f + f) + work;
+    g->ctx = &m->ctx;
+    g->n = m->n_params;
+    g->mem = sr_dev_alloc(g->ctx, g->n * sizeof(float));
+    g->scratch = sr_dev_alloc(g->ctx, scratch * sizeof(float));
+    g->seqs = calloc((size_t)a->max_batch, sizeof *g->seqs);
+    g->g.layer = calloc((size_t)hp->n_layer, sizeof *g->g.layer);
+    if (!g->mem || !g->scratch || !g->seqs || !g->g.layer) {
+        sr_grads_free(g);
+        snprintf(err, errlen, "out of %s memory for gradients (%zu MiB) and backward scratch (%zu MiB)",
+                 sr_device_name(&m->ctx), m->n_params * sizeof(float) >> 20, scratch * sizeof(float) >> 20);
+        return -1;
+    }
+    sr_params_map(hp, g->mem, &g->g, g->g.layer);
+    sr_grads_zero(g);
+    float *at = g->scratch;
+#define TAKE(n) (at += (n), at - (n))
+    g->dres = TAKE(N * d);
+    g->dln = TAKE(N * d);
+    g->dqkv = TAKE(N * (qd + 2 * kvd));
+    g->datt = TAKE(N * qd);
+    g->dgu = TAKE(N * 2 * f);
+    g->dh = TAKE(N * f);
+    g->att_work = TAKE(work);
+#undef TAKE
+    return 0;
+}
+
+void sr_grads_zero(sr_grads *g)
+{
+    sr_dev_zero(g->ctx, g->mem, g->n * sizeof(float));
+}
+
+void sr_grads_free(sr_grads *g)
+{
+    if (g->ctx) {
+        sr_dev_free(g->ctx, g->mem);
+        sr_dev_free(g->ctx, g->scratch);
+    }
+    free(g->g.layer);
+    free(g->seqs);
+    memset(g, 0, sizeof *g);
+}
+
+int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err, size_t errlen)
+{
+    const sr_hparams *hp = &m->hp;
+    const sr_ctx *ctx = &m->ctx;
+    const sr_acts *a = &m->act;
+    if (!a->keep || a->B <= 0) {
+        snprintf(err, errlen, "backward: %s", !a->keep ? "the model keeps no activations (keep_acts)"
+                                                        : "no forward pass to go back through");
+        return -1;
+    }
+    const int B = a->B, T = a->T, N = B * T, d = hp->dim, f = hp->ffn_dim;
+    const int qd = hp->n_head * hp->head_dim, kvd = hp->n_head_kv * hp->head_dim, qkvd = qd + 2 * kvd;
+    const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, qkvd, qd };
+    const sr_params *W = &m->w, *G = &gr->g;
+    float *dres = gr->dres, *dln = gr->dln;
+
+    /* the head: logits = output_norm(x_final) · outputᵀ */
+    sr_matmul_bwd(ctx, dln, G->output, dlogits, a->lnf, W->output, N, d, hp->vocab, 0);
+    sr_dev_zero(ctx, dres, (size_t)N * d * sizeof(float));
+    sr_rmsnorm_bwd(ctx, dres, G->output_norm, dln, a->x_final, W->output_norm, a->lnf_rstd, N, d);
+
+    /* dres is now the gradient of the residual stream leaving block l; each
+     * block adds its branches' input gradients to it (the residual path
+     * passes it through unchanged). */
+    for (int l = hp->n_layer - 1; l >= 0; l--) {
+        const sr_layer_params *Wl = &W->layer[l], *Gl = &G->layer[l];
+        const sr_layer_acts *A = &a->layer[l];
+
+        /* feed-forward: x_out = x_mid + swiglu(ln2 · [gate | up]ᵀ) · downᵀ */
+        sr_matmul_bwd(ctx, gr->dh, Gl->w_down, dres, A->h, Wl->w_down, N, f, d, 0);
+        sr_swiglu_bwd(ctx, gr->dgu, gr->dh, A->gu, N, f);
+        sr_matmul_bwd(ctx, dln, Gl->w_gate, gr->dgu, A->ln2, Wl->w_gate, N, d, 2 * f, 0);
+        sr_rmsnorm_bwd(ctx, dres, Gl->ffn_norm, dln, A->x_mid, Wl->ffn_norm, A->ln2_rstd, N, d);
+
+        /* attention: x_mid = x_in + attention(rope(ln1 · [q | k | v]ᵀ)) · woᵀ */
+        sr_matmul_bwd(ctx, gr->datt, Gl->wo, dres, A->att_out, Wl->wo, N, qd, d, 0);
+        sr_attn_seq *seqs = a->seqs;
+        for (int b = 0; b < B; b++) {
+            const size_t row = (size_t)b * T;
+            const float *q = A->qkv + row * qkvd;
+            float *dq = gr->dqkv + row * qkvd;
+            const int len = a->lens[b];
+            seqs[b] = (sr_attn_seq){ q, q + qd, q + qd + kvd, A->att_out + row * qd,
+                                     A->att_lse + row * hp->n_head, len, 0 };
+            gr->seqs[b] = (sr_attn_seq_grad){ gr->datt + row * qd, dq, dq + qd, dq + qd + kvd };
+            /* padding rows take no part in attention: their gradient is zero */
+            sr_dev_zero(ctx, dq + (size_t)len * qkvd, (size_t)(T - len) * qkvd * sizeof(float));
+        }
+        sr_attention_bwd(ctx, &shape, seqs, gr->seqs, B, gr->att_work);
+        sr_rope_bwd(ctx, gr->dqkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, a->d_pos, hp->rope_theta);
+        sr_rope_bwd(ctx, gr->dqkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, a->d_pos,
+                    hp->rope_theta);
+        sr_matmul_bwd(ctx, dln, Gl->wq, gr->dqkv, A->ln1, Wl->wq, N, d, qkvd, 0);
+        sr_rmsnorm_bwd(ctx, dres, Gl->attn_norm, dln, A->x_in, Wl->attn_norm, A->ln1_rstd, N, d);
+    }
+    sr_embedding_bwd(ctx, G->token_embd, dres, a->d_tokens, N, d);
+    return 0;
+}

@@ -1,0 +1,134 @@
+/* tinymodel.c — a tiny random llama GGUF with a real or fixture tokenizer. */
+#include "lm/tinymodel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lm/checkpoint.h"
+#include "lm/gguf.h"
+#include "lm/model.h"
+
+#define S(lit) ((gguf_str){ lit, sizeof(lit) - 1 })
+
+static const char CHATML_TEMPLATE[] =
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+    "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
+    "{% endif %}";
+
+/* Merges of the fixture: pairs of byte characters ("Ġ" is the space). */
+static const char *const FIXTURE_MERGES[][2] = {
+    { "Ġ", "t" }, { "h", "e" }, { "Ġt", "he" }, { "i", "n" }, { "e", "r" },
+    { "a", "n" }, { "o", "n" }, { "Ġ", "a" }, { "r", "e" }, { "Ġ", "s" },
+};
+enum { N_MERGES = sizeof FIXTURE_MERGES / sizeof FIXTURE_MERGES[0] };
+static const char *const FIXTURE_SPECIAL[] = { "<|endoftext|>", "<|im_start|>", "<|im_end|>" };
+enum { N_SPECIAL = 3, N_FIXTURE = 256 + N_MERGES + N_SPECIAL };
+
+/* The fixture tokenizer's strings and arrays, owned here. */
+typedef struct fixture {
+    char text[N_FIXTURE][32];
+    char merge[N_MERGES][32];
+    gguf_value tokens[N_FIXTURE], types[N_FIXTURE], merges[N_MERGES];
+} fixture;
+
+static int utf8_put(char *o, unsigned cp)
+{
+    if (cp < 0x80) { o[0] = (char)cp; return 1; }
+    o[0] = (char)(0xC0 | (cp >> 6));
+    o[1] = (char)(0x80 | (cp & 0x3F));
+    return 2;
+}
+
+static void fixture_build(fixture *f)
+{
+    /* GPT-2's byte characters: printable bytes stand for themselves, the
+     * rest are mapped to U+0100 onward in byte order. */
+    unsigned next = 256;
+    for (int b = 0; b < 256; b++) {
+        int keep = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+        int n = utf8_put(f->text[b], keep ? (unsigned)b : next++);
+        f->text[b][n] = 0;
+    }
+    /* The merges' halves are written in byte characters already ("Ġ" is
+     * the space's, U+0120); each merge's result is a token after the bytes. */
+    for (int i = 0; i < N_MERGES; i++) {
+        snprintf(f->merge[i], sizeof f->merge[i], "%s %s", FIXTURE_MERGES[i][0], FIXTURE_MERGES[i][1]);
+        snprintf(f->text[256 + i], sizeof f->text[0], "%s%s", FIXTURE_MERGES[i][0], FIXTURE_MERGES[i][1]);
+    }
+    for (int i = 0; i < N_SPECIAL; i++) snprintf(f->text[256 + N_MERGES + i], sizeof f->text[0], "%s", FIXTURE_SPECIAL[i]);
+    for (int i = 0; i < N_FIXTURE; i++) {
+        f->tokens[i] = (gguf_value){ .type = GGUF_STRING, .v.s = { f->text[i], strlen(f->text[i]) } };
+        f->types[i] = (gguf_value){ .type = GGUF_I32, .v.i = i >= 256 + N_MERGES ? 3 : 1 };
+    }
+    for (int i = 0; i < N_MERGES; i++)
+        f->merges[i] = (gguf_value){ .type = GGUF_STRING, .v.s = { f->merge[i], strlen(f->merge[i]) } };
+}
+
+static int starts_with(gguf_str k, const char *p) { size_t n = strlen(p); return k.n >= n && memcmp(k.p, p, n) == 0; }
+
+int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real, char *err, size_t errlen)
+{
+    gguf_file real;
+    int have_real = 0;
+    char e2[256];
+    if (o->tokenizer_from && gguf_open(&real, o->tokenizer_from, e2, sizeof e2) == 0) have_real = 1;
+    if (used_real) *used_real = have_real;
+    fixture *fx = have_real ? NULL : calloc(1, sizeof *fx);
+    gguf_kv *kv = calloc(64 + (have_real ? real.n_kv : 0), sizeof *kv);
+    int rc = -1;
+    sr_model m;
+    memset(&m, 0, sizeof m);
+    if ((!have_real && !fx) || !kv) { snprintf(err, errlen, "out of memory"); goto out; }
+
+    uint64_t vocab;
+    size_t n = 0;
+#define KV(k, t, field, x) kv[n++] = (gguf_kv){ S(k), { .type = t, .v.field = (x) } }
+    KV("general.architecture", GGUF_STRING, s, S("llama"));
+    KV("general.name", GGUF_STRING, s, S("sr tiny test model"));
+    KV("llama.block_count", GGUF_U32, u, (uint64_t)o->n_layer);
+    KV("llama.context_length", GGUF_U32, u, (uint64_t)o->n_ctx);
+    KV("llama.embedding_length", GGUF_U32, u, (uint64_t)o->dim);
+    KV("llama.feed_forward_length", GGUF_U32, u, (uint64_t)o->ffn_dim);
+    KV("llama.attention.head_count", GGUF_U32, u, (uint64_t)o->n_head);
+    KV("llama.attention.head_count_kv", GGUF_U32, u, (uint64_t)o->n_head_kv);
+    KV("llama.rope.dimension_count", GGUF_U32, u, (uint64_t)(o->dim / o->n_head));
+    KV("llama.rope.freq_base", GGUF_F32, f, 10000.0);
+    KV("llama.attention.layer_norm_rms_epsilon", GGUF_F32, f, 1e-5);
+    if (have_real) {
+        const gguf_value *toks = gguf_get_arr(&real, "tokenizer.ggml.tokens");
+        if (!toks) { snprintf(err, errlen, "%s: no tokenizer.ggml.tokens", o->tokenizer_from); goto out; }
+        vocab = toks->v.arr.n;
+        for (uint64_t i = 0; i < real.n_kv; i++)
+            if (starts_with(real.kv[i].key, "tokenizer.")) kv[n++] = real.kv[i];
+    } else {
+        fixture_build(fx);
+        vocab = N_FIXTURE;
+        KV("tokenizer.ggml.model", GGUF_STRING, s, S("gpt2"));
+        KV("tokenizer.ggml.pre", GGUF_STRING, s, S("smollm"));
+        kv[n++] = (gguf_kv){ S("tokenizer.ggml.tokens"),
+                             { .type = GGUF_ARRAY, .v.arr = { GGUF_STRING, N_FIXTURE, fx->tokens } } };
+        kv[n++] = (gguf_kv){ S("tokenizer.ggml.token_type"),
+                             { .type = GGUF_ARRAY, .v.arr = { GGUF_I32, N_FIXTURE, fx->types } } };
+        kv[n++] = (gguf_kv){ S("tokenizer.ggml.merges"),
+                             { .type = GGUF_ARRAY, .v.arr = { GGUF_STRING, N_MERGES, fx->merges } } };
+        KV("tokenizer.ggml.bos_token_id", GGUF_U32, u, 256 + N_MERGES + 1);
+        KV("tokenizer.ggml.eos_token_id", GGUF_U32, u, 256 + N_MERGES + 2);
+        KV("tokenizer.ggml.padding_token_id", GGUF_U32, u, 256 + N_MERGES + 2);
+        KV("tokenizer.chat_template", GGUF_STRING, s, ((gguf_str){ CHATML_TEMPLATE, sizeof CHATML_TEMPLATE - 1 }));
+    }
+#undef KV
+    sr_hparams hp = { .n_layer = o->n_layer, .dim = o->dim, .ffn_dim = o->ffn_dim, .n_head = o->n_head,
+                      .n_head_kv = o->n_head_kv, .head_dim = o->n_head ? o->dim / o->n_head : 0,
+                      .n_rot = o->n_head ? o->dim / o->n_head : 0, .vocab = (int)vocab, .n_ctx = o->n_ctx,
+                      .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = o->tied };
+    sr_model_opts mo = { .max_batch = 1, .max_seq = 1, .keep_acts = 0, .threads = 1 };
+    if (sr_model_init_random(&m, &hp, o->seed, &mo, err, errlen) < 0) goto out;
+    rc = sr_checkpoint_write(path, &m, NULL, kv, n, GGUF_T_F32, err, errlen);
+out:
+    sr_model_free(&m);
+    if (have_real) gguf_close(&real);
+    free(kv);
+    free(fx);
+    return rc;
+}
