@@ -20,16 +20,6 @@ sr_rng sr_rng_for(uint64_t record_seed, uint64_t sample)
     return (sr_rng){ sr_hash(b, sizeof b, record_seed) };
 }
 
-uint64_t sr_rng_next(sr_rng *r)
-{
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-double sr_rng_uniform(sr_rng *r) { return (sr_rng_next(r) >> 11) * 0x1.0p-53; }
-
 int sr_sample_check(const sr_sample_opts *o, char *err, size_t errlen)
 {
     if (!isfinite(o->temperature) || o->temperature > 100) {

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/rng.h"
+
 typedef struct sr_sample_opts {
     float temperature;      /* <= 0: greedy (argmax, ties to the lowest id) */
     float top_p;            /* >= 1: off */
@@ -22,15 +24,10 @@ typedef struct sr_sample_opts {
 /* The paper's candidate settings (METHOD step 2). */
 #define SR_SAMPLE_OPTS_DEFAULT { 0.7f, 0.9f, 0.0f, 1.0f, 0 }
 
-/* A splitmix64 stream: 64 bits of state, one per sample in flight. */
-typedef struct sr_rng { uint64_t s; } sr_rng;
-
 /* XXH64(record id, seed): the seed of everything random about one record. */
 uint64_t sr_record_seed(const char *id, size_t id_len, uint64_t seed);
 /* The stream of sample `sample` of the record whose seed is record_seed. */
 sr_rng   sr_rng_for(uint64_t record_seed, uint64_t sample);
-uint64_t sr_rng_next(sr_rng *r);
-double   sr_rng_uniform(sr_rng *r);     /* [0, 1), 53 bits */
 
 /* Check options: 0, or -1 with the reason (a NaN, a top-p outside (0, 1], ...). */
 int sr_sample_check(const sr_sample_opts *o, char *err, size_t errlen);
