@@ -1,4 +1,4 @@
-/* ids.c — XXH64-based ids and sharding. */
+/* ids.c — XXH64-based ids, shards and seeds: every rule of DESIGN §2 and §4. */
 #include "base/ids.h"
 
 #include <errno.h>
@@ -31,4 +31,17 @@ int sr_shard_parse(const char *s, uint64_t *k, uint64_t *n)
 bool sr_shard_keep(const char *id, size_t n, uint64_t shard_k, uint64_t shard_n)
 {
     return XXH64(id, n, 0) % shard_n == shard_k;
+}
+
+uint64_t sr_record_seed(const char *id, size_t id_len, uint64_t seed)
+{
+    return sr_hash(id, id_len, seed);
+}
+
+sr_rng sr_rng_for(uint64_t record_seed, uint64_t sample)
+{
+    /* Hash rather than add: streams of neighbouring samples must not overlap. */
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(sample >> (8 * i));
+    return (sr_rng){ sr_hash(b, sizeof b, record_seed) };
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/rng.h"
+
 uint64_t sr_hash(const void *data, size_t n, uint64_t seed);
 
 /* 16 lowercase hex digits and a NUL. */
@@ -15,5 +17,12 @@ void sr_hex64(uint64_t h, char out[17]);
 int sr_shard_parse(const char *s, uint64_t *k, uint64_t *n);
 /* Whether the record with this id belongs to shard K of N: XXH64(id) % N == K. */
 bool sr_shard_keep(const char *id, size_t n, uint64_t shard_k, uint64_t shard_n);
+
+/* --- seeds (DESIGN §4): every random draw for a record starts here --- */
+
+/* XXH64(record id, seed): the seed of everything random about one record. */
+uint64_t sr_record_seed(const char *id, size_t id_len, uint64_t seed);
+/* The stream of sample `sample` of the record whose seed is record_seed. */
+sr_rng sr_rng_for(uint64_t record_seed, uint64_t sample);
 
 #endif

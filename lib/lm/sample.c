@@ -7,19 +7,6 @@
 #include "base/ids.h"
 #include "kernels.h"
 
-uint64_t sr_record_seed(const char *id, size_t id_len, uint64_t seed)
-{
-    return sr_hash(id, id_len, seed);
-}
-
-sr_rng sr_rng_for(uint64_t record_seed, uint64_t sample)
-{
-    /* Hash rather than add: streams of neighbouring samples must not overlap. */
-    uint8_t b[8];
-    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(sample >> (8 * i));
-    return (sr_rng){ sr_hash(b, sizeof b, record_seed) };
-}
-
 int sr_sample_check(const sr_sample_opts *o, char *err, size_t errlen)
 {
     if (!isfinite(o->temperature) || o->temperature > 100) {

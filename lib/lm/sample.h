@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/rng.h"
+#include "base/ids.h"     /* sr_rng, sr_rng_for, sr_record_seed */
 
 typedef struct sr_sample_opts {
     float temperature;      /* <= 0: greedy (argmax, ties to the lowest id) */
@@ -24,10 +24,6 @@ typedef struct sr_sample_opts {
 /* The paper's candidate settings (METHOD step 2). */
 #define SR_SAMPLE_OPTS_DEFAULT { 0.7f, 0.9f, 0.0f, 1.0f, 0 }
 
-/* XXH64(record id, seed): the seed of everything random about one record. */
-uint64_t sr_record_seed(const char *id, size_t id_len, uint64_t seed);
-/* The stream of sample `sample` of the record whose seed is record_seed. */
-sr_rng   sr_rng_for(uint64_t record_seed, uint64_t sample);
 
 /* Check options: 0, or -1 with the reason (a NaN, a top-p outside (0, 1], ...). */
 int sr_sample_check(const sr_sample_opts *o, char *err, size_t errlen);
