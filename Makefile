@@ -121,7 +121,10 @@ $(BUILD)/cu/%.o: %.cu kernels/kernels.h kernels/backend.h kernels/cuda/cuda.h $(
 # make test builds the GPU tests too (so CI compiles them) but runs them only
 # in make test-gpu: CUDA against the CPU, op by op and the whole model, and
 # the tools' training steps on both (each skipped, saying so, without a GPU).
+# The default model is fetched first, so a fresh clone runs the whole suite;
+# where it cannot be fetched (offline) the tests that need it skip, saying so.
 test: $(TOOLS) $(UNIT) $(GPU_TESTS)
+	@$(MAKE) --no-print-directory model || echo "make test: no model; the tests that need it will skip" >&2
 	@tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
 
 test-gpu: $(TOOLS) $(GPU_TESTS)
