@@ -17,7 +17,7 @@
 #include "io/cli.h"
 #include "sr/dpo.h"
 #include "base/ids.h"
-#include "lm/llm.h"
+#include "sr/lm_cli.h"
 #include "io/record.h"
 #include "lm/train.h"
 

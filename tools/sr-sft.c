@@ -10,7 +10,7 @@
 #include "lm/checkpoint.h"
 #include "io/cli.h"
 #include "base/ids.h"
-#include "lm/llm.h"
+#include "sr/lm_cli.h"
 #include "io/record.h"
 #include "lm/tinymodel.h"
 #include "lm/train.h"
