@@ -72,23 +72,42 @@ void sr_llm_open(sr_llm *llm, const sr_llm_opts *o, const sr_model_opts *mo)
     if (rc != SR_LM_OK) sr_die(rc, "%s", err);
 }
 
-void sr_train_flags_apply(sr_train_flags *f, sr_train_opts *o, enum sr_overlong *policy,
-                          enum gguf_ttype *dtype)
+void sr_train_flags_apply(sr_train_flags *f, const sr_train_opts *o, enum sr_overlong *policy,
+                          sr_train_job *j)
 {
-    if (strcmp(f->schedule, "cosine") == 0) o->schedule = SR_SCHED_COSINE;
-    else if (strcmp(f->schedule, "linear") == 0) o->schedule = SR_SCHED_LINEAR;
+    j->o = *o;
+    if (strcmp(f->schedule, "cosine") == 0) j->o.schedule = SR_SCHED_COSINE;
+    else if (strcmp(f->schedule, "linear") == 0) j->o.schedule = SR_SCHED_LINEAR;
     else sr_usage_error("--schedule: '%s' is not one of cosine, linear", f->schedule);
     if (strcmp(f->overlong, "drop") == 0) *policy = SR_OVERLONG_DROP;
     else if (strcmp(f->overlong, "truncate") == 0) *policy = SR_OVERLONG_TRUNCATE;
     else sr_usage_error("--overlong: '%s' is not one of truncate, drop", f->overlong);
-    if (strcmp(f->dtype_name, "bf16") == 0) *dtype = GGUF_T_BF16;
-    else if (strcmp(f->dtype_name, "f32") == 0) *dtype = GGUF_T_F32;
+    if (strcmp(f->dtype_name, "bf16") == 0) j->dtype = GGUF_T_BF16;
+    else if (strcmp(f->dtype_name, "f32") == 0) j->dtype = GGUF_T_F32;
     else sr_usage_error("--dtype: '%s' is not one of f32, bf16", f->dtype_name);
-    o->warmup = f->warmup;
-    o->batch = (int)f->batch;
-    o->micro_batch = (int)f->micro;
-    o->epochs = (int)f->epochs;
-    o->max_steps = f->max_steps;
-    o->seed = (uint64_t)f->seed;
+    j->o.warmup = f->warmup;
+    j->o.batch = (int)f->batch;
+    j->o.micro_batch = (int)f->micro;
+    j->o.epochs = (int)f->epochs;
+    j->o.max_steps = f->max_steps;
+    j->o.seed = (uint64_t)f->seed;
     if (f->micro > f->batch) f->micro = f->batch;     /* the arena needs no more */
+    j->schedule = f->schedule;
+    j->overlong = f->overlong;
+    j->dtype_name = f->dtype_name;
+    j->max_len = f->max_len;
+    j->save_every = f->save_every;
+    j->resume = f->resume;
+    j->log_path = f->log_path;
+    j->note = f->quiet ? NULL : sr_warn;
+}
+
+void sr_train_job_open(sr_train_job *j, const sr_llm_opts *lo)
+{
+    const sr_model_opts probe = { .max_batch = 1, .max_seq = 1, .keep_acts = 0 };
+    sr_llm_open(&j->llm, lo, &probe);
+    sr_llm_model_opts(lo, &j->mo);
+    char err[1024];
+    int rc = sr_train_job_begin(j, err, sizeof err);
+    if (rc) sr_die(rc, "%s", err);
 }

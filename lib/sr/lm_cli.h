@@ -20,6 +20,7 @@
 #include "io/cli.h"
 #include "lm/llm.h"
 #include "lm/train.h"
+#include "lm/train_run.h"
 
 /* ---- the model ------------------------------------------------------------ */
 
@@ -96,9 +97,15 @@ typedef struct sr_train_flags {
     { "resume", 0, SR_OPT_FLAG, &(f)->resume, NULL, "continue from OUT.state when it exists", 0, 0 }, \
     { "quiet", 'q', SR_OPT_FLAG, &(f)->quiet, NULL, "no progress or summary on standard error", 0, 0 }
 
-/* After parsing: check the named choices (a usage error, exit 2, otherwise),
- * copy the numbers into o, and clamp f->micro to f->batch as the trainer does. */
-void sr_train_flags_apply(sr_train_flags *f, sr_train_opts *o, enum sr_overlong *policy,
-                          enum gguf_ttype *dtype);
+/* After parsing: check the named choices (a usage error, exit 2, otherwise)
+ * and set up j from o and f: the trainer's settings, the checkpoint's dtype
+ * and provenance names, saving, resuming, the log, and notes by sr_warn
+ * unless --quiet. f->micro is clamped to f->batch as the trainer does. */
+void sr_train_flags_apply(sr_train_flags *f, const sr_train_opts *o, enum sr_overlong *policy,
+                          sr_train_job *j);
+
+/* Open j's model (the -m of lo) with a minimal arena, then
+ * sr_train_job_begin; any failure exits. */
+void sr_train_job_open(sr_train_job *j, const sr_llm_opts *lo);
 
 #endif
