@@ -29,6 +29,29 @@ static void print_eval(sr_model *m, const sr_pairs *pi, const sr_dpo *dpo)
     if (fflush(stdout) != 0) sr_die(SR_EXIT_FAIL, "writing standard output failed");
 }
 
+/* The reference log-probs: the records', then --ref's (loaded, used,
+ * freed), then the starting model's, computed with the model about to be
+ * trained (pair_batch pairs a forward, keep_acts unless eval); the policy is
+ * loaded after. Returns whether --ref was used, *ref_model its hash. */
+static bool reference(sr_train_job *job, sr_pairs *pi, const char *ref_path, int pair_batch, bool eval,
+                      bool quiet, uint64_t *ref_model)
+{
+    const size_t missing = sr_pairs_missing(pi);
+    char err[1024];
+    int rc = 0;
+    if (missing && ref_path) {
+        sr_pairs_reference_file(pi, ref_path, &job->mo, job->vocab, ref_model, quiet);
+    } else if (missing) {
+        rc = sr_train_job_load(job, &pi->data, 2 * pair_batch, !eval, err, sizeof err);
+        if (!rc) sr_pairs_reference(pi, &job->llm.model, job->llm.path, quiet);
+    } else if (ref_path && !quiet) {
+        sr_warn("--ref %s not loaded: every pair carries its reference log-probs", ref_path);
+    }
+    if (!rc) rc = sr_train_job_load(job, &pi->data, 2 * pair_batch, !eval, err, sizeof err);
+    if (rc) sr_die(rc, "%s", err);
+    return missing && ref_path;
+}
+
 #define STR(k, str) { { k, sizeof(k) - 1 }, { .type = GGUF_STRING, .v.s = { str, strlen(str) } } }
 #define U64(k, x) { { k, sizeof(k) - 1 }, { .type = GGUF_U64, .v.u = (uint64_t)(x) } }
 #define F64(k, x) { { k, sizeof(k) - 1 }, { .type = GGUF_F64, .v.f = (x) } }
@@ -130,27 +153,13 @@ int main(int argc, char **argv)
         sr_usage_error("--eval: %zu pairs carry no reference log-probs and there is no --ref MODEL "
                        "(against itself every margin is 0)", missing);
 
-    /* The reference: the records', then --ref's (loaded, used, freed), then
-     * the starting model's, computed with the model about to be trained. */
-    const int pair_batch = eval ? 1 : (int)f.micro;
     uint64_t ref_model_hash = 0;
-    char err[1024];
-    int rc = 0;
-    if (missing && ref_path) {
-        sr_pairs_reference_file(&pi, ref_path, &job.mo, job.vocab, &ref_model_hash, f.quiet);
-    } else if (missing) {
-        rc = sr_train_job_load(&job, &pi.data, 2 * pair_batch, !eval, err, sizeof err);
-        if (!rc) sr_pairs_reference(&pi, &job.llm.model, job.llm.path, f.quiet);
-    } else if (ref_path && !f.quiet) {
-        sr_warn("--ref %s not loaded: every pair carries its reference log-probs", ref_path);
-    }
-    if (!rc) rc = sr_train_job_load(&job, &pi.data, 2 * pair_batch, !eval, err, sizeof err);
-    if (rc) sr_die(rc, "%s", err);
+    const bool by_ref = reference(&job, &pi, ref_path, eval ? 1 : (int)f.micro, eval, f.quiet, &ref_model_hash);
     dpo.ref = pi.ref;
     if (write_ref_path) sr_pairs_write_ref(&cli, write_ref_path, &pi);
 
     if (eval) print_eval(&job.llm.model, &pi, &dpo);
-    else train(&job, &pi, &dpo, loss_name, missing && ref_path ? &ref_model_hash : NULL);
+    else train(&job, &pi, &dpo, loss_name, by_ref ? &ref_model_hash : NULL);
     sr_cli_finish(&cli);
 
     sr_pairs_free(&pi);
