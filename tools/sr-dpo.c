@@ -6,7 +6,7 @@
  * model itself before training — one model in memory — or, with --ref, by
  * another model loaded for that pass and freed before the policy is. Then
  * the DPO loss (sr/dpo.h) through the training run sr-sft uses
- * (lm/train_run.h). */
+ * (lm/train_run.h, with DPO's part in sr/dpo_run.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +14,7 @@
 #include "io/cli.h"
 #include "lm/train_run.h"
 #include "sr/dpo.h"
+#include "sr/dpo_run.h"
 #include "sr/lm_cli.h"
 #include "sr/train_data.h"
 
@@ -27,65 +28,6 @@ static void print_eval(sr_model *m, const sr_pairs *pi, const sr_dpo *dpo)
     for (int k = 0; k < SR_DPO_N_METRICS; k++) printf(",\"%s\":%.6f", sr_dpo_metric_names[k], v[k]);
     printf("}\n");
     if (fflush(stdout) != 0) sr_die(SR_EXIT_FAIL, "writing standard output failed");
-}
-
-/* The reference log-probs: the records', then --ref's (loaded, used,
- * freed), then the starting model's, computed with the model about to be
- * trained (pair_batch pairs a forward, keep_acts unless eval); the policy is
- * loaded after. Returns whether --ref was used, *ref_model its hash. */
-static bool reference(sr_train_job *job, sr_pairs *pi, const char *ref_path, int pair_batch, bool eval,
-                      bool quiet, uint64_t *ref_model)
-{
-    const size_t missing = sr_pairs_missing(pi);
-    char err[1024];
-    int rc = 0;
-    if (missing && ref_path) {
-        sr_pairs_reference_file(pi, ref_path, &job->mo, job->vocab, ref_model, quiet);
-    } else if (missing) {
-        rc = sr_train_job_load(job, &pi->data, 2 * pair_batch, !eval, err, sizeof err);
-        if (!rc) sr_pairs_reference(pi, &job->llm.model, job->llm.path, quiet);
-    } else if (ref_path && !quiet) {
-        sr_warn("--ref %s not loaded: every pair carries its reference log-probs", ref_path);
-    }
-    if (!rc) rc = sr_train_job_load(job, &pi->data, 2 * pair_batch, !eval, err, sizeof err);
-    if (rc) sr_die(rc, "%s", err);
-    return missing && ref_path;
-}
-
-#define STR(k, str) { { k, sizeof(k) - 1 }, { .type = GGUF_STRING, .v.s = { str, strlen(str) } } }
-#define U64(k, x) { { k, sizeof(k) - 1 }, { .type = GGUF_U64, .v.u = (uint64_t)(x) } }
-#define F64(k, x) { { k, sizeof(k) - 1 }, { .type = GGUF_F64, .v.f = (x) } }
-
-/* Train, with DPO's own provenance beside the common sr.* keys. ref_model:
- * the --ref file's hash, or NULL when the reference was not a --ref. */
-static void train(sr_train_job *job, const sr_pairs *pi, const sr_dpo *dpo, const char *loss_name,
-                  const uint64_t *ref_model)
-{
-    const uint64_t ref_hash = sr_hash(pi->ref, pi->data.n_ex * 2 * sizeof *pi->ref, 0);
-    /* the settings a state must match beyond the trainer's own */
-    char settings[256], ref_hex[17], ref_model_hex[17], loss[32], what[160], how[96];
-    int ns = snprintf(settings, sizeof settings, "dpo loss=%s beta=%.17g rpo=%.17g ln=%d max_len=%ld overlong=%s",
-                      loss_name, dpo->beta, dpo->rpo_alpha, (int)dpo->length_norm, job->max_len, job->overlong);
-    job->o.inputs_hash = sr_dpo_inputs_hash(job->parent_hash, pi->hash, ref_hash, settings, (size_t)ns);
-    sr_hex64(ref_hash, ref_hex);
-    sr_hex64(ref_model ? *ref_model : 0, ref_model_hex);
-    snprintf(loss, sizeof loss, "dpo-%s", sr_dpo_kind_name(dpo->kind));
-    const gguf_kv inputs[] = { STR("sr.ref.xxh64", ref_hex) };   /* the reference log-probs, however obtained */
-    const gguf_kv hparams[] = { F64("sr.hparams.beta", dpo->beta), F64("sr.hparams.rpo_alpha", dpo->rpo_alpha),
-                                U64("sr.hparams.length_norm", dpo->length_norm) };
-    const gguf_kv tail[] = { STR("sr.ref.model.xxh64", ref_model_hex) };
-    job->loss_name = loss;
-    job->data_hash = pi->hash;
-    job->inputs = inputs, job->n_inputs = 1;
-    job->loss_hparams = hparams, job->n_loss_hparams = 3;
-    job->tail = tail, job->n_tail = ref_model ? 1 : 0;
-    snprintf(what, sizeof what, "%zu pairs (%zu with given reference log-probs; %d tokens at most)",
-             pi->data.n_ex, pi->given, pi->data.max_len);
-    snprintf(how, sizeof how, "%s loss, beta %g%s", loss_name, dpo->beta, dpo->length_norm ? ", length-normalized" : "");
-    sr_loss l = sr_dpo_loss(dpo);
-    char err[1024];
-    int rc = sr_train_job_run(job, &pi->data, &l, what, how, err, sizeof err);
-    if (rc) sr_die(rc, "%s", err);
 }
 
 int main(int argc, char **argv)
@@ -154,12 +96,13 @@ int main(int argc, char **argv)
                        "(against itself every margin is 0)", missing);
 
     uint64_t ref_model_hash = 0;
-    const bool by_ref = reference(&job, &pi, ref_path, eval ? 1 : (int)f.micro, eval, f.quiet, &ref_model_hash);
+    const bool by_ref = sr_dpo_reference(&job, &pi, ref_path, eval ? 1 : (int)f.micro, eval, f.quiet,
+                                         &ref_model_hash);
     dpo.ref = pi.ref;
     if (write_ref_path) sr_pairs_write_ref(&cli, write_ref_path, &pi);
 
     if (eval) print_eval(&job.llm.model, &pi, &dpo);
-    else train(&job, &pi, &dpo, loss_name, by_ref ? &ref_model_hash : NULL);
+    else sr_dpo_train(&job, &pi, &dpo, by_ref ? &ref_model_hash : NULL);
     sr_cli_finish(&cli);
 
     sr_pairs_free(&pi);

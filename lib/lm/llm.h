@@ -15,7 +15,7 @@
 
 /* What lm's whole-task calls return: 0, or the exit code (DESIGN §3) the
  * failure calls for, with a message in err. */
-enum { SR_LM_OK = 0, SR_LM_FAIL = 1, SR_LM_USAGE = 2, SR_LM_BAD_DATA = 3 };
+enum { SR_LM_OK = 0, SR_LM_FAIL = 1, SR_LM_BAD_DATA = 3 };
 
 typedef struct sr_llm {
     char *path;                 /* the model file opened */
