@@ -37,10 +37,6 @@ int sr_train_job_load(sr_train_job *j, const sr_train_data *d, int max_batch, bo
 
 /* ---- the checkpoint --------------------------------------------------------- */
 
-#define STR(k, str) (gguf_kv){ { k, sizeof(k) - 1 }, { .type = GGUF_STRING, .v.s = { str, strlen(str) } } }
-#define U64(k, x) (gguf_kv){ { k, sizeof(k) - 1 }, { .type = GGUF_U64, .v.u = (uint64_t)(x) } }
-#define F64(k, x) (gguf_kv){ { k, sizeof(k) - 1 }, { .type = GGUF_F64, .v.f = (x) } }
-
 static size_t put_kvs(gguf_kv *kv, size_t n, const gguf_kv *add, size_t n_add)
 {
     if (n_add) memcpy(kv + n, add, n_add * sizeof *add);
@@ -59,42 +55,38 @@ static int save_checkpoint(void *self, const sr_trainer *t, char *err, size_t er
     gguf_kv *kv = malloc((24 + j->n_inputs + j->n_loss_hparams + j->n_tail) * sizeof *kv);
     if (!kv) { snprintf(err, errlen, "%s: out of memory", j->out); return -1; }
     size_t n = 0;
-    kv[n++] = STR("sr.tool", j->tool);
-    kv[n++] = STR("sr.version", j->version);
-    kv[n++] = STR("sr.parent.xxh64", parent_hex);
-    kv[n++] = STR("sr.data.xxh64", data_hex);
+    kv[n++] = sr_kv_str("sr.tool", j->tool);
+    kv[n++] = sr_kv_str("sr.version", j->version);
+    kv[n++] = sr_kv_str("sr.parent.xxh64", parent_hex);
+    kv[n++] = sr_kv_str("sr.data.xxh64", data_hex);
     n = put_kvs(kv, n, j->inputs, j->n_inputs);
-    kv[n++] = U64("sr.steps", t->step);
-    kv[n++] = U64("sr.examples", t->data->n_ex);
-    kv[n++] = STR("sr.loss", j->loss_name);
+    kv[n++] = sr_kv_u64("sr.steps", t->step);
+    kv[n++] = sr_kv_u64("sr.examples", t->data->n_ex);
+    kv[n++] = sr_kv_str("sr.loss", j->loss_name);
     n = put_kvs(kv, n, j->loss_hparams, j->n_loss_hparams);
-    kv[n++] = F64("sr.hparams.lr", o->lr);
-    kv[n++] = F64("sr.hparams.lr_final", o->lr_final);
-    kv[n++] = U64("sr.hparams.warmup", o->warmup);
-    kv[n++] = STR("sr.hparams.schedule", j->schedule);
-    kv[n++] = U64("sr.hparams.batch", o->batch);
+    kv[n++] = sr_kv_f64("sr.hparams.lr", o->lr);
+    kv[n++] = sr_kv_f64("sr.hparams.lr_final", o->lr_final);
+    kv[n++] = sr_kv_u64("sr.hparams.warmup", o->warmup);
+    kv[n++] = sr_kv_str("sr.hparams.schedule", j->schedule);
+    kv[n++] = sr_kv_u64("sr.hparams.batch", o->batch);
     /* as asked for, not as clamped to the batch */
-    kv[n++] = U64("sr.hparams.micro_batch", j->o.micro_batch);
-    kv[n++] = U64("sr.hparams.epochs", o->epochs);
-    kv[n++] = U64("sr.hparams.max_steps", o->max_steps);
-    kv[n++] = U64("sr.hparams.max_len", j->max_len);
-    kv[n++] = STR("sr.hparams.overlong", j->overlong);
-    kv[n++] = F64("sr.hparams.weight_decay", o->weight_decay);
-    kv[n++] = F64("sr.hparams.clip", o->clip);
-    kv[n++] = F64("sr.hparams.beta1", o->beta1);
-    kv[n++] = F64("sr.hparams.beta2", o->beta2);
-    kv[n++] = F64("sr.hparams.eps", o->eps);
-    kv[n++] = U64("sr.hparams.seed", o->seed);
-    kv[n++] = STR("sr.hparams.dtype", j->dtype_name);
+    kv[n++] = sr_kv_u64("sr.hparams.micro_batch", j->o.micro_batch);
+    kv[n++] = sr_kv_u64("sr.hparams.epochs", o->epochs);
+    kv[n++] = sr_kv_u64("sr.hparams.max_steps", o->max_steps);
+    kv[n++] = sr_kv_u64("sr.hparams.max_len", j->max_len);
+    kv[n++] = sr_kv_str("sr.hparams.overlong", j->overlong);
+    kv[n++] = sr_kv_f64("sr.hparams.weight_decay", o->weight_decay);
+    kv[n++] = sr_kv_f64("sr.hparams.clip", o->clip);
+    kv[n++] = sr_kv_f64("sr.hparams.beta1", o->beta1);
+    kv[n++] = sr_kv_f64("sr.hparams.beta2", o->beta2);
+    kv[n++] = sr_kv_f64("sr.hparams.eps", o->eps);
+    kv[n++] = sr_kv_u64("sr.hparams.seed", o->seed);
+    kv[n++] = sr_kv_str("sr.hparams.dtype", j->dtype_name);
     n = put_kvs(kv, n, j->tail, j->n_tail);
     int rc = sr_checkpoint_write(j->out, t->m, &j->llm.gguf, kv, n, j->dtype, err, errlen);
     free(kv);
     return rc;
 }
-
-#undef STR
-#undef U64
-#undef F64
 
 /* ---- the run ---------------------------------------------------------------- */
 

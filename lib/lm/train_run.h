@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lm/gguf.h"
 #include "lm/llm.h"
@@ -48,6 +49,20 @@ typedef struct sr_train_job {
     int vocab, n_ctx;
     bool loaded;                        /* llm.model holds the policy's weights */
 } sr_train_job;
+
+/* Metadata entries for the sr.* lists (the strings must outlive the run). */
+static inline gguf_kv sr_kv_str(const char *k, const char *s)
+{
+    return (gguf_kv){ { k, strlen(k) }, { .type = GGUF_STRING, .v.s = { s, strlen(s) } } };
+}
+static inline gguf_kv sr_kv_u64(const char *k, uint64_t x)
+{
+    return (gguf_kv){ { k, strlen(k) }, { .type = GGUF_U64, .v.u = x } };
+}
+static inline gguf_kv sr_kv_f64(const char *k, double x)
+{
+    return (gguf_kv){ { k, strlen(k) }, { .type = GGUF_F64, .v.f = x } };
+}
 
 /* After llm and mo are set: note the model's shape, free its weights and
  * hash the file. Returns 0 or an SR_LM_* code with err set. */

@@ -27,10 +27,6 @@ bool sr_dpo_reference(sr_train_job *job, sr_pairs *pi, const char *ref_path, int
     return missing && ref_path;
 }
 
-#define STR(k, str) { { k, sizeof(k) - 1 }, { .type = GGUF_STRING, .v.s = { str, strlen(str) } } }
-#define U64(k, x) { { k, sizeof(k) - 1 }, { .type = GGUF_U64, .v.u = (uint64_t)(x) } }
-#define F64(k, x) { { k, sizeof(k) - 1 }, { .type = GGUF_F64, .v.f = (x) } }
-
 void sr_dpo_train(sr_train_job *job, const sr_pairs *pi, const sr_dpo *dpo, const uint64_t *ref_model)
 {
     const char *loss_name = sr_dpo_kind_name(dpo->kind);
@@ -43,10 +39,10 @@ void sr_dpo_train(sr_train_job *job, const sr_pairs *pi, const sr_dpo *dpo, cons
     sr_hex64(ref_hash, ref_hex);
     sr_hex64(ref_model ? *ref_model : 0, ref_model_hex);
     snprintf(loss, sizeof loss, "dpo-%s", sr_dpo_kind_name(dpo->kind));
-    const gguf_kv inputs[] = { STR("sr.ref.xxh64", ref_hex) };   /* the reference log-probs, however obtained */
-    const gguf_kv hparams[] = { F64("sr.hparams.beta", dpo->beta), F64("sr.hparams.rpo_alpha", dpo->rpo_alpha),
-                                U64("sr.hparams.length_norm", dpo->length_norm) };
-    const gguf_kv tail[] = { STR("sr.ref.model.xxh64", ref_model_hex) };
+    const gguf_kv inputs[] = { sr_kv_str("sr.ref.xxh64", ref_hex) };   /* the reference log-probs, however obtained */
+    const gguf_kv hparams[] = { sr_kv_f64("sr.hparams.beta", dpo->beta), sr_kv_f64("sr.hparams.rpo_alpha", dpo->rpo_alpha),
+                                sr_kv_u64("sr.hparams.length_norm", dpo->length_norm) };
+    const gguf_kv tail[] = { sr_kv_str("sr.ref.model.xxh64", ref_model_hex) };
     job->loss_name = loss;
     job->data_hash = pi->hash;
     job->inputs = inputs, job->n_inputs = 1;
