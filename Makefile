@@ -68,6 +68,10 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(OUT)/%.o) $(CU_OBJ)
 LIBSR     := $(OUT)/libsr.a
 TOOLS     := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/sr-*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
+# Test-only code (tests/tools): the tiny-model writer the unit tests link,
+# and sr-tiny-model, its command for the bats suites.
+TEST_OBJ  := $(OUT)/tests/tools/tinymodel.o
+TINY_TOOL := $(OUT)/tests/sr-tiny-model
 GPU_TESTS := $(patsubst tests/gpu/%.c,$(OUT)/gpu-tests/%,$(wildcard tests/gpu/test_*.c))
 BENCH     := $(patsubst bench/%.c,$(OUT)/bench/%,$(wildcard bench/bench_*.c))
 
@@ -96,9 +100,12 @@ $(BIN)/%: $(OUT)/tools/%.o $(LIBSR)
 $(OUT)/bench/%: $(OUT)/bench/%.o $(LIBSR)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
 
-$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(LIBSR)
+$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(TEST_OBJ) $(LIBSR)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_OBJ) $(LIBSR) $(LDLIBS)
+
+$(TINY_TOOL): $(OUT)/tests/tools/sr-tiny-model.o $(TEST_OBJ) $(LIBSR)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OUT)/gpu-tests/%: $(OUT)/tests/gpu/%.o $(LIBSR)
 	@mkdir -p $(@D)
@@ -115,7 +122,8 @@ $(BUILD)/cu/%.o: %.cu kernels/kernels.h kernels/backend.h kernels/cuda/cuda.h $(
 	$(NVCC) $(NVCCFLAGS) -c -o $@ $<
 
 -include $(LIB_OBJ:.o=.d) $(TOOLS:$(BIN)/%=$(OUT)/tools/%.d) $(UNIT:$(OUT)/tests/%=$(OUT)/tests/unit/%.d) \
-         $(GPU_TESTS:$(OUT)/gpu-tests/%=$(OUT)/tests/gpu/%.d) $(BENCH:%=%.d)
+         $(GPU_TESTS:$(OUT)/gpu-tests/%=$(OUT)/tests/gpu/%.d) $(BENCH:%=%.d) \
+         $(TEST_OBJ:.o=.d) $(OUT)/tests/tools/sr-tiny-model.d
 
 # --- tests ----------------------------------------------------------------
 # make test builds the GPU tests too (so CI compiles them) but runs them only
@@ -123,12 +131,12 @@ $(BUILD)/cu/%.o: %.cu kernels/kernels.h kernels/backend.h kernels/cuda/cuda.h $(
 # the tools' training steps on both (each skipped, saying so, without a GPU).
 # The default model is fetched first, so a fresh clone runs the whole suite;
 # where it cannot be fetched (offline) the tests that need it skip, saying so.
-test: $(TOOLS) $(UNIT) $(GPU_TESTS)
+test: $(TOOLS) $(UNIT) $(GPU_TESTS) $(TINY_TOOL)
 	@$(MAKE) --no-print-directory model || echo "make test: no model; the tests that need it will skip" >&2
-	@tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
+	@SR_TINY_MODEL=$(abspath $(TINY_TOOL)) tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
 
-test-gpu: $(TOOLS) $(GPU_TESTS)
-	@tests/run $(OUT)/gpu-tests $(BIN) gpu
+test-gpu: $(TOOLS) $(GPU_TESTS) $(TINY_TOOL)
+	@SR_TINY_MODEL=$(abspath $(TINY_TOOL)) tests/run $(OUT)/gpu-tests $(BIN) gpu
 
 # make test-gpu-emu: the GPU tests against tests/gpu/emu, which runs the
 # unmodified kernels/cuda sources on the CPU (g++, one fiber per CUDA thread,

@@ -17,7 +17,7 @@
 
 #include "io/cli.h"
 #include "kernels.h"
-#include "lm/llm.h"
+#include "sr/lm_cli.h"
 #include "lm/model.h"
 
 #include <stdio.h>

@@ -10,7 +10,7 @@
 #include "lm/generate.h"
 #include "io/heldrec.h"
 #include "base/ids.h"
-#include "lm/llm.h"
+#include "sr/lm_cli.h"
 #include "io/progress.h"
 #include "io/record.h"
 #include "sr/selfinstruct.h"

@@ -14,7 +14,7 @@
 #include "base/ids.h"
 #include "io/json.h"
 #include "sr/judge.h"
-#include "lm/llm.h"
+#include "sr/lm_cli.h"
 #include "io/outfile.h"
 #include "io/progress.h"
 #include "io/record.h"

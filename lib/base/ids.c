@@ -45,3 +45,21 @@ sr_rng sr_rng_for(uint64_t record_seed, uint64_t sample)
     for (int i = 0; i < 8; i++) b[i] = (uint8_t)(sample >> (8 * i));
     return (sr_rng){ sr_hash(b, sizeof b, record_seed) };
 }
+
+sr_rng sr_rng_epoch(uint64_t seed, int64_t epoch)
+{
+    return (sr_rng){ sr_hash(&epoch, sizeof epoch, seed) };
+}
+
+/* Odd multipliers keep two hashes from cancelling when they are equal. */
+uint64_t sr_train_inputs_hash(uint64_t parent_hash, uint64_t data_hash)
+{
+    return parent_hash ^ (data_hash * 0x9e3779b97f4a7c15ull);
+}
+
+uint64_t sr_dpo_inputs_hash(uint64_t parent_hash, uint64_t data_hash, uint64_t ref_hash,
+                            const char *settings, size_t settings_len)
+{
+    return sr_train_inputs_hash(parent_hash, data_hash) ^ (ref_hash * 0xc2b2ae3d27d4eb4full) ^
+           sr_hash(settings, settings_len, 1);
+}

@@ -25,4 +25,15 @@ uint64_t sr_record_seed(const char *id, size_t id_len, uint64_t seed);
 /* The stream of sample `sample` of the record whose seed is record_seed. */
 sr_rng sr_rng_for(uint64_t record_seed, uint64_t sample);
 
+/* --- training (DESIGN §5, §8): the data order and what a state must match --- */
+
+/* The stream that shuffles epoch `epoch` of a training run seeded by seed. */
+sr_rng sr_rng_epoch(uint64_t seed, int64_t epoch);
+/* What a training state is tied to: the parent model's and the data's
+ * hashes (sr-sft), and also the reference log-probs' and the loss
+ * settings' (sr-dpo: settings is their text). */
+uint64_t sr_train_inputs_hash(uint64_t parent_hash, uint64_t data_hash);
+uint64_t sr_dpo_inputs_hash(uint64_t parent_hash, uint64_t data_hash, uint64_t ref_hash,
+                            const char *settings, size_t settings_len);
+
 #endif

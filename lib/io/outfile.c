@@ -3,9 +3,8 @@
 #include "io/cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,12 +66,13 @@ void sr_outfile_open(sr_outfile *o, const char *path)
         o->device = true;
         return;
     }
+    char err[PATH_MAX + 256];
+    if (sr_atomic_open(&o->file, path, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
+    /* copies of the names: the handlers must never see memory commit frees */
     o->path = strdup(path);
-    if (!o->path || asprintf(&o->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
-        sr_die(SR_EXIT_FAIL, "out of memory");
-    o->f = fopen(o->tmp, "wb");
-    if (!o->f)
-        sr_die(SR_EXIT_FAIL, "cannot write %s: %s", o->tmp, strerror(errno));
+    o->tmp = strdup(o->file.tmp);
+    if (!o->path || !o->tmp) sr_die(SR_EXIT_FAIL, "out of memory");
+    o->f = o->file.f;
     track(o->tmp);
 }
 
@@ -102,38 +102,24 @@ void sr_outfile_commit(sr_outfile *o)
         o->f = NULL;
         return;
     }
-    if (ferror(o->f) || fsync(fileno(o->f)) != 0 || fclose(o->f) != 0) {
-        o->f = NULL;
-        sr_outfile_failed(o);
-    }
+    char err[2 * PATH_MAX + 256];
+    int rc = sr_atomic_commit(&o->file, err, sizeof err);
     o->f = NULL;
-    if (rename(o->tmp, o->path) != 0)
-        sr_die(SR_EXIT_FAIL, "cannot rename %s to %s: %s", o->tmp, o->path, strerror(errno));
     untrack(o->tmp);
-    sr_sync_parent_dir(o->path);
+    if (rc < 0) {
+        if (errno == EPIPE) exit(SR_EXIT_OK);
+        sr_die(SR_EXIT_FAIL, "%s", err);
+    }
     free(o->tmp);
     free(o->path);
     o->tmp = o->path = NULL;
-}
-
-void sr_sync_parent_dir(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir) return;
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    free(dir);
 }
 
 void sr_outfile_abort(sr_outfile *o)
 {
     if (o->device && o->f) fclose(o->f);
     if (o->path) {
-        if (o->f) fclose(o->f);
-        unlink(o->tmp);
+        sr_atomic_abort(&o->file);
         untrack(o->tmp);
         free(o->tmp);
         free(o->path);

@@ -1,9 +1,10 @@
 /* outfile.h — where a stage's output goes: standard output, or a file that
  * appears only when complete.
  *
- * `-o FILE` is written to "FILE.tmp.PID" beside it and renamed on success, so
- * an interrupted stage never leaves a truncated file that make would take as
- * done. Temporary files still open at exit or on SIGINT/SIGTERM/SIGHUP are
+ * `-o FILE` is written atomically (base/atomic.h: "FILE.tmp.PID" beside it,
+ * renamed on success), so an interrupted stage never leaves a truncated file
+ * that make would take as done; this is the wrapper that exits on failure.
+ * Temporary files still open at exit or on SIGINT/SIGTERM/SIGHUP are
  * removed. A closed pipe downstream (EPIPE) is a quiet, successful end. */
 #ifndef SR_OUTFILE_H
 #define SR_OUTFILE_H
@@ -12,10 +13,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "base/atomic.h"
+
 typedef struct sr_outfile {
     FILE *f;
     char *path;     /* NULL for standard output */
-    char *tmp;      /* the temporary name while open */
+    char *tmp;      /* the temporary's name while open, as the exit handlers see it */
+    sr_atomic file; /* the temporary itself */
     bool device;    /* a device or FIFO, written in place (path is NULL then) */
 } sr_outfile;
 
@@ -32,10 +36,5 @@ void sr_outfile_write(sr_outfile *o, const void *buf, size_t len);
 /* Call after a failed write to FILE *f that belongs to o: exits 0 quietly on
  * EPIPE, else 1 with the error. */
 _Noreturn void sr_outfile_failed(const sr_outfile *o);
-
-/* After renaming a finished file into place: fsync its directory so the
- * rename itself survives a crash. Failure loses nothing already written,
- * so it is not reported. */
-void sr_sync_parent_dir(const char *path);
 
 #endif

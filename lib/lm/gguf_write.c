@@ -1,21 +1,17 @@
 /* gguf_write.c — write a GGUF v3 file atomically.
  *
  * Everything is validated before a byte is written, so a bad argument leaves
- * no file behind; the file is written to a temporary name beside the target
- * and renamed over it only once complete and synced, so a reader never sees
- * a half-written checkpoint. The layout is the one llama.cpp writes: header,
+ * no file behind; the file is written atomically (base/atomic.h), so a
+ * reader never sees a half-written checkpoint. The layout is the one llama.cpp writes: header,
  * metadata, tensor infos, zero padding to the alignment, then each tensor's
  * data padded to the alignment. */
 #include "lm/gguf.h"
-#include "io/outfile.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "base/atomic.h"
 
 #define MAX_DEPTH 8
 #define MAX_KEY_LEN 65535
@@ -164,17 +160,12 @@ static int plan_tensors(const gguf_tensor *ts, uint64_t n, uint64_t align, uint6
     return 0;
 }
 
-int gguf_write(const char *path, const gguf_kv *kv, uint64_t n_kv,
-               const gguf_tensor *tensors, uint64_t n_tensors, uint64_t alignment,
-               char *err, size_t errlen) {
+/* Metadata: well-formed values, keys of a sane length, and an alignment
+ * that agrees with general.alignment when the keys have one. *alignment
+ * becomes the one to use; *add_align says general.alignment must be added. */
+static int check_metadata(const char *path, const gguf_kv *kv, uint64_t n_kv, uint64_t *alignment,
+                          int *add_align, char *err, size_t errlen) {
     char why[160], name[80];
-    if (errlen) err[0] = 0;
-    if ((n_kv && !kv) || (n_tensors && !tensors)) {
-        snprintf(err, errlen, "%s: metadata or tensor array missing", path);
-        return -1;
-    }
-
-    /* Metadata: well-formed values, unique keys, and an alignment that agrees. */
     const gguf_kv *align_kv = NULL;
     for (uint64_t i = 0; i < n_kv; i++) {
         show(name, sizeof name, kv[i].key);
@@ -195,78 +186,64 @@ int gguf_write(const char *path, const gguf_kv *kv, uint64_t n_kv,
         if (v->type == GGUF_U8 || v->type == GGUF_U16 || v->type == GGUF_U32 || v->type == GGUF_U64) a = v->v.u;
         else if ((v->type == GGUF_I8 || v->type == GGUF_I16 || v->type == GGUF_I32 ||
                   v->type == GGUF_I64) && v->v.i > 0) a = (uint64_t)v->v.i;
-        if (alignment == 0) alignment = a;
-        if (a != alignment) {
+        if (*alignment == 0) *alignment = a;
+        if (a != *alignment) {
             snprintf(err, errlen, "%s: general.alignment (%llu) disagrees with the alignment %llu",
-                     path, (unsigned long long)a, (unsigned long long)alignment);
+                     path, (unsigned long long)a, (unsigned long long)*alignment);
             return -1;
         }
     }
-    if (alignment == 0) alignment = 32;
-    if (alignment & (alignment - 1)) {
-        snprintf(err, errlen, "%s: alignment %llu is not a power of two", path, (unsigned long long)alignment);
+    if (*alignment == 0) *alignment = 32;
+    if (*alignment & (*alignment - 1)) {
+        snprintf(err, errlen, "%s: alignment %llu is not a power of two", path, (unsigned long long)*alignment);
         return -1;
     }
     /* A non-default alignment must be recorded in the file for readers to find the data. */
-    gguf_kv extra = {{"general.alignment", 17}, {.type = GGUF_U32, .v.u = alignment}};
-    int add_align = !align_kv && alignment != 32;
-    if (add_align && alignment > UINT32_MAX) {
+    *add_align = !align_kv && *alignment != 32;
+    if (*add_align && *alignment > UINT32_MAX) {
         snprintf(err, errlen, "%s: alignment %llu does not fit general.alignment (u32)", path,
-                 (unsigned long long)alignment);
+                 (unsigned long long)*alignment);
         return -1;
     }
+    return 0;
+}
 
+/* Unique keys, tensors that make sense and unique tensor names; bytes[]
+ * gets each tensor's size. */
+static int check_names(const char *path, const gguf_kv *kv, uint64_t n_kv, const gguf_tensor *tensors,
+                       uint64_t n_tensors, uint64_t alignment, uint64_t *bytes, char *err, size_t errlen) {
+    char why[160], name[80];
     uint64_t n_names = n_kv > n_tensors ? n_kv : n_tensors;
     const gguf_str **names = malloc((n_names ? n_names : 1) * sizeof *names);
-    uint64_t *bytes = malloc((n_tensors ? n_tensors : 1) * sizeof *bytes);
-    if (!names || !bytes) {
-        free(names); free(bytes);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
+    if (!names) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    int rc = -1;
     gguf_str dup;
     for (uint64_t i = 0; i < n_kv; i++) names[i] = &kv[i].key;
     if (find_duplicate(names, n_kv, &dup)) {
         show(name, sizeof name, dup);
         snprintf(err, errlen, "%s: duplicate key '%s'", path, name);
-        goto fail_early;
+        goto out;
     }
     for (uint64_t i = 0; i < n_tensors; i++) names[i] = &tensors[i].name;
     if (plan_tensors(tensors, n_tensors, alignment, bytes, why, sizeof why)) {
         snprintf(err, errlen, "%s: %s", path, why);
-        goto fail_early;
+        goto out;
     }
     if (find_duplicate(names, n_tensors, &dup)) {
         show(name, sizeof name, dup);
         snprintf(err, errlen, "%s: duplicate tensor name '%s'", path, name);
-        goto fail_early;
+        goto out;
     }
+    rc = 0;
+out:
     free(names);
-    names = NULL;
+    return rc;
+}
 
-    /* Write beside the target, so rename() stays within one file system. */
-    size_t tlen = strlen(path) + 64;
-    char *tmp = malloc(tlen);
-    if (!tmp) { free(bytes); snprintf(err, errlen, "%s: out of memory", path); return -1; }
-    int fd = -1;
-    for (unsigned k = 0; k < 100 && fd < 0; k++) {
-        snprintf(tmp, tlen, "%s.tmp.%ld.%u", path, (long)getpid(), k);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        free(tmp); free(bytes);
-        return -1;
-    }
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        close(fd); unlink(tmp); free(tmp); free(bytes);
-        return -1;
-    }
-    setvbuf(f, NULL, _IOFBF, 1 << 20);
-
+/* Header, metadata, tensor infos, padding, then the tensors' data. Returns
+ * -1 when the position could not be read (the padding would be wrong). */
+static int put_file(FILE *f, const gguf_kv *kv, uint64_t n_kv, int add_align, uint64_t alignment,
+                    const gguf_tensor *tensors, uint64_t n_tensors, const uint64_t *bytes) {
     put(f, "GGUF", 4);
     put_u32(f, 3);
     put_u64(f, n_tensors);
@@ -277,9 +254,10 @@ int gguf_write(const char *path, const gguf_kv *kv, uint64_t n_kv,
         put_value(f, &kv[i].val);
     }
     if (add_align) {
-        put_str(f, extra.key);
+        const gguf_value v = { .type = GGUF_U32, .v.u = alignment };
+        put_str(f, (gguf_str){ "general.alignment", 17 });
         put_u32(f, GGUF_U32);
-        put_value(f, &extra.val);
+        put_value(f, &v);
     }
     uint64_t off = 0;
     for (uint64_t i = 0; i < n_tensors; i++) {
@@ -297,25 +275,43 @@ int gguf_write(const char *path, const gguf_kv *kv, uint64_t n_kv,
         put(f, tensors[i].data, bytes[i]);
         put_zeros(f, pad_to(bytes[i], alignment));
     }
-    free(bytes);
+    return pos < 0 ? -1 : 0;
+}
 
-    int bad = pos < 0 || ferror(f);
-    int saved = errno;
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) { bad = 1; saved = errno; }
-    if (fclose(f) != 0 && !bad) { bad = 1; saved = errno; }
-    if (!bad && rename(tmp, path) != 0) { bad = 1; saved = errno; }
-    if (bad) {
-        snprintf(err, errlen, "%s: write failed: %s", path, strerror(saved));
-        unlink(tmp);
-        free(tmp);
+int gguf_write(const char *path, const gguf_kv *kv, uint64_t n_kv,
+               const gguf_tensor *tensors, uint64_t n_tensors, uint64_t alignment,
+               char *err, size_t errlen) {
+    if (errlen) err[0] = 0;
+    if ((n_kv && !kv) || (n_tensors && !tensors)) {
+        snprintf(err, errlen, "%s: metadata or tensor array missing", path);
         return -1;
     }
-    free(tmp);
-    sr_sync_parent_dir(path);
-    return 0;
-
-fail_early:
-    free(names);
+    int add_align;
+    if (check_metadata(path, kv, n_kv, &alignment, &add_align, err, errlen) < 0) return -1;
+    uint64_t *bytes = malloc((n_tensors ? n_tensors : 1) * sizeof *bytes);
+    if (!bytes) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    if (check_names(path, kv, n_kv, tensors, n_tensors, alignment, bytes, err, errlen) < 0) {
+        free(bytes);
+        return -1;
+    }
+    char why[512];
+    sr_atomic a;
+    if (sr_atomic_open(&a, path, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        free(bytes);
+        return -1;
+    }
+    setvbuf(a.f, NULL, _IOFBF, 1 << 20);
+    int bad = put_file(a.f, kv, n_kv, add_align, alignment, tensors, n_tensors, bytes);
     free(bytes);
-    return -1;
+    if (bad) {
+        snprintf(err, errlen, "%s: write failed: cannot tell the file position", path);
+        sr_atomic_abort(&a);
+        return -1;
+    }
+    if (sr_atomic_commit(&a, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        return -1;
+    }
+    return 0;
 }

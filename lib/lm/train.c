@@ -1,19 +1,18 @@
 /* train.c — the trainer: data order, micro-batches, the loss's gradient
  * through the model, AdamW, the schedule, state files and the run loop. */
 #include "lm/train.h"
-#include "io/outfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "base/atomic.h"
 #include "base/ids.h"
+#include "base/rng.h"
 
 static double now(void)
 {
@@ -100,25 +99,89 @@ double sr_loss_sft(void *self, const sr_loss_batch *b, float *dlp, double *metri
     return sum * inv;
 }
 
-/* ---- trainer ------------------------------------------------------------- */
+/* ---- log-probabilities of a micro-batch ------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *s)
+int sr_logp_batch_init(sr_logp_batch *b, const sr_model *m, int max_rows, int max_seq,
+                       char *err, size_t errlen)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    memset(b, 0, sizeof *b);
+    const size_t N = (size_t)max_rows * max_seq;
+    b->ctx = &m->ctx;
+    b->max_rows = max_rows;
+    b->max_seq = max_seq;
+    b->tokens = malloc(N * sizeof *b->tokens);
+    b->targets = malloc(N * sizeof *b->targets);
+    b->lens = malloc((size_t)max_rows * sizeof *b->lens);
+    b->lp = malloc(N * sizeof *b->lp);
+    b->d_targets = sr_dev_alloc(&m->ctx, N * sizeof *b->d_targets);
+    b->d_lp = sr_dev_alloc(&m->ctx, N * sizeof *b->d_lp);
+    if (!b->tokens || !b->targets || !b->lens || !b->lp || !b->d_targets || !b->d_lp) {
+        sr_logp_batch_free(b);
+        snprintf(err, errlen, "out of memory for a batch of %d × %d tokens", max_rows, max_seq);
+        return -1;
+    }
+    return 0;
 }
+
+void sr_logp_batch_free(sr_logp_batch *b)
+{
+    if (b->ctx) {
+        sr_dev_free(b->ctx, b->d_targets);
+        sr_dev_free(b->ctx, b->d_lp);
+    }
+    free(b->tokens); free(b->targets); free(b->lens); free(b->lp);
+    memset(b, 0, sizeof *b);
+}
+
+int sr_logp_forward(sr_model *m, const sr_train_data *d, const size_t *ex, int n_ex,
+                    sr_logp_batch *b, char *err, size_t errlen)
+{
+    const int spe = d->seqs_per_ex < 1 ? 1 : d->seqs_per_ex, B = n_ex * spe;
+    int T = 1;
+    for (int r = 0; r < B; r++) {
+        int len = d->seq[ex[r / spe] * spe + r % spe].len;
+        if (len > T) T = len;
+    }
+    if (B > b->max_rows || T > b->max_seq) {
+        snprintf(err, errlen, "a batch of %d × %d tokens does not fit buffers for %d × %d",
+                 B, T, b->max_rows, b->max_seq);
+        return -1;
+    }
+    b->B = B;
+    b->T = T;
+    b->n_tokens = 0;
+    for (int r = 0; r < B; r++) {
+        const sr_train_seq *s = &d->seq[ex[r / spe] * spe + r % spe];
+        b->lens[r] = s->len;
+        b->n_tokens += s->len;
+        for (int p = 0; p < T; p++) {
+            size_t i = (size_t)r * T + p;
+            b->tokens[i] = p < s->len ? s->ids[p] : 0;
+            /* position p predicts token p + 1: a target when that is a response token */
+            b->targets[i] = p + 1 < s->len && p + 1 >= s->resp ? s->ids[p + 1] : -1;
+        }
+    }
+    if (sr_model_forward(m, b->tokens, B, T, b->lens, err, errlen) < 0) return -1;
+    /* The log-probs go to the host (a handful of floats per sequence); the
+     * logits stay on the device. */
+    const int N = B * T;
+    sr_dev_upload(&m->ctx, b->d_targets, b->targets, (size_t)N * sizeof *b->targets);
+    sr_token_logprob_fwd(&m->ctx, b->d_lp, m->act.logits, b->d_targets, N, m->hp.vocab);
+    sr_dev_download(&m->ctx, b->lp, b->d_lp, (size_t)N * sizeof *b->lp);
+    return 0;
+}
+
+/* ---- trainer ------------------------------------------------------------- */
 
 /* The order of epoch e: a Fisher–Yates shuffle seeded by (seed, e). */
 static void epoch_order(sr_trainer *t, long e)
 {
     if (t->perm_epoch == e) return;
     size_t n = t->data->n_ex;
-    uint64_t s = sr_hash(&e, sizeof e, t->o.seed);
+    sr_rng r = sr_rng_epoch(t->o.seed, e);
     for (size_t i = 0; i < n; i++) t->perm[i] = i;
     for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(splitmix64(&s) % i), tmp = t->perm[i - 1];
+        size_t j = (size_t)(sr_rng_next(&r) % i), tmp = t->perm[i - 1];
         t->perm[i - 1] = t->perm[j];
         t->perm[j] = tmp;
     }
@@ -170,21 +233,18 @@ int sr_trainer_init(sr_trainer *t, sr_model *m, const sr_train_data *data,
     t->total_steps = o->max_steps > 0 ? o->max_steps
                    : (long)(((double)o->epochs * data->n_ex + o->batch - 1) / o->batch);
     if (sr_grads_init(&t->g, m, err, errlen) < 0) return -1;
+    if (sr_logp_batch_init(&t->lb, m, m->act.max_batch, m->act.max_seq, err, errlen) < 0) {
+        sr_trainer_free(t);
+        return -1;
+    }
     const size_t N = (size_t)m->act.max_batch * m->act.max_seq;
     t->adam_m = sr_dev_alloc(&m->ctx, m->n_params * sizeof(float));
     t->adam_v = sr_dev_alloc(&m->ctx, m->n_params * sizeof(float));
-    t->d_targets = sr_dev_alloc(&m->ctx, N * sizeof *t->d_targets);
-    t->d_lp = sr_dev_alloc(&m->ctx, N * sizeof *t->d_lp);
     t->d_dlp = sr_dev_alloc(&m->ctx, N * sizeof *t->d_dlp);
     t->perm = malloc(data->n_ex * sizeof *t->perm);
     t->ex = malloc((size_t)o->batch * sizeof *t->ex);
-    t->tokens = malloc(N * sizeof *t->tokens);
-    t->targets = malloc(N * sizeof *t->targets);
-    t->lens = malloc((size_t)m->act.max_batch * sizeof *t->lens);
-    t->lp = malloc(N * sizeof *t->lp);
     t->dlp = malloc(N * sizeof *t->dlp);
-    if (!t->adam_m || !t->adam_v || !t->perm || !t->ex || !t->tokens || !t->targets || !t->lens ||
-        !t->lp || !t->dlp || !t->d_targets || !t->d_lp || !t->d_dlp) {
+    if (!t->adam_m || !t->adam_v || !t->perm || !t->ex || !t->dlp || !t->d_dlp) {
         sr_trainer_free(t);
         snprintf(err, errlen, "out of memory for the optimizer state (%zu MiB)",
                  2 * m->n_params * sizeof(float) >> 20);
@@ -202,11 +262,10 @@ void sr_trainer_free(sr_trainer *t)
     sr_grads_free(&t->g);
     if (t->m) {
         const sr_ctx *ctx = &t->m->ctx;
-        sr_dev_free(ctx, t->adam_m); sr_dev_free(ctx, t->adam_v);
-        sr_dev_free(ctx, t->d_targets); sr_dev_free(ctx, t->d_lp); sr_dev_free(ctx, t->d_dlp);
+        sr_dev_free(ctx, t->adam_m); sr_dev_free(ctx, t->adam_v); sr_dev_free(ctx, t->d_dlp);
     }
-    free(t->perm); free(t->ex);
-    free(t->tokens); free(t->targets); free(t->lens); free(t->lp); free(t->dlp);
+    sr_logp_batch_free(&t->lb);
+    free(t->perm); free(t->ex); free(t->dlp);
     memset(t, 0, sizeof *t);
 }
 
@@ -266,36 +325,17 @@ int sr_trainer_step(sr_trainer *t, sr_step_stats *st, char *err, size_t errlen)
     sr_grads_zero(&t->g);
     for (int e0 = 0; e0 < t->o.batch; e0 += t->o.micro_batch) {
         const int n_ex = t->o.batch - e0 < t->o.micro_batch ? t->o.batch - e0 : t->o.micro_batch;
-        const int B = n_ex * spe;
-        int T = 1;
-        for (int r = 0; r < B; r++) {
-            int len = d->seq[t->ex[e0 + r / spe] * spe + r % spe].len;
-            if (len > T) T = len;
-        }
-        for (int r = 0; r < B; r++) {
-            const sr_train_seq *s = &d->seq[t->ex[e0 + r / spe] * spe + r % spe];
-            t->lens[r] = s->len;
-            st->tokens += s->len;
-            for (int p = 0; p < T; p++) {
-                size_t i = (size_t)r * T + p;
-                t->tokens[i] = p < s->len ? s->ids[p] : 0;
-                /* position p predicts token p + 1: a target when that is a response token */
-                t->targets[i] = p + 1 < s->len && p + 1 >= s->resp ? s->ids[p + 1] : -1;
-            }
-        }
-        if (sr_model_forward(m, t->tokens, B, T, t->lens, err, errlen) < 0) return -1;
-        const int N = B * T;
-        /* The log-probs go to the host for the loss (a handful of floats per
-         * sequence), its gradient comes back; the logits stay on the device. */
-        sr_dev_upload(&m->ctx, t->d_targets, t->targets, (size_t)N * sizeof *t->targets);
-        sr_token_logprob_fwd(&m->ctx, t->d_lp, m->act.logits, t->d_targets, N, V);
-        sr_dev_download(&m->ctx, t->lp, t->d_lp, (size_t)N * sizeof *t->lp);
-        sr_loss_batch lb = { n_ex, spe, B, T, t->ex + e0, t->lens, t->targets, t->lp,
-                             step_targets, t->o.batch };
-        st->loss += t->loss.fn(t->loss.self, &lb, t->dlp, st->metrics);
+        sr_logp_batch *lb = &t->lb;
+        if (sr_logp_forward(m, d, t->ex + e0, n_ex, lb, err, errlen) < 0) return -1;
+        st->tokens += lb->n_tokens;
+        const int N = lb->B * lb->T;
+        sr_loss_batch b = { n_ex, spe, lb->B, lb->T, t->ex + e0, lb->lens, lb->targets, lb->lp,
+                            step_targets, t->o.batch };
+        st->loss += t->loss.fn(t->loss.self, &b, t->dlp, st->metrics);
+        /* the loss's gradient goes back to the device; the logits' gradient
+         * overwrites the logits: one [N][vocab] buffer */
         sr_dev_upload(&m->ctx, t->d_dlp, t->dlp, (size_t)N * sizeof *t->dlp);
-        /* the logits' gradient overwrites the logits: one [N][vocab] buffer */
-        sr_token_logprob_bwd(&m->ctx, m->act.logits, m->act.logits, t->d_targets, t->d_dlp, N, V);
+        sr_token_logprob_bwd(&m->ctx, m->act.logits, m->act.logits, lb->d_targets, t->d_dlp, N, V);
         if (sr_model_backward(m, &t->g, m->act.logits, err, errlen) < 0) return -1;
     }
     st->targets = step_targets;
@@ -330,17 +370,6 @@ typedef struct state_header {
     uint64_t seed;
 } state_header;
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t k = write(fd, c, n > (1u << 30) ? (1u << 30) : n);
-        if (k < 0) { if (errno == EINTR) continue; return -1; }
-        c += k; n -= (size_t)k;
-    }
-    return 0;
-}
-
 int sr_trainer_save_state(const sr_trainer *t, const char *path, char *err, size_t errlen)
 {
     const size_t n = t->m->n_params;
@@ -371,28 +400,20 @@ int sr_trainer_save_state(const sr_trainer *t, const char *path, char *err, size
     uint64_t sum = XXH64_digest(xs);
     XXH64_freeState(xs);
 
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
-        free(owned[1]); free(owned[2]);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
+    char why[512];
+    sr_atomic a;
+    int bad = sr_atomic_open(&a, path, why, sizeof why) < 0;   /* errno says why */
+    if (!bad) {
+        fwrite(&h, sizeof h, 1, a.f);
+        for (int b = 0; b < 3; b++) fwrite(blocks[b], sizeof(float), n, a.f);
+        fwrite(&sum, sizeof sum, 1, a.f);
+        bad = sr_atomic_commit(&a, why, sizeof why) < 0;   /* a short write shows here */
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    int bad = fd < 0 || write_all(fd, &h, sizeof h) < 0;
-    for (int b = 0; b < 3 && !bad; b++) bad = write_all(fd, blocks[b], n * sizeof(float)) < 0;
-    if (!bad) bad = write_all(fd, &sum, sizeof sum) < 0 || fsync(fd) < 0;
-    int saved = errno;
-    if (fd >= 0 && close(fd) < 0 && !bad) { bad = 1; saved = errno; }
-    if (!bad && rename(tmp, path) < 0) { bad = 1; saved = errno; }
     free(owned[1]); free(owned[2]);
     if (bad) {
-        snprintf(err, errlen, "%s: cannot write the training state: %s", path, strerror(saved));
-        unlink(tmp);
-        free(tmp);
+        snprintf(err, errlen, "%s: cannot write the training state: %s", path, strerror(errno));
         return -1;
     }
-    free(tmp);
-    sr_sync_parent_dir(path);
     return 0;
 }
 
@@ -502,25 +523,4 @@ int sr_train_run(sr_trainer *t, const sr_train_run_opts *r, char *err, size_t er
             if (save(t, r, err, errlen) < 0) return -1;
     }
     return 0;
-}
-
-void sr_train_flags_apply(sr_train_flags *f, sr_train_opts *o, enum sr_overlong *policy,
-                          enum gguf_ttype *dtype)
-{
-    if (strcmp(f->schedule, "cosine") == 0) o->schedule = SR_SCHED_COSINE;
-    else if (strcmp(f->schedule, "linear") == 0) o->schedule = SR_SCHED_LINEAR;
-    else sr_usage_error("--schedule: '%s' is not one of cosine, linear", f->schedule);
-    if (strcmp(f->overlong, "drop") == 0) *policy = SR_OVERLONG_DROP;
-    else if (strcmp(f->overlong, "truncate") == 0) *policy = SR_OVERLONG_TRUNCATE;
-    else sr_usage_error("--overlong: '%s' is not one of truncate, drop", f->overlong);
-    if (strcmp(f->dtype_name, "bf16") == 0) *dtype = GGUF_T_BF16;
-    else if (strcmp(f->dtype_name, "f32") == 0) *dtype = GGUF_T_F32;
-    else sr_usage_error("--dtype: '%s' is not one of f32, bf16", f->dtype_name);
-    o->warmup = f->warmup;
-    o->batch = (int)f->batch;
-    o->micro_batch = (int)f->micro;
-    o->epochs = (int)f->epochs;
-    o->max_steps = f->max_steps;
-    o->seed = (uint64_t)f->seed;
-    if (f->micro > f->batch) f->micro = f->batch;     /* the arena needs no more */
 }

@@ -26,7 +26,6 @@
 #include <stdio.h>
 
 #include "lm/chat.h"
-#include "io/cli.h"
 #include "lm/model.h"
 
 /* ---- data ---------------------------------------------------------------- */
@@ -66,6 +65,36 @@ int  sr_train_render(const sr_chat *chat, const char *system, size_t system_len,
 /* Append an example (seqs_per_ex sequences, taken over: freed with the data). */
 int  sr_train_data_add(sr_train_data *d, const sr_train_seq *seqs, char *err, size_t errlen);
 void sr_train_data_free(sr_train_data *d);
+
+/* ---- log-probabilities of a micro-batch ------------------------------------- */
+
+/* A micro-batch's buffers, on the host and (d_) on the model's device. Row
+ * e·seqs_per_ex + j holds example e's sequence j, right-padded with token 0
+ * to the longest row; position t predicts token t + 1, and targets[] is
+ * that token where the loss applies (the response and its end-of-turn
+ * token), -1 elsewhere. The trainer and the DPO reference pass both lay
+ * out and forward their rows here, so their log-probs agree bit for bit. */
+typedef struct sr_logp_batch {
+    const sr_ctx *ctx;
+    int max_rows, max_seq;
+    int B, T;                   /* the last forward's rows and positions */
+    long n_tokens;              /* its tokens, padding not counted */
+    int32_t *tokens, *targets, *d_targets;  /* [B·T] */
+    int *lens;                  /* [B] */
+    float *lp, *d_lp;           /* [B·T] each target's log-prob; 0 where there is none */
+} sr_logp_batch;
+
+/* Buffers for up to max_rows × max_seq tokens on m's device. */
+int  sr_logp_batch_init(sr_logp_batch *b, const sr_model *m, int max_rows, int max_seq,
+                        char *err, size_t errlen);
+void sr_logp_batch_free(sr_logp_batch *b);
+
+/* Forward examples ex[0..n_ex) of d through m (loaded with max_batch and
+ * max_seq for them) and take every target's log-prob: b->lp on the host,
+ * b->d_lp and b->d_targets on the device, and the logits left in
+ * m->act.logits for a backward. Returns 0, or -1 with err set. */
+int  sr_logp_forward(sr_model *m, const sr_train_data *d, const size_t *ex, int n_ex,
+                     sr_logp_batch *b, char *err, size_t errlen);
 
 /* ---- the loss -------------------------------------------------------------- */
 
@@ -149,11 +178,10 @@ typedef struct sr_trainer {
     /* the current epoch's order */
     size_t *perm;
     long perm_epoch;
-    /* micro-batch buffers (host; d_ the device's copies the ops use) */
+    /* the step's examples, and the micro-batch's rows and loss gradient */
     size_t *ex;
-    int32_t *tokens, *targets, *d_targets;
-    int *lens;
-    float *lp, *dlp, *d_lp, *d_dlp;
+    sr_logp_batch lb;
+    float *dlp, *d_dlp;
 } sr_trainer;
 
 /* Set up a trainer for m (loaded with keep_acts, max_batch >= micro_batch ×
@@ -192,45 +220,5 @@ typedef struct sr_train_run_opts {
 /* Steps until total_steps, logging each, saving every save_every steps and
  * at the end (the model, then the state). Returns 0, or -1 with err set. */
 int  sr_train_run(sr_trainer *t, const sr_train_run_opts *r, char *err, size_t errlen);
-
-/* ---- the flags every training tool shares (sr-sft, sr-dpo) ----------------- */
-
-typedef struct sr_train_flags {
-    long warmup, batch, micro, epochs, max_steps, max_len, save_every, seed;
-    const char *schedule, *overlong, *dtype_name, *log_path;
-    bool resume, quiet;
-} sr_train_flags;
-
-#define SR_TRAIN_FLAGS_INIT { 0, 16, 1, 1, 0, 1024, 0, 0, "cosine", "truncate", "f32", NULL, false, false }
-
-/* Option table rows: o is the sr_train_opts (for the learning rates and
- * AdamW), f the sr_train_flags, unit what one record is ("examples"). */
-#define SR_TRAIN_OPTS(o, f, unit)                                                                   \
-    { "lr", 0, SR_OPT_DOUBLE, &(o)->lr, "LR", "peak learning rate", 0, 10 },                        \
-    { "lr-final", 0, SR_OPT_DOUBLE, &(o)->lr_final, "LR", "learning rate at the last step", 0, 10 }, \
-    { "warmup", 0, SR_OPT_INT, &(f)->warmup, "N", "steps of linear warmup", 0, 1e9 },              \
-    { "schedule", 0, SR_OPT_STR, &(f)->schedule, "S", "decay after warmup: cosine or linear", 0, 0 }, \
-    { "batch", 0, SR_OPT_INT, &(f)->batch, "N", unit " per optimizer step", 1, 1e6 },              \
-    { "micro-batch", 0, SR_OPT_INT, &(f)->micro, "N", unit " per forward (gradients accumulate)", 1, 4096 }, \
-    { "epochs", 0, SR_OPT_INT, &(f)->epochs, "N", "passes over the data", 1, 1e6 },                \
-    { "max-steps", 0, SR_OPT_INT, &(f)->max_steps, "N", "exactly N steps, overriding --epochs (0: off)", 0, 1e9 }, \
-    { "max-len", 0, SR_OPT_INT, &(f)->max_len, "N", "longest sequence in tokens", 2, 1 << 20 },    \
-    { "overlong", 0, SR_OPT_STR, &(f)->overlong, "P", "longer " unit ": truncate or drop", 0, 0 }, \
-    { "weight-decay", 0, SR_OPT_DOUBLE, &(o)->weight_decay, "W", "decoupled weight decay (matrices)", 0, 10 }, \
-    { "clip", 0, SR_OPT_DOUBLE, &(o)->clip, "C", "clip the global gradient norm to C (0: off)", 0, 1e9 }, \
-    { "beta1", 0, SR_OPT_DOUBLE, &(o)->beta1, "B", "AdamW beta1", 0, 0.999999 },                   \
-    { "beta2", 0, SR_OPT_DOUBLE, &(o)->beta2, "B", "AdamW beta2", 0, 0.999999999 },                \
-    { "adam-eps", 0, SR_OPT_DOUBLE, &(o)->eps, "E", "AdamW epsilon", 1e-30, 1 },                   \
-    { "seed", 0, SR_OPT_INT, &(f)->seed, "N", "seed of the data order", 0, 9.2e18 },               \
-    { "dtype", 0, SR_OPT_STR, &(f)->dtype_name, "T", "checkpoint weights: f32 or bf16", 0, 0 },    \
-    { "log", 0, SR_OPT_STR, &(f)->log_path, "FILE", "metrics per step as JSON lines", 0, 0 },     \
-    { "save-every", 0, SR_OPT_INT, &(f)->save_every, "K", "checkpoint and state every K steps (0: at the end)", 0, 1e9 }, \
-    { "resume", 0, SR_OPT_FLAG, &(f)->resume, NULL, "continue from OUT.state when it exists", 0, 0 }, \
-    { "quiet", 'q', SR_OPT_FLAG, &(f)->quiet, NULL, "no progress or summary on standard error", 0, 0 }
-
-/* After parsing: check the named choices (a usage error, exit 2, otherwise),
- * copy the numbers into o, and clamp f->micro to f->batch as the trainer does. */
-void sr_train_flags_apply(sr_train_flags *f, sr_train_opts *o, enum sr_overlong *policy,
-                          enum gguf_ttype *dtype);
 
 #endif

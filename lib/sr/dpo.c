@@ -139,7 +139,7 @@ sr_loss sr_dpo_loss(const sr_dpo *o)
 int sr_dpo_logps(sr_model *m, const sr_train_data *d, size_t from, size_t to, double *out,
                  char *err, size_t errlen)
 {
-    const int spe = d->seqs_per_ex < 1 ? 1 : d->seqs_per_ex, V = m->hp.vocab;
+    const int spe = d->seqs_per_ex < 1 ? 1 : d->seqs_per_ex;
     if (to > d->n_ex || from > to) {
         snprintf(err, errlen, "examples [%zu, %zu) are outside the %zu held", from, to, d->n_ex);
         return -1;
@@ -149,48 +149,24 @@ int sr_dpo_logps(sr_model *m, const sr_train_data *d, size_t from, size_t to, do
                  m->act.max_batch, m->act.max_seq, spe, d->max_len);
         return -1;
     }
-    const size_t N = (size_t)spe * (d->max_len > 0 ? d->max_len : 1);
-    int32_t *tokens = malloc(N * sizeof *tokens), *targets = malloc(N * sizeof *targets);
-    float *lp = malloc(N * sizeof *lp);
-    int *lens = malloc((size_t)spe * sizeof *lens);
-    int32_t *d_targets = sr_dev_alloc(&m->ctx, N * sizeof *d_targets);
-    float *d_lp = sr_dev_alloc(&m->ctx, N * sizeof *d_lp);
+    sr_logp_batch b;
+    if (sr_logp_batch_init(&b, m, spe, d->max_len > 0 ? d->max_len : 1, err, errlen) < 0) return -1;
     int rc = -1;
-    if (!tokens || !targets || !lp || !lens || !d_targets || !d_lp) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
     for (size_t e = from; e < to; e++) {
-        /* the same layout the trainer builds for a micro-batch of one example */
-        int T = 1;
-        for (int j = 0; j < spe; j++) if (d->seq[e * spe + j].len > T) T = d->seq[e * spe + j].len;
-        for (int j = 0; j < spe; j++) {
-            const sr_train_seq *s = &d->seq[e * spe + j];
-            lens[j] = s->len;
-            for (int p = 0; p < T; p++) {
-                size_t i = (size_t)j * T + p;
-                tokens[i] = p < s->len ? s->ids[p] : 0;
-                targets[i] = p + 1 < s->len && p + 1 >= s->resp ? s->ids[p + 1] : -1;
-            }
-        }
-        if (sr_model_forward(m, tokens, spe, T, lens, err, errlen) < 0) goto out;
-        sr_dev_upload(&m->ctx, d_targets, targets, (size_t)spe * T * sizeof *targets);
-        sr_token_logprob_fwd(&m->ctx, d_lp, m->act.logits, d_targets, spe * T, V);
-        sr_dev_download(&m->ctx, lp, d_lp, (size_t)spe * T * sizeof *lp);
+        /* a micro-batch of one example, as the trainer would see it */
+        if (sr_logp_forward(m, d, &e, 1, &b, err, errlen) < 0) goto out;
         for (int j = 0; j < spe; j++) {
             double s = 0;
-            for (int p = 0; p < T; p++) {
-                size_t i = (size_t)j * T + p;
-                if (targets[i] >= 0) s += lp[i];
+            for (int p = 0; p < b.T; p++) {
+                size_t i = (size_t)j * b.T + p;
+                if (b.targets[i] >= 0) s += b.lp[i];
             }
             out[e * spe + j] = s;
         }
     }
     rc = 0;
 out:
-    free(tokens); free(targets); free(lp); free(lens);
-    sr_dev_free(&m->ctx, d_targets);
-    sr_dev_free(&m->ctx, d_lp);
+    sr_logp_batch_free(&b);
     return rc;
 }
 

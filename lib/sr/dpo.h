@@ -1,5 +1,5 @@
 /* dpo.h — Direct Preference Optimization as a loss for the one trainer
- * (lib/train.h), and the reference model's log-probabilities it needs
+ * (lm/train.h), and the reference model's log-probabilities it needs
  * (METHOD step 5, DESIGN §8).
  *
  * A pair is an example of two sequences in sr_train_data (seqs_per_ex 2):
@@ -82,9 +82,10 @@ sr_loss sr_dpo_loss(const sr_dpo *o);
 
 /* The summed log-probability of every sequence of examples [from, to) under
  * m, one example (its seqs_per_ex sequences right-padded to the longer) per
- * forward: out[ex × seqs_per_ex + j]. The numbers are those the trainer's
- * loss sees in a micro-batch of one example, bit for bit — which is what
- * makes the first step's sigmoid loss exactly log 2 at --micro-batch 1.
+ * forward: out[ex × seqs_per_ex + j]. The forward is the trainer's own
+ * (sr_logp_forward), so the numbers are those its loss sees in a
+ * micro-batch of one example, bit for bit — which is what makes the first
+ * step's sigmoid loss exactly log 2 at --micro-batch 1.
  * m needs max_batch >= seqs_per_ex and max_seq >= the longest sequence.
  * Returns 0, or -1 with err set. */
 int sr_dpo_logps(sr_model *m, const sr_train_data *d, size_t from, size_t to, double *out,

@@ -9,8 +9,7 @@ load helpers
 setup() {
     T=$BATS_TEST_TMPDIR
     tiny_dpo_args=(-m "$T/tiny.gguf" -i "$T/pairs.mp" --threads 2 --lr 1e-3 --lr-final 1e-4 --batch 2)
-    # the tiny model with the fixture tokenizer: the same whether or not the real model is here
-    sr-sft -q --write-tiny-model "$T/tiny.gguf" -m /nonexistent
+    write_tiny_model "$T/tiny.gguf"
     sr-cat --from-json > "$T/pairs.mp" <<'JSON'
 {"id":"a","prompt":"What is two plus two?","chosen":"Four.","rejected":"Five, I think.","source":"mine"}
 {"id":"b","prompt":"Name a colour.","chosen":"Blue is a colour.","rejected":"Table."}
@@ -152,7 +151,7 @@ sanitized() { grep -qa __asan_init "$(command -v sr-dpo)"; }
 }
 
 @test "--ref holds the reference to another model; --eval of the start model against it" {
-    sr-sft -q --write-tiny-model "$T/other.gguf" -m /nonexistent --seed 5
+    write_tiny_model "$T/other.gguf" --seed 6
     ! cmp -s "$T/tiny.gguf" "$T/other.gguf"
     run --separate-stderr tiny_dpo -o "$T/o.gguf" --max-steps 2 --ref "$T/other.gguf" --log "$T/log.jsonl"
     assert_success

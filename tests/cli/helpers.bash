@@ -9,6 +9,20 @@ FIXTURES=$SR_ROOT/tests/fixtures
 EXAMPLES=$SR_ROOT/examples
 SHARED=${SR_SHARED:-$SR_ROOT/../shared}
 if [ -n "${SR_BIN:-}" ]; then PATH="$SR_BIN:$PATH"; else PATH="$SR_ROOT/bin:$PATH"; fi
+# The tests' tiny random model writer (tests/tools/sr-tiny-model): make test
+# builds it and says where; by hand, the release build's.
+SR_TINY_MODEL=${SR_TINY_MODEL:-$SR_ROOT/build/rel/tests/sr-tiny-model}
+
+# write_tiny_model FILE [--seed N]: a tiny random model with the fixture
+# tokenizer (the same whether or not the real model is here), in seconds.
+write_tiny_model() {
+    local out=$1; shift
+    if [ ! -x "$SR_TINY_MODEL" ]; then
+        echo "$SR_TINY_MODEL is missing: build it with make test (or make $SR_TINY_MODEL)" >&2
+        return 1
+    fi
+    "$SR_TINY_MODEL" -o "$out" "$@"
+}
 
 # Real data from ../shared: present in CI, absent in a user's clone. Skips the
 # test with a message when absent, but fails under CI=true so CI cannot pass

@@ -23,7 +23,7 @@ pmake() {
 }
 
 tiny_model() {
-    sr-sft --write-tiny-model "$TMP/tiny.gguf" -m /nonexistent >/dev/null 2>&1
+    write_tiny_model "$TMP/tiny.gguf"
 }
 
 @test "make -n iter3 lists the stages of METHOD.md in dependency order" {

@@ -8,8 +8,7 @@ load helpers
 setup() {
     T=$BATS_TEST_TMPDIR
     tiny_sft_args=(-m "$T/tiny.gguf" -i "$T/ex.mp" --threads 2 --lr 1e-3 --batch 2)
-    # the tiny model with the fixture tokenizer: the same whether or not the real model is here
-    sr-sft -q --write-tiny-model "$T/tiny.gguf" -m /nonexistent
+    write_tiny_model "$T/tiny.gguf"
     # a few examples, one with a system turn
     sr-cat --from-json > "$T/ex.mp" <<'JSON'
 {"id":"a","prompt":"What is two plus two?","response":"Four."}

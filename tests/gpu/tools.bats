@@ -13,7 +13,7 @@ load ../cli/helpers
 # skip from setup_file).
 setup_file() {
     F=$BATS_FILE_TMPDIR
-    sr-sft -q --write-tiny-model "$F/tiny.gguf" -m /nonexistent
+    write_tiny_model "$F/tiny.gguf"
     sr-cat --from-json > "$F/ex.mp" <<'JSON'
 {"id":"a","prompt":"What is two plus two?","response":"Four.","chosen":"Four.","rejected":"Five, I think."}
 {"id":"b","prompt":"Name a colour.","response":"Blue is a colour.","chosen":"Blue is a colour.","rejected":"Table."}

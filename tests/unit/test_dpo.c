@@ -8,7 +8,7 @@
 #include "lm/chat.h"
 #include "sr/dpo.h"
 #include "lm/model.h"
-#include "lm/tinymodel.h"
+#include "../tools/tinymodel.h"
 #include "lm/tokenizer.h"
 #include "lm/train.h"
 

@@ -8,7 +8,7 @@
 #include "lm/model.h"
 #include "sr/oasst.h"
 #include "lm/quant.h"
-#include "lm/tinymodel.h"
+#include "../tools/tinymodel.h"
 #include "lm/tokenizer.h"
 #include "lm/train.h"
 

@@ -1,5 +1,5 @@
 /* tinymodel.c — a tiny random llama GGUF with a real or fixture tokenizer. */
-#include "lm/tinymodel.h"
+#include "tinymodel.h"
 
 #include <stdio.h>
 #include <stdlib.h>

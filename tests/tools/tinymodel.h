@@ -1,5 +1,6 @@
 /* tinymodel.h — tiny random-init llama GGUF files for tests, so training
- * tests take seconds. The tokenizer is the real model's (its tokenizer.*
+ * tests take seconds: linked into the unit tests, and behind
+ * sr-tiny-model for the bats tests. Test code, not part of libsr. The tokenizer is the real model's (its tokenizer.*
  * metadata copied) when that file is given and readable, otherwise a small
  * fixture: byte-level BPE over the 256 byte tokens, a few merges, and the
  * ChatML special tokens, with a ChatML chat template. */

@@ -1,0 +1,78 @@
+/* atomic.c — write beside, sync, rename, sync the directory. */
+#include "base/atomic.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int sr_atomic_open(sr_atomic *a, const char *path, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    a->path = strdup(path);
+    if (!a->path || asprintf(&a->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+        free(a->path);
+        memset(a, 0, sizeof *a);
+        errno = ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    a->f = fopen(a->tmp, "wbe");
+    if (!a->f) {
+        int saved = errno;
+        snprintf(err, errlen, "cannot write %s: %s", a->tmp, strerror(saved));
+        free(a->tmp);
+        free(a->path);
+        memset(a, 0, sizeof *a);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+int sr_atomic_commit(sr_atomic *a, char *err, size_t errlen)
+{
+    errno = 0;
+    int bad = fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) != 0;
+    int saved = errno;
+    if (fclose(a->f) != 0 && !bad) { bad = 1; saved = errno; }
+    a->f = NULL;
+    if (bad) {
+        snprintf(err, errlen, "write %s: %s", a->path, strerror(saved ? saved : EIO));
+    } else if (rename(a->tmp, a->path) != 0) {
+        bad = 1;
+        saved = errno;
+        snprintf(err, errlen, "cannot rename %s to %s: %s", a->tmp, a->path, strerror(saved));
+    } else {
+        sr_sync_parent_dir(a->path);
+    }
+    if (bad) unlink(a->tmp);
+    free(a->tmp);
+    free(a->path);
+    memset(a, 0, sizeof *a);
+    if (bad) errno = saved ? saved : EIO;
+    return bad ? -1 : 0;
+}
+
+void sr_atomic_abort(sr_atomic *a)
+{
+    if (a->f) fclose(a->f);
+    if (a->tmp) unlink(a->tmp);
+    free(a->tmp);
+    free(a->path);
+    memset(a, 0, sizeof *a);
+}
+
+void sr_sync_parent_dir(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir) return;
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(dir);
+}

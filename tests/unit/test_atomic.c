@@ -1,0 +1,81 @@
+/* test_atomic.c — base/atomic: a file appears whole at commit, not before;
+ * abort and every failure leave nothing behind; errors are returned. */
+#include "test.h"
+#include "base/atomic.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64], path[128], err[512];
+
+/* Entries in dir besides . and .. */
+static int entries(void)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) n += e->d_name[0] != '.';
+    if (d) closedir(d);
+    return n;
+}
+
+TEST(commit_renames_into_place)
+{
+    sr_atomic a;
+    CHECK(sr_atomic_open(&a, path, err, sizeof err) == 0);
+    CHECK(strstr(a.tmp, path) == a.tmp && strstr(a.tmp, ".tmp."));
+    fputs("whole", a.f);
+    CHECK(access(path, F_OK) != 0);     /* not there before the commit */
+    CHECK(sr_atomic_commit(&a, err, sizeof err) == 0);
+    char buf[16] = { 0 };
+    FILE *f = fopen(path, "rb");
+    CHECK(f && fread(buf, 1, sizeof buf - 1, f) == 5);
+    if (f) fclose(f);
+    CHECK_STR(buf, "whole");
+    CHECK(entries() == 1);              /* the file, no temporary */
+    unlink(path);
+}
+
+TEST(abort_leaves_nothing)
+{
+    sr_atomic a;
+    CHECK(sr_atomic_open(&a, path, err, sizeof err) == 0);
+    fputs("partial", a.f);
+    sr_atomic_abort(&a);
+    CHECK(entries() == 0);
+    sr_atomic_abort(&a);                /* a second time: nothing to do */
+}
+
+TEST(failures_are_returned)
+{
+    sr_atomic a;
+    errno = 0;
+    CHECK(sr_atomic_open(&a, "/nonexistent-dir/x", err, sizeof err) == -1 && errno == ENOENT);
+    CHECK(strstr(err, "/nonexistent-dir/x.tmp.") != NULL);
+    /* the rename fails when the target is a directory with something in it */
+    char sub[160], inner[200];
+    snprintf(sub, sizeof sub, "%s/d", dir);
+    snprintf(inner, sizeof inner, "%s/f", sub);
+    CHECK(mkdir(sub, 0777) == 0);
+    FILE *f = fopen(inner, "w");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    CHECK(sr_atomic_open(&a, sub, err, sizeof err) == 0);
+    CHECK(sr_atomic_commit(&a, err, sizeof err) == -1 && strstr(err, "cannot rename"));
+    CHECK(entries() == 1);              /* the directory; the temporary is gone */
+    unlink(inner);
+    rmdir(sub);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/sr-test-atomic-XXXXXX");
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+    RUN(commit_renames_into_place);
+    RUN(abort_leaves_nothing);
+    RUN(failures_are_returned);
+    rmdir(dir);
+    return test_done();
+}
