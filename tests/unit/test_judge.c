@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include "sr/judge.h"
+#include "base/ids.h"
 
 #include <unistd.h>
 
@@ -320,6 +321,18 @@ TEST(score_parser_other_scales)
     CHECK(!sr_judge_parse_score("Score: 3", 8, 1, 2, &s));
 }
 
+/* The retry and forced-line seeds: apart from each other and from the record's. */
+TEST(judge_seeds)
+{
+    uint64_t rs = sr_record_seed("id", 2, 0);
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(rs >> (8 * i));
+    CHECK(sr_judge_retry_seed(rs, 1) == sr_hash(b, 8, 1));
+    CHECK(sr_judge_force_seed(rs, 2) == sr_hash(b, 8, ((uint64_t)1 << 32) + 2));
+    CHECK(sr_judge_retry_seed(rs, 1) != sr_judge_retry_seed(rs, 2));
+    CHECK(sr_judge_retry_seed(rs, 1) != rs && sr_judge_force_seed(rs, 0) != sr_judge_retry_seed(rs, 0));
+}
+
 int main(void)
 {
     RUN(score_parser_table);
@@ -331,5 +344,6 @@ int main(void)
     RUN(template_files);
     RUN(rubric_builtin);
     RUN(score_parser_other_scales);
+    RUN(judge_seeds);
     return test_done();
 }
