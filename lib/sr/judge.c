@@ -13,7 +13,8 @@
 /* ---- the built-in rubric ----------------------------------------------------
  * The additive 5-point rubric of METHOD.md in this project's own words. The
  * criteria are cumulative: a point counts only when the ones before it are
- * met, which is what makes the total a rank of quality rather than a tally. */
+ * met, which is what makes the total a rank of quality rather than a tally.
+ * Its scale, 0..5, is set beside it in sr_rubric_load. */
 static const char builtin[] =
     "You are grading an answer that an AI assistant gave to a user. Read the user's "
     "question and the answer, then score the answer from 0 to 5 points, adding points "

@@ -67,7 +67,7 @@ char *sr_judge_render(const sr_judge_tmpl *t, const char *prompt, size_t prompt_
  * ("Score: 4 (good)") unless it makes a range or a choice ("3-4", "3 or 4").
  * A line is rejected — it is not a score line, and an earlier one counts
  * instead — when its number is out of 0..5 ("6", "-1", "10/10"), not whole
- * ("3.5"), or a fraction of anything but 5, max ("8/10"). Of the score
+ * ("3.5"), or a fraction of anything but max ("8/10"). Of the score
  * lines, the last one wins. */
 int sr_judge_parse_score(const char *text, size_t n, int min, int max, int *score);
 
