@@ -2,6 +2,7 @@
 #include "base/ids.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <xxhash.h>
 
@@ -62,4 +63,46 @@ uint64_t sr_dpo_inputs_hash(uint64_t parent_hash, uint64_t data_hash, uint64_t r
 {
     return sr_train_inputs_hash(parent_hash, data_hash) ^ (ref_hash * 0xc2b2ae3d27d4eb4full) ^
            sr_hash(settings, settings_len, 1);
+}
+
+/* --- generation and judging (lib/sr/candidates, selfinstruct, judging) --- */
+
+int sr_candidate_id(const char *prompt_id, size_t n, long sample, char hex[17])
+{
+    char key[24];
+    int kn = snprintf(key, sizeof key, "/%ld", sample);
+    XXH64_state_t *st = XXH64_createState();
+    if (!st) return -1;    /* a state on the stack is not in xxhash's public API */
+    XXH64_reset(st, 0);
+    XXH64_update(st, prompt_id, n);
+    XXH64_update(st, key, (size_t)kn);
+    sr_hex64(XXH64_digest(st), hex);
+    XXH64_freeState(st);
+    return 0;
+}
+
+uint64_t sr_text_key(const char *normalised, size_t n) { return sr_hash(normalised, n, 0); }
+
+uint64_t sr_si_request_seed(uint64_t g, uint64_t seed)
+{
+    char id[32];
+    int n = snprintf(id, sizeof id, "self-instruct/%llu", (unsigned long long)g);
+    return sr_record_seed(id, (size_t)n, seed);
+}
+
+sr_rng sr_si_shots_rng(uint64_t request_seed) { return sr_rng_for(request_seed, 1u << 30); }
+
+/* The record seed's 8 bytes hashed with seed h. */
+static uint64_t rehash(uint64_t record_seed, uint64_t h)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(record_seed >> (8 * i));
+    return sr_hash(b, sizeof b, h);
+}
+
+uint64_t sr_judge_retry_seed(uint64_t record_seed, int attempt) { return rehash(record_seed, (uint64_t)attempt); }
+
+uint64_t sr_judge_force_seed(uint64_t record_seed, int s)
+{
+    return rehash(record_seed, ((uint64_t)1 << 32) + (uint64_t)s);
 }

@@ -36,4 +36,26 @@ uint64_t sr_train_inputs_hash(uint64_t parent_hash, uint64_t data_hash);
 uint64_t sr_dpo_inputs_hash(uint64_t parent_hash, uint64_t data_hash, uint64_t ref_hash,
                             const char *settings, size_t settings_len);
 
+/* --- generation and judging (lib/sr/candidates, selfinstruct, judging) --- */
+
+/* A candidate's id: XXH64 of "<prompt id>/<sample index>", in hex. 0, or
+ * -1 when out of memory. */
+int sr_candidate_id(const char *prompt_id, size_t n, long sample, char hex[17]);
+/* A self-instruct prompt's key (dedup) and, in hex, its id: XXH64 of its
+ * normalised text (sr_si_normalise). */
+uint64_t sr_text_key(const char *normalised, size_t n);
+/* The seed of self-instruct request g (0, 1, ... over the whole run): the
+ * record seed of the id "self-instruct/<g>". */
+uint64_t sr_si_request_seed(uint64_t g, uint64_t seed);
+/* The stream that picks request g's few-shot examples, from its seed: stream
+ * 2^30, apart from the sampler's streams 0, 1, ... of the same seed. */
+sr_rng sr_si_shots_rng(uint64_t request_seed);
+/* The seed of a judged record's a-th retry (a >= 1): apart from its first
+ * attempt's, and from the record alone, so a retry draws the same for any
+ * batch or shard. */
+uint64_t sr_judge_retry_seed(uint64_t record_seed, int attempt);
+/* The seed of the forced score line of a record's judgement s: like a
+ * retry's, with hash seeds 2^32 + s that no attempt number reaches. */
+uint64_t sr_judge_force_seed(uint64_t record_seed, int s);
+
 #endif

@@ -1,9 +1,18 @@
-/* agreement.c — judge scores against human rankings. Prompts have a handful
- * of replies, so everything here is a plain O(n^2) walk over pairs. */
+/* agreement.c — judge scores against human rankings, and the report of
+ * sr-judge --eval. Prompts have a handful of replies, so everything here is
+ * a plain O(n^2) walk over pairs. */
 #include "sr/agreement.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "base/utf8.h"
+#include "io/groupby.h"
+#include "io/json.h"
+#include "io/outfile.h"
+#include "io/record.h"
 
 static int sign(double d) { return (d > 0) - (d < 0); }
 
@@ -148,4 +157,183 @@ void sr_agree_summarise(const sr_agree *a, sr_agree_report *r)
     r->kendall = a->corr_prompts ? a->kendall_sum / (double)a->corr_prompts : NAN;
     r->judge_longer = ratio(a->judge_longer, a->judge_len_pairs);
     r->human_longer = ratio(a->human_longer, a->human_len_pairs);
+}
+
+/* ---- the report ------------------------------------------------------------------- */
+
+/* Every judged ranked record, grouped by prompt; a nil score is counted in
+ * *nil and the record left out. The response is optional here (only the
+ * length measure needs it). */
+static sr_groups *eval_read(sr_cli *cli, uint64_t *nil)
+{
+    sr_groups *g = sr_groups_new();
+    sr_reader *in = sr_reader_open(cli);
+    sr_rec rec;
+    while (sr_read(in, &rec)) {
+        sr_str pid;
+        int64_t rank;
+        double score;
+        if (!sr_need_str(&rec, "prompt_id", &pid) || !sr_need_i64(&rec, "human_rank", &rank)) continue;
+        const msgpack_object *v = sr_rec_get(&rec, "score");
+        if (!v) {
+            sr_rec_bad(&rec, "score", "missing (expected a number or nil)");
+            continue;
+        }
+        if (v->type != MSGPACK_OBJECT_NIL && (sr_get_f64(&rec, "score", &score) != 1 || !isfinite(score))) {
+            sr_rec_bad(&rec, "score", "expected a finite number or nil, got %s", sr_type_name(v));
+            continue;
+        }
+        sr_str resp;
+        if (sr_get_str(&rec, "response", &resp) < 0) {
+            sr_rec_bad(&rec, "response", "expected a string, got %s", sr_type_name(sr_rec_get(&rec, "response")));
+            continue;
+        }
+        if (v->type == MSGPACK_OBJECT_NIL) { (*nil)++; continue; }
+        sr_groups_add(g, &rec, pid);
+    }
+    sr_reader_close(in);
+    return g;
+}
+
+/* The measures over every prompt of g. */
+static void eval_measure(sr_groups *g, sr_agree *a)
+{
+    int64_t *rank = NULL;
+    double *score = NULL, *length = NULL;
+    size_t cap = 0;
+    for (size_t gi = 0; gi < sr_groups_count(g); gi++) {
+        size_t n;
+        sr_rec *const *recs = sr_groups_get(g, gi, &n);
+        if (n > cap) {
+            cap = n;
+            rank = realloc(rank, cap * sizeof *rank);
+            score = realloc(score, cap * sizeof *score);
+            length = realloc(length, cap * sizeof *length);
+            if (!rank || !score || !length) sr_die(SR_EXIT_FAIL, "out of memory");
+        }
+        bool lengths = true;     /* every reply of the prompt has its response */
+        for (size_t i = 0; i < n; i++) {
+            sr_str resp;
+            sr_get_i64(recs[i], "human_rank", &rank[i]);
+            sr_get_f64(recs[i], "score", &score[i]);
+            if (sr_get_str(recs[i], "response", &resp) == 1) length[i] = (double)sr_utf8_chars(resp.p, resp.n);
+            else lengths = false;
+        }
+        sr_agree_add(a, rank, score, lengths ? length : NULL, n);
+    }
+    free(rank);
+    free(score);
+    free(length);
+}
+
+static void pct(char *buf, size_t n, double v)
+{
+    if (isnan(v)) snprintf(buf, n, "n/a");
+    else snprintf(buf, n, "%.1f%%", 100 * v);
+}
+
+static void coef(char *buf, size_t n, double v)
+{
+    if (isnan(v)) snprintf(buf, n, "n/a");
+    else snprintf(buf, n, "%.3f", v);
+}
+
+static void eval_text(const sr_agree *a, const sr_agree_report *r, uint64_t nil, char *text, size_t len)
+{
+    char p1[32], p2[32], p3[32], p4[32], p5[32], p6[32], c1[32], c2[32];
+    pct(p1, sizeof p1, r->pairwise);
+    pct(p2, sizeof p2, r->tie_share);
+    pct(p3, sizeof p3, r->five_best);
+    pct(p4, sizeof p4, r->exact);
+    coef(c1, sizeof c1, r->spearman);
+    coef(c2, sizeof c2, r->kendall);
+    pct(p5, sizeof p5, r->judge_longer);
+    pct(p6, sizeof p6, r->human_longer);
+    snprintf(text, len,
+             "judge agreement with human rankings: %llu prompts, %llu replies, %llu pairs\n"
+             "pairwise accuracy  %-7s (%llu of %llu pairs with different human ranks ordered alike; "
+             "judge ties %s of them, counted as not agreeing)\n"
+             "5-best             %-7s (%llu of %llu replies scored 5, a mean score >= %g, ranked best by humans)\n"
+             "exact match        %-7s (%llu of %llu prompts ordered exactly as by humans)\n"
+             "Spearman rho       %-7s (mean over %llu prompts where both scores and ranks vary)\n"
+             "Kendall tau-b      %s\n"
+             "prefers longer     %-7s (%llu of %llu pairs of different lengths scored apart: the longer scored higher); "
+             "humans %s (%llu of %llu ranked apart: the longer ranked better)\n"
+             "left out           %llu replies with a nil score, %llu prompts with fewer than 2 scored replies\n",
+             (unsigned long long)a->prompts, (unsigned long long)a->replies, (unsigned long long)a->pairs,
+             p1, (unsigned long long)a->pairs_agree, (unsigned long long)a->pairs, p2,
+             p3, (unsigned long long)a->fives_best, (unsigned long long)a->fives, SR_AGREE_FIVE,
+             p4, (unsigned long long)a->exact, (unsigned long long)a->prompts,
+             c1, (unsigned long long)a->corr_prompts, c2,
+             p5, (unsigned long long)a->judge_longer, (unsigned long long)a->judge_len_pairs,
+             p6, (unsigned long long)a->human_longer, (unsigned long long)a->human_len_pairs,
+             (unsigned long long)nil, (unsigned long long)a->single);
+}
+
+static void json_num(sr_jbuf *j, const char *key, double v, bool more)
+{
+    sr_jbuf_put(j, "\"", 1);
+    sr_jbuf_put(j, key, strlen(key));
+    sr_jbuf_put(j, "\":", 2);
+    if (isnan(v)) sr_jbuf_put(j, "null", 4);
+    else sr_json_double(j, v);
+    if (more) sr_jbuf_putc(j, ',');
+}
+
+static void json_int(sr_jbuf *j, const char *key, uint64_t v, bool more)
+{
+    char buf[64];
+    int n = snprintf(buf, sizeof buf, "\"%s\":%llu%s", key, (unsigned long long)v, more ? "," : "");
+    sr_jbuf_put(j, buf, (size_t)n);
+}
+
+static void eval_json(const sr_agree *a, const sr_agree_report *r, uint64_t nil, const char *path)
+{
+    sr_jbuf j = { 0 };
+    sr_jbuf_putc(&j, '{');
+    json_int(&j, "prompts", a->prompts, true);
+    json_int(&j, "replies", a->replies, true);
+    json_int(&j, "pairs", a->pairs, true);
+    json_num(&j, "pairwise_accuracy", r->pairwise, true);
+    json_int(&j, "pairs_agree", a->pairs_agree, true);
+    json_int(&j, "pairs_tied", a->pairs_tied, true);
+    json_num(&j, "tie_share", r->tie_share, true);
+    json_num(&j, "five_best", r->five_best, true);
+    json_int(&j, "fives", a->fives, true);
+    json_int(&j, "fives_best", a->fives_best, true);
+    json_num(&j, "exact_match", r->exact, true);
+    json_int(&j, "exact", a->exact, true);
+    json_num(&j, "spearman", r->spearman, true);
+    json_num(&j, "kendall_tau", r->kendall, true);
+    json_int(&j, "corr_prompts", a->corr_prompts, true);
+    json_num(&j, "judge_prefers_longer", r->judge_longer, true);
+    json_int(&j, "judge_length_pairs", a->judge_len_pairs, true);
+    json_num(&j, "human_prefers_longer", r->human_longer, true);
+    json_int(&j, "human_length_pairs", a->human_len_pairs, true);
+    json_int(&j, "nil_scores", nil, true);
+    json_int(&j, "single_prompts", a->single, false);
+    sr_jbuf_put(&j, "}\n", 2);
+    sr_outfile f;
+    sr_outfile_open(&f, path);
+    sr_outfile_write(&f, j.p, j.n);
+    sr_outfile_commit(&f);
+    sr_jbuf_free(&j);
+}
+
+void sr_agree_eval(sr_cli *cli, const char *json_path)
+{
+    uint64_t nil = 0;
+    sr_groups *g = eval_read(cli, &nil);
+    sr_agree a = { 0 };
+    eval_measure(g, &a);
+    sr_groups_free(g);
+    sr_agree_report r;
+    sr_agree_summarise(&a, &r);
+    char text[2048];
+    eval_text(&a, &r, nil, text, sizeof text);
+    if (json_path) eval_json(&a, &r, nil, json_path);
+    sr_outfile f;
+    sr_outfile_open(&f, cli->output);
+    sr_outfile_write(&f, text, strlen(text));
+    sr_outfile_commit(&f);
 }

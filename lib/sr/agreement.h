@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/cli.h"
+
 /* A mean score at or above this is "scored 5". */
 #define SR_AGREE_FIVE 4.5
 
@@ -74,5 +76,15 @@ size_t sr_agree_pairs(const int64_t *human_rank, const double *score, size_t n,
  * x[n] and y[n]; NaN when n < 2 or either is constant. */
 double sr_spearman(const double *x, const double *y, size_t n);
 double sr_kendall_tau_b(const double *x, const double *y, size_t n);
+
+/* ---- the report (sr-judge --eval) ---------------------------------------------- */
+
+/* Read judged ranked records {prompt_id, human_rank, score (a number or
+ * nil), [response]} from cli's input — a bad one exits 3, or is skipped —
+ * and write the measures above to cli's output as text, and with json_path
+ * (may be NULL) also as one JSON object to that file. A nil score is counted
+ * and its reply left out; the length measures need every reply of a prompt
+ * to have its response. Exits 1 when an output cannot be written. */
+void sr_agree_eval(sr_cli *cli, const char *json_path);
 
 #endif

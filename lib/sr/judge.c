@@ -1,4 +1,5 @@
-/* judge.c — the judge prompt (template, rendering) and the score parser. */
+/* judge.c — the judge prompt (template, rendering), the score parser, and
+ * the built-in rubric. */
 #include "sr/judge.h"
 
 #include <errno.h>
@@ -12,7 +13,8 @@
 /* ---- the built-in rubric ----------------------------------------------------
  * The additive 5-point rubric of METHOD.md in this project's own words. The
  * criteria are cumulative: a point counts only when the ones before it are
- * met, which is what makes the total a rank of quality rather than a tally. */
+ * met, which is what makes the total a rank of quality rather than a tally.
+ * Its scale, 0..5, is set beside it in sr_rubric_load. */
 static const char builtin[] =
     "You are grading an answer that an AI assistant gave to a user. Read the user's "
     "question and the answer, then score the answer from 0 to 5 points, adding points "
@@ -259,12 +261,14 @@ static bool deco_or_close(int c) { return is_deco(c) || is_close(c); }
  * ("4", "4.0"; "4." leaves the dot), or a number word ("four": *spelled
  * is set then). -2 when there is a
  * number that is not whole or not >= 0, -1 when there is none. */
-static long number_at(const char *s, size_t *i, size_t n, bool *spelled)
+static long number_at(const char *s, size_t *i, size_t n, int max, bool *spelled)
 {
-    static const char *const words[] = { "zero", "one", "two", "three", "four", "five" };
+    static const char *const words[] = { "zero", "one", "two", "three", "four", "five",
+                                         "six", "seven", "eight", "nine", "ten" };
     size_t j = *i;
     *spelled = false;
-    for (int w = 0; w < 6; w++) {
+    /* only the words of the scale: "six" is no number on a scale to 5 */
+    for (int w = 0; w <= max && w < (int)(sizeof words / sizeof *words); w++) {
         size_t k = word_at(s + j, n - j, words[w]);
         if (k) { *i = j + k; *spelled = true; return w; }
     }
@@ -290,8 +294,8 @@ static long number_at(const char *s, size_t *i, size_t n, bool *spelled)
 }
 
 /* After "score" at s[i]: the separator, the number and what follows it.
- * The value 0..5, or -1 when this is not a well-formed score line. */
-static int score_after(const char *s, size_t i, size_t n)
+ * The value min..max, or -1 when this is not a well-formed score line. */
+static int score_after(const char *s, size_t i, size_t n, int min, int max)
 {
     i = skip(s, i, n, is_deco);
     size_t k;
@@ -304,7 +308,7 @@ static int score_after(const char *s, size_t i, size_t n)
         if (i < n && s[i] == '\n') return -1;
     }
     bool spelled, ignored;
-    long v = number_at(s, &i, n, &spelled);
+    long v = number_at(s, &i, n, max, &spelled);
     if (v < 0) return -1;
     if (i < n && (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i])) &&
         !word_at(s + i, n - i, "points") && !word_at(s + i, n - i, "point") && !word_at(s + i, n - i, "pts"))
@@ -315,13 +319,13 @@ static int score_after(const char *s, size_t i, size_t n)
         long denom = -1;
         if (j < n && s[j] == '/') {
             j = skip(s, j + 1, n, is_deco);
-            denom = number_at(s, &j, n, &ignored);
+            denom = number_at(s, &j, n, max, &ignored);
             if (denom < 0) return -1;
         } else if ((k = word_at(s + j, n - j, "out"))) {
             j = skip(s, j + k, n, is_deco);
             if (!(k = word_at(s + j, n - j, "of"))) break;
             j = skip(s, j + k, n, is_deco);
-            denom = number_at(s, &j, n, &ignored);
+            denom = number_at(s, &j, n, max, &ignored);
             if (denom < 0) return -1;
         } else if ((k = word_at(s + j, n - j, "points")) || (k = word_at(s + j, n - j, "point")) ||
                    (k = word_at(s + j, n - j, "pts"))) {
@@ -329,7 +333,7 @@ static int score_after(const char *s, size_t i, size_t n)
         } else {
             break;
         }
-        if (denom >= 0 && denom != 5) return -1;    /* a scale that is not this rubric's */
+        if (denom >= 0 && denom != max) return -1;    /* a scale that is not this rubric's */
         i = j;
     }
     /* A range or a choice ("3-4", "3 to 4", "3 or 4") is not one score. */
@@ -346,7 +350,7 @@ static int score_after(const char *s, size_t i, size_t n)
     if ((k = word_at(s + j, n - j, "or")) || (k = word_at(s + j, n - j, "to")) ||
         (k = word_at(s + j, n - j, "and"))) {
         size_t d = skip(s, j + k, n, deco_or_open);
-        if (d < n && (is_digit((unsigned char)s[d]) || number_at(s, &d, n, &ignored) >= 0)) return -1;
+        if (d < n && (is_digit((unsigned char)s[d]) || number_at(s, &d, n, max, &ignored) >= 0)) return -1;
     }
     /* A number word must end the line ("Score: four."): "Score: one of
      * the best" is prose, not a score. */
@@ -355,10 +359,10 @@ static int score_after(const char *s, size_t i, size_t n)
         j = skip(s, j, n, is_deco);
         if (j < n && s[j] != '\n') return -1;
     }
-    return v <= 5 ? (int)v : -1;
+    return v >= min && v <= max ? (int)v : -1;
 }
 
-int sr_judge_parse_score(const char *text, size_t n, int *score)
+int sr_judge_parse_score(const char *text, size_t n, int min, int max, int *score)
 {
     int found = -1;
     size_t line = 0;
@@ -366,10 +370,30 @@ int sr_judge_parse_score(const char *text, size_t n, int *score)
         if (text[i] == '\n') { line = i + 1; continue; }
         if (lower((unsigned char)text[i]) != 's' || !word_at(text + i, n - i, "score")) continue;
         if (!prefix_ok(text, line, i)) continue;
-        int v = score_after(text, i + 5, n);
+        int v = score_after(text, i + 5, n, min, max);
         if (v >= 0) found = v;
     }
     if (found < 0) return 0;
     *score = found;
     return 1;
+}
+
+/* ---- the rubric ------------------------------------------------------------------ */
+
+/* No space after the colon: the model writes it, as its tokenizer has it
+ * (SmolLM2's: a space token, then the digit; others: one " 4" token, after
+ * which a prompt ending in a bare space would be unnatural). */
+static const char FORCE_LINE[] = "\nScore:";
+
+int sr_rubric_load(sr_rubric *r, const char *template_path, char *err, size_t errlen)
+{
+    *r = (sr_rubric){ .min = 0, .max = 5, .force = FORCE_LINE, .force_tokens = 4 };
+    return sr_judge_tmpl_load(&r->tmpl, template_path, err, errlen);
+}
+
+void sr_rubric_free(sr_rubric *r) { sr_judge_tmpl_free(&r->tmpl); }
+
+int sr_rubric_score(const sr_rubric *r, const char *text, size_t n, int *score)
+{
+    return sr_judge_parse_score(text, n, r->min, r->max, score);
 }

@@ -1,6 +1,7 @@
 /* judge.h — LLM-as-a-Judge, the parts that are text (METHOD "The judge
- * prompt"): the judge prompt for a (prompt, response) pair, and reading the
- * score back out of what the judge wrote.
+ * prompt"): the judge prompt for a (prompt, response) pair, reading the
+ * score back out of what the judge wrote, and the rubric that ties them to
+ * one scale.
  *
  * The prompt is a template with two placeholders, {prompt} and {response};
  * {{ and }} stand for literal braces. The built-in template is the project's
@@ -13,7 +14,11 @@
  *   char *text = sr_judge_render(&t, prompt, plen, response, rlen, &len);
  *   ...
  *   int score;
- *   if (sr_judge_parse_score(judgement, n, &score)) ...               // 0..5
+ *   if (sr_judge_parse_score(judgement, n, 0, 5, &score)) ...         // 0..5
+ *
+ * A rubric (sr_rubric, below) is what a judging stage holds: the template,
+ * the scale, and the score line to force when a judgement has none. A
+ * 1-10 scale or another wording is a change to sr_rubric_load alone.
  */
 #ifndef SR_JUDGE_H
 #define SR_JUDGE_H
@@ -48,7 +53,9 @@ void sr_judge_tmpl_free(sr_judge_tmpl *t);
 char *sr_judge_render(const sr_judge_tmpl *t, const char *prompt, size_t prompt_len,
                       const char *response, size_t response_len, size_t *len);
 
-/* The score of a judgement: 1 with *score in 0..5, or 0 when there is none.
+/* The score of a judgement on the scale min..max (0 <= min <= max <= 10):
+ * 1 with *score in min..max, or 0 when there is none. Below, for the
+ * built-in scale 0..5 (a number word is one of "zero" .. the word of max).
  *
  * A score line is "score" (any case), optionally after up to three words
  * ("Total score", "My final score") or at the start of a new sentence
@@ -60,8 +67,25 @@ char *sr_judge_render(const sr_judge_tmpl *t, const char *prompt, size_t prompt_
  * ("Score: 4 (good)") unless it makes a range or a choice ("3-4", "3 or 4").
  * A line is rejected — it is not a score line, and an earlier one counts
  * instead — when its number is out of 0..5 ("6", "-1", "10/10"), not whole
- * ("3.5"), or a fraction of anything but 5 ("8/10"). Of the score lines,
- * the last one wins. */
-int sr_judge_parse_score(const char *text, size_t n, int *score);
+ * ("3.5"), or a fraction of anything but max ("8/10"). Of the score
+ * lines, the last one wins. */
+int sr_judge_parse_score(const char *text, size_t n, int min, int max, int *score);
+
+/* ---- the rubric ---------------------------------------------------------------- */
+
+typedef struct sr_rubric {
+    sr_judge_tmpl tmpl;       /* what the judge is asked */
+    int min, max;             /* the scale of a score */
+    const char *force;        /* the score line a judgement without one is continued with */
+    int force_tokens;         /* a forced line with no score after this many tokens gets none */
+} sr_rubric;
+
+/* The additive 5-point rubric (scores 0..5), with its template read from
+ * template_path (NULL: the built-in one). 0, or SR_JUDGE_EIO / SR_JUDGE_EBAD
+ * as sr_judge_tmpl_load. */
+int  sr_rubric_load(sr_rubric *r, const char *template_path, char *err, size_t errlen);
+void sr_rubric_free(sr_rubric *r);
+/* sr_judge_parse_score on the rubric's scale. */
+int  sr_rubric_score(const sr_rubric *r, const char *text, size_t n, int *score);
 
 #endif

@@ -1,4 +1,5 @@
-/* selfinstruct.c — few-shot prompts and the Self-Instruct filters (see selfinstruct.h). */
+/* selfinstruct.c — few-shot prompts, the Self-Instruct filters, and the
+ * stage that makes new prompts with them (see selfinstruct.h). */
 #include "sr/selfinstruct.h"
 
 #include <stdio.h>
@@ -6,6 +7,8 @@
 #include <string.h>
 
 #include "base/ids.h"
+#include "io/progress.h"
+#include "io/record.h"
 
 static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 static int is_alnum(unsigned char c) { return ((c | 32) >= 'a' && (c | 32) <= 'z') || (c >= '0' && c <= '9'); }
@@ -54,7 +57,7 @@ uint64_t sr_si_key(const char *s, size_t n)
     char *t = malloc(n + 1);
     if (!t) return 0;
     size_t m = sr_si_normalise(s, n, t);
-    uint64_t h = sr_hash(t, m, 0);
+    uint64_t h = sr_text_key(t, m);
     free(t);
     return h;
 }
@@ -178,4 +181,291 @@ int sr_si_check(const char *s, size_t n, int min_words, int max_words, const cha
     const char *kw = sr_si_keyword(s + a, n - a);
     if (kw) { if (keyword) *keyword = kw; return SR_SI_KEYWORD; }
     return SR_SI_OK;
+}
+
+/* ---- the stage ---------------------------------------------------------------------- */
+
+enum { SI_SEEDS = 6, SI_FROM_NEW = 2, SI_MIN_WORDS = 3, SI_MAX_WORDS = 150 };
+
+typedef struct si_prompt { char *text; size_t len; sr_words words; } si_prompt;
+
+struct sr_si {
+    sr_llm *llm;
+    si_prompt *seeds, *kept;
+    size_t n_seeds, n_kept;
+    size_t *examples;            /* seeds usable as examples (within the length bounds) */
+    size_t n_examples;
+    uint64_t *keys;              /* dedup keys: seeds and kept, sorted */
+    size_t n_keys;
+    /* the round in flight */
+    int32_t *ids[SR_SI_ROUND];
+    int n_ids[SR_SI_ROUND];
+    char *reply[SR_SI_ROUND];
+    size_t reply_len[SR_SI_ROUND];
+    int n_round, next_req;
+    uint64_t round_seed[SR_SI_ROUND];
+    sr_progress prog;
+    uint64_t rejected[SR_SI_KEYWORD + 3];   /* by reason; + rouge, duplicate */
+    uint64_t tried;
+};
+
+enum { SI_ROUGE = SR_SI_KEYWORD + 1, SI_DUP = SR_SI_KEYWORD + 2 };
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static bool has_key(const sr_si *s, uint64_t k)
+{
+    return s->n_keys && bsearch(&k, s->keys, s->n_keys, sizeof k, cmp_u64) != NULL;
+}
+
+static void add_key(sr_si *s, uint64_t k)
+{
+    s->keys = realloc(s->keys, (s->n_keys + 1) * sizeof *s->keys);
+    if (!s->keys) sr_die(SR_EXIT_FAIL, "out of memory");
+    size_t i = s->n_keys++;
+    while (i > 0 && s->keys[i - 1] > k) { s->keys[i] = s->keys[i - 1]; i--; }
+    s->keys[i] = k;
+}
+
+static si_prompt make_prompt(const char *t, size_t n)
+{
+    si_prompt p = { malloc(n + 1), n, { 0 } };
+    if (!p.text || sr_words_of(t, n, &p.words) < 0) sr_die(SR_EXIT_FAIL, "out of memory");
+    memcpy(p.text, t, n);
+    p.text[n] = 0;
+    return p;
+}
+
+sr_si *sr_si_read(sr_cli *cli)
+{
+    sr_si *s = calloc(1, sizeof *s);
+    if (!s) sr_die(SR_EXIT_FAIL, "out of memory");
+    sr_reader *in = sr_reader_open(cli);
+    sr_rec rec;
+    size_t cap = 0;
+    while (sr_read(in, &rec)) {
+        sr_str prompt;
+        if (!sr_need_str(&rec, "prompt", &prompt)) continue;
+        if (s->n_seeds == cap) {
+            cap = cap ? 2 * cap : 64;
+            s->seeds = realloc(s->seeds, cap * sizeof *s->seeds);
+            s->examples = realloc(s->examples, cap * sizeof *s->examples);
+            if (!s->seeds || !s->examples) sr_die(SR_EXIT_FAIL, "out of memory");
+        }
+        uint64_t k = sr_si_key(prompt.p, prompt.n);
+        if (has_key(s, k)) continue;           /* the same seed twice counts once */
+        add_key(s, k);
+        if (sr_si_check(prompt.p, prompt.n, SI_MIN_WORDS, SI_MAX_WORDS, NULL) == SR_SI_OK)
+            s->examples[s->n_examples++] = s->n_seeds;
+        s->seeds[s->n_seeds++] = make_prompt(prompt.p, prompt.n);
+    }
+    sr_reader_close(in);
+    if (s->n_examples == 0)
+        sr_die(SR_EXIT_DATA, "--self-instruct: no input record has a prompt of %d to %d words to use "
+               "as an example", SI_MIN_WORDS, SI_MAX_WORDS);
+    return s;
+}
+
+/* The examples of request g, drawn without replacement from its own
+ * stream: 6 seeds and 2 earlier kept prompts, shuffled so the new prompts
+ * are not always last. Returns how many. */
+static int pick_examples(const sr_si *s, uint64_t rs, const char **ex, size_t *len)
+{
+    sr_rng rng = sr_si_shots_rng(rs);
+    int k = 0;
+    size_t pick[SI_SEEDS];
+    int ns = s->n_examples < SI_SEEDS ? (int)s->n_examples : SI_SEEDS;
+    for (int i = 0; i < ns; i++) {        /* a partial Fisher-Yates over the example indices */
+        size_t j;
+        bool again;
+        do {
+            j = s->examples[sr_rng_next(&rng) % s->n_examples];
+            again = false;
+            for (int q = 0; q < i; q++) again |= pick[q] == j;
+        } while (again);
+        pick[i] = j;
+        ex[k] = s->seeds[j].text; len[k++] = s->seeds[j].len;
+    }
+    int nn = s->n_kept < SI_FROM_NEW ? (int)s->n_kept : SI_FROM_NEW;
+    size_t first = s->n_kept ? sr_rng_next(&rng) % s->n_kept : 0;
+    for (int i = 0; i < nn; i++) {
+        size_t j = (first + i * (s->n_kept / 2 + 1)) % s->n_kept;
+        ex[k] = s->kept[j].text; len[k++] = s->kept[j].len;
+    }
+    for (int i = k - 1; i > 0; i--) {
+        int j = (int)(sr_rng_next(&rng) % (uint64_t)(i + 1));
+        const char *t = ex[i]; ex[i] = ex[j]; ex[j] = t;
+        size_t l = len[i]; len[i] = len[j]; len[j] = l;
+    }
+    return k;
+}
+
+/* The few-shot prompt of request g into slot `slot`: one example fewer
+ * while it is longer than max_prompt_tokens (then cut, with one left). */
+static void build_request(sr_si *s, int slot, uint64_t g, uint64_t seed, int max_prompt_tokens)
+{
+    uint64_t rs = sr_si_request_seed(g, seed);
+    const char *ex[SI_SEEDS + SI_FROM_NEW];
+    size_t len[SI_SEEDS + SI_FROM_NEW];
+    int k = pick_examples(s, rs, ex, len);
+    char err[256];
+    for (;;) {
+        size_t n;
+        char *text = sr_si_fewshot(ex, len, k, &n);
+        if (!text) sr_die(SR_EXIT_FAIL, "out of memory");
+        sr_ids ids = { 0 };
+        if (sr_tok_encode(s->llm->tok, text, n, &ids, err, sizeof err) < 0)
+            sr_die(SR_EXIT_FAIL, "encoding a few-shot prompt: %s", err);
+        free(text);
+        if ((long)ids.n <= max_prompt_tokens || k == 1) {
+            s->ids[slot] = ids.v;
+            s->n_ids[slot] = (int)ids.n < max_prompt_tokens ? (int)ids.n : max_prompt_tokens;
+            break;
+        }
+        sr_ids_free(&ids);
+        k--;                                  /* too long: one example fewer */
+    }
+    s->round_seed[slot] = rs;
+}
+
+static int si_next(void *ctx, sr_gen_req *req)
+{
+    sr_si *s = ctx;
+    if (s->next_req >= s->n_round) return 0;
+    int i = s->next_req++;
+    *req = (sr_gen_req){ s->ids[i], s->n_ids[i], 1, s->round_seed[i], (void *)(intptr_t)i };
+    return 1;
+}
+
+static int si_done(void *ctx, const sr_gen_out *o)
+{
+    sr_si *s = ctx;
+    int i = (int)(intptr_t)o->req->user;
+    char err[256];
+    s->reply[i] = sr_gen_text(s->llm->tok, o->tokens, o->n_tokens, &s->reply_len[i], err, sizeof err);
+    if (!s->reply[i]) sr_die(SR_EXIT_FAIL, "decoding a reply: %s", err);
+    s->prog.tokens += (uint64_t)o->n_tokens;
+    return 0;
+}
+
+static int si_stop(void *ctx, const sr_gen_req *req, const int32_t *t, int n)
+{
+    (void)req;
+    sr_si *s = ctx;
+    size_t len;
+    const char *piece = sr_tok_piece(s->llm->tok, t[n - 1], &len);
+    return piece && sr_si_ends_line(piece, len);
+}
+
+/* Why reply p[0..len) is refused (its dedup key in *key), or SR_SI_OK with
+ * the prompt made in *cand. */
+static int si_filter(const sr_si *s, const char *p, size_t len, uint64_t *key, si_prompt *cand)
+{
+    int why = sr_si_check(p, len, SI_MIN_WORDS, SI_MAX_WORDS, NULL);
+    if (why == SR_SI_OK) {
+        *key = sr_si_key(p, len);
+        if (has_key(s, *key)) why = SI_DUP;
+    }
+    if (why == SR_SI_OK) {
+        *cand = make_prompt(p, len);
+        for (size_t i = 0; i < s->n_seeds && why == SR_SI_OK; i++)
+            if (sr_rouge_l(&cand->words, &s->seeds[i].words) >= 0.7) why = SI_ROUGE;
+        for (size_t i = 0; i < s->n_kept && why == SR_SI_OK; i++)
+            if (sr_rouge_l(&cand->words, &s->kept[i].words) >= 0.7) why = SI_ROUGE;
+    }
+    return why;
+}
+
+/* Parse and filter one reply; 1 when kept (and written). */
+static int si_take(sr_si *s, sr_writer *out, const char *reply, size_t n)
+{
+    size_t len;
+    char *p = sr_si_parse(reply, n, &len);
+    if (!p) sr_die(SR_EXIT_FAIL, "out of memory");
+    uint64_t key = 0;
+    si_prompt cand = { 0 };
+    int why = si_filter(s, p, len, &key, &cand);
+    free(p);
+    if (why != SR_SI_OK) {
+        s->rejected[why]++;
+        free(cand.text);
+        sr_words_free(&cand.words);
+        return 0;
+    }
+    add_key(s, key);
+    s->kept = realloc(s->kept, (s->n_kept + 1) * sizeof *s->kept);
+    if (!s->kept) sr_die(SR_EXIT_FAIL, "out of memory");
+    s->kept[s->n_kept++] = cand;
+    char hex[17];
+    sr_hex64(key, hex);
+    sr_recb b;
+    sr_recb_init(&b, NULL);
+    sr_recb_cstr(&b, "id", hex);
+    sr_recb_str(&b, "prompt", cand.text, cand.len);
+    sr_recb_cstr(&b, "source", "self-instruct");
+    sr_write(out, &b);
+    sr_recb_free(&b);
+    return 1;
+}
+
+static void si_summary(const sr_si *s, long count)
+{
+    sr_warn("self-instruct: %llu generated, %zu kept; removed: %llu empty, %llu too short, "
+            "%llu too long, %llu punctuation first, %llu non-ASCII, %llu keyword, %llu ROUGE-L >= 0.7, "
+            "%llu duplicate", (unsigned long long)s->tried, s->n_kept,
+            (unsigned long long)s->rejected[SR_SI_EMPTY], (unsigned long long)s->rejected[SR_SI_SHORT],
+            (unsigned long long)s->rejected[SR_SI_LONG], (unsigned long long)s->rejected[SR_SI_PUNCT],
+            (unsigned long long)s->rejected[SR_SI_NONASCII], (unsigned long long)s->rejected[SR_SI_KEYWORD],
+            (unsigned long long)s->rejected[SI_ROUGE], (unsigned long long)s->rejected[SI_DUP]);
+    if (s->n_kept < (size_t)count)
+        sr_warn("self-instruct: stopped after %llu tries with %zu of %ld prompts",
+                (unsigned long long)s->tried, s->n_kept, count);
+}
+
+void sr_si_run(sr_si *s, sr_cli *cli, sr_llm *llm, const sr_si_opts *o, const sr_gen_opts *eo)
+{
+    s->llm = llm;
+    sr_writer *out = sr_writer_open(cli);
+    sr_progress_init(&s->prog, o->quiet, (uint64_t)o->count, "prompts");
+    sr_gen_io io = { .next = si_next, .done = si_done, .stop = si_stop, .ctx = s };
+    /* Rounds of a fixed size, each built from what the rounds before kept,
+     * and judged in request order: the same output for any --batch. Give up
+     * when the model keeps failing the filters. */
+    uint64_t g_next = 0, limit = 20 * (uint64_t)o->count + 10 * SR_SI_ROUND;
+    /* a small --count needs no full round (the size depends on --count, never --batch) */
+    const int round = o->count < SR_SI_ROUND / 2 ? 2 * (int)o->count : SR_SI_ROUND;
+    char err[512];
+    while (s->n_kept < (size_t)o->count && g_next < limit) {
+        s->n_round = round;
+        s->next_req = 0;
+        for (int i = 0; i < round; i++)
+            build_request(s, i, g_next + (uint64_t)i, o->seed, (int)o->max_prompt_tokens);
+        g_next += (uint64_t)round;
+        if (sr_generate(&llm->model, eo, &io, NULL, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
+        for (int i = 0; i < round; i++) {
+            if (s->n_kept < (size_t)o->count) {
+                s->tried++;
+                s->prog.done += (uint64_t)si_take(s, out, s->reply[i], s->reply_len[i]);
+            }
+            free(s->reply[i]); s->reply[i] = NULL;
+            free(s->ids[i]); s->ids[i] = NULL;
+        }
+        sr_progress_show(&s->prog, false);
+    }
+    sr_progress_show(&s->prog, true);
+    sr_writer_close(out);
+    if (!o->quiet) si_summary(s, o->count);
+}
+
+void sr_si_free(sr_si *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n_seeds; i++) { free(s->seeds[i].text); sr_words_free(&s->seeds[i].words); }
+    for (size_t i = 0; i < s->n_kept; i++) { free(s->kept[i].text); sr_words_free(&s->kept[i].words); }
+    free(s->seeds); free(s->kept); free(s->examples); free(s->keys);
+    free(s);
 }

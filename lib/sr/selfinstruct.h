@@ -1,14 +1,19 @@
-/* selfinstruct.h — new prompts by few-shot prompting (METHOD step 1), the
- * parts that are text: the few-shot prompt, parsing a continuation into one
- * prompt, and the filters of Self-Instruct (Wang et al. 2023) — length
+/* selfinstruct.h — new prompts by few-shot prompting (METHOD step 1): the
+ * parts that are text — the few-shot prompt, parsing a continuation into one
+ * prompt, and the filters of Self-Instruct (Wang et al. 2023): length
  * bounds, a keyword filter for what a text model cannot do, ROUGE-L overlap
- * with every prompt already known, and deduplication of normalised text. */
+ * with every prompt already known, and deduplication of normalised text —
+ * and the stage of sr-gen --self-instruct that runs them on the model. */
 #ifndef SR_SELFINSTRUCT_H
 #define SR_SELFINSTRUCT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "io/cli.h"
+#include "lm/generate.h"
+#include "lm/llm.h"
 
 /* The few-shot prompt as plain text to continue:
  *   "<preamble>\n\nTask 1: <ex 0>\nTask 2: <ex 1>\n...\nTask k+1:"
@@ -54,5 +59,34 @@ enum sr_si_reject {
 int sr_si_check(const char *s, size_t n, int min_words, int max_words, const char **keyword);
 /* The keyword of the filter found in s as a whole word (or phrase), or NULL. */
 const char *sr_si_keyword(const char *s, size_t n);
+
+/* ---- the stage (sr-gen --self-instruct) ------------------------------------------ */
+
+/* Rounds of SR_SI_ROUND requests (2 × --count when that is smaller), each
+ * prompt made of 6 seeds and 2 prompts kept so far, drawn from the request's
+ * own stream (sr_si_request_seed, sr_si_shots_rng in base/ids.h); the
+ * replies of a round are filtered in request order, so the output is the
+ * same for any --batch. A kept prompt is written as {id, prompt, source:
+ * "self-instruct"}, its id the hex of sr_si_key. The stage gives up after
+ * 20 × count + 10 rounds' worth of tries. */
+enum { SR_SI_ROUND = 32, SR_SI_MAX_TOKENS = 256 };   /* the most new tokens a reply needs */
+
+typedef struct sr_si_opts {
+    long count;               /* prompts wanted */
+    long max_prompt_tokens;   /* the few-shot prompt is cut to fit */
+    uint64_t seed;            /* --seed */
+    bool quiet;               /* no progress or summary */
+} sr_si_opts;
+
+typedef struct sr_si sr_si;
+/* The seed prompts: every input record's prompt (a bad record exits 3, or is
+ * skipped), each text once. Exits 3 when none is 3 to 150 words long, the
+ * bounds of an example. */
+sr_si *sr_si_read(sr_cli *cli);
+/* Make new prompts and write them to cli's output; the summary on standard
+ * error unless quiet. eo's max_tokens is at most SR_SI_MAX_TOKENS and its
+ * cap max_prompt_tokens + max_tokens. Exits 1 on failure. */
+void sr_si_run(sr_si *s, sr_cli *cli, sr_llm *llm, const sr_si_opts *o, const sr_gen_opts *eo);
+void sr_si_free(sr_si *s);
 
 #endif

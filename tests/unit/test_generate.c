@@ -2,9 +2,13 @@
  * cached logits against a full forward, bit-identical logits whatever shares
  * a decoding step, the same samples for any slot count, forks, stops, and
  * the real model's greedy continuations against tests/golden/greedy.jsonl
- * (transformers fp32). */
+ * (transformers fp32); and the ordered driver of sr-gen and sr-judge on
+ * top of the engine (records out in input order, retries, follow-ups). */
 #include "test.h"
 #include "lm/generate.h"
+#include "sr/ordered.h"
+
+#include <unistd.h>
 
 #include <jansson.h>
 #include <stdint.h>
@@ -534,6 +538,151 @@ TEST(real_model_greedy_matches_golden)
     sr_model_free(&m);
 }
 
+/* ---- the ordered driver (sr/ordered.h) ------------------------------------- */
+
+/* A stage over records {id}: record i asks 1 + i % 3 samples; every fourth
+ * asks one more sample through again() once its first are in, and every
+ * sample of an odd record is followed up once. It writes {id, order, n}:
+ * its index and the tokens it got, summed. */
+typedef struct ostage {
+    sr_ordered *ord;
+    int want[64], got[64], tokens[64];
+    bool retried[64];
+    size_t queue[64], n_queue;
+} ostage;
+
+static int o_take(void *ctx, const sr_rec *rec, size_t index, sr_ids *ids)
+{
+    (void)ctx;
+    if (rec->id.n && rec->id.p[0] == 'x') return 0;        /* left out, like another shard's */
+    int32_t t[3] = { 1 + (int32_t)(index % 50), 2, 3 + (int32_t)(index % 7) };
+    for (int i = 0; i < 3; i++) sr_ids_push(ids, t[i]);
+    return 1;
+}
+
+static void o_start(void *ctx, size_t i, sr_ordered_req *q)
+{
+    ostage *st = ctx;
+    st->want[i] = 1 + (int)(i % 3);
+    *q = (sr_ordered_req){ i, st->want[i], 100 + i, 0 };
+}
+
+static int o_again(void *ctx, sr_ordered_req *q)
+{
+    ostage *st = ctx;
+    if (!st->n_queue) return 0;
+    size_t i = st->queue[--st->n_queue];
+    *q = (sr_ordered_req){ i, 1, 900 + i, 2 };
+    return 1;
+}
+
+static int o_done(void *ctx, size_t i, int tag, const sr_gen_out *out)
+{
+    ostage *st = ctx;
+    st->tokens[i] += out->n_tokens + 1000 * tag;
+    if (tag == 0 && i % 2 == 1) return 0;       /* its follow-up is still to come */
+    if (++st->got[i] < st->want[i]) return 0;
+    if (i % 4 == 0 && !st->retried[i]) {
+        st->retried[i] = true;
+        st->want[i]++;
+        st->queue[st->n_queue++] = i;
+        return 0;
+    }
+    return 1;
+}
+
+static int o_follow(void *ctx, size_t i, int tag, const sr_gen_out *out, sr_gen_follow *f, int *ftag)
+{
+    (void)ctx; (void)out;
+    static const int32_t more[2] = { 5, 6 };
+    if (tag != 0 || i % 2 == 0) return 0;
+    *f = (sr_gen_follow){ more, 2, 7 + i, NULL };
+    *ftag = 1;
+    return 1;
+}
+
+static void o_write(void *ctx, size_t i, const sr_rec *rec, sr_writer *out)
+{
+    ostage *st = ctx;
+    sr_recb b;
+    sr_recb_init(&b, rec);
+    sr_recb_i64(&b, "order", (int64_t)i);
+    sr_recb_i64(&b, "n", st->tokens[i]);
+    sr_write(out, &b);
+    sr_recb_free(&b);
+}
+
+/* The driver over in: the output file's bytes (malloc'd) in *len. */
+static char *ordered_run(sr_model *m, const char *in, const char *outp, int slots, size_t *len)
+{
+    static ostage st;
+    st = (ostage){ 0 };
+    sr_cli cli = { .name = "test_generate", .input = in, .output = outp, .max_record = 1 << 20 };
+    sr_ordered ord;
+    const sr_ordered_stage stage = { .ctx = &st, .take = o_take, .start = o_start, .again = o_again,
+                                     .done = o_done, .follow = o_follow, .write = o_write };
+    st.ord = &ord;
+    sr_ordered_read(&ord, &cli, &stage);
+    CHECK(ord.n == 20);
+    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 6, slots, 32, 0 };
+    sr_ordered_run(&ord, m, &o, true, "records");
+    CHECK(ord.next_out == ord.n);
+    CHECK(ord.stats.follows > 0);
+    sr_ordered_free(&ord);
+    FILE *f = fopen(outp, "rb");
+    char *buf = malloc(1 << 16);
+    *len = f ? fread(buf, 1, 1 << 16, f) : 0;
+    if (f) fclose(f);
+    return buf;
+}
+
+TEST(ordered_driver_writes_in_input_order)
+{
+    sr_model m;
+    if (tiny(&m, 32) < 0) return;
+    char in[] = "/tmp/test_ordered_in_XXXXXX", outp[] = "/tmp/test_ordered_out_XXXXXX";
+    int fd = mkstemp(in), fo = mkstemp(outp);
+    CHECK(fd >= 0 && fo >= 0);
+    close(fd);
+    close(fo);
+    sr_writer *w = sr_writer_open_path(in);
+    for (int i = 0; i < 24; i++) {              /* 20 kept, 4 left out */
+        char id[16];
+        snprintf(id, sizeof id, "%s%d", i % 6 == 5 ? "x" : "r", i);
+        sr_recb b;
+        sr_recb_init(&b, NULL);
+        sr_recb_cstr(&b, "id", id);
+        sr_write(w, &b);
+        sr_recb_free(&b);
+    }
+    sr_writer_close(w);
+    size_t n1, n5;
+    char *a = ordered_run(&m, in, outp, 1, &n1), *b = ordered_run(&m, in, outp, 5, &n5);
+    CHECK(n1 > 0 && n1 == n5 && memcmp(a, b, n1) == 0);       /* the same for any slot count */
+    /* in input order, the left-out ones missing, every key kept */
+    sr_cli cli = { .name = "test_generate", .max_record = 1 << 20 };
+    sr_reader *r = sr_reader_open_mem(&cli, a, n1);
+    sr_rec rec;
+    int64_t want = 0;
+    while (sr_read(r, &rec)) {
+        int64_t order, n;
+        sr_str id;
+        CHECK(sr_get_i64(&rec, "order", &order) == 1 && order == want);
+        CHECK(sr_get_i64(&rec, "n", &n) == 1 && n > 0);
+        CHECK(sr_get_str(&rec, "id", &id) == 1 && id.p[0] == 'r');
+        if (order % 2 == 1) CHECK(n >= 1000);   /* its follow-ups came back with their tag */
+        if (order % 4 == 0) CHECK(n >= 2000);   /* and its retry */
+        want++;
+    }
+    sr_reader_close(r);
+    CHECK(want == 20);
+    free(a);
+    free(b);
+    unlink(in);
+    unlink(outp);
+    sr_model_free(&m);
+}
+
 int main(void)
 {
     RUN(cached_forward_matches_full_forward);
@@ -545,5 +694,6 @@ int main(void)
     RUN(engine_follow_ups_continue_in_place);
     RUN(engine_refuses_prompts_that_do_not_fit);
     RUN(real_model_greedy_matches_golden);
+    RUN(ordered_driver_writes_in_input_order);
     return test_done();
 }

@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include "sr/judge.h"
+#include "base/ids.h"
 
 #include <unistd.h>
 
@@ -102,7 +103,7 @@ TEST(score_parser_table)
     CHECK(n >= 40);
     for (size_t i = 0; i < n; i++) {
         int s = -7;
-        int got = sr_judge_parse_score(cases[i].text, strlen(cases[i].text), &s) ? s : -1;
+        int got = sr_judge_parse_score(cases[i].text, strlen(cases[i].text), 0, 5, &s) ? s : -1;
         if (got != cases[i].want) {
             printf("#   case %zu \"%s\": got %d, want %d\n", i, cases[i].text, got, cases[i].want);
             test_cur_failed++;
@@ -114,26 +115,26 @@ TEST(score_parser_bytes)
 {
     int s;
     /* not NUL-terminated: the length is what counts */
-    CHECK(sr_judge_parse_score("Score: 4 and more", 8, &s) && s == 4);
-    CHECK(!sr_judge_parse_score("Score: 4", 7, &s));
+    CHECK(sr_judge_parse_score("Score: 4 and more", 8, 0, 5, &s) && s == 4);
+    CHECK(!sr_judge_parse_score("Score: 4", 7, 0, 5, &s));
     /* NUL bytes and invalid UTF-8 in the text do not stop or crash it */
     const char nul[] = "a\0b\xff\xfe\nScore: 3";
-    CHECK(sr_judge_parse_score(nul, sizeof nul - 1, &s) && s == 3);
-    CHECK(!sr_judge_parse_score("Score", 5, &s));
-    CHECK(!sr_judge_parse_score(NULL, 0, &s));
+    CHECK(sr_judge_parse_score(nul, sizeof nul - 1, 0, 5, &s) && s == 3);
+    CHECK(!sr_judge_parse_score("Score", 5, 0, 5, &s));
+    CHECK(!sr_judge_parse_score(NULL, 0, 0, 5, &s));
     /* a long run of score keywords stays fast and finds the last */
     size_t big = 200000;
     char *t = malloc(big + 16);
     for (size_t i = 0; i < big; i += 10) memcpy(t + i, "score: x\n ", 10);
     memcpy(t + big, "Score: 2", 8);
-    CHECK(sr_judge_parse_score(t, big + 8, &s) && s == 2);
+    CHECK(sr_judge_parse_score(t, big + 8, 0, 5, &s) && s == 2);
     free(t);
     /* a long run of decoration before each keyword stays linear */
     big = 1 << 20;
     t = malloc(big);
     for (size_t i = 0; i < big; i++) t[i] = i % 1000 < 990 ? '*' : "score:x\n"[i % 1000 - 990 < 8 ? i % 1000 - 990 : 7];
     memcpy(t + big - 9, "\nScore: 1", 9);
-    CHECK(sr_judge_parse_score(t, big, &s) && s == 1);
+    CHECK(sr_judge_parse_score(t, big, 0, 5, &s) && s == 1);
     free(t);
 }
 
@@ -164,7 +165,7 @@ TEST(score_parser_random_pieces)
         char *exact = malloc(n ? n : 1);   /* exactly n bytes, so ASan sees any overread */
         memcpy(exact, buf, n);
         int s = -1;
-        if (sr_judge_parse_score(exact, n, &s)) {
+        if (sr_judge_parse_score(exact, n, 0, 5, &s)) {
             found++;
             if (s < 0 || s > 5) { test_cur_failed++; printf("#   score %d from \"%.*s\"\n", s, (int)n, buf); }
         }
@@ -200,7 +201,7 @@ TEST(builtin_template_renders)
     free(r);
     /* and the instruction line the judge is asked to end with is itself not a score */
     int s;
-    CHECK(!sr_judge_parse_score(sr_judge_builtin_template(), strlen(sr_judge_builtin_template()), &s));
+    CHECK(!sr_judge_parse_score(sr_judge_builtin_template(), strlen(sr_judge_builtin_template()), 0, 5, &s));
     sr_judge_tmpl_free(&t);
 }
 
@@ -279,6 +280,59 @@ TEST(template_files)
     CHECK(strstr(err, "cannot open") != NULL);
 }
 
+/* ---- the rubric ------------------------------------------------------------------- */
+
+TEST(rubric_builtin)
+{
+    char err[256] = "";
+    sr_rubric r;
+    CHECK(sr_rubric_load(&r, NULL, err, sizeof err) == 0);
+    CHECK(r.min == 0 && r.max == 5);
+    CHECK(r.tmpl.text && strcmp(r.tmpl.text, sr_judge_builtin_template()) == 0);
+    CHECK_STR(r.force, "\nScore:");
+    CHECK(r.force_tokens == 4);
+    int s;
+    CHECK(sr_rubric_score(&r, "Score: 5", 8, &s) && s == 5);
+    CHECK(!sr_rubric_score(&r, "Score: 6", 8, &s));
+    /* the forced line and a digit after it make a score line */
+    char line[32];
+    snprintf(line, sizeof line, "%s 3", r.force);
+    CHECK(sr_rubric_score(&r, line, strlen(line), &s) && s == 3);
+    sr_rubric_free(&r);
+    CHECK(sr_rubric_load(&r, "/nonexistent/judge.txt", err, sizeof err) == SR_JUDGE_EIO);
+}
+
+/* Another scale is the parser's range alone: numbers, number words and the
+ * denominator follow min..max. */
+TEST(score_parser_other_scales)
+{
+    int s;
+    CHECK(sr_judge_parse_score("Score: 8/10", 11, 1, 10, &s) && s == 8);
+    CHECK(sr_judge_parse_score("Score: ten", 10, 1, 10, &s) && s == 10);
+    CHECK(sr_judge_parse_score("Score: 7 out of 10", 18, 1, 10, &s) && s == 7);
+    CHECK(!sr_judge_parse_score("Score: 0", 8, 1, 10, &s));
+    CHECK(!sr_judge_parse_score("Score: 11", 9, 1, 10, &s));
+    CHECK(!sr_judge_parse_score("Score: 4/5", 10, 1, 10, &s));
+    /* and on 0..5 the words beyond five are no numbers */
+    CHECK(!sr_judge_parse_score("Score: six", 10, 0, 5, &s));
+    CHECK(!sr_judge_parse_score("Score: 8/10", 11, 0, 5, &s));
+    /* a pairwise judge: 1 or 2 */
+    CHECK(sr_judge_parse_score("Score: 2", 8, 1, 2, &s) && s == 2);
+    CHECK(!sr_judge_parse_score("Score: 3", 8, 1, 2, &s));
+}
+
+/* The retry and forced-line seeds: apart from each other and from the record's. */
+TEST(judge_seeds)
+{
+    uint64_t rs = sr_record_seed("id", 2, 0);
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(rs >> (8 * i));
+    CHECK(sr_judge_retry_seed(rs, 1) == sr_hash(b, 8, 1));
+    CHECK(sr_judge_force_seed(rs, 2) == sr_hash(b, 8, ((uint64_t)1 << 32) + 2));
+    CHECK(sr_judge_retry_seed(rs, 1) != sr_judge_retry_seed(rs, 2));
+    CHECK(sr_judge_retry_seed(rs, 1) != rs && sr_judge_force_seed(rs, 0) != sr_judge_retry_seed(rs, 0));
+}
+
 int main(void)
 {
     RUN(score_parser_table);
@@ -288,5 +342,8 @@ int main(void)
     RUN(template_placeholders);
     RUN(template_errors);
     RUN(template_files);
+    RUN(rubric_builtin);
+    RUN(score_parser_other_scales);
+    RUN(judge_seeds);
     return test_done();
 }

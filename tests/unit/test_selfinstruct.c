@@ -3,6 +3,7 @@
  * the few-shot prompt, and the normalisation dedup keys read. */
 #include "test.h"
 #include "sr/selfinstruct.h"
+#include "base/ids.h"
 
 static double rouge(const char *a, const char *b)
 {
@@ -107,6 +108,20 @@ TEST(normalisation_and_keys)
     CHECK(sr_si_key("Hello World", 11) != sr_si_key("Hello World!", 12));
 }
 
+/* The id and seed rules of the stage (base/ids.h), as DESIGN §2 and §4 state them. */
+TEST(id_and_seed_rules)
+{
+    CHECK(sr_si_request_seed(7, 3) == sr_record_seed("self-instruct/7", 15, 3));
+    CHECK(sr_si_request_seed(7, 3) != sr_si_request_seed(8, 3));
+    sr_rng a = sr_si_shots_rng(99), b = sr_rng_for(99, 1u << 30);
+    CHECK(sr_rng_next(&a) == sr_rng_next(&b));
+    CHECK(sr_si_key("Hello   World", 13) == sr_text_key("hello world", 11));
+    char hex[17], want[17];
+    CHECK(sr_candidate_id("p1", 2, 3, hex) == 0);
+    sr_hex64(sr_hash("p1/3", 4, 0), want);
+    CHECK_STR(hex, want);
+}
+
 int main(void)
 {
     RUN(rouge_l_by_hand);
@@ -115,5 +130,6 @@ int main(void)
     RUN(parser_takes_one_line);
     RUN(fewshot_prompt_numbers_examples_on_one_line_each);
     RUN(normalisation_and_keys);
+    RUN(id_and_seed_rules);
     return test_done();
 }
