@@ -129,9 +129,10 @@ $(BUILD)/cu/%.o: %.cu kernels/kernels.h kernels/backend.h kernels/cuda/cuda.h $(
 # make test builds the GPU tests too (so CI compiles them) but runs them only
 # in make test-gpu: CUDA against the CPU, op by op and the whole model, and
 # the tools' training steps on both (each skipped, saying so, without a GPU).
-# The default model is fetched first, so a fresh clone runs the whole suite;
+# The benchmarks are built (not run), so they cannot rot unseen. The default
+# model is fetched first, so a fresh clone runs the whole suite;
 # where it cannot be fetched (offline) the tests that need it skip, saying so.
-test: $(TOOLS) $(UNIT) $(GPU_TESTS) $(TINY_TOOL)
+test: $(TOOLS) $(UNIT) $(GPU_TESTS) $(TINY_TOOL) $(BENCH)
 	@$(MAKE) --no-print-directory model || echo "make test: no model; the tests that need it will skip" >&2
 	@SR_TINY_MODEL=$(abspath $(TINY_TOOL)) tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
 
