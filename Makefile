@@ -1,6 +1,6 @@
 # sr — Self-Rewarding Language Models as small Unix tools.
 #
-#   make            build every tool into bin/
+#   make            build every tool into bin/ (and, with nvcc, the CUDA plug-in)
 #   make test       unit tests (tests/unit) and CLI tests (tests/cli)
 #   make SAN=1 test the same, built with AddressSanitizer + UBSan
 #   make deps       install what a fresh Debian/Ubuntu machine lacks
