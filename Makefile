@@ -1,6 +1,6 @@
 # sr — Self-Rewarding Language Models as small Unix tools.
 #
-#   make            build every tool into bin/
+#   make            build every tool into bin/ (and, with nvcc, the CUDA plug-in)
 #   make test       unit tests (tests/unit) and CLI tests (tests/cli)
 #   make SAN=1 test the same, built with AddressSanitizer + UBSan
 #   make deps       install what a fresh Debian/Ubuntu machine lacks
@@ -40,11 +40,11 @@ BLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
 CPPFLAGS := -Ilib -Ikernels -I$(BLAS_INC) -D_GNU_SOURCE
 CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -fopenmp -MMD -MP $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  := -pthread -fopenmp $(SANFLAGS) $(EXTRA_LDFLAGS)
-LDLIBS   := -lmsgpackc -lxxhash -ljansson -lpcre2-8 -lopenblas -lz -lm
+LDLIBS   := -lmsgpackc -lxxhash -ljansson -lpcre2-8 -lopenblas -lz -lm -ldl
 
 ifneq ($(NVCC),)
 CUDA_HOME ?= $(patsubst %/bin/,%,$(dir $(realpath $(NVCC))))
-LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 endif
 
 ifneq ($(DEPS_PREFIX),)
@@ -57,14 +57,20 @@ else
 DEPS_STAMP := build/.deps-installed
 endif
 
-# With nvcc on PATH the CUDA backend (kernels/cuda) joins libsr.a and the
-# tools link cuBLAS and the CUDA runtime; they still run where there is no
-# GPU (sr_cuda_device_count() is then 0). NVCC= builds without it.
+# With nvcc on PATH the CUDA backend (kernels/cuda) is built into a plug-in,
+# $(BIN)/libsr-cuda.so, the one thing that links cuBLAS and the CUDA runtime.
+# libsr.a and the tools link no CUDA library: kernels/plugin.c loads the
+# plug-in when a GPU is asked for (docs/gpu.md), so a tool starts in
+# milliseconds and runs where CUDA is not installed. NVCC= builds no plug-in.
+# The GPU tests and the benchmarks link the backend in instead
+# (CUDA_LINKED: kernels/cuda/linked.c, then the objects).
 CU_SRC    := $(if $(NVCC),$(wildcard kernels/cuda/*.cu))
 # nvcc builds no sanitizer in, so the release and SAN=1 trees share one set.
 CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/cu/%.o)
-LIB_SRC   := $(wildcard lib/*/*.c kernels/cpu/*.c) kernels/ops.c $(if $(NVCC),,kernels/nocuda.c)
-LIB_OBJ   := $(LIB_SRC:%.c=$(OUT)/%.o) $(CU_OBJ)
+PLUGIN    := $(if $(NVCC),$(BIN)/libsr-cuda.so)
+CUDA_LINKED := $(if $(NVCC),$(OUT)/kernels/cuda/linked.o $(CU_OBJ))
+LIB_SRC   := $(wildcard lib/*/*.c kernels/cpu/*.c) kernels/ops.c kernels/plugin.c
+LIB_OBJ   := $(LIB_SRC:%.c=$(OUT)/%.o)
 LIBSR     := $(OUT)/libsr.a
 TOOLS     := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/sr-*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -76,7 +82,7 @@ GPU_TESTS := $(patsubst tests/gpu/%.c,$(OUT)/gpu-tests/%,$(wildcard tests/gpu/te
 BENCH     := $(patsubst bench/%.c,$(OUT)/bench/%,$(wildcard bench/bench_*.c))
 
 .PHONY: all deps test test-gpu test-gpu-emu bench model clean distclean
-all: $(TOOLS)
+all: $(TOOLS) $(PLUGIN)
 
 # --- dependencies ---------------------------------------------------------
 deps: $(DEPS_STAMP)
@@ -97,8 +103,8 @@ $(BIN)/%: $(OUT)/tools/%.o $(LIBSR)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
 
-$(OUT)/bench/%: $(OUT)/bench/%.o $(LIBSR)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
+$(OUT)/bench/%: $(OUT)/bench/%.o $(CUDA_LINKED) $(LIBSR)
+	$(CC) $(LDFLAGS) -o $@ $< $(CUDA_LINKED) $(LIBSR) $(LDLIBS) $(CUDA_LIBS)
 
 $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(TEST_OBJ) $(LIBSR)
 	@mkdir -p $(@D)
@@ -107,21 +113,26 @@ $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(TEST_OBJ) $(LIBSR)
 $(TINY_TOOL): $(OUT)/tests/tools/sr-tiny-model.o $(TEST_OBJ) $(LIBSR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(OUT)/gpu-tests/%: $(OUT)/tests/gpu/%.o $(LIBSR)
+$(OUT)/gpu-tests/%: $(OUT)/tests/gpu/%.o $(CUDA_LINKED) $(LIBSR)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBSR) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(CUDA_LINKED) $(LIBSR) $(LDLIBS) $(CUDA_LIBS)
 
 # CUDA sources compile wherever nvcc is, so a CUDA compile error fails CI
 # even on a machine without a GPU.
 # sm_80 (A100) and sm_90 (H100/H200) as machine code, PTX for newer GPUs.
+# Hidden visibility: the plug-in exports sr_cuda_plugin_entry alone.
 NVCC_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
 NVCCFLAGS := -O2 -std=c++17 -Ilib -Ikernels $(NVCC_ARCH) -Werror all-warnings \
-             -Xcompiler -Wall,-Wextra,-Werror,-fPIC
+             -Xcompiler -Wall,-Wextra,-Werror,-fPIC,-fvisibility=hidden
 $(BUILD)/cu/%.o: %.cu kernels/kernels.h kernels/backend.h kernels/cuda/cuda.h $(wildcard kernels/*.h)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c -o $@ $<
+# -z defs: everything the plug-in uses is in it or in the libraries it names.
+$(PLUGIN): $(CU_OBJ)
+	@mkdir -p $(@D)
+	$(CXX) -shared -Wl,-z,defs -o $@ $^ $(CUDA_LIBS)
 
--include $(LIB_OBJ:.o=.d) $(TOOLS:$(BIN)/%=$(OUT)/tools/%.d) $(UNIT:$(OUT)/tests/%=$(OUT)/tests/unit/%.d) \
+-include $(LIB_OBJ:.o=.d) $(OUT)/kernels/cuda/linked.d $(TOOLS:$(BIN)/%=$(OUT)/tools/%.d) $(UNIT:$(OUT)/tests/%=$(OUT)/tests/unit/%.d) \
          $(GPU_TESTS:$(OUT)/gpu-tests/%=$(OUT)/tests/gpu/%.d) $(BENCH:%=%.d) \
          $(TEST_OBJ:.o=.d) $(OUT)/tests/tools/sr-tiny-model.d
 
@@ -132,11 +143,11 @@ $(BUILD)/cu/%.o: %.cu kernels/kernels.h kernels/backend.h kernels/cuda/cuda.h $(
 # The benchmarks are built (not run), so they cannot rot unseen. The default
 # model is fetched first, so a fresh clone runs the whole suite;
 # where it cannot be fetched (offline) the tests that need it skip, saying so.
-test: $(TOOLS) $(UNIT) $(GPU_TESTS) $(TINY_TOOL) $(BENCH)
+test: $(TOOLS) $(PLUGIN) $(UNIT) $(GPU_TESTS) $(TINY_TOOL) $(BENCH)
 	@$(MAKE) --no-print-directory model || echo "make test: no model; the tests that need it will skip" >&2
 	@SR_TINY_MODEL=$(abspath $(TINY_TOOL)) tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
 
-test-gpu: $(TOOLS) $(GPU_TESTS) $(TINY_TOOL)
+test-gpu: $(TOOLS) $(PLUGIN) $(GPU_TESTS) $(TINY_TOOL)
 	@SR_TINY_MODEL=$(abspath $(TINY_TOOL)) tests/run $(OUT)/gpu-tests $(BIN) gpu
 
 # make test-gpu-emu: the GPU tests against tests/gpu/emu, which runs the
@@ -161,11 +172,13 @@ $(EMU)/emu_rt.o: tests/gpu/emu/emu_rt.cpp $(wildcard tests/gpu/emu/inc/*.h)
 $(EMU)/emu_switch.o: tests/gpu/emu/emu_switch.S
 	@mkdir -p $(@D)
 	$(CC) -c -o $@ $<
-$(EMU)/libsr_emu.a: $(filter-out $(CU_OBJ) $(OUT)/kernels/nocuda.o,$(LIB_OBJ)) $(EMU_CU) $(EMU)/emu_rt.o $(EMU)/emu_switch.o
+# The emulated backend is linked in (kernels/cuda/linked.c), not loaded.
+$(EMU)/libsr_emu.a: $(filter-out $(OUT)/kernels/plugin.o,$(LIB_OBJ)) $(OUT)/kernels/cuda/linked.o \
+                    $(EMU_CU) $(EMU)/emu_rt.o $(EMU)/emu_switch.o
 	@rm -f $@
 	ar rcs $@ $^
 $(EMU)/test_%: $(OUT)/tests/gpu/test_%.o $(EMU)/libsr_emu.a
-	$(CXX) $(LDFLAGS) -o $@ $< $(EMU)/libsr_emu.a $(filter-out -lcublas -lcudart -lstdc++,$(LDLIBS))
+	$(CXX) $(LDFLAGS) -o $@ $< $(EMU)/libsr_emu.a $(LDLIBS)
 test-gpu-emu: $(EMU_TESTS)
 	@tests/run $(EMU) $(BIN) emu
 

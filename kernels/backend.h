@@ -1,11 +1,11 @@
 /* backend.h — internal to kernels/: the table of entry points a backend
  * provides. Every op of kernels.h is a one-line dispatcher (kernels/ops.c)
  * through ctx->ops; kernels/cpu fills sr_cpu_ops with its sr_cpu_<op>
- * functions, kernels/cuda (when built) its own table with sr_cuda_<op>. Each
- * entry has exactly the signature of the kernels.h function it serves, so a
- * backend is checked against the public contract by the compiler. The
- * host-side helpers (argmax, top-k, sampling) are not here: they work on
- * host memory whatever the device. */
+ * functions, kernels/cuda (when built: a plug-in, below) its own table
+ * with sr_cuda_<op>. Each entry has exactly the signature of the kernels.h
+ * function it serves, so a backend is checked against the public contract
+ * by the compiler. The host-side helpers (argmax, top-k, sampling) are not
+ * here: they work on host memory whatever the device. */
 #ifndef SR_BACKEND_H
 #define SR_BACKEND_H
 
@@ -73,6 +73,31 @@ struct sr_ops {
 };
 
 extern const sr_ops sr_cpu_ops;
+
+/* ---- the CUDA plug-in ------------------------------------------------------
+ * kernels/cuda is built into a shared object, libsr-cuda.so beside the
+ * binaries, which kernels/plugin.c loads only when a CUDA device is asked
+ * for, so that no tool links the CUDA libraries. Its one export,
+ * sr_cuda_plugin_entry, returns this table: kernels.h's two CUDA entry
+ * points, which fill a context with the plug-in's own sr_ops. The context
+ * and the backend table are structs shared across the boundary, so the
+ * loader refuses a plug-in built from other headers: bump SR_BACKEND_ABI
+ * with any change to sr_ctx, sr_ops or sr_cuda_plugin (the sizes catch a
+ * forgotten bump that grew one). */
+enum { SR_BACKEND_ABI = 1 };
+#define SR_CUDA_PLUGIN_FILE  "libsr-cuda.so"
+#define SR_CUDA_PLUGIN_ENTRY "sr_cuda_plugin_entry"
+
+typedef struct sr_cuda_plugin {
+    int abi;                                  /* SR_BACKEND_ABI */
+    unsigned ctx_size, ops_size, plugin_size; /* sizeof sr_ctx, sr_ops, sr_cuda_plugin */
+    int (*device_count)(void);                /* sr_cuda_device_count */
+    int (*ctx_init)(sr_ctx *, int, sr_precision, char *, size_t);  /* sr_ctx_init_cuda */
+} sr_cuda_plugin;
+
+/* kernels/cuda/context.cu. kernels/plugin.c finds it with dlsym;
+ * kernels/cuda/linked.c calls it directly where the backend is linked in. */
+const sr_cuda_plugin *sr_cuda_plugin_entry(void);
 
 #ifdef __cplusplus
 }

@@ -49,12 +49,15 @@ typedef struct sr_ctx {
  * thread count is a process-wide setting of that library; this sets it too. */
 void sr_ctx_init_cpu(sr_ctx *ctx, int threads);
 
-/* CUDA devices usable by this process: 0 when the build has no CUDA backend,
- * there is no driver, or no GPU. A binary built with CUDA runs anywhere. */
+/* CUDA devices usable by this process: 0 when there is no NVIDIA driver, no
+ * CUDA plug-in or none that loads, or no GPU. The CUDA backend is a plug-in
+ * loaded here at the first call (kernels/plugin.c), so any binary runs
+ * anywhere. */
 int  sr_cuda_device_count(void);
 
 /* A context on CUDA device `device` (0-based): its own stream and cuBLAS
- * handle. Returns 0, or -1 with err set (no such device, no CUDA build). */
+ * handle. Returns 0, or -1 with err set (no plug-in, or one that does not
+ * load, no such device). */
 int  sr_ctx_init_cuda(sr_ctx *ctx, int device, sr_precision precision, char *err, size_t errlen);
 
 /* "cpu" or "cuda", for messages. */

@@ -1,11 +1,13 @@
 /* context.cu — the CUDA backend's context (device, stream, cuBLAS handle,
- * scratch buffers), its memory functions and its table of entry points.
+ * scratch buffers), its memory functions, its table of entry points, and
+ * the plug-in's one export.
  *
  * One context uses one device and one stream: every op, copy and zeroing is
  * queued on that stream in call order, so no op needs to wait for another;
  * only a download (and sum_squares, which returns a host value) waits for the
- * stream to drain. sr_ctx_init_cuda makes its device current for the calling
- * thread; the ops assume it stays current (one device per process). */
+ * stream to drain. ctx_init (sr_ctx_init_cuda, through the plug-in's entry)
+ * makes its device current for the calling thread; the ops assume it stays
+ * current (one device per process). */
 #include "cuda.h"
 
 #include <stdio.h>
@@ -62,17 +64,27 @@ static const sr_ops sr_cuda_ops = {
     .copy_rows = sr_cuda_copy_rows,
 };
 
-int sr_cuda_device_count(void)
+/* The devices, or 0 with *why set. No driver, a driver older than the
+ * runtime, or no GPU: all mean "no device here", not an error. The failed
+ * call leaves an error behind that the next cudaGetLastError would report;
+ * clear it. */
+static int count_devices(const char **why)
 {
     int n = 0;
-    /* No driver, a driver older than the runtime, or no GPU: all mean "no
-     * device here", not an error. The failed call leaves an error behind
-     * that the next cudaGetLastError would report; clear it. */
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        *why = cudaGetErrorString(e);
         (void)cudaGetLastError();
         return 0;
     }
+    *why = "no GPU";
     return n;
+}
+
+static int device_count(void)
+{
+    const char *why;
+    return count_devices(&why);
 }
 
 /* Init-time failures are reported to the caller (a tool falls back or says
@@ -88,12 +100,13 @@ int sr_cuda_device_count(void)
         }                                                                                \
     } while (0)
 
-int sr_ctx_init_cuda(sr_ctx *ctx, int device, sr_precision precision, char *err, size_t errlen)
+static int ctx_init(sr_ctx *ctx, int device, sr_precision precision, char *err, size_t errlen)
 {
     memset(ctx, 0, sizeof *ctx);
-    const int count = sr_cuda_device_count();
+    const char *why;
+    const int count = count_devices(&why);
     if (count == 0) {
-        snprintf(err, errlen, "no CUDA device is available (no GPU, or no CUDA driver)");
+        snprintf(err, errlen, "no CUDA device is available (%s)", why);
         return -1;
     }
     if (device < 0 || device >= count) {
@@ -160,6 +173,18 @@ void sr_cuda_ctx_free(sr_ctx *ctx)
     SR_CUDA(cudaStreamDestroy(c->stream));
     free(c);
     ctx->cuda = NULL;
+}
+
+/* ---- the plug-in's one export (backend.h) --------------------------------- */
+
+/* The only symbol the shared object exports (the objects are compiled with
+ * hidden visibility). */
+extern "C" __attribute__((visibility("default"))) const sr_cuda_plugin *sr_cuda_plugin_entry(void)
+{
+    static const sr_cuda_plugin entry = {
+        SR_BACKEND_ABI, sizeof(sr_ctx), sizeof(sr_ops), sizeof(sr_cuda_plugin), device_count, ctx_init,
+    };
+    return &entry;
 }
 
 /* ---- memory ------------------------------------------------------------- */

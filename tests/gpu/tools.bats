@@ -3,7 +3,8 @@
 # sr-sft steps and two sr-dpo steps of a tiny model, compared by their
 # --log lines (step 2's loss is computed with the weights step 1 updated
 # on each device), and a greedy sr-gen whose text must match. Skipped,
-# saying so, where --device cuda finds no GPU.
+# saying so, where --device cuda finds no GPU. The tools load the backend
+# as a plug-in (bin/libsr-cuda.so); the unit tests here link it in.
 
 bats_require_minimum_version 1.5.0
 load ../cli/helpers
@@ -74,4 +75,15 @@ same_logs() {
         sr-gen --device $d --precision fp32 --temperature 0 --max-tokens 32 -i "$T/p.mp" -o "$T/$d.mp"
     done
     [ "$(sr-cat "$T/cpu.mp" | jq -r .response)" = "$(sr-cat "$T/cuda.mp" | jq -r .response)" ]
+}
+
+@test "--device auto finds the GPU through the plug-in beside the binary" {
+    run --separate-stderr sr-sft -m "$F/tiny.gguf" -i "$F/ex.mp" --device auto --max-steps 1 -o "$T/auto.gguf"
+    assert_success
+    [[ $stderr == *"cuda (bf16 matmuls)"* ]]
+    # without it the same binary runs on the CPU
+    SR_CUDA_PLUGIN=$T/missing.so run --separate-stderr sr-sft -m "$F/tiny.gguf" -i "$F/ex.mp" \
+        --device auto --max-steps 1 -o "$T/cpu.gguf"
+    assert_success
+    [[ $stderr == *"cpu, "*" threads"* ]]
 }
