@@ -25,4 +25,18 @@ uint64_t sr_record_seed(const char *id, size_t id_len, uint64_t seed);
 /* The stream of sample `sample` of the record whose seed is record_seed. */
 sr_rng sr_rng_for(uint64_t record_seed, uint64_t sample);
 
+/* --- sr-pairs (lib/sr/pairs.c, lib/sr/eft.c): pair ids and EFT example ids --- */
+
+/* A preference pair's id: XXH64 (seed 0) of its prompt id, chosen id and
+ * rejected id joined by NUL bytes, in hex. */
+void sr_pair_id(const char *prompt_id, size_t prompt_id_len, const char *chosen_id, size_t chosen_id_len,
+                const char *rejected_id, size_t rejected_id_len, char out[17]);
+/* The id of the EFT example made from judgement `judgement` (0-based) of a
+ * judged reply: XXH64 of the reply id with the judgement index as the seed. */
+void sr_eft_example_id(const char *reply_id, size_t reply_id_len, uint32_t judgement, char out[17]);
+/* The key that orders EFT examples when a score bucket is cut to size:
+ * XXH64 of the example's 16 hex digits with --seed as the seed, so the
+ * choice does not depend on input order. */
+uint64_t sr_eft_balance_key(const char example_id[17], uint64_t seed);
+
 #endif
