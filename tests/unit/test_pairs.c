@@ -5,11 +5,13 @@
  * reach the others; a cut bucket keeps its smallest keys; the choice does
  * not depend on input order. The hand-made cases are in tests/cli/pairs.bats. */
 #include "test.h"
-#include "sr/pairs.h"
-#include "lm/sample.h"
+#include "base/ids.h"
+#include "sr/eft.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+
+enum { NB = 6 };                           /* the scores 0..5 */
 
 static sr_rng rng;                         /* deterministic test data */
 
@@ -22,9 +24,9 @@ enum { MAXN = 400 };
 static size_t draw_case(int *bucket, uint64_t *key)
 {
     size_t n = next_u64() % MAXN;
-    unsigned weight[SR_EFT_BUCKETS];
+    unsigned weight[NB];
     unsigned total = 0;
-    for (int b = 0; b < SR_EFT_BUCKETS; b++) {
+    for (int b = 0; b < NB; b++) {
         weight[b] = next_u64() % 3 == 0 ? 0 : (unsigned)(next_u64() % 10 + 1);
         if (b == 4) weight[b] *= 5;
         total += weight[b];
@@ -49,23 +51,23 @@ TEST(eft_balance_properties)
     for (int trial = 0; trial < 500; trial++) {
         size_t n = draw_case(bucket, key);
         sr_eft_balance st;
-        CHECK(sr_eft_balance_keep(bucket, key, n, keep, &st) == 0);
-        size_t total = 0, nonempty = 0, kept[SR_EFT_BUCKETS] = { 0 };
-        for (int b = 0; b < SR_EFT_BUCKETS; b++) { total += st.before[b]; nonempty += st.before[b] > 0; }
+        CHECK(sr_eft_balance_keep(bucket, key, n, NB, keep, &st) == 0);
+        size_t total = 0, nonempty = 0, kept[NB] = { 0 };
+        for (int b = 0; b < NB; b++) { total += st.before[b]; nonempty += st.before[b] > 0; }
         CHECK(total == n);
         /* the target: total / nonempty rounded, halves up */
         if (nonempty) CHECK(st.target == (size_t)floor((double)total / (double)nonempty + 0.5));
         for (size_t i = 0; i < n; i++) kept[bucket[i]] += keep[i];
         int cut = 0;
-        for (int b = 0; b < SR_EFT_BUCKETS; b++) {
+        for (int b = 0; b < NB; b++) {
             size_t want = st.before[b] < st.target ? st.before[b] : st.target;
             CHECK(st.after[b] == want && kept[b] == want);
             cut |= st.before[b] > st.target;
         }
         cut_cases += cut;
         /* at most 1 apart, unless the smaller bucket kept everything it had */
-        for (int a = 0; a < SR_EFT_BUCKETS; a++)
-            for (int b = 0; b < SR_EFT_BUCKETS; b++)
+        for (int a = 0; a < NB; a++)
+            for (int b = 0; b < NB; b++)
                 if (kept[a] > kept[b] + 1) CHECK(kept[b] == st.before[b]);
         /* a cut bucket keeps its smallest keys */
         for (size_t i = 0; i < n; i++)
@@ -73,7 +75,7 @@ TEST(eft_balance_properties)
                 if (bucket[i] == bucket[j] && keep[i] && !keep[j]) CHECK(key[i] <= key[j]);
         /* the same judgements kept from the input reversed */
         for (size_t i = 0; i < n; i++) { pbucket[i] = bucket[n - 1 - i]; pkey[i] = key[n - 1 - i]; }
-        CHECK(sr_eft_balance_keep(pbucket, pkey, n, pkeep, &st) == 0);
+        CHECK(sr_eft_balance_keep(pbucket, pkey, n, NB, pkeep, &st) == 0);
         for (size_t i = 0; i < n; i++) CHECK(pkeep[i] == keep[n - 1 - i]);
     }
     printf("#   500 random score mixes, %zu of them with a bucket cut\n", cut_cases);
@@ -84,9 +86,9 @@ TEST(eft_balance_empty)
 {
     sr_eft_balance st;
     bool keep[1];
-    CHECK(sr_eft_balance_keep(NULL, NULL, 0, keep, &st) == 0);
+    CHECK(sr_eft_balance_keep(NULL, NULL, 0, NB, keep, &st) == 0);
     CHECK(st.target == 0);
-    for (int b = 0; b < SR_EFT_BUCKETS; b++) CHECK(st.before[b] == 0 && st.after[b] == 0);
+    for (int b = 0; b < NB; b++) CHECK(st.before[b] == 0 && st.after[b] == 0);
 }
 
 int main(void)
