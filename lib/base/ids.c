@@ -73,3 +73,10 @@ uint64_t sr_eft_balance_key(const char example_id[17], uint64_t seed)
 {
     return sr_hash(example_id, 16, seed);
 }
+
+/* --- sr-filter-oasst (lib/sr/oasst.c): the --keep split of OASST trees --- */
+
+unsigned sr_split_percentile(const char *tree_id, size_t n, const char *salt, size_t salt_len)
+{
+    return (unsigned)(sr_hash(tree_id, n, sr_hash(salt, salt_len, 0)) % 100);
+}

@@ -39,4 +39,10 @@ void sr_eft_example_id(const char *reply_id, size_t reply_id_len, uint32_t judge
  * choice does not depend on input order. */
 uint64_t sr_eft_balance_key(const char example_id[17], uint64_t seed);
 
+/* --- sr-filter-oasst (lib/sr/oasst.c): the --keep split of OASST trees --- */
+
+/* Where a tree falls in the split, 0..99: XXH64(tree id, XXH64(salt)) % 100.
+ * --keep P keeps the trees below P; --held-out the others. */
+unsigned sr_split_percentile(const char *tree_id, size_t n, const char *salt, size_t salt_len);
+
 #endif

@@ -82,8 +82,7 @@ const char *oasst_reason_name(int reason)
 bool oasst_split_keeps(const oasst_filter *f, const char *tree_id)
 {
     const char *salt = f->split_salt ? f->split_salt : "";
-    uint64_t seed = sr_hash(salt, strlen(salt), 0);
-    bool in = sr_hash(tree_id, strlen(tree_id), seed) % 100 < (uint64_t)(f->keep < 0 ? 0 : f->keep);
+    bool in = sr_split_percentile(tree_id, strlen(tree_id), salt, strlen(salt)) < (f->keep < 0 ? 0 : f->keep);
     return in != f->held_out;
 }
 
