@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#define XXH_STATIC_LINKING_ONLY     /* XXH64_state_t on the stack, for ids hashed in parts */
 #include <xxhash.h>
 
 uint64_t sr_hash(const void *data, size_t n, uint64_t seed) { return XXH64(data, n, seed); }
@@ -105,4 +106,37 @@ uint64_t sr_judge_retry_seed(uint64_t record_seed, int attempt) { return rehash(
 uint64_t sr_judge_force_seed(uint64_t record_seed, int s)
 {
     return rehash(record_seed, ((uint64_t)1 << 32) + (uint64_t)s);
+
+/* --- sr-pairs (lib/sr/pairs.c, lib/sr/eft.c): pair ids and EFT example ids --- */
+
+void sr_pair_id(const char *prompt_id, size_t prompt_id_len, const char *chosen_id, size_t chosen_id_len,
+                const char *rejected_id, size_t rejected_id_len, char out[17])
+{
+    /* In parts, so no buffer need hold the three ids at once; the same hash
+     * as XXH64 of the whole. An empty id may come as NULL. */
+    XXH64_state_t st;
+    XXH64_reset(&st, 0);
+    XXH64_update(&st, prompt_id_len ? prompt_id : "", prompt_id_len);
+    XXH64_update(&st, "", 1);
+    XXH64_update(&st, chosen_id_len ? chosen_id : "", chosen_id_len);
+    XXH64_update(&st, "", 1);
+    XXH64_update(&st, rejected_id_len ? rejected_id : "", rejected_id_len);
+    sr_hex64(XXH64_digest(&st), out);
+}
+
+void sr_eft_example_id(const char *reply_id, size_t reply_id_len, uint32_t judgement, char out[17])
+{
+    sr_hex64(sr_hash(reply_id_len ? reply_id : "", reply_id_len, judgement), out);
+}
+
+uint64_t sr_eft_balance_key(const char example_id[17], uint64_t seed)
+{
+    return sr_hash(example_id, 16, seed);
+}
+
+/* --- sr-filter-oasst (lib/sr/oasst.c): the --keep split of OASST trees --- */
+
+unsigned sr_split_percentile(const char *tree_id, size_t n, const char *salt, size_t salt_len)
+{
+    return (unsigned)(sr_hash(tree_id, n, sr_hash(salt, salt_len, 0)) % 100);
 }

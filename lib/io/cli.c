@@ -185,6 +185,56 @@ static void print_help(const sr_cli *cli, const sr_opt *opts, const sr_opt *comm
 
 enum { MAX_OPTS = 96, LONG_ONLY_BASE = 256 };
 
+/* Every option, the tool's then the common ones, as getopt_long wants them:
+ * an option with a short name answers with it, one without with
+ * LONG_ONLY_BASE + its place in all[]. */
+typedef struct getopt_tables {
+    const sr_opt *all[MAX_OPTS];
+    int n;
+    struct option lo[MAX_OPTS + 3];
+    char shorts[2 * MAX_OPTS + 8];
+} getopt_tables;
+
+static void build_tables(getopt_tables *t, const sr_opt *opts, const sr_opt *common)
+{
+    t->n = 0;
+    for (const sr_opt *o = opts; o && o->name; o++) t->all[t->n++] = o;
+    for (const sr_opt *o = common; o->name; o++) t->all[t->n++] = o;
+
+    int ns = 0;
+    t->shorts[ns++] = ':';     /* tell a missing argument (':') from an unknown option ('?') */
+    t->shorts[ns++] = 'h';
+    for (int i = 0; i < t->n; i++) {
+        const sr_opt *o = t->all[i];
+        int val = o->short_name ? o->short_name : LONG_ONLY_BASE + i;
+        t->lo[i] = (struct option){ o->name, o->kind == SR_OPT_FLAG ? no_argument : required_argument, NULL, val };
+        if (o->short_name) {
+            t->shorts[ns++] = o->short_name;
+            if (o->kind != SR_OPT_FLAG) t->shorts[ns++] = ':';
+        }
+    }
+    t->lo[t->n] = (struct option){ "help", no_argument, NULL, 'h' };
+    t->lo[t->n + 1] = (struct option){ "version", no_argument, NULL, LONG_ONLY_BASE + MAX_OPTS };
+    t->lo[t->n + 2] = (struct option){ 0 };
+    t->shorts[ns] = 0;
+}
+
+/* The option getopt_long answered c for; a usage error for what it refused. */
+static const sr_opt *option_for(const getopt_tables *t, int c, char **argv)
+{
+    if (c == ':')
+        sr_usage_error("option '%s' needs an argument", argv[optind - 1]);
+    if (c == '?') {
+        if (optopt && optopt < LONG_ONLY_BASE)
+            sr_usage_error("option '-%c' is not known", optopt);
+        sr_usage_error("option '%s' is not known", argv[optind - 1]);
+    }
+    if (c >= LONG_ONLY_BASE) return t->all[c - LONG_ONLY_BASE];
+    for (int i = 0; i < t->n; i++)
+        if (t->all[i]->short_name == c) return t->all[i];
+    sr_usage_error("internal: unmapped option %d", c);
+}
+
 void sr_cli_parse_pos(sr_cli *cli, const sr_opt *opts, int argc, char **argv,
                       int npos_max, int *first, int *npos)
 {
@@ -205,36 +255,13 @@ void sr_cli_parse_pos(sr_cli *cli, const sr_opt *opts, int argc, char **argv,
           "largest input record accepted (default 256M)", 0, 0 },
         SR_OPT_END,
     };
-
-    /* One table of every option, then getopt_long over it. */
-    const sr_opt *all[MAX_OPTS];
-    int n = 0;
-    for (const sr_opt *o = opts; o && o->name; o++) all[n++] = o;
-    for (const sr_opt *o = common; o->name; o++) all[n++] = o;
-
-    struct option lo[MAX_OPTS + 3];
-    char shorts[2 * MAX_OPTS + 8];
-    int ns = 0;
-    shorts[ns++] = ':';     /* tell a missing argument (':') from an unknown option ('?') */
-    shorts[ns++] = 'h';
-    for (int i = 0; i < n; i++) {
-        int val = all[i]->short_name ? all[i]->short_name : LONG_ONLY_BASE + i;
-        lo[i] = (struct option){ all[i]->name, all[i]->kind == SR_OPT_FLAG ? no_argument : required_argument,
-                                 NULL, val };
-        if (all[i]->short_name) {
-            shorts[ns++] = all[i]->short_name;
-            if (all[i]->kind != SR_OPT_FLAG) shorts[ns++] = ':';
-        }
-    }
-    lo[n] = (struct option){ "help", no_argument, NULL, 'h' };
-    lo[n + 1] = (struct option){ "version", no_argument, NULL, LONG_ONLY_BASE + MAX_OPTS };
-    lo[n + 2] = (struct option){ 0 };
-    shorts[ns] = 0;
+    getopt_tables t;
+    build_tables(&t, opts, common);
 
     opterr = 0;
     optind = 1;
     int c, idx;
-    while ((c = getopt_long(argc, argv, shorts, lo, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, t.shorts, t.lo, &idx)) != -1) {
         if (c == 'h') {
             print_help(cli, opts, common);
             exit(SR_EXIT_OK);
@@ -243,22 +270,7 @@ void sr_cli_parse_pos(sr_cli *cli, const sr_opt *opts, int argc, char **argv,
             printf("%s (sr) %s\n", cli->name, SR_VERSION);
             exit(SR_EXIT_OK);
         }
-        if (c == ':')
-            sr_usage_error("option '%s' needs an argument", argv[optind - 1]);
-        if (c == '?') {
-            if (optopt && optopt < LONG_ONLY_BASE)
-                sr_usage_error("option '-%c' is not known", optopt);
-            sr_usage_error("option '%s' is not known", argv[optind - 1]);
-        }
-        const sr_opt *o = NULL;
-        if (c >= LONG_ONLY_BASE)
-            o = all[c - LONG_ONLY_BASE];
-        else
-            for (int i = 0; i < n && !o; i++)
-                if (all[i]->short_name == c) o = all[i];
-        if (!o)
-            sr_usage_error("internal: unmapped option %d", c);
-        set_value(o, optarg);
+        set_value(option_for(&t, c, argv), optarg);
     }
     int left = argc - optind;
     if (left > npos_max) {

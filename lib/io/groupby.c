@@ -1,11 +1,21 @@
-/* groupby.c — an open-addressing hash table from key to group, and a zone
- * that owns the copied records. */
+/* groupby.c — an open-addressing hash table from key to group. Each record
+ * is held as heldrec.h holds one (packed bytes), and viewed once, on adding,
+ * into a zone shared by all: the sr_rec handed out stays valid until
+ * sr_groups_free. */
 #include "io/groupby.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/ids.h"
+#include "io/heldrec.h"
+
+/* One held record and its view; rec comes first, so a group's sr_rec
+ * pointers lead back to their entries. */
+typedef struct entry {
+    sr_rec rec;
+    sr_held held;
+} entry;
 
 typedef struct group {
     sr_str key;
@@ -14,7 +24,7 @@ typedef struct group {
 } group;
 
 struct sr_groups {
-    msgpack_zone zone;          /* the copies: records, keys */
+    msgpack_zone zone;          /* the entries, the views' objects, the keys */
     group *groups;
     size_t n, cap;
     size_t *slots;              /* hash table: group index + 1, 0 empty */
@@ -48,48 +58,14 @@ sr_groups *sr_groups_new(void)
 void sr_groups_free(sr_groups *g)
 {
     if (!g) return;
-    for (size_t i = 0; i < g->n; i++) free(g->groups[i].v);
+    for (size_t i = 0; i < g->n; i++) {
+        for (size_t j = 0; j < g->groups[i].n; j++) sr_held_free(&((entry *)g->groups[i].v[j])->held);
+        free(g->groups[i].v);
+    }
     free(g->groups);
     free(g->slots);
     msgpack_zone_destroy(&g->zone);
     free(g);
-}
-
-static void copy_obj(sr_groups *g, msgpack_object *dst, const msgpack_object *src)
-{
-    *dst = *src;
-    switch (src->type) {
-    case MSGPACK_OBJECT_STR:
-    case MSGPACK_OBJECT_BIN: {
-        char *p = zalloc(g, src->via.str.size);
-        if (src->via.str.size) memcpy(p, src->via.str.ptr, src->via.str.size);
-        dst->via.str.ptr = p;
-        break;
-    }
-    case MSGPACK_OBJECT_EXT: {
-        char *p = zalloc(g, src->via.ext.size);
-        if (src->via.ext.size) memcpy(p, src->via.ext.ptr, src->via.ext.size);
-        dst->via.ext.ptr = p;
-        break;
-    }
-    case MSGPACK_OBJECT_ARRAY: {
-        msgpack_object *a = zalloc(g, src->via.array.size * sizeof *a);
-        for (uint32_t i = 0; i < src->via.array.size; i++) copy_obj(g, &a[i], &src->via.array.ptr[i]);
-        dst->via.array.ptr = a;
-        break;
-    }
-    case MSGPACK_OBJECT_MAP: {
-        msgpack_object_kv *m = zalloc(g, src->via.map.size * sizeof *m);
-        for (uint32_t i = 0; i < src->via.map.size; i++) {
-            copy_obj(g, &m[i].key, &src->via.map.ptr[i].key);
-            copy_obj(g, &m[i].val, &src->via.map.ptr[i].val);
-        }
-        dst->via.map.ptr = m;
-        break;
-    }
-    default:
-        break;
-    }
 }
 
 static size_t *find_slot(sr_groups *g, sr_str key)
@@ -112,7 +88,8 @@ static void grow_table(sr_groups *g)
     for (size_t i = 0; i < g->n; i++) *find_slot(g, g->groups[i].key) = i + 1;
 }
 
-sr_rec *sr_groups_add(sr_groups *g, const sr_rec *rec, sr_str key)
+/* The group called key, made (empty) if new. */
+static group *group_for(sr_groups *g, sr_str key)
 {
     size_t *slot = find_slot(g, key);
     if (!*slot) {
@@ -127,25 +104,23 @@ sr_rec *sr_groups_add(sr_groups *g, const sr_rec *rec, sr_str key)
         if (2 * g->n > g->nslots) grow_table(g);
         slot = find_slot(g, key);
     }
-    group *gr = &g->groups[*slot - 1];
+    return &g->groups[*slot - 1];
+}
 
-    sr_rec *copy = zalloc(g, sizeof *copy);
-    *copy = *rec;
-    copy_obj(g, &copy->obj, &rec->obj);
-    copy->id = (sr_str){ NULL, 0 };
-    for (uint32_t i = 0; rec->id.p && i < rec->obj.via.map.size; i++)   /* the same id, in the copy */
-        if (rec->obj.via.map.ptr[i].val.type == MSGPACK_OBJECT_STR &&
-            rec->obj.via.map.ptr[i].val.via.str.ptr == rec->id.p) {
-            const msgpack_object *v = &copy->obj.via.map.ptr[i].val;
-            copy->id = (sr_str){ v->via.str.ptr, v->via.str.size };
-            break;
-        }
+sr_rec *sr_groups_add(sr_groups *g, const sr_rec *rec, sr_str key)
+{
+    group *gr = group_for(g, key);
+    entry *e = zalloc(g, sizeof *e);
+    if (sr_held_keep(&e->held, rec) < 0) sr_die(SR_EXIT_FAIL, "out of memory");
+    /* Bytes just packed always unpack; failing here is the zone running out. */
+    if (sr_held_view(&e->held, rec->cli, &g->zone, &e->rec) < 0) sr_die(SR_EXIT_FAIL, "out of memory");
+    if (!rec->id.p) e->rec.id = (sr_str){ NULL, 0 };   /* no id, not an empty one */
     if (gr->n == gr->cap) {
         gr->cap = gr->cap ? 2 * gr->cap : 4;
         gr->v = xrealloc(gr->v, gr->cap * sizeof *gr->v);
     }
-    gr->v[gr->n++] = copy;
-    return copy;
+    gr->v[gr->n++] = &e->rec;
+    return &e->rec;
 }
 
 size_t sr_groups_count(const sr_groups *g) { return g->n; }

@@ -24,8 +24,9 @@ typedef struct sr_groups sr_groups;
 sr_groups *sr_groups_new(void);
 void sr_groups_free(sr_groups *g);
 
-/* Keep a deep copy of rec (its index, id and cli kept too, so sr_rec_bad
- * still names it) in the group called key. Returns the copy. */
+/* Keep a copy of rec (its index, id and cli kept too, so sr_rec_bad still
+ * names it) in the group called key. Returns the copy. Records are held as
+ * heldrec.h holds them: packed bytes, viewed in one zone. */
 sr_rec *sr_groups_add(sr_groups *g, const sr_rec *rec, sr_str key);
 
 size_t sr_groups_count(const sr_groups *g);

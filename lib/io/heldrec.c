@@ -22,7 +22,10 @@ int sr_held_keep(sr_held *h, const sr_rec *rec)
     if (rec->id.n) memcpy(h->id, rec->id.p, rec->id.n);
     h->id[rec->id.n] = 0;
     h->index = rec->index;
-    h->bytes = sb.data;
+    /* The sbuffer starts at 8 KiB; a stage that holds every record of its
+     * input (groupby.h) should pay only for the bytes. */
+    char *fit = sb.size < sb.alloc ? realloc(sb.data, sb.size ? sb.size : 1) : NULL;
+    h->bytes = fit ? fit : sb.data;
     h->n_bytes = sb.size;
     return 0;
 }
@@ -34,6 +37,16 @@ int sr_held_open(const sr_held *h, sr_cli *cli, msgpack_unpacked *u, sr_rec *rec
     if (!h->bytes || msgpack_unpack_next(u, h->bytes, h->n_bytes, &off) != MSGPACK_UNPACK_SUCCESS)
         return -1;
     *rec = (sr_rec){ u->data, h->index, { h->id, strlen(h->id) }, cli };
+    return 0;
+}
+
+int sr_held_view(const sr_held *h, sr_cli *cli, msgpack_zone *z, sr_rec *rec)
+{
+    size_t off = 0;
+    msgpack_object o;
+    if (!h->bytes || msgpack_unpack(h->bytes, h->n_bytes, &off, z, &o) != MSGPACK_UNPACK_SUCCESS)
+        return -1;
+    *rec = (sr_rec){ o, h->index, { h->id, strlen(h->id) }, cli };
     return 0;
 }
 

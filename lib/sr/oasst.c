@@ -82,8 +82,7 @@ const char *oasst_reason_name(int reason)
 bool oasst_split_keeps(const oasst_filter *f, const char *tree_id)
 {
     const char *salt = f->split_salt ? f->split_salt : "";
-    uint64_t seed = sr_hash(salt, strlen(salt), 0);
-    bool in = sr_hash(tree_id, strlen(tree_id), seed) % 100 < (uint64_t)(f->keep < 0 ? 0 : f->keep);
+    bool in = sr_split_percentile(tree_id, strlen(tree_id), salt, strlen(salt)) < (f->keep < 0 ? 0 : f->keep);
     return in != f->held_out;
 }
 
@@ -516,26 +515,27 @@ static int cmp_pick(const void *a, const void *b)
 
 static bool is_root(const msg *m) { return m->root; }
 
-int oasst_select(oasst_set *s, const oasst_record **recs, size_t *n, char *err, size_t errlen)
+/* Roots first: the split, then their own filters (already given). Their
+ * trees' order of appearance goes to tree_seq[root]. -1 when out of memory. */
+static int judge_roots(oasst_set *s, uint64_t *tree_seq)
 {
-    if (s->selected) goto done;
-    uint64_t *tree_seq = calloc(s->nm ? s->nm : 1, sizeof *tree_seq);
-    uint32_t *cands = calloc(s->nm ? s->nm : 1, sizeof *cands);
-    pick *picks = malloc((s->nm ? s->nm : 1) * sizeof *picks);
-    size_t np = 0;
-    if (!tree_seq || !cands || !picks) goto oom;
-
-    /* Roots first: the split, then their own filters. */
     for (size_t i = 0; i < s->nm; i++) {
         msg *m = &s->m[i];
         if (!is_root(m)) continue;
         const char *tid = m->tree ? m->tree : m->k.id;
-        if (note_tree(s, tid, m->seq)) goto oom;    /* a flat root without message_tree_id */
+        if (note_tree(s, tid, m->seq)) return -1;    /* a flat root without message_tree_id */
         uint32_t t = idmap_find(&s->ti, s->t, sizeof *s->t, tid);
         tree_seq[i] = s->t[t].first_seq;
         if (!oasst_split_keeps(&s->f, tid)) m->reason = OASST_SPLIT;
     }
-    /* Then every other message: where it sits, then its filters, then its prompt's. */
+    return 0;
+}
+
+/* Then every other message: where it sits, then its filters, then its
+ * prompt's. The replies that pass go to picks; returns how many. */
+static size_t judge_replies(oasst_set *s, const uint64_t *tree_seq, pick *picks)
+{
+    size_t np = 0;
     for (size_t i = 0; i < s->nm; i++) {
         msg *m = &s->m[i];
         if (is_root(m)) continue;
@@ -552,13 +552,19 @@ int oasst_select(oasst_set *s, const oasst_record **recs, size_t *n, char *err, 
             ;
         else if (s->m[p].reason != OASST_KEPT)
             m->reason = OASST_PROMPT_DROPPED;
-        else {
+        else
             picks[np++] = (pick){ tree_seq[p], s->m[p].seq, s->f.ranked ? m->rank : 0,
                                   s->f.ranked ? m->k.id : NULL, m->seq, p, (uint32_t)i };
-            cands[p]++;
-        }
     }
-    /* Ranked replies come only in sets of two or more. */
+    return np;
+}
+
+/* Ranked replies come only in sets of two or more; a kept prompt needs a
+ * reply. Every message's final reason is counted. Returns the picks left. */
+static size_t settle(oasst_set *s, pick *picks, size_t np, uint32_t *cands)
+{
+    memset(cands, 0, s->nm * sizeof *cands);
+    for (size_t j = 0; j < np; j++) cands[picks[j].root]++;
     size_t kept = 0;
     for (size_t j = 0; j < np; j++) {
         if (s->f.ranked && cands[picks[j].root] < 2)
@@ -566,9 +572,8 @@ int oasst_select(oasst_set *s, const oasst_record **recs, size_t *n, char *err, 
         else
             picks[kept++] = picks[j];
     }
-    np = kept;
     memset(cands, 0, s->nm * sizeof *cands);
-    for (size_t j = 0; j < np; j++) cands[picks[j].root]++;
+    for (size_t j = 0; j < kept; j++) cands[picks[j].root]++;
     for (size_t i = 0; i < s->nm; i++) {
         msg *m = &s->m[i];
         if (is_root(m) && m->reason == OASST_KEPT && !cands[i])
@@ -579,6 +584,17 @@ int oasst_select(oasst_set *s, const oasst_record **recs, size_t *n, char *err, 
             s->st.dropped[m->reason]++;
         }
     }
+    return kept;
+}
+
+int oasst_select(oasst_set *s, const oasst_record **recs, size_t *n, char *err, size_t errlen)
+{
+    if (s->selected) goto done;
+    uint64_t *tree_seq = calloc(s->nm ? s->nm : 1, sizeof *tree_seq);
+    uint32_t *cands = calloc(s->nm ? s->nm : 1, sizeof *cands);
+    pick *picks = malloc((s->nm ? s->nm : 1) * sizeof *picks);
+    if (!tree_seq || !cands || !picks || judge_roots(s, tree_seq)) goto oom;
+    size_t np = settle(s, picks, judge_replies(s, tree_seq, picks), cands);
 
     qsort(picks, np, sizeof *picks, cmp_pick);
     s->recs = malloc((np ? np : 1) * sizeof *s->recs);

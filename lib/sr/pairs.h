@@ -1,5 +1,6 @@
-/* pairs.h — preference pairs from judged candidates (METHOD step 4), and
- * the score balancing of EFT data; the rules, without the records.
+/* pairs.h — preference pairs from judged candidates (METHOD step 4): the
+ * rule that picks a pair, the pass that applies it to judged records, and
+ * what both sr-pairs modes share (the judged record's keys, score counts).
  *
  * Picking a pair from one prompt's scored candidates:
  *   plain           chosen = the highest score, rejected = the lowest;
@@ -23,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/groupby.h"
 #include "io/record.h"
 
 #define SR_PAIRS_EPS 1e-9
@@ -48,22 +50,64 @@ enum sr_pick { SR_PICK_OK = 0, SR_PICK_SINGLE, SR_PICK_TIE, SR_PICK_GAP };
 enum sr_pick sr_pairs_pick(const sr_cand *c, size_t n, const sr_pick_opts *o,
                            size_t *chosen, size_t *rejected);
 
-/* ---- EFT ---------------------------------------------------------------------
- * Balancing judgements over the scores 0..5: every bucket larger than the
- * mean size of the non-empty buckets (rounded to the nearest whole number,
- * halves up) is cut to that size, keeping the judgements with the smallest
- * key (XXH64 of the example id with --seed as the seed, so the choice does
- * not depend on input order), ties by position. */
-#define SR_EFT_BUCKETS 6
+/* ---- judged records ------------------------------------------------------
+ * Bad records are reported as record.h reports them (exit 3, or skipped and
+ * counted under --skip-bad); running out of memory exits 1. */
 
-typedef struct sr_eft_balance {
-    size_t before[SR_EFT_BUCKETS], after[SR_EFT_BUCKETS];
-    size_t target;         /* the size buckets were cut to (0 when there were none) */
-} sr_eft_balance;
+/* The keys every judged record sr-pairs reads has: id, prompt_id, prompt,
+ * response (strings) and score (a finite number, or nil when no judgement
+ * gave one). True with *prompt_id when good; false when bad (skipped). */
+bool sr_judged_check(const sr_rec *r, sr_str *prompt_id);
+/* A judged candidate: the above, and sample and tokens, where present,
+ * integers >= 0. */
+bool sr_pairs_check(const sr_rec *r, sr_str *prompt_id);
+/* The score of a checked record: true with *out, false for nil. */
+bool sr_judged_score(const sr_rec *r, double *out);
 
-/* bucket[i] in 0..5 and key[i] for n judgements; keep[i] is set to whether
- * judgement i stays. Returns 0, or -1 when out of memory. */
-int sr_eft_balance_keep(const int *bucket, const uint64_t *key, size_t n, bool *keep,
-                        sr_eft_balance *stats);
+/* ---- counting scores on the judge's scale --------------------------------
+ * A scale is the whole points score_min..score_max of the judge's rubric. */
+#define SR_SCALE_MAX_POINTS 101
+
+/* Whether score_min..score_max is a scale these counts can hold. */
+bool sr_scale_ok(int score_min, int score_max);
+
+typedef struct sr_score_hist {
+    int min, max;
+    uint64_t bin[SR_SCALE_MAX_POINTS];   /* bin[p - min]: scores nearest to the whole point p */
+    uint64_t other;                      /* nearest to no point of the scale */
+} sr_score_hist;
+
+void sr_score_hist_init(sr_score_hist *h, int score_min, int score_max);   /* sr_scale_ok */
+/* Count a score under its nearest whole point (halves up). */
+void sr_score_hist_add(sr_score_hist *h, double score);
+
+/* "TITLE 0:12 1:30 ... 5:4 other:2": nbins counts labelled first, first+1,
+ * ...; then other, when given and not 0. Cut short (never overrun) when buf
+ * is too small. */
+void sr_score_line(char *buf, size_t size, const char *title, int first, const uint64_t *bin, int nbins,
+                   const uint64_t *other);
+
+/* ---- the pass ------------------------------------------------------------- */
+
+typedef struct sr_pairs_stats {
+    uint64_t records, nil;              /* candidates read; with a nil score */
+    size_t prompts;                     /* groups */
+    uint64_t pairs, dropped[4];         /* dropped[enum sr_pick] */
+    uint64_t tokens_prompts;            /* prompts whose lengths were in tokens */
+    double sum_chosen, sum_rejected;    /* scores of the pairs written */
+    double len_chosen, len_rejected;    /* their lengths, in characters */
+    sr_score_hist hist;                 /* every candidate's score */
+    sr_pick_opts pick;
+} sr_pairs_stats;
+
+/* One pair for each group of g (one prompt's checked candidates), written
+ * to out: {id, the chosen's other keys, chosen, rejected, chosen_score,
+ * rejected_score, chosen_id, rejected_id}. Length control measures tokens
+ * when every scored candidate of the prompt has them, else characters.
+ * The counts, over the judge's scale score_min..score_max, go to *st. */
+void sr_pairs_write(const sr_groups *g, sr_writer *out, const sr_pick_opts *o, int score_min, int score_max,
+                    sr_pairs_stats *st);
+/* The summary of a pass, on standard error. */
+void sr_pairs_report(const sr_pairs_stats *st);
 
 #endif

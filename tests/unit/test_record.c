@@ -328,6 +328,20 @@ TEST(shards_partition_ids)
     CHECK_STR(hex, "0123456789abcdef");
 }
 
+/* The OASST --keep split: XXH64(tree id, XXH64(salt)) % 100, about even. */
+TEST(split_percentiles)
+{
+    int below = 0;
+    for (int i = 0; i < 1000; i++) {
+        char id[16];
+        int len = snprintf(id, sizeof id, "tree%d", i);
+        unsigned p = sr_split_percentile(id, (size_t)len, "sr", 2);
+        CHECK(p < 100 && p == sr_hash(id, (size_t)len, sr_hash("sr", 2, 0)) % 100);
+        below += p < 60;
+    }
+    CHECK(below > 540 && below < 660);
+}
+
 int main(void)
 {
     msgpack_sbuffer_init(&sb);
@@ -342,6 +356,7 @@ int main(void)
     RUN(builder_keeps_unknown_keys_in_order);
     RUN(utf8_validation);
     RUN(shards_partition_ids);
+    RUN(split_percentiles);
     msgpack_sbuffer_destroy(&sb);
     return test_done();
 }
