@@ -106,6 +106,7 @@ uint64_t sr_judge_retry_seed(uint64_t record_seed, int attempt) { return rehash(
 uint64_t sr_judge_force_seed(uint64_t record_seed, int s)
 {
     return rehash(record_seed, ((uint64_t)1 << 32) + (uint64_t)s);
+}
 
 /* --- sr-pairs (lib/sr/pairs.c, lib/sr/eft.c): pair ids and EFT example ids --- */
 
