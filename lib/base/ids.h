@@ -25,4 +25,8 @@ uint64_t sr_record_seed(const char *id, size_t id_len, uint64_t seed);
 /* The stream of sample `sample` of the record whose seed is record_seed. */
 sr_rng sr_rng_for(uint64_t record_seed, uint64_t sample);
 
+/* The stream a random-init model (lm/model.h) fills its weights from: the
+ * seed itself, so a preset and a seed name one model on every machine. */
+sr_rng sr_rng_for_init(uint64_t seed);
+
 #endif
