@@ -308,7 +308,8 @@ static int check_arch_implemented(const sr_arch *a, char *err, size_t errlen)
                      : a->rope_factors != SR_ABSENT ? "rope frequency factors"
                      : a->rope != SR_ROPE_NORM ? "NEOX-style rope" : NULL;
     if (!what) return 0;
-    snprintf(err, errlen, "architecture \"%s\" needs %s, which are not implemented", a->name, what);
+    snprintf(err, errlen, "architecture \"%s\" needs %s, which sr does not implement yet",
+             a->name, what);
     return -1;
 }
 
@@ -334,13 +335,13 @@ static int refuse_absent_blocks(const sr_arch *a, const gguf_file *g, int n_laye
                                 char *err, size_t errlen)
 {
     const sr_arch_names *t = &a->t;
-    if (refuse_absent(g, a->qkv_bias, t->attn_q, n_layer, ".bias", "attention q bias", err, errlen) < 0 ||
-        refuse_absent(g, a->qkv_bias, t->attn_k, n_layer, ".bias", "attention k bias", err, errlen) < 0 ||
-        refuse_absent(g, a->qkv_bias, t->attn_v, n_layer, ".bias", "attention v bias", err, errlen) < 0 ||
-        refuse_absent(g, a->out_bias, t->attn_output, n_layer, ".bias", "attention output bias",
-                      err, errlen) < 0 ||
-        refuse_absent(g, a->qk_norm, t->attn_q_norm, n_layer, ".weight", "per-head q norm", err, errlen) < 0 ||
-        refuse_absent(g, a->qk_norm, t->attn_k_norm, n_layer, ".weight", "per-head k norm", err, errlen) < 0)
+    const int L = n_layer;
+    if (refuse_absent(g, a->qkv_bias, t->attn_q, L, ".bias", "attention q bias", err, errlen) < 0 ||
+        refuse_absent(g, a->qkv_bias, t->attn_k, L, ".bias", "attention k bias", err, errlen) < 0 ||
+        refuse_absent(g, a->qkv_bias, t->attn_v, L, ".bias", "attention v bias", err, errlen) < 0 ||
+        refuse_absent(g, a->out_bias, t->attn_output, L, ".bias", "attention output bias", err, errlen) < 0 ||
+        refuse_absent(g, a->qk_norm, t->attn_q_norm, L, ".weight", "per-head q norm", err, errlen) < 0 ||
+        refuse_absent(g, a->qk_norm, t->attn_k_norm, L, ".weight", "per-head k norm", err, errlen) < 0)
         return -1;
     return 0;
 }
