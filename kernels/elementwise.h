@@ -184,7 +184,7 @@ SR_HD static inline void sr_adamw_step(float *p, float *m, float *v, float g, co
 
 /* fp32 → bf16 bits, rounding to nearest with ties to even (the largest
  * finite values round to infinity); NaN stays a quiet NaN. The same rule as
- * lib/lm/quant.c and CUDA's __float2bfloat16_rn. */
+ * quant_f32_to_bf16 (kernels/cpu/blocks.c) and CUDA's __float2bfloat16_rn. */
 SR_HD static inline uint16_t sr_bf16_bits(float f)
 {
     uint32_t x;

@@ -251,23 +251,6 @@ void sr_matmul_rows_fwd(const sr_ctx *ctx, float *y, const float *x, const float
 void sr_attention_decode_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
                              const sr_attn_seq *seqs, int n_seq, float *work);
 
-/* ---- sampling ---- */
-
-/* p[i] = exp((x[i] - max x) / temperature) for i < n (temperature > 0): the
- * unnormalised probabilities, the largest exactly 1. Returns their sum,
- * added in index order. */
-double sr_sample_probs(float *p, const float *x, int n, float temperature);
-
-/* The tokens a sampler may draw from p[n] (from sr_sample_probs, summing to
- * total), into idx (room for n): the top_k most probable (top_k <= 0: no
- * cut), then the fewest of those, most probable first, whose mass reaches
- * top_p of theirs (top_p >= 1: no cut), then those with p >= min_p times the
- * largest (min_p <= 0: no cut). Ties order by lower id. Returns the count
- * (at least 1); *mass receives the kept mass, added in the order of idx.
- * When no cut applies idx is every id in order, without sorting. */
-int sr_sample_filter(const float *p, int n, double total, int top_k, float top_p, float min_p,
-                     int *idx, double *mass);
-
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,4 @@
-/* select.c — argmax and top-k over a host vector (tests and the sampler). */
+/* select.c — argmax and top-k over a host vector (tests and lib/lm/sample.c). */
 #include "cpu.h"
 
 int sr_argmax(const float *x, int n)

@@ -141,3 +141,10 @@ unsigned sr_split_percentile(const char *tree_id, size_t n, const char *salt, si
 {
     return (unsigned)(sr_hash(tree_id, n, sr_hash(salt, salt_len, 0)) % 100);
 }
+
+/* Random init: the seed is the state, as the benchmarks and GPU tests have
+ * always drawn their models (a new rule would change every such model). */
+sr_rng sr_rng_for_init(uint64_t seed)
+{
+    return (sr_rng){ seed };
+}

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "lm/quant.h"
+#include "blocks.h"
 
 int sr_model_tensor_count(const sr_hparams *hp) { return 2 + !hp->tied + 9 * hp->n_layer; }
 

@@ -550,3 +550,21 @@ const gguf_value *gguf_get_arr(const gguf_file *g, const char *key) {
     const gguf_kv *kv = gguf_find_kv(g, key);
     return kv && kv->val.type == GGUF_ARRAY ? &kv->val : NULL;
 }
+
+/* ---- types: the block formats' sizes (kernels/blocks.h) ---------------- */
+
+uint64_t gguf_block_elems(enum gguf_ttype t) { return sr_block_elems(t); }
+
+const char *gguf_type_name(enum gguf_ttype t) { return sr_block_type_name(t); }
+
+uint64_t gguf_type_size(enum gguf_ttype t, uint64_t n) {
+    uint64_t blck = sr_block_elems(t), bytes;
+    if (!blck || n % blck != 0) return 0;
+    if (__builtin_mul_overflow(n / blck, sr_block_bytes(t), &bytes)) return 0;
+    return bytes;
+}
+
+int gguf_dequantize(const gguf_tensor *t, float *out) {
+    if (!t || !t->data) return -1;
+    return quant_dequantize(t->type, t->data, out, t->n_elems);
+}

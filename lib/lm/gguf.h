@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "blocks.h"
+
 /* Metadata value types, numbered as in the GGUF specification. */
 enum gguf_vtype {
     GGUF_U8 = 0, GGUF_I8 = 1, GGUF_U16 = 2, GGUF_I16 = 3, GGUF_U32 = 4,
@@ -18,19 +20,8 @@ enum gguf_vtype {
     GGUF_ARRAY = 9, GGUF_U64 = 10, GGUF_I64 = 11, GGUF_F64 = 12,
 };
 
-/* Tensor data types, numbered as in ggml. */
-enum gguf_ttype {
-    GGUF_T_F32 = 0, GGUF_T_F16 = 1, GGUF_T_Q4_0 = 2, GGUF_T_Q4_1 = 3,
-    GGUF_T_Q8_0 = 8, GGUF_T_Q4_K = 12, GGUF_T_Q6_K = 14, GGUF_T_BF16 = 30,
-    /* Known to ggml, so a file holding them opens and they can be named,
-     * but gguf_dequantize does not handle them. */
-    GGUF_T_Q5_0 = 6, GGUF_T_Q5_1 = 7, GGUF_T_Q2_K = 10, GGUF_T_Q3_K = 11,
-    GGUF_T_Q5_K = 13, GGUF_T_Q8_K = 15, GGUF_T_IQ2_XXS = 16, GGUF_T_IQ2_XS = 17,
-    GGUF_T_IQ3_XXS = 18, GGUF_T_IQ1_S = 19, GGUF_T_IQ4_NL = 20, GGUF_T_IQ3_S = 21,
-    GGUF_T_IQ2_S = 22, GGUF_T_IQ4_XS = 23, GGUF_T_I8 = 24, GGUF_T_I16 = 25,
-    GGUF_T_I32 = 26, GGUF_T_I64 = 27, GGUF_T_F64 = 28, GGUF_T_IQ1_M = 29,
-    GGUF_T_TQ1_0 = 34, GGUF_T_TQ2_0 = 35, GGUF_T_MXFP4 = 39,
-};
+/* Tensor data types: enum gguf_ttype, ggml's ids, defined with the block
+ * formats in kernels/blocks.h. */
 
 typedef struct gguf_str { const char *p; uint64_t n; } gguf_str;  /* not NUL-terminated */
 
@@ -92,7 +83,8 @@ int gguf_get_str(const gguf_file *g, const char *key, gguf_str *out);
 const gguf_value *gguf_get_arr(const gguf_file *g, const char *key);
 
 /* Bytes for n elements of a tensor type (0 if n is not a whole number of blocks
- * or the type is unknown); the block size in elements. */
+ * or the type is unknown); the block size in elements; the type's name. The
+ * sizes are blocks.h's. */
 uint64_t gguf_type_size(enum gguf_ttype t, uint64_t n);
 uint64_t gguf_block_elems(enum gguf_ttype t);
 const char *gguf_type_name(enum gguf_ttype t);

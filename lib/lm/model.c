@@ -2,6 +2,8 @@
  * init, and the forward pass. */
 #include "lm/model.h"
 
+#include "base/ids.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -278,37 +280,97 @@ static int meta_float(const gguf_file *g, const char *key, double def, float *ou
 
 static int str_is(gguf_str s, const char *lit) { return s.n == strlen(lit) && memcmp(s.p, lit, s.n) == 0; }
 
-int sr_hparams_from_gguf(sr_hparams *hp, const gguf_file *g, char *err, size_t errlen)
+/* The row of the file's general.architecture, or NULL with err set. */
+static const sr_arch *find_arch(const gguf_file *g, char *err, size_t errlen)
+{
+    gguf_str name;
+    if (gguf_get_str(g, "general.architecture", &name) < 0) {
+        snprintf(err, errlen, "GGUF metadata: general.architecture is missing");
+        return NULL;
+    }
+    const sr_arch *a = sr_arch_find(name.p, name.n);
+    if (!a) {
+        char known[256];
+        sr_arch_list(known, sizeof known);
+        snprintf(err, errlen, "GGUF architecture is \"%.*s\"; only %s models are supported",
+                 (int)(name.n > 64 ? 64 : name.n), name.p, known);
+    }
+    return a;
+}
+
+/* A row may name a kind of math that the forward and backward do not have
+ * yet; refusing it here keeps a new row from loading into the wrong model. */
+static int check_arch_implemented(const sr_arch *a, char *err, size_t errlen)
+{
+    const char *what = a->qkv_bias != SR_ABSENT ? "attention q/k/v biases"
+                     : a->out_bias != SR_ABSENT ? "attention output biases"
+                     : a->qk_norm != SR_ABSENT ? "per-head q/k norms"
+                     : a->rope_factors != SR_ABSENT ? "rope frequency factors"
+                     : a->rope != SR_ROPE_NORM ? "NEOX-style rope" : NULL;
+    if (!what) return 0;
+    snprintf(err, errlen, "architecture \"%s\" needs %s, which sr does not implement yet",
+             a->name, what);
+    return -1;
+}
+
+/* A tensor the row marks absent is refused if the file has it: ignoring it
+ * would compute some other model than the file's. */
+static int refuse_absent(const gguf_file *g, sr_presence has, const char *pattern, int n_layer,
+                         const char *suffix, const char *what, char *err, size_t errlen)
+{
+    if (has != SR_ABSENT) return 0;
+    char name[96];
+    for (int l = 0; l < n_layer; l++) {
+        sr_arch_tensor(pattern, l, suffix, name, sizeof name);
+        if (gguf_find_tensor(g, name)) {
+            snprintf(err, errlen, "GGUF tensor %s (%s) is not supported", name, what);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The block tensors no row supports yet, refused wherever they appear. */
+static int refuse_absent_blocks(const sr_arch *a, const gguf_file *g, int n_layer,
+                                char *err, size_t errlen)
+{
+    const sr_arch_names *t = &a->t;
+    const int L = n_layer;
+    if (refuse_absent(g, a->qkv_bias, t->attn_q, L, ".bias", "attention q bias", err, errlen) < 0 ||
+        refuse_absent(g, a->qkv_bias, t->attn_k, L, ".bias", "attention k bias", err, errlen) < 0 ||
+        refuse_absent(g, a->qkv_bias, t->attn_v, L, ".bias", "attention v bias", err, errlen) < 0 ||
+        refuse_absent(g, a->out_bias, t->attn_output, L, ".bias", "attention output bias", err, errlen) < 0 ||
+        refuse_absent(g, a->qk_norm, t->attn_q_norm, L, ".weight", "per-head q norm", err, errlen) < 0 ||
+        refuse_absent(g, a->qk_norm, t->attn_k_norm, L, ".weight", "per-head k norm", err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+int sr_hparams_from_gguf(sr_hparams *hp, const sr_arch **arch, const gguf_file *g,
+                         char *err, size_t errlen)
 {
     memset(hp, 0, sizeof *hp);
-    gguf_str arch;
-    if (gguf_get_str(g, "general.architecture", &arch) < 0) {
-        snprintf(err, errlen, "GGUF metadata: general.architecture is missing");
-        return -1;
-    }
-    if (!str_is(arch, "llama")) {
-        snprintf(err, errlen, "GGUF architecture is \"%.*s\"; only \"llama\" models are supported",
-                 (int)(arch.n > 64 ? 64 : arch.n), arch.p);
-        return -1;
-    }
+    const sr_arch *a = find_arch(g, err, errlen);
+    if (!a || check_arch_implemented(a, err, errlen) < 0) return -1;
+    char key[96], name[96];
+#define KEY(k) (sr_arch_key(a, k, key, sizeof key), key)
     gguf_str scaling;
-    if (gguf_get_str(g, "llama.rope.scaling.type", &scaling) == 0 && !str_is(scaling, "none")) {
+    if (gguf_get_str(g, KEY("rope.scaling.type"), &scaling) == 0 && !str_is(scaling, "none")) {
         snprintf(err, errlen, "GGUF metadata: rope scaling \"%.*s\" is not supported",
                  (int)(scaling.n > 64 ? 64 : scaling.n), scaling.p);
         return -1;
     }
-    if (gguf_find_tensor(g, "rope_freqs.weight")) {
-        snprintf(err, errlen, "GGUF tensor rope_freqs.weight (rope frequency factors) is not supported");
+    if (refuse_absent(g, a->rope_factors, a->t.rope_freqs, 1, ".weight", "rope frequency factors",
+                      err, errlen) < 0)
         return -1;
-    }
-    if (meta_int(g, "llama.block_count", -1, &hp->n_layer, err, errlen) < 0 ||
-        meta_int(g, "llama.embedding_length", -1, &hp->dim, err, errlen) < 0 ||
-        meta_int(g, "llama.feed_forward_length", -1, &hp->ffn_dim, err, errlen) < 0 ||
-        meta_int(g, "llama.attention.head_count", -1, &hp->n_head, err, errlen) < 0 ||
-        meta_int(g, "llama.attention.head_count_kv", hp->n_head, &hp->n_head_kv, err, errlen) < 0 ||
-        meta_int(g, "llama.context_length", -1, &hp->n_ctx, err, errlen) < 0 ||
-        meta_float(g, "llama.attention.layer_norm_rms_epsilon", 1e-5, &hp->norm_eps, err, errlen) < 0 ||
-        meta_float(g, "llama.rope.freq_base", 10000.0, &hp->rope_theta, err, errlen) < 0)
+    if (meta_int(g, KEY("block_count"), -1, &hp->n_layer, err, errlen) < 0 ||
+        meta_int(g, KEY("embedding_length"), -1, &hp->dim, err, errlen) < 0 ||
+        meta_int(g, KEY("feed_forward_length"), -1, &hp->ffn_dim, err, errlen) < 0 ||
+        meta_int(g, KEY("attention.head_count"), -1, &hp->n_head, err, errlen) < 0 ||
+        meta_int(g, KEY("attention.head_count_kv"), hp->n_head, &hp->n_head_kv, err, errlen) < 0 ||
+        meta_int(g, KEY("context_length"), -1, &hp->n_ctx, err, errlen) < 0 ||
+        meta_float(g, KEY("attention.layer_norm_rms_epsilon"), 1e-5, &hp->norm_eps, err, errlen) < 0 ||
+        meta_float(g, KEY("rope.freq_base"), 10000.0, &hp->rope_theta, err, errlen) < 0)
         return -1;
     if (hp->n_head <= 0 || hp->dim <= 0) {
         snprintf(err, errlen, "GGUF metadata: head_count %d and embedding_length %d must be positive",
@@ -316,28 +378,34 @@ int sr_hparams_from_gguf(sr_hparams *hp, const gguf_file *g, char *err, size_t e
         return -1;
     }
     int def_hd = hp->dim % hp->n_head ? 0 : hp->dim / hp->n_head, vdim;
-    if (meta_int(g, "llama.attention.key_length", def_hd, &hp->head_dim, err, errlen) < 0 ||
-        meta_int(g, "llama.attention.value_length", hp->head_dim, &vdim, err, errlen) < 0 ||
-        meta_int(g, "llama.rope.dimension_count", hp->head_dim, &hp->n_rot, err, errlen) < 0)
+    if (meta_int(g, KEY("attention.key_length"), def_hd, &hp->head_dim, err, errlen) < 0 ||
+        meta_int(g, KEY("attention.value_length"), hp->head_dim, &vdim, err, errlen) < 0 ||
+        meta_int(g, KEY("rope.dimension_count"), hp->head_dim, &hp->n_rot, err, errlen) < 0)
         return -1;
+#undef KEY
     if (hp->head_dim == 0 || vdim != hp->head_dim) {
         snprintf(err, errlen, "GGUF metadata: head size (key %d, value %d, embedding %d / %d heads) "
                  "is not supported", hp->head_dim, vdim, hp->dim, hp->n_head);
         return -1;
     }
-    const gguf_tensor *embd = gguf_find_tensor(g, "token_embd.weight");
+    sr_arch_tensor(a->t.token_embd, 0, ".weight", name, sizeof name);
+    const gguf_tensor *embd = gguf_find_tensor(g, name);
     if (!embd) {
-        snprintf(err, errlen, "GGUF tensor token_embd.weight is missing");
+        snprintf(err, errlen, "GGUF tensor %s is missing", name);
         return -1;
     }
     if (embd->n_dims != 2 || embd->ne[0] != (uint64_t)hp->dim || embd->ne[1] == 0 || embd->ne[1] > INT_MAX) {
-        snprintf(err, errlen, "GGUF tensor token_embd.weight has %u dims [%llu, %llu], expected [%d, vocab]",
-                 embd->n_dims, (unsigned long long)embd->ne[0],
+        snprintf(err, errlen, "GGUF tensor %s has %u dims [%llu, %llu], expected [%d, vocab]",
+                 name, embd->n_dims, (unsigned long long)embd->ne[0],
                  (unsigned long long)(embd->n_dims > 1 ? embd->ne[1] : 1), hp->dim);
         return -1;
     }
     hp->vocab = (int)embd->ne[1];
-    hp->tied = gguf_find_tensor(g, "output.weight") == NULL;
+    sr_arch_tensor(a->t.output, 0, ".weight", name, sizeof name);
+    hp->tied = a->head == SR_HEAD_TIED || (a->head == SR_HEAD_TIED_IF_ABSENT && !gguf_find_tensor(g, name));
+    /* n_layer is only a number from the file here; the bound keeps the scan short */
+    if (refuse_absent_blocks(a, g, hp->n_layer > 4096 ? 4096 : hp->n_layer, err, errlen) < 0) return -1;
+    *arch = a;
     return 0;
 }
 
@@ -375,9 +443,10 @@ int sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opt
                        char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
-    if (sr_hparams_from_gguf(&m->hp, g, err, errlen) < 0) return -1;
+    if (sr_hparams_from_gguf(&m->hp, &m->arch, g, err, errlen) < 0) return -1;
     if (alloc_params(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
     const sr_hparams *hp = &m->hp;
+    const sr_arch_names *tn = &m->arch->t;
     uint64_t d = hp->dim, f = hp->ffn_dim, qd = q_dim(hp), kvd = kv_dim(hp);
     int n_jobs = 0;
     /* The tensors are dequantized into host memory laid out as the block
@@ -395,26 +464,24 @@ int sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opt
     sr_params_map(hp, stage, &hw, hl);
     /* Every tensor is found and checked before any is dequantized, so a bad
      * file fails fast; then the tensors are dequantized in parallel. */
-    char name[64];
-#define NEED(nm, ne0, ne1, dst) \
-    if (check_tensor(g, nm, ne0, ne1, dst, &jobs[n_jobs++], err, errlen) < 0) goto fail
-    NEED("token_embd.weight", d, (uint64_t)hp->vocab, hw.token_embd);
-    NEED("output_norm.weight", d, 0, hw.output_norm);
-    if (!hp->tied) NEED("output.weight", d, (uint64_t)hp->vocab, hw.output);
+    char name[96];
+#define NEED(pattern, l, ne0, ne1, dst) \
+    if ((sr_arch_tensor(pattern, l, ".weight", name, sizeof name), \
+         check_tensor(g, name, ne0, ne1, dst, &jobs[n_jobs++], err, errlen)) < 0) goto fail
+    NEED(tn->token_embd, 0, d, (uint64_t)hp->vocab, hw.token_embd);
+    NEED(tn->output_norm, 0, d, 0, hw.output_norm);
+    if (!hp->tied) NEED(tn->output, 0, d, (uint64_t)hp->vocab, hw.output);
     for (int l = 0; l < hp->n_layer; l++) {
         const sr_layer_params *L = &hw.layer[l];
-#define LAYER(suffix, ne0, ne1, dst) \
-        snprintf(name, sizeof name, "blk.%d.%s.weight", l, suffix); NEED(name, ne0, ne1, dst)
-        LAYER("attn_norm", d, 0, L->attn_norm);
-        LAYER("attn_q", d, qd, L->wq);
-        LAYER("attn_k", d, kvd, L->wk);
-        LAYER("attn_v", d, kvd, L->wv);
-        LAYER("attn_output", qd, d, L->wo);
-        LAYER("ffn_norm", d, 0, L->ffn_norm);
-        LAYER("ffn_gate", d, f, L->w_gate);
-        LAYER("ffn_up", d, f, L->w_up);
-        LAYER("ffn_down", f, d, L->w_down);
-#undef LAYER
+        NEED(tn->attn_norm, l, d, 0, L->attn_norm);
+        NEED(tn->attn_q, l, d, qd, L->wq);
+        NEED(tn->attn_k, l, d, kvd, L->wk);
+        NEED(tn->attn_v, l, d, kvd, L->wv);
+        NEED(tn->attn_output, l, qd, d, L->wo);
+        NEED(tn->ffn_norm, l, d, 0, L->ffn_norm);
+        NEED(tn->ffn_gate, l, d, f, L->w_gate);
+        NEED(tn->ffn_up, l, d, f, L->w_up);
+        NEED(tn->ffn_down, l, f, d, L->w_down);
     }
 #undef NEED
     int bad = -1;
@@ -475,21 +542,13 @@ int sr_hparams_preset(const char *name, sr_hparams *hp)
     return 0;
 }
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void fill_normal(float *p, size_t n, float std, uint64_t *s)
+static void fill_normal(float *p, size_t n, float std, sr_rng *r)
 {
     for (size_t i = 0; i < n; i += 2) {   /* Box-Muller: two normals per two uniforms */
-        double u1 = ((splitmix64(s) >> 11) + 1) * 0x1.0p-53, u2 = (splitmix64(s) >> 11) * 0x1.0p-53;
-        double r = sqrt(-2.0 * log(u1)) * std;
-        p[i] = (float)(r * cos(2 * M_PI * u2));
-        if (i + 1 < n) p[i + 1] = (float)(r * sin(2 * M_PI * u2));
+        double u1 = ((sr_rng_next(r) >> 11) + 1) * 0x1.0p-53, u2 = sr_rng_uniform(r);
+        double rad = sqrt(-2.0 * log(u1)) * std;
+        p[i] = (float)(rad * cos(2 * M_PI * u2));
+        if (i + 1 < n) p[i + 1] = (float)(rad * sin(2 * M_PI * u2));
     }
 }
 
@@ -500,6 +559,7 @@ int sr_model_init_random(sr_model *m, const sr_hparams *hp, uint64_t seed,
 {
     memset(m, 0, sizeof *m);
     m->hp = *hp;
+    m->arch = sr_arch_default();
     if (alloc_params(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
     float *stage = params_staging(m);
     if (!stage) {
@@ -509,8 +569,8 @@ int sr_model_init_random(sr_model *m, const sr_hparams *hp, uint64_t seed,
     }
     /* Everything normal(0, 0.02) first, then the norm weights set to 1. The
      * offsets are the block's, so they serve the host copy as well. */
-    uint64_t s = seed;
-    fill_normal(stage, m->n_params, 0.02f, &s);
+    sr_rng r = sr_rng_for_init(seed);
+    fill_normal(stage, m->n_params, 0.02f, &r);
     for (int l = 0; l < hp->n_layer; l++) {
         fill_ones(stage + (m->w.layer[l].attn_norm - m->params_mem), hp->dim);
         fill_ones(stage + (m->w.layer[l].ffn_norm - m->params_mem), hp->dim);
@@ -638,6 +698,70 @@ int sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int
 
 /* ---- forward with a KV cache -------------------------------------------- */
 
+/* Checks every shape and id of a cached forward before any op runs (or any
+ * cache changes), and stages the tokens and their positions in the arena's
+ * host arrays. Returns the packed token count, or 0 with err set. */
+static size_t stage_cached(sr_model *m, sr_kv_cache *const *caches, const int32_t *tokens,
+                           const int *n_new, int n_seq, char *err, size_t errlen)
+{
+    const sr_hparams *hp = &m->hp;
+    sr_acts *a = &m->act;
+    const int max_seqs = a->max_batch > a->max_seq ? a->max_batch : a->max_seq;
+    if (n_seq <= 0 || n_seq > max_seqs) {
+        snprintf(err, errlen, "cached forward: %d sequences, outside [1, %d]", n_seq, max_seqs);
+        return 0;
+    }
+    size_t N = 0;
+    for (int s = 0; s < n_seq; s++) {
+        const sr_kv_cache *c = caches[s];
+        if (!c || c->n_layer != hp->n_layer || c->kv_dim != (int)kv_dim(hp)) {
+            snprintf(err, errlen, "cached forward: sequence %d: the cache does not fit this model", s);
+            return 0;
+        }
+        if (n_new[s] <= 0 || c->len + n_new[s] > c->cap || c->len + n_new[s] > a->max_seq) {
+            snprintf(err, errlen, "cached forward: sequence %d: %d cached + %d new positions exceed "
+                     "the cache (%d) or the model's set-up length (%d)", s, c->len, n_new[s], c->cap,
+                     a->max_seq);
+            return 0;
+        }
+        N += (size_t)n_new[s];
+    }
+    if (N > (size_t)a->max_batch * a->max_seq) {
+        snprintf(err, errlen, "cached forward: %zu tokens do not fit the %d × %d the model was set "
+                 "up for", N, a->max_batch, a->max_seq);
+        return 0;
+    }
+    for (size_t i = 0, s = 0, t = 0; i < N; i++) {
+        if (tokens[i] < 0 || tokens[i] >= hp->vocab) {
+            snprintf(err, errlen, "cached forward: sequence %zu, new token %zu: id %d is outside the "
+                     "vocabulary [0, %d)", s, t, tokens[i], hp->vocab);
+            return 0;
+        }
+        a->tokens[i] = tokens[i];
+        a->pos[i] = caches[s]->len + (int32_t)t;
+        if (++t == (size_t)n_new[s]) { s++; t = 0; }
+    }
+    return N;
+}
+
+/* Gathers each sequence's last row of x_final into row s of a free buffer
+ * (the first block's ln1, done with for this forward), so that only those
+ * go through the head: it is most of a decoding step's work. */
+static const float *gather_last(sr_model *m, const int *n_new, int n_seq, float **dst, float **src)
+{
+    sr_acts *a = &m->act;
+    const int d = m->hp.dim;
+    float *gathered = a->layer[0].ln1;
+    size_t row = 0;
+    for (int s = 0; s < n_seq; s++) {
+        row += (size_t)n_new[s];
+        dst[s] = gathered + (size_t)s * d;
+        src[s] = a->x_final + (row - 1) * d;
+    }
+    sr_copy_rows(&m->ctx, dst, (const float *const *)src, n_seq, d);
+    return gathered;
+}
+
 int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32_t *tokens,
                             const int *n_new, int n_seq, unsigned flags, char *err, size_t errlen)
 {
@@ -645,42 +769,8 @@ int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32
     const sr_ctx *ctx = &m->ctx;
     sr_acts *a = &m->act;
     const int qd = (int)q_dim(hp), kvd = (int)kv_dim(hp), qkvd = qd + 2 * kvd, d = hp->dim;
-    const int max_seqs = a->max_batch > a->max_seq ? a->max_batch : a->max_seq;
-    if (n_seq <= 0 || n_seq > max_seqs) {
-        snprintf(err, errlen, "cached forward: %d sequences, outside [1, %d]", n_seq, max_seqs);
-        return -1;
-    }
-    /* Check every shape and id before any op runs (or any cache changes). */
-    size_t N = 0;
-    for (int s = 0; s < n_seq; s++) {
-        const sr_kv_cache *c = caches[s];
-        if (!c || c->n_layer != hp->n_layer || c->kv_dim != kvd) {
-            snprintf(err, errlen, "cached forward: sequence %d: the cache does not fit this model", s);
-            return -1;
-        }
-        if (n_new[s] <= 0 || c->len + n_new[s] > c->cap || c->len + n_new[s] > a->max_seq) {
-            snprintf(err, errlen, "cached forward: sequence %d: %d cached + %d new positions exceed "
-                     "the cache (%d) or the model's set-up length (%d)", s, c->len, n_new[s], c->cap,
-                     a->max_seq);
-            return -1;
-        }
-        N += (size_t)n_new[s];
-    }
-    if (N > (size_t)a->max_batch * a->max_seq) {
-        snprintf(err, errlen, "cached forward: %zu tokens do not fit the %d × %d the model was set "
-                 "up for", N, a->max_batch, a->max_seq);
-        return -1;
-    }
-    for (size_t i = 0, s = 0, t = 0; i < N; i++) {
-        if (tokens[i] < 0 || tokens[i] >= hp->vocab) {
-            snprintf(err, errlen, "cached forward: sequence %zu, new token %zu: id %d is outside the "
-                     "vocabulary [0, %d)", s, t, tokens[i], hp->vocab);
-            return -1;
-        }
-        a->tokens[i] = tokens[i];
-        a->pos[i] = caches[s]->len + (int32_t)t;
-        if (++t == (size_t)n_new[s]) { s++; t = 0; }
-    }
+    const size_t N = stage_cached(m, caches, tokens, n_new, n_seq, err, errlen);
+    if (!N) return -1;
     a->B = 0; a->T = 0;   /* not a full forward: nothing here for a backward */
     /* the row moves below: 2 pointer arrays of 2N (keys and values) */
     float **dst = a->rows, **src = dst + 2 * N;
@@ -711,23 +801,8 @@ int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32
         sr_copy_rows(ctx, dst, (const float *const *)src, (int)r, kvd);
         block_rest(m, l, A, x_out, (int)N, &shape, seqs, n_seq, rows);
     }
-    int n_out = (int)N;
-    const float *x_head = a->x_final;
-    if (flags & SR_FWD_LAST_LOGITS) {
-        /* Only each sequence's last token goes through the head: its row is
-         * gathered into row s of a free buffer (the first block's ln1, done
-         * with for this forward). The head is most of a decoding step's work. */
-        float *gathered = a->layer[0].ln1;
-        size_t row = 0;
-        for (int s = 0; s < n_seq; s++) {
-            row += (size_t)n_new[s];
-            dst[s] = gathered + (size_t)s * d;
-            src[s] = a->x_final + (row - 1) * d;
-        }
-        sr_copy_rows(ctx, dst, (const float *const *)src, n_seq, d);
-        x_head = gathered;
-        n_out = n_seq;
-    }
+    const int last = (flags & SR_FWD_LAST_LOGITS) != 0, n_out = last ? n_seq : (int)N;
+    const float *x_head = last ? gather_last(m, n_new, n_seq, dst, src) : a->x_final;
     sr_rmsnorm_fwd(ctx, a->lnf, a->lnf_rstd, x_head, m->w.output_norm, n_out, d, hp->norm_eps);
     linear(m, rows, a->logits, a->lnf, m->w.output, n_out, d, hp->vocab, 0);
     for (int s = 0; s < n_seq; s++) caches[s]->len += n_new[s];

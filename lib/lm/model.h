@@ -1,5 +1,7 @@
-/* model.h — a llama-architecture transformer in fp32: weights, activations,
- * and the forward pass, written out layer by layer against kernels.h.
+/* model.h — a transformer of the llama kind in fp32: weights, activations,
+ * and the forward pass, written out layer by layer against kernels.h. What
+ * one family's files say differently (metadata keys, tensor names, optional
+ * tensors) is its row in the architecture table (arch.h).
  *
  * The structs are plain, in the manner of llm.c: every weight and every
  * activation a backward pass will need has a name and lives in one block of
@@ -11,23 +13,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lm/arch.h"
 #include "lm/gguf.h"
 #include "kernels.h"
 #include "lm/kvcache.h"
 
+/* The metadata keys are the architecture's prefix (arch.h) and these. */
 typedef struct sr_hparams {
-    int n_layer;        /* llama.block_count */
-    int dim;            /* llama.embedding_length */
-    int ffn_dim;        /* llama.feed_forward_length */
-    int n_head;         /* llama.attention.head_count */
-    int n_head_kv;      /* llama.attention.head_count_kv (default n_head) */
-    int head_dim;       /* llama.attention.key_length (default dim / n_head) */
-    int n_rot;          /* llama.rope.dimension_count (default head_dim) */
+    int n_layer;        /* .block_count */
+    int dim;            /* .embedding_length */
+    int ffn_dim;        /* .feed_forward_length */
+    int n_head;         /* .attention.head_count */
+    int n_head_kv;      /* .attention.head_count_kv (default n_head) */
+    int head_dim;       /* .attention.key_length (default dim / n_head) */
+    int n_rot;          /* .rope.dimension_count (default head_dim) */
     int vocab;          /* rows of token_embd.weight */
-    int n_ctx;          /* llama.context_length: the longest sequence accepted */
-    float norm_eps;     /* llama.attention.layer_norm_rms_epsilon (default 1e-5) */
-    float rope_theta;   /* llama.rope.freq_base (default 10000) */
-    int tied;           /* 1: no output.weight, the head reuses token_embd */
+    int n_ctx;          /* .context_length: the longest sequence accepted */
+    float norm_eps;     /* .attention.layer_norm_rms_epsilon (default 1e-5) */
+    float rope_theta;   /* .rope.freq_base (default 10000) */
+    int tied;           /* 1: the head reuses token_embd (no output.weight, or the arch ties) */
 } sr_hparams;
 
 /* One block's weights. Linear weights are [out][in]. wq, wk, wv are
@@ -103,6 +107,7 @@ typedef struct sr_model_opts {
 } sr_model_opts;
 
 typedef struct sr_model {
+    const sr_arch *arch;   /* the file's row (loaded), or sr_arch_default() (random init) */
     sr_hparams hp;
     sr_ctx ctx;            /* its threads are fixed at creation: the attention
                               workspace in the arena is sized for them */
@@ -125,15 +130,18 @@ void sr_model_params_set(sr_model *m, const float *host);
  * (m->act.logits itself on the CPU). NULL when out of memory. */
 const float *sr_model_logits(sr_model *m, int rows);
 
-/* A named llama shape for random-init models (benchmarks, GPU tests):
+/* A named shape for random-init models (of sr_arch_default()'s family) (benchmarks, GPU tests):
  * "smol" is SmolLM2-135M's (30 layers, dim 576, FFN 1536, 9 heads / 3 KV
  * heads of 64, vocab 49152, tied, RoPE theta 1e5), "1b" TinyLlama-1.1B's (22
  * layers, dim 2048, FFN 5632, 32 / 4 heads of 64, vocab 32000, untied, theta
  * 1e4); both context 2048, RMSNorm eps 1e-5. Returns 0, or -1 for another name. */
 int  sr_hparams_preset(const char *name, sr_hparams *hp);
 
-/* Hyperparameters from a GGUF file's metadata; the architecture must be llama. */
-int  sr_hparams_from_gguf(sr_hparams *hp, const gguf_file *g, char *err, size_t errlen);
+/* Hyperparameters from a GGUF file's metadata, read under the keys of its
+ * architecture's row (*arch), which must be in the table and must ask for
+ * nothing the forward lacks; a tensor the row marks absent is refused. */
+int  sr_hparams_from_gguf(sr_hparams *hp, const sr_arch **arch, const gguf_file *g,
+                          char *err, size_t errlen);
 
 /* Load every weight (dequantized to fp32), checking each tensor's presence and
  * shape, and size the activations for opts. Return 0, or -1 with err set. */

@@ -28,6 +28,22 @@ typedef struct sr_sample_opts {
 /* Check options: 0, or -1 with the reason (a NaN, a top-p outside (0, 1], ...). */
 int sr_sample_check(const sr_sample_opts *o, char *err, size_t errlen);
 
+/* The sampler's two steps before the draw, over host memory (exposed for
+ * tests). p[i] = exp((x[i] - max x) / temperature) for i < n (temperature
+ * > 0): the unnormalised probabilities, the largest exactly 1. Returns their
+ * sum, added in index order. */
+double sr_sample_probs(float *p, const float *x, int n, float temperature);
+
+/* The tokens a sampler may draw from p[n] (from sr_sample_probs, summing to
+ * total), into idx (room for n): the top_k most probable (top_k <= 0: no
+ * cut), then the fewest of those, most probable first, whose mass reaches
+ * top_p of theirs (top_p >= 1: no cut), then those with p >= min_p times the
+ * largest (min_p <= 0: no cut). Ties order by lower id. Returns the count
+ * (at least 1); *mass receives the kept mass, added in the order of idx.
+ * When no cut applies idx is every id in order, without sorting. */
+int sr_sample_filter(const float *p, int n, double total, int top_k, float top_p, float min_p,
+                     int *idx, double *mass);
+
 /* The next token from logits[n]. The penalty, when on, rewrites logits of
  * the ids in history[n_hist] in place. p and idx are workspace of n each.
  * Deterministic: the same logits, history and stream give the same token. */

@@ -3,7 +3,7 @@
 
 Uses the `gguf` PyPI package (llama.cpp's own Python reader and its numpy
 dequantizers) to write tests/golden/dequant.json, which tests/unit/test_gguf.c
-compares against lib/lm/quant.c:
+compares against kernels/cpu/dequant.c and blocks.c:
 
   * tensors of the real model (every type the file holds: Q4_1, Q8_0, F32):
     the first values in file order, and (sum, sum of squares) over the whole

@@ -6,7 +6,7 @@
  * that each break one rule of the format. */
 #include "test.h"
 #include "lm/gguf.h"
-#include "lm/quant.h"
+#include "blocks.h"
 
 #include <dirent.h>
 #include <jansson.h>

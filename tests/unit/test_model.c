@@ -30,7 +30,8 @@ static const sr_model_opts tiny_opts = { .max_batch = 3, .max_seq = 16, .keep_ac
 
 /* ---- writing a tiny model as GGUF, with one thing spoiled on request ---- */
 
-enum spoil { SPOIL_NONE, SPOIL_ARCH, SPOIL_NO_TENSOR, SPOIL_SHAPE, SPOIL_NO_KEY, SPOIL_NO_KV_HEADS };
+enum spoil { SPOIL_NONE, SPOIL_ARCH, SPOIL_NO_TENSOR, SPOIL_SHAPE, SPOIL_NO_KEY, SPOIL_NO_KV_HEADS,
+             SPOIL_BIAS, SPOIL_ROPE_FREQS };
 
 #define S(lit) ((gguf_str){ lit, sizeof(lit) - 1 })
 
@@ -55,7 +56,7 @@ static int write_model(const char *path, const sr_model *m, enum spoil spoil)
 #undef KV_U32
 #undef KV_F32
 
-    int max_t = 3 + 9 * hp->n_layer, nt = 0;
+    int max_t = 4 + 9 * hp->n_layer, nt = 0;
     gguf_tensor *ts = calloc((size_t)max_t, sizeof *ts);
     char (*names)[48] = calloc((size_t)max_t, sizeof *names);
     uint64_t d = hp->dim, f = hp->ffn_dim, qd = (uint64_t)hp->n_head * hp->head_dim,
@@ -67,6 +68,9 @@ static int write_model(const char *path, const sr_model *m, enum spoil spoil)
     T2("token_embd.weight", d, V, m->w.token_embd);
     T2("output_norm.weight", d, 0, m->w.output_norm);
     if (!hp->tied) T2("output.weight", d, V, m->w.output);
+    /* tensors llama's row marks absent (data borrowed from norm weights) */
+    if (spoil == SPOIL_ROPE_FREQS) T2("rope_freqs.weight", (uint64_t)hp->n_rot / 2, 0, m->w.output_norm);
+    if (spoil == SPOIL_BIAS) T2("blk.1.attn_k.bias", kvd, 0, m->w.output_norm);
     for (int l = 0; l < hp->n_layer; l++) {
         const sr_layer_params *L = &m->w.layer[l];
         char nm[48];
@@ -194,8 +198,33 @@ TEST(bad_models_are_refused_clearly)
     expect_load_error(SPOIL_NO_TENSOR, "blk.1.ffn_up.weight is missing");
     expect_load_error(SPOIL_SHAPE, "blk.0.attn_k.weight has shape [32, 32], expected [32, 16]");
     expect_load_error(SPOIL_NO_KEY, "llama.block_count is missing");
+    expect_load_error(SPOIL_BIAS, "blk.1.attn_k.bias (attention k bias) is not supported");
+    expect_load_error(SPOIL_ROPE_FREQS, "rope_freqs.weight (rope frequency factors) is not supported");
     CHECK(sr_model_load(&(sr_model){0}, "/nonexistent/model.gguf", &tiny_opts, err, sizeof err) == -1);
     CHECK(strstr(err, "/nonexistent/model.gguf") != NULL);
+}
+
+/* The architecture table: a name finds its row, another finds none, and the
+ * row's names and keys are what llama files use. */
+TEST(arch_table_lookup)
+{
+    const sr_arch *a = sr_arch_find("llama", 5);
+    CHECK(a != NULL && a == sr_arch_default());
+    CHECK(sr_arch_find("llam", 4) == NULL);
+    CHECK(sr_arch_find("llama2", 6) == NULL);
+    CHECK(sr_arch_find("qwen2", 5) == NULL);
+    if (!a) return;
+    char buf[64];
+    sr_arch_key(a, "block_count", buf, sizeof buf);
+    CHECK(!strcmp(buf, "llama.block_count"));
+    sr_arch_tensor(a->t.attn_q, 7, ".bias", buf, sizeof buf);
+    CHECK(!strcmp(buf, "blk.7.attn_q.bias"));
+    sr_arch_tensor(a->t.token_embd, 7, ".weight", buf, sizeof buf);
+    CHECK(!strcmp(buf, "token_embd.weight"));
+    CHECK(a->qkv_bias == SR_ABSENT && a->qk_norm == SR_ABSENT && a->rope_factors == SR_ABSENT);
+    CHECK(a->head == SR_HEAD_TIED_IF_ABSENT && a->rope == SR_ROPE_NORM);
+    sr_arch_list(buf, sizeof buf);
+    CHECK(!strcmp(buf, "\"llama\""));
 }
 
 TEST(kv_heads_default_to_heads)
@@ -278,11 +307,12 @@ TEST(real_model_hparams)
     if (!path) return;
     gguf_file g;
     sr_hparams hp;
+    const sr_arch *arch = NULL;
     if (gguf_open(&g, path, err, sizeof err) < 0) { printf("#   %s\n", err); CHECK(0); return; }
-    int rc = sr_hparams_from_gguf(&hp, &g, err, sizeof err);
+    int rc = sr_hparams_from_gguf(&hp, &arch, &g, err, sizeof err);
     gguf_close(&g);
     if (rc < 0) printf("#   %s\n", err);
-    CHECK(rc == 0);
+    CHECK(rc == 0 && arch == sr_arch_find("llama", 5));
     printf("#   layers %d, dim %d, ffn %d, heads %d/%d × %d, rope %d theta %g, vocab %d, ctx %d, eps %g, tied %d\n",
            hp.n_layer, hp.dim, hp.ffn_dim, hp.n_head, hp.n_head_kv, hp.head_dim, hp.n_rot,
            hp.rope_theta, hp.vocab, hp.n_ctx, hp.norm_eps, hp.tied);
@@ -507,6 +537,7 @@ int main(void)
     RUN(random_init_is_deterministic);
     RUN(gguf_round_trip_gives_same_logits);
     RUN(bad_models_are_refused_clearly);
+    RUN(arch_table_lookup);
     RUN(kv_heads_default_to_heads);
     RUN(forward_rejects_bad_input);
     RUN(padding_and_batching_do_not_change_logits);

@@ -7,7 +7,7 @@
 #include "lm/chat.h"
 #include "lm/model.h"
 #include "sr/oasst.h"
-#include "lm/quant.h"
+#include "blocks.h"
 #include "../tools/tinymodel.h"
 #include "lm/tokenizer.h"
 #include "lm/train.h"

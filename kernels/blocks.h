@@ -1,16 +1,41 @@
-/* quant.h — ggml tensor block formats, their dequantization to fp32, and the
- * fp32 <-> fp16 / bf16 conversions (round to nearest, ties to even) that the
- * GGUF writer and the trainer use.
+/* blocks.h — ggml's tensor types and block formats, beside the kernels that
+ * read them: the type ids, each type's block size and bytes, the block
+ * layouts, their dequantization to fp32, and the fp32 <-> fp16 / bf16
+ * conversions (round to nearest, ties to even) that the GGUF writer and the
+ * trainer use. Plain host memory; kernels/cpu/blocks.c and dequant.c.
  *
  * Blocks are little-endian and byte-packed exactly as ggml lays them out;
  * every struct below has the size ggml gives it (checked by static asserts). */
-#ifndef SR_QUANT_H
-#define SR_QUANT_H
+#ifndef SR_BLOCKS_H
+#define SR_BLOCKS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lm/gguf.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Tensor data types, numbered as in ggml; GGUF files store these ids, and
+ * lib/lm/gguf.h uses this enum for its tensors' types. */
+enum gguf_ttype {
+    GGUF_T_F32 = 0, GGUF_T_F16 = 1, GGUF_T_Q4_0 = 2, GGUF_T_Q4_1 = 3,
+    GGUF_T_Q8_0 = 8, GGUF_T_Q4_K = 12, GGUF_T_Q6_K = 14, GGUF_T_BF16 = 30,
+    /* Known to ggml, so a file holding them opens and they can be named,
+     * but quant_dequantize does not handle them. */
+    GGUF_T_Q5_0 = 6, GGUF_T_Q5_1 = 7, GGUF_T_Q2_K = 10, GGUF_T_Q3_K = 11,
+    GGUF_T_Q5_K = 13, GGUF_T_Q8_K = 15, GGUF_T_IQ2_XXS = 16, GGUF_T_IQ2_XS = 17,
+    GGUF_T_IQ3_XXS = 18, GGUF_T_IQ1_S = 19, GGUF_T_IQ4_NL = 20, GGUF_T_IQ3_S = 21,
+    GGUF_T_IQ2_S = 22, GGUF_T_IQ4_XS = 23, GGUF_T_I8 = 24, GGUF_T_I16 = 25,
+    GGUF_T_I32 = 26, GGUF_T_I64 = 27, GGUF_T_F64 = 28, GGUF_T_IQ1_M = 29,
+    GGUF_T_TQ1_0 = 34, GGUF_T_TQ2_0 = 35, GGUF_T_MXFP4 = 39,
+};
+
+/* Every type above, as ggml defines it: its name ("unknown" for another
+ * id), elements per block and bytes per block (0 for another id). */
+const char *sr_block_type_name(enum gguf_ttype t);
+uint64_t    sr_block_elems(enum gguf_ttype t);
+uint64_t    sr_block_bytes(enum gguf_ttype t);
 
 #define QK4_0 32
 #define QK4_1 32
@@ -61,5 +86,9 @@ void quant_dequant_q6_K(const void *src, float *dst, size_t n);
 int  quant_dequantize(enum gguf_ttype t, const void *src, float *dst, uint64_t n);
 /* Whether quant_dequantize handles the type. */
 int  quant_supported(enum gguf_ttype t);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

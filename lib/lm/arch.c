@@ -1,0 +1,58 @@
+/* arch.c — the architecture table (see arch.h). A new family is a row here;
+ * what its row turns on must also exist in the loader and the forward and
+ * backward (model.c refuses a row that asks for math it lacks). */
+#include "lm/arch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The names llama.cpp gives these tensors; every family listed in DESIGN §5
+ * uses them for the roles it has. */
+#define GGML_NAMES { \
+    .token_embd = "token_embd", .output_norm = "output_norm", .output = "output", \
+    .rope_freqs = "rope_freqs", \
+    .attn_norm = "blk.%d.attn_norm", .attn_q = "blk.%d.attn_q", .attn_k = "blk.%d.attn_k", \
+    .attn_v = "blk.%d.attn_v", .attn_output = "blk.%d.attn_output", \
+    .attn_q_norm = "blk.%d.attn_q_norm", .attn_k_norm = "blk.%d.attn_k_norm", \
+    .ffn_norm = "blk.%d.ffn_norm", .ffn_gate = "blk.%d.ffn_gate", .ffn_up = "blk.%d.ffn_up", \
+    .ffn_down = "blk.%d.ffn_down" }
+
+static const sr_arch table[] = {
+    /* Llama 2/3/3.2, Mistral, TinyLlama, SmolLM2. Llama 3.1's rope_freqs
+     * will make rope_factors SR_OPTIONAL once the RoPE kernel takes factors. */
+    { .name = "llama", .prefix = "llama", .t = GGML_NAMES,
+      .qkv_bias = SR_ABSENT, .out_bias = SR_ABSENT, .qk_norm = SR_ABSENT, .rope_factors = SR_ABSENT,
+      .head = SR_HEAD_TIED_IF_ABSENT, .rope = SR_ROPE_NORM },
+};
+#define N_ARCH (sizeof table / sizeof table[0])
+
+const sr_arch *sr_arch_find(const char *name, size_t n)
+{
+    for (size_t i = 0; i < N_ARCH; i++)
+        if (strlen(table[i].name) == n && memcmp(table[i].name, name, n) == 0) return &table[i];
+    return NULL;
+}
+
+const sr_arch *sr_arch_default(void) { return &table[0]; }
+
+void sr_arch_list(char *buf, size_t len)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < N_ARCH && k < len; i++) {
+        int w = snprintf(buf + k, len - k, "%s\"%s\"", i ? ", " : "", table[i].name);
+        if (w < 0) break;
+        k += (size_t)w;
+    }
+}
+
+void sr_arch_key(const sr_arch *a, const char *key, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s.%s", a->prefix, key);
+}
+
+void sr_arch_tensor(const char *pattern, int layer, const char *suffix, char *buf, size_t len)
+{
+    int k = snprintf(buf, len, pattern, layer);
+    if (k >= 0 && (size_t)k < len) snprintf(buf + k, len - k, "%s", suffix);
+}

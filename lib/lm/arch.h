@@ -1,0 +1,65 @@
+/* arch.h — what one model family's GGUF files say differently: the table
+ * the loader looks general.architecture up in (DESIGN §5).
+ *
+ * A row names the family's metadata key prefix, its tensor names, which
+ * optional tensors it carries and how its head and RoPE work. The math is
+ * written once per kind (model.c, model_backward.c); a row only says which
+ * kinds a family uses. Only llama has a row so far; the fields for qwen2
+ * (q/k/v biases, NEOX rope), qwen3 (per-head q/k norms) and Llama 3.1 (rope
+ * frequency factors) are here so that adding one is a row plus its math. */
+#ifndef SR_ARCH_H
+#define SR_ARCH_H
+
+#include <stddef.h>
+
+/* Whether a family's files carry an optional tensor. The loader refuses a
+ * file holding a tensor its row marks SR_ABSENT, rather than ignore it and
+ * compute something else than the model is. */
+typedef enum sr_presence { SR_ABSENT = 0, SR_OPTIONAL = 1, SR_REQUIRED = 2 } sr_presence;
+
+/* Which pairs of a head RoPE rotates together: NORM (2i, 2i+1), as GGUF
+ * llama tensors are laid out; NEOX (i, i + n_rot/2), as qwen2/3 and phi3. */
+typedef enum sr_rope_style { SR_ROPE_NORM = 0, SR_ROPE_NEOX = 1 } sr_rope_style;
+
+/* The output head: output.weight when the file has it, else token_embd
+ * reused (llama); always token_embd (gemma); always output.weight. */
+typedef enum sr_head { SR_HEAD_TIED_IF_ABSENT = 0, SR_HEAD_TIED = 1, SR_HEAD_SEPARATE = 2 } sr_head;
+
+/* Tensor names without the ".weight" / ".bias" suffix; the per-block ones
+ * are printf patterns over the block index ("blk.%d.attn_q"). */
+typedef struct sr_arch_names {
+    const char *token_embd, *output_norm, *output, *rope_freqs;
+    const char *attn_norm, *attn_q, *attn_k, *attn_v, *attn_output;
+    const char *attn_q_norm, *attn_k_norm;
+    const char *ffn_norm, *ffn_gate, *ffn_up, *ffn_down;
+} sr_arch_names;
+
+typedef struct sr_arch {
+    const char *name;          /* general.architecture */
+    const char *prefix;        /* metadata keys are "<prefix>.block_count", ... */
+    sr_arch_names t;
+    sr_presence qkv_bias;      /* attn_q/k/v.bias (qwen2) */
+    sr_presence out_bias;      /* attn_output.bias */
+    sr_presence qk_norm;       /* attn_q_norm/attn_k_norm.weight, RMSNorm per head (qwen3) */
+    sr_presence rope_factors;  /* rope_freqs.weight, per-frequency divisors (Llama 3.1) */
+    sr_head head;
+    sr_rope_style rope;
+} sr_arch;
+
+/* The row for an architecture name of n bytes (not NUL-terminated), or NULL. */
+const sr_arch *sr_arch_find(const char *name, size_t n);
+
+/* The family random-init models have (model.h's presets): llama. */
+const sr_arch *sr_arch_default(void);
+
+/* Every row's name, quoted and comma-separated ("\"llama\""), for messages. */
+void sr_arch_list(char *buf, size_t len);
+
+/* "<prefix>.<key>" into buf. */
+void sr_arch_key(const sr_arch *a, const char *key, char *buf, size_t len);
+
+/* A tensor's name: pattern (a field of a->t) for block `layer` (ignored by
+ * the global names) with suffix ".weight" or ".bias", into buf. */
+void sr_arch_tensor(const char *pattern, int layer, const char *suffix, char *buf, size_t len);
+
+#endif
