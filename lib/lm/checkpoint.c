@@ -11,31 +11,31 @@
 
 int sr_model_tensor_count(const sr_hparams *hp) { return 2 + !hp->tied + 9 * hp->n_layer; }
 
-int sr_model_tensors(const sr_hparams *hp, const sr_params *p, sr_named_tensor *out)
+int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p, sr_named_tensor *out)
 {
     const uint64_t d = hp->dim, f = hp->ffn_dim, qd = (uint64_t)hp->n_head * hp->head_dim,
                    kvd = (uint64_t)hp->n_head_kv * hp->head_dim, V = hp->vocab;
+    const sr_arch_names *t = &a->t;
     int n = 0;
-#define PUT(nm, ptr, a, b) do { sr_named_tensor *t_ = &out[n++]; \
-        snprintf(t_->name, sizeof t_->name, "%s", nm); \
-        t_->data = (ptr); t_->ne0 = (a); t_->ne1 = (b) ? (b) : 1; t_->n_dims = (b) ? 2 : 1; } while (0)
-    PUT("token_embd.weight", p->token_embd, d, V);
-    PUT("output_norm.weight", p->output_norm, d, 0);
-    if (!hp->tied) PUT("output.weight", p->output, d, V);
-    char nm[48];
+    /* Names from the architecture's row, so a family's checkpoint reads back
+     * under the names its loader looks for. */
+#define PUT(pattern, l, ptr, a0, b) do { sr_named_tensor *t_ = &out[n++]; \
+        sr_arch_tensor((pattern), (l), ".weight", t_->name, sizeof t_->name); \
+        t_->data = (ptr); t_->ne0 = (a0); t_->ne1 = (b) ? (b) : 1; t_->n_dims = (b) ? 2 : 1; } while (0)
+    PUT(t->token_embd, 0, p->token_embd, d, V);
+    PUT(t->output_norm, 0, p->output_norm, d, 0);
+    if (!hp->tied) PUT(t->output, 0, p->output, d, V);
     for (int l = 0; l < hp->n_layer; l++) {
         const sr_layer_params *L = &p->layer[l];
-#define LAYER(sfx, ptr, a, b) snprintf(nm, sizeof nm, "blk.%d.%s.weight", l, sfx); PUT(nm, ptr, a, b)
-        LAYER("attn_norm", L->attn_norm, d, 0);
-        LAYER("attn_q", L->wq, d, qd);
-        LAYER("attn_k", L->wk, d, kvd);
-        LAYER("attn_v", L->wv, d, kvd);
-        LAYER("attn_output", L->wo, qd, d);
-        LAYER("ffn_norm", L->ffn_norm, d, 0);
-        LAYER("ffn_gate", L->w_gate, d, f);
-        LAYER("ffn_up", L->w_up, d, f);
-        LAYER("ffn_down", L->w_down, f, d);
-#undef LAYER
+        PUT(t->attn_norm, l, L->attn_norm, d, 0);
+        PUT(t->attn_q, l, L->wq, d, qd);
+        PUT(t->attn_k, l, L->wk, d, kvd);
+        PUT(t->attn_v, l, L->wv, d, kvd);
+        PUT(t->attn_output, l, L->wo, qd, d);
+        PUT(t->ffn_norm, l, L->ffn_norm, d, 0);
+        PUT(t->ffn_gate, l, L->w_gate, d, f);
+        PUT(t->ffn_up, l, L->w_up, d, f);
+        PUT(t->ffn_down, l, L->w_down, f, d);
     }
 #undef PUT
     return n;
@@ -103,7 +103,7 @@ int sr_checkpoint_write(const char *path, sr_model *m, const gguf_file *parent,
         goto out;
     }
     sr_params_map(&m->hp, host, &hp_map, hp_map.layer);
-    sr_model_tensors(&m->hp, &hp_map, ours);
+    sr_model_tensors(m->arch, &m->hp, &hp_map, ours);
     free(hp_map.layer);   /* ours points at the weights, not at the map */
 
     /* metadata: the parent's (less what extra replaces), file_type set, then extra */

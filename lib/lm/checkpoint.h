@@ -28,10 +28,10 @@ typedef struct sr_named_tensor {
 } sr_named_tensor;
 
 /* The tensors of a parameter block p (weights, or gradients mapped the same
- * way), in the usual GGUF order; out holds sr_model_tensor_count(hp).
+ * way), named by the architecture's row a, in the usual GGUF order; out holds sr_model_tensor_count(hp).
  * Returns the count. */
 int sr_model_tensor_count(const sr_hparams *hp);
-int sr_model_tensors(const sr_hparams *hp, const sr_params *p, sr_named_tensor *out);
+int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p, sr_named_tensor *out);
 
 /* Write m to path (atomically). parent may be NULL: then extra must carry
  * the architecture's metadata (general.architecture, llama.*, tokenizer.*).
