@@ -12,7 +12,7 @@ MODEL_TOOLS=(sr-gen sr-judge sr-sft sr-dpo)
 
 setup() {
     T=$BATS_TEST_TMPDIR
-    sr-sft -q --write-tiny-model "$T/tiny.gguf" -m /nonexistent
+    write_tiny_model "$T/tiny.gguf"
     printf '{"id":"a","prompt":"Say hi."}\n' | sr-cat --from-json > "$T/p.mp"
 }
 
