@@ -89,4 +89,29 @@ static inline const char *test_model_path(void) {
     return NULL;
 }
 
+/* Under AddressSanitizer the model's own loops run a few times slower, so the
+ * real-model tests check a subset there (sgemm, most of the time, is not
+ * instrumented). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
+
+/* GPT-2's byte-level BPE character for byte b (UTF-8 into o, 1 or 2 bytes),
+ * written out from its definition, independently of the library. */
+static inline size_t test_byte_char(int b, char *o)
+{
+    int n = 0, c = b;
+    int keep = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+    if (!keep) {
+        for (int x = 0; x < b; x++)
+            if (!((x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE)) n++;
+        c = 256 + n;
+    }
+    if (c < 0x80) { o[0] = (char)c; return 1; }
+    o[0] = (char)(0xC0 | c >> 6); o[1] = (char)(0x80 | (c & 0x3F));
+    return 2;
+}
+
 #endif

@@ -15,20 +15,6 @@ static const char *SPECIALS[] = {
 };
 #define N_SPECIAL (sizeof SPECIALS / sizeof *SPECIALS)
 
-static size_t byte_char(int b, char *o)
-{
-    int n = 0, c = b;
-    bool keep = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-    if (!keep) {
-        for (int x = 0; x < b; x++)
-            if (!((x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE)) n++;
-        c = 256 + n;
-    }
-    if (c < 0x80) { o[0] = (char)c; return 1; }
-    o[0] = (char)(0xC0 | c >> 6); o[1] = (char)(0x80 | (c & 0x3F));
-    return 2;
-}
-
 /* bos = "<s>"; with llama3 set, bos = "<|begin_of_text|>" as in a Llama 3 GGUF. */
 static sr_tok *tiny(bool llama3)
 {
@@ -41,7 +27,7 @@ static sr_tok *tiny(bool llama3)
         type[n++] = SR_TOK_CONTROL;
     }
     for (int b = 0; b < 256; b++) {
-        tok[n] = (gguf_str){ bytes[b], byte_char(b, bytes[b]) };
+        tok[n] = (gguf_str){ bytes[b], test_byte_char(b, bytes[b]) };
         type[n++] = SR_TOK_NORMAL;
     }
     gguf_str merges[2] = { { "Ġ t", 3 }, { "h e", 3 } };

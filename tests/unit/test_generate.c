@@ -13,12 +13,6 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
-
 static char err[512];
 
 static sr_hparams tiny_hp(void)

@@ -8,15 +8,6 @@
 #include <stdint.h>
 #include <unistd.h>
 
-/* Under AddressSanitizer the model's own loops run a few times slower, so the
- * real-model tests check a subset there (sgemm, most of the time, is not
- * instrumented). */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
-
 static char err[512];
 
 static sr_hparams tiny_hp(int tied)

@@ -10,21 +10,6 @@
 
 /* ---- a tiny vocabulary built in memory ----------------------------------- */
 
-/* GPT-2's byte characters, written out independently of the library. */
-static size_t byte_char(int b, char *o)
-{
-    int n = 0, c = b;
-    bool keep = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-    if (!keep) {
-        for (int x = 0; x < b; x++)
-            if (!((x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE)) n++;
-        c = 256 + n;
-    }
-    if (c < 0x80) { o[0] = (char)c; return 1; }
-    o[0] = (char)(0xC0 | c >> 6); o[1] = (char)(0x80 | (c & 0x3F));
-    return 2;
-}
-
 #define TINY_MAX 300
 static char tiny_bytes[256][3];
 static gguf_str tiny_tok[TINY_MAX];
@@ -55,7 +40,7 @@ static sr_tok *tiny(const char *pre, char *err, size_t errlen)
 {
     tiny_n = 0;
     tiny_add("<|end|>", 7, SR_TOK_CONTROL);
-    for (int b = 0; b < 256; b++) tiny_add(tiny_bytes[b], byte_char(b, tiny_bytes[b]), SR_TOK_NORMAL);
+    for (int b = 0; b < 256; b++) tiny_add(tiny_bytes[b], test_byte_char(b, tiny_bytes[b]), SR_TOK_NORMAL);
     for (size_t i = 0; i < sizeof TINY_RESULTS / sizeof *TINY_RESULTS; i++)
         tiny_add(TINY_RESULTS[i], strlen(TINY_RESULTS[i]), SR_TOK_NORMAL);
     tiny_add("[USR]", 5, SR_TOK_USER_DEFINED);

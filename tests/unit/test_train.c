@@ -17,13 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Under AddressSanitizer the real-model run is cut short (see below). */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
-
 static char err[512];
 static char dir[64];
 
