@@ -49,3 +49,37 @@ need_model() {
         skip "no model (run make model): test skipped"
     fi
 }
+
+# The training tools' shared properties, for a runner $1 (tiny_sft, tiny_dpo:
+# the tool on its tiny model and data, extra flags appended) and its
+# background form $2 (which leaves the tool's pid in $!).
+
+# The same run twice gives the same bytes; another --seed does not.
+same_bytes_per_seed() {
+    local run=$1
+    "$run" -q -o "$T/a.gguf" --epochs 2
+    "$run" -q -o "$T/b.gguf" --epochs 2
+    cmp "$T/a.gguf" "$T/b.gguf"
+    "$run" -q -o "$T/c.gguf" --epochs 2 --seed 9
+    ! cmp -s "$T/a.gguf" "$T/c.gguf"
+}
+
+# kill -9 in the middle, then --resume: bit-identical to an uninterrupted run.
+kill_then_resume_is_identical() {
+    local run=$1 run_bg=$2 pid done_steps
+    local args=(--max-steps 300 --save-every 20 --micro-batch 1 --warmup 5)
+    "$run" -q -o "$T/full.gguf" "${args[@]}"
+    "$run_bg" -q -o "$T/cut.gguf" "${args[@]}" --log "$T/cut.log"
+    pid=$!
+    for _ in $(seq 1 400); do [ -e "$T/cut.gguf.state" ] && break; sleep 0.02; done
+    kill -9 "$pid"
+    wait "$pid" || true
+    [ -e "$T/cut.gguf.state" ]
+    done_steps=$(wc -l < "$T/cut.log")
+    echo "# killed after $done_steps of 300 steps" >&3
+    [ "$done_steps" -lt 300 ]
+    run --separate-stderr "$run" -o "$T/cut.gguf" "${args[@]}" --resume
+    assert_success
+    [[ $stderr == *"resuming"* ]]
+    cmp "$T/full.gguf" "$T/cut.gguf"
+}

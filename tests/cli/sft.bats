@@ -114,29 +114,11 @@ tiny_sft_bg() { sr-sft "${tiny_sft_args[@]}" "$@" & }
 }
 
 @test "the same run twice gives the same bytes; another --seed does not" {
-    tiny_sft -q -o "$T/a.gguf" --epochs 2
-    tiny_sft -q -o "$T/b.gguf" --epochs 2
-    cmp "$T/a.gguf" "$T/b.gguf"
-    tiny_sft -q -o "$T/c.gguf" --epochs 2 --seed 9
-    ! cmp -s "$T/a.gguf" "$T/c.gguf"
+    same_bytes_per_seed tiny_sft
 }
 
 @test "kill -9 in the middle, then --resume: bit-identical to an uninterrupted run" {
-    args=(--max-steps 300 --save-every 20 --micro-batch 1 --warmup 5)
-    tiny_sft -q -o "$T/full.gguf" "${args[@]}"
-    tiny_sft_bg -q -o "$T/cut.gguf" "${args[@]}" --log "$T/cut.log"
-    pid=$!
-    for _ in $(seq 1 400); do [ -e "$T/cut.gguf.state" ] && break; sleep 0.02; done
-    kill -9 "$pid"
-    wait "$pid" || true
-    [ -e "$T/cut.gguf.state" ]
-    done_steps=$(wc -l < "$T/cut.log")
-    echo "# killed after $done_steps of 300 steps" >&3
-    [ "$done_steps" -lt 300 ]
-    run --separate-stderr tiny_sft -o "$T/cut.gguf" "${args[@]}" --resume
-    assert_success
-    [[ $stderr == *"resuming"* ]]
-    cmp "$T/full.gguf" "$T/cut.gguf"
+    kill_then_resume_is_identical tiny_sft tiny_sft_bg
 }
 
 @test "--resume with other settings is refused" {
