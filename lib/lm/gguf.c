@@ -474,32 +474,34 @@ void gguf_close(gguf_file *g) {
 
 /* --- lookups --------------------------------------------------------------- */
 
-const gguf_kv *gguf_find_kv(const gguf_file *g, const char *key) {
-    const struct gguf_priv *p = g->arena;
-    if (!p || !p->kv_by_key || !key) return NULL;
-    gguf_str k = {key, strlen(key)};
-    uint64_t lo = 0, hi = g->n_kv;
+/* Binary search of n entries sorted by the string key(entry): the entry
+ * whose key is s, or NULL. One search serves metadata keys and tensor names. */
+static const void *find_sorted(const void *const *sorted, uint64_t n, const char *s,
+                               gguf_str (*key)(const void *))
+{
+    if (!sorted || !s) return NULL;
+    gguf_str k = {s, strlen(s)};
+    uint64_t lo = 0, hi = n;
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;
-        int c = str_cmp(p->kv_by_key[mid]->key, k);
-        if (c == 0) return p->kv_by_key[mid];
+        int c = str_cmp(key(sorted[mid]), k);
+        if (c == 0) return sorted[mid];
         if (c < 0) lo = mid + 1; else hi = mid;
     }
     return NULL;
 }
 
+static gguf_str kv_key(const void *e) { return ((const gguf_kv *)e)->key; }
+static gguf_str tensor_name(const void *e) { return ((const gguf_tensor *)e)->name; }
+
+const gguf_kv *gguf_find_kv(const gguf_file *g, const char *key) {
+    const struct gguf_priv *p = g->arena;
+    return p ? find_sorted((const void *const *)p->kv_by_key, g->n_kv, key, kv_key) : NULL;
+}
+
 const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name) {
     const struct gguf_priv *p = g->arena;
-    if (!p || !p->t_by_name || !name) return NULL;
-    gguf_str k = {name, strlen(name)};
-    uint64_t lo = 0, hi = g->n_tensors;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        int c = str_cmp(p->t_by_name[mid]->name, k);
-        if (c == 0) return p->t_by_name[mid];
-        if (c < 0) lo = mid + 1; else hi = mid;
-    }
-    return NULL;
+    return p ? find_sorted((const void *const *)p->t_by_name, g->n_tensors, name, tensor_name) : NULL;
 }
 
 static int is_unsigned(enum gguf_vtype t) {
