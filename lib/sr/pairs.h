@@ -101,8 +101,10 @@ typedef struct sr_pairs_stats {
 } sr_pairs_stats;
 
 /* One pair for each group of g (one prompt's checked candidates), written
- * to out: {id, the chosen's other keys, chosen, rejected, chosen_score,
- * rejected_score, chosen_id, rejected_id}. Length control measures tokens
+ * to out: the chosen record's keys less a candidate's own (response, score,
+ * scores, judgements, sample, finish, tokens, human_rank), its id replaced
+ * by sr_pair_id, then chosen, rejected, chosen_score, rejected_score,
+ * chosen_id, rejected_id. Length control measures tokens
  * when every scored candidate of the prompt has them, else characters.
  * The counts, over the judge's scale score_min..score_max, go to *st. */
 void sr_pairs_write(const sr_groups *g, sr_writer *out, const sr_pick_opts *o, int score_min, int score_max,
