@@ -144,7 +144,7 @@ $(PLUGIN): $(CU_OBJ)
 # model is fetched first, so a fresh clone runs the whole suite;
 # where it cannot be fetched (offline) the tests that need it skip, saying so.
 test: $(TOOLS) $(PLUGIN) $(UNIT) $(GPU_TESTS) $(TINY_TOOL) $(BENCH)
-	@$(MAKE) --no-print-directory model || echo "make test: no model; the tests that need it will skip" >&2
+	@[ -e $(MODEL_FILE) ] || scripts/fetch-model $(MODEL_FILE) || echo "make test: no model; the tests that need it will skip" >&2
 	@SR_TINY_MODEL=$(abspath $(TINY_TOOL)) tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
 
 test-gpu: $(TOOLS) $(PLUGIN) $(GPU_TESTS) $(TINY_TOOL)

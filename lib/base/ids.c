@@ -68,18 +68,15 @@ uint64_t sr_dpo_inputs_hash(uint64_t parent_hash, uint64_t data_hash, uint64_t r
 
 /* --- generation and judging (lib/sr/candidates, selfinstruct, judging) --- */
 
-int sr_candidate_id(const char *prompt_id, size_t n, long sample, char hex[17])
+void sr_candidate_id(const char *prompt_id, size_t n, long sample, char hex[17])
 {
     char key[24];
     int kn = snprintf(key, sizeof key, "/%ld", sample);
-    XXH64_state_t *st = XXH64_createState();
-    if (!st) return -1;    /* a state on the stack is not in xxhash's public API */
-    XXH64_reset(st, 0);
-    XXH64_update(st, prompt_id, n);
-    XXH64_update(st, key, (size_t)kn);
-    sr_hex64(XXH64_digest(st), hex);
-    XXH64_freeState(st);
-    return 0;
+    XXH64_state_t st;    /* on the stack: XXH_STATIC_LINKING_ONLY, as sr_pair_id */
+    XXH64_reset(&st, 0);
+    XXH64_update(&st, prompt_id, n);
+    XXH64_update(&st, key, (size_t)kn);
+    sr_hex64(XXH64_digest(&st), hex);
 }
 
 uint64_t sr_text_key(const char *normalised, size_t n) { return sr_hash(normalised, n, 0); }

@@ -38,9 +38,8 @@ uint64_t sr_dpo_inputs_hash(uint64_t parent_hash, uint64_t data_hash, uint64_t r
 
 /* --- generation and judging (lib/sr/candidates, selfinstruct, judging) --- */
 
-/* A candidate's id: XXH64 of "<prompt id>/<sample index>", in hex. 0, or
- * -1 when out of memory. */
-int sr_candidate_id(const char *prompt_id, size_t n, long sample, char hex[17]);
+/* A candidate's id: XXH64 of "<prompt id>/<sample index>", in hex. */
+void sr_candidate_id(const char *prompt_id, size_t n, long sample, char hex[17]);
 /* A self-instruct prompt's key (dedup) and, in hex, its id: XXH64 of its
  * normalised text (sr_si_normalise). */
 uint64_t sr_text_key(const char *normalised, size_t n);

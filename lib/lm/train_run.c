@@ -14,14 +14,12 @@ int sr_train_job_begin(sr_train_job *j, char *err, size_t errlen)
     j->vocab = j->llm.model.hp.vocab;
     j->n_ctx = j->llm.model.hp.n_ctx;
     sr_model_free(&j->llm.model);
-    j->loaded = false;
     return sr_file_xxh64(j->llm.path, &j->parent_hash, err, errlen) < 0 ? SR_LM_FAIL : SR_LM_OK;
 }
 
 int sr_train_job_load(sr_train_job *j, const sr_train_data *d, int max_batch, bool keep_acts,
                       char *err, size_t errlen)
 {
-    if (j->loaded) return SR_LM_OK;
     sr_model_opts mo = j->mo;
     mo.max_batch = max_batch;
     mo.max_seq = d->max_len;
@@ -31,7 +29,6 @@ int sr_train_job_load(sr_train_job *j, const sr_train_data *d, int max_batch, bo
         snprintf(err, errlen, "model %s: %s", j->llm.path, why);
         return SR_LM_FAIL;
     }
-    j->loaded = true;
     return SR_LM_OK;
 }
 

@@ -47,7 +47,6 @@ typedef struct sr_train_job {
     sr_model_opts mo;                   /* the device, threads and precision to train on */
     uint64_t parent_hash;               /* sr.parent.xxh64 */
     int vocab, n_ctx;
-    bool loaded;                        /* llm.model holds the policy's weights */
 } sr_train_job;
 
 /* Metadata entries for the sr.* lists (the strings must outlive the run). */
@@ -69,7 +68,7 @@ static inline gguf_kv sr_kv_f64(const char *k, double x)
 int  sr_train_job_begin(sr_train_job *j, char *err, size_t errlen);
 
 /* Load the policy into llm.model for batches of max_batch sequences of d
- * (keep_acts for training), unless it is loaded already. */
+ * (keep_acts for training): once per job, after any reference pass. */
 int  sr_train_job_load(sr_train_job *j, const sr_train_data *d, int max_batch, bool keep_acts,
                        char *err, size_t errlen);
 

@@ -28,7 +28,7 @@ size_t sr_agree_pairs(const int64_t *human_rank, const double *score, size_t n,
             if (human_rank[i] == human_rank[j]) continue;
             pairs++;
             /* the better (lower) rank should have the higher score */
-            int want = human_rank[i] < human_rank[j] ? 1 : -1;
+            int want = rank_order(human_rank, i, j);
             int got = sign(score[i] - score[j]);
             ag += got == want;
             ti += got == 0;

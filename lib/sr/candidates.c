@@ -97,7 +97,7 @@ static void cand_write(void *ctx, size_t i, const sr_rec *rec, sr_writer *out)
     const char *id = rec->id.p;
     for (long s = 0; s < r->o->n; s++) {
         char hex[17];
-        if (sr_candidate_id(id, strlen(id), s, hex) < 0) sr_die(SR_EXIT_FAIL, "out of memory");
+        sr_candidate_id(id, strlen(id), s, hex);
         sr_recb b;
         sr_recb_init(&b, rec);
         sr_recb_cstr(&b, "id", hex);

@@ -13,17 +13,15 @@ bool sr_dpo_reference(sr_train_job *job, sr_pairs *pi, const char *ref_path, int
 {
     const size_t missing = sr_pairs_missing(pi);
     char err[1024];
-    int rc = 0;
-    if (missing && ref_path) {
+    /* A reference model of its own is loaded, used and freed before the
+     * policy; without one the policy itself is the reference. */
+    if (missing && ref_path)
         sr_pairs_reference_file(pi, ref_path, &job->mo, job->vocab, ref_model, quiet);
-    } else if (missing) {
-        rc = sr_train_job_load(job, &pi->data, 2 * pair_batch, !eval, err, sizeof err);
-        if (!rc) sr_pairs_reference(pi, &job->llm.model, job->llm.path, quiet);
-    } else if (ref_path && !quiet) {
+    else if (!missing && ref_path && !quiet)
         sr_warn("--ref %s not loaded: every pair carries its reference log-probs", ref_path);
-    }
-    if (!rc) rc = sr_train_job_load(job, &pi->data, 2 * pair_batch, !eval, err, sizeof err);
+    int rc = sr_train_job_load(job, &pi->data, 2 * pair_batch, !eval, err, sizeof err);
     if (rc) sr_die(rc, "%s", err);
+    if (missing && !ref_path) sr_pairs_reference(pi, &job->llm.model, job->llm.path, quiet);
     return missing && ref_path;
 }
 
@@ -38,7 +36,7 @@ void sr_dpo_train(sr_train_job *job, const sr_pairs *pi, const sr_dpo *dpo, cons
     job->o.inputs_hash = sr_dpo_inputs_hash(job->parent_hash, pi->hash, ref_hash, settings, (size_t)ns);
     sr_hex64(ref_hash, ref_hex);
     sr_hex64(ref_model ? *ref_model : 0, ref_model_hex);
-    snprintf(loss, sizeof loss, "dpo-%s", sr_dpo_kind_name(dpo->kind));
+    snprintf(loss, sizeof loss, "dpo-%s", loss_name);
     const gguf_kv inputs[] = { sr_kv_str("sr.ref.xxh64", ref_hex) };   /* the reference log-probs, however obtained */
     const gguf_kv hparams[] = { sr_kv_f64("sr.hparams.beta", dpo->beta), sr_kv_f64("sr.hparams.rpo_alpha", dpo->rpo_alpha),
                                 sr_kv_u64("sr.hparams.length_norm", dpo->length_norm) };

@@ -244,9 +244,7 @@ static void balance_and_write(const pass *p, sr_writer *out, const sr_judge_tmpl
 void sr_eft_write(const sr_groups *g, sr_writer *out, const sr_judge_tmpl *t, uint64_t seed, int score_min,
                   int score_max, sr_eft_stats *st)
 {
-    if (!sr_scale_ok(score_min, score_max))
-        sr_die(SR_EXIT_FAIL, "internal: a score scale %d..%d (at most %d points)", score_min, score_max,
-               SR_SCALE_MAX_POINTS);
+    sr_scale_need(score_min, score_max);
     memset(st, 0, sizeof *st);
     st->score_min = score_min;
     st->score_max = score_max;
@@ -277,15 +275,10 @@ void sr_eft_report(const sr_eft_stats *st)
             (unsigned long long)st->judgements, (unsigned long long)st->unparsed, st->score_min, st->score_max,
             (unsigned long long)st->off_scale, st->candidates);
     int nb = st->score_max - st->score_min + 1;
-    uint64_t before[SR_EFT_MAX_BUCKETS], after[SR_EFT_MAX_BUCKETS];
-    for (int b = 0; b < nb; b++) {
-        before[b] = st->balance.before[b];
-        after[b] = st->balance.after[b];
-    }
     char line[4096];
-    sr_score_line(line, sizeof line, "--eft: per score before balancing:", st->score_min, before, nb, NULL);
+    sr_score_line(line, sizeof line, "--eft: per score before balancing:", st->score_min, st->balance.before, nb, NULL);
     sr_warn("%s", line);
-    sr_score_line(line, sizeof line, "--eft: per score after balancing: ", st->score_min, after, nb, NULL);
+    sr_score_line(line, sizeof line, "--eft: per score after balancing: ", st->score_min, st->balance.after, nb, NULL);
     sr_warn("%s", line);
     sr_warn("--eft: %llu examples (buckets over %zu cut to it, seed %llu)", (unsigned long long)st->written,
             st->balance.target, (unsigned long long)st->seed);

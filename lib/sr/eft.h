@@ -30,7 +30,7 @@
 #define SR_EFT_MAX_BUCKETS SR_SCALE_MAX_POINTS
 
 typedef struct sr_eft_balance {
-    size_t before[SR_EFT_MAX_BUCKETS], after[SR_EFT_MAX_BUCKETS];
+    uint64_t before[SR_EFT_MAX_BUCKETS], after[SR_EFT_MAX_BUCKETS];
     size_t target;         /* the size buckets were cut to (0 when there were none) */
 } sr_eft_balance;
 

@@ -128,11 +128,16 @@ bool sr_scale_ok(int score_min, int score_max)
     return score_min <= score_max && (long)score_max - score_min < SR_SCALE_MAX_POINTS;
 }
 
-void sr_score_hist_init(sr_score_hist *h, int score_min, int score_max)
+void sr_scale_need(int score_min, int score_max)
 {
     if (!sr_scale_ok(score_min, score_max))
         sr_die(SR_EXIT_FAIL, "internal: a score scale %d..%d (at most %d points)", score_min, score_max,
                SR_SCALE_MAX_POINTS);
+}
+
+void sr_score_hist_init(sr_score_hist *h, int score_min, int score_max)
+{
+    sr_scale_need(score_min, score_max);
     memset(h, 0, sizeof *h);
     h->min = score_min;
     h->max = score_max;

@@ -70,6 +70,8 @@ bool sr_judged_score(const sr_rec *r, double *out);
 
 /* Whether score_min..score_max is a scale these counts can hold. */
 bool sr_scale_ok(int score_min, int score_max);
+/* sr_scale_ok, or exit 1: a scale the caller built wrong. */
+void sr_scale_need(int score_min, int score_max);
 
 typedef struct sr_score_hist {
     int min, max;

@@ -6,19 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <xxhash.h>
 
+#include "io/progress.h"
 #include "io/record.h"
 #include "lm/checkpoint.h"
 #include "sr/dpo.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static XXH64_state_t *hash_start(void)
 {
@@ -228,7 +221,7 @@ void sr_pairs_reference(sr_pairs *p, sr_model *m, const char *what, bool quiet)
     const size_t missing = sr_pairs_missing(p);
     size_t done = 0;
     if (!missing) return;
-    double t0 = now(), last = t0;
+    double t0 = sr_now(), last = t0;
     long tokens = 0;
     char err[512];
     for (size_t e = 0; e < d->n_ex; e++) {
@@ -237,8 +230,8 @@ void sr_pairs_reference(sr_pairs *p, sr_model *m, const char *what, bool quiet)
             sr_die(SR_EXIT_FAIL, "reference pass (%s): %s", what, err);
         tokens += d->seq[2 * e].len + d->seq[2 * e + 1].len;
         done++;
-        if (!quiet && (now() - last > 5 || done == missing)) {
-            last = now();
+        if (!quiet && (sr_now() - last > 5 || done == missing)) {
+            last = sr_now();
             fprintf(stderr, "%s: reference log-probs (%s): %zu/%zu pairs, %.0f tok/s\n", sr_progname,
                     what, done, missing, tokens / (last - t0 > 0 ? last - t0 : 1e-9));
         }
