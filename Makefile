@@ -76,7 +76,7 @@ TOOLS     := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/sr-*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
 # Test-only code (tests/tools): the tiny-model writer the unit tests link,
 # and sr-tiny-model, its command for the bats suites.
-TEST_OBJ  := $(OUT)/tests/tools/tinymodel.o
+TEST_OBJ  := $(OUT)/tests/tools/tinymodel.o $(OUT)/tests/tools/headermodel.o
 TINY_TOOL := $(OUT)/tests/sr-tiny-model
 GPU_TESTS := $(patsubst tests/gpu/%.c,$(OUT)/gpu-tests/%,$(wildcard tests/gpu/test_*.c))
 BENCH     := $(patsubst bench/%.c,$(OUT)/bench/%,$(wildcard bench/bench_*.c))

@@ -51,7 +51,7 @@ static void show(char *dst, size_t cap, gguf_str s) {
 }
 
 static int fail(struct reader *r, const char *fmt, ...) {
-    char msg[256];
+    char msg[400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -351,9 +351,15 @@ static int rd_tensors(struct reader *r, gguf_file *g) {
             r->pos = (size_t)((const uint8_t *)t->name.p - r->b) + t->name.n + 4 + 8 * t->n_dims + 4;
             show(name, sizeof name, t->name);
             snprintf(r->where, sizeof r->where, "tensor '%s'", name);
-            return fail(r, "data at offset %llu + %llu bytes lies outside the %llu-byte data section",
-                        (unsigned long long)t->offset, (unsigned long long)t->n_bytes,
-                        (unsigned long long)avail);
+            /* the common cause is a download cut short: say so, with the size it needs */
+            uint64_t end;
+            if (__builtin_add_overflow(start, t->offset, &end) || __builtin_add_overflow(end, t->n_bytes, &end))
+                end = UINT64_MAX;
+            return fail(r, "data at offset %llu + %llu bytes lies outside the %llu-byte data section: "
+                        "the file is truncated (it has %zu bytes, this tensor ends at byte %llu) "
+                        "or its header is wrong", (unsigned long long)t->offset,
+                        (unsigned long long)t->n_bytes, (unsigned long long)avail, r->len,
+                        (unsigned long long)end);
         }
         t->data = r->b + start + t->offset;
     }
@@ -451,7 +457,7 @@ int gguf_open(gguf_file *g, const char *path, char *err, size_t errlen) {
         }
     }
     close(fd);
-    char msg[512];
+    char msg[768];
     if (gguf_open_mem(g, map, size, msg, sizeof msg)) {
         snprintf(err, errlen, "%s: %s", path, msg);
         if (map) munmap(map, size);

@@ -5,22 +5,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Everything the header tells, checked before any weight is allocated: the
+ * tokenizer and chat format are metadata only, so they come first, then the
+ * model's keys and tensors, and the embedding's rows against the tokens. */
+static int check_header(sr_llm *llm, enum sr_chat_format fmt, char *why, size_t len,
+                        const char **what)
+{
+    sr_hparams hp;
+    const sr_arch *arch;
+    *what = "tokenizer: ";
+    if (sr_tok_load(&llm->tok, &llm->gguf, NULL, why, len) < 0) return -1;
+    *what = "chat template: ";
+    if (sr_chat_load(&llm->chat, llm->tok, &llm->gguf, fmt, why, len) < 0) return -1;
+    *what = "";
+    if (sr_model_check_gguf(&llm->gguf, &hp, &arch, why, len) < 0 ||
+        sr_model_check_vocab(&hp, arch, sr_tok_n_vocab(llm->tok), why, len) < 0) return -1;
+    return 0;
+}
+
 int sr_llm_load(sr_llm *llm, const char *path, const sr_model_opts *mo, enum sr_chat_format fmt,
                 char *err, size_t errlen)
 {
     memset(llm, 0, sizeof *llm);
-    char why[512];
+    char why[1024];
+    const char *what = "";
     int rc = SR_LM_BAD_DATA;
     if (!(llm->path = strdup(path))) { snprintf(err, errlen, "out of memory"); return SR_LM_FAIL; }
-    if (gguf_open(&llm->gguf, llm->path, why, sizeof why) < 0)
+    if (gguf_open(&llm->gguf, llm->path, why, sizeof why) < 0 ||
+        check_header(llm, fmt, why, sizeof why, &what) < 0)
+        snprintf(err, errlen, "model %s: %s%s", path, what, why);
+    else if (sr_model_load_gguf(&llm->model, &llm->gguf, mo, why, sizeof why) < 0) {
+        /* the file is sound: what fails now is memory or the device */
         snprintf(err, errlen, "model %s: %s", path, why);
-    else if (sr_model_load_gguf(&llm->model, &llm->gguf, mo, why, sizeof why) < 0)
-        snprintf(err, errlen, "model %s: %s", path, why);
-    else if (sr_tok_load(&llm->tok, &llm->gguf, NULL, why, sizeof why) < 0)
-        snprintf(err, errlen, "model %s: tokenizer: %s", path, why);
-    else if (sr_chat_load(&llm->chat, llm->tok, &llm->gguf, fmt, why, sizeof why) < 0)
-        snprintf(err, errlen, "model %s: chat template: %s", path, why);
-    else
+        rc = SR_LM_FAIL;
+    } else
         rc = SR_LM_OK;
     if (rc != SR_LM_OK) sr_llm_close(llm);
     return rc;

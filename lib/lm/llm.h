@@ -27,9 +27,12 @@ typedef struct sr_llm {
 
 /* Open the model file at path, its weights sized and placed by mo, its
  * tokenizer and chat format (fmt, or SR_CHAT_AUTO: recognised from the
- * template). Returns 0, or SR_LM_BAD_DATA for a file that cannot be read
- * as a model, with err "model PATH: why" (llm is then closed), or
- * SR_LM_FAIL when out of memory. */
+ * template). Everything the header tells (architecture, hyperparameters,
+ * tokenizer, template, each tensor's name, type and shape, the embedding's
+ * rows against the tokens) is checked before a weight is allocated. Returns
+ * 0, or SR_LM_BAD_DATA for a file that cannot be read as a model, with err
+ * "model PATH: why" (llm is then closed), or SR_LM_FAIL when a sound file
+ * cannot be loaded (out of memory, the device). */
 int  sr_llm_load(sr_llm *llm, const char *path, const sr_model_opts *mo, enum sr_chat_format fmt,
                  char *err, size_t errlen);
 void sr_llm_close(sr_llm *llm);

@@ -3,8 +3,8 @@
 #include "lm/model.h"
 
 #include "base/ids.h"
+#include "lm/checkpoint.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,32 +64,7 @@ static int init_ctx(sr_model *m, const sr_model_opts *o, char *err, size_t errle
 static int alloc_params(sr_model *m, const sr_model_opts *o, char *err, size_t errlen)
 {
     const sr_hparams *hp = &m->hp;
-    if (hp->n_layer <= 0 || hp->dim <= 0 || hp->ffn_dim <= 0 || hp->n_head <= 0 ||
-        hp->n_head_kv <= 0 || hp->head_dim <= 0 || hp->vocab <= 0 || hp->n_ctx <= 0) {
-        snprintf(err, errlen, "model shape: every size must be positive (layers %d, dim %d, "
-                 "ffn %d, heads %d/%d, head_dim %d, vocab %d, context %d)", hp->n_layer, hp->dim,
-                 hp->ffn_dim, hp->n_head, hp->n_head_kv, hp->head_dim, hp->vocab, hp->n_ctx);
-        return -1;
-    }
-    if (hp->n_head % hp->n_head_kv) {
-        snprintf(err, errlen, "model shape: %d query heads do not divide into %d kv heads",
-                 hp->n_head, hp->n_head_kv);
-        return -1;
-    }
-    if (hp->n_rot < 0 || hp->n_rot > hp->head_dim || hp->n_rot % 2) {
-        snprintf(err, errlen, "model shape: rope dimension %d must be even and at most head_dim %d",
-                 hp->n_rot, hp->head_dim);
-        return -1;
-    }
-    /* Bounds that keep every int size and index product far from overflow. */
-    if (hp->n_layer > 4096 || hp->dim > (1 << 16) || hp->ffn_dim > (1 << 18) ||
-        hp->n_head > 4096 || hp->head_dim > 4096 || hp->vocab > (1 << 22) || hp->n_ctx > (1 << 22) ||
-        (size_t)hp->n_head * hp->head_dim > (1 << 18)) {
-        snprintf(err, errlen, "model shape: sizes beyond what this implementation supports "
-                 "(dim %d, ffn %d, heads %d × %d, vocab %d, layers %d, context %d)", hp->dim,
-                 hp->ffn_dim, hp->n_head, hp->head_dim, hp->vocab, hp->n_layer, hp->n_ctx);
-        return -1;
-    }
+    if (sr_hparams_check(hp, err, errlen) < 0) return -1;
     if (init_ctx(m, o, err, errlen) < 0) return -1;
     m->n_params = sr_params_count(hp);
     m->params_mem = sr_dev_alloc(&m->ctx, m->n_params * sizeof(float));
@@ -247,244 +222,52 @@ void sr_model_free(sr_model *m)
 
 /* ---- loading from GGUF -------------------------------------------------- */
 
-/* An integer metadata value of any width; absent keys take def, or are an
- * error when def < 0. */
-static int meta_int(const gguf_file *g, const char *key, int def, int *out, char *err, size_t errlen)
-{
-    uint64_t v;
-    if (!gguf_find_kv(g, key)) {
-        if (def >= 0) { *out = def; return 0; }
-        snprintf(err, errlen, "GGUF metadata: %s is missing", key);
-        return -1;
-    }
-    if (gguf_get_u64(g, key, &v) < 0 || v > INT_MAX) {
-        snprintf(err, errlen, "GGUF metadata: %s is not an integer in [0, %d]", key, INT_MAX);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
-static int meta_float(const gguf_file *g, const char *key, double def, float *out,
-                      char *err, size_t errlen)
-{
-    double v;
-    if (!gguf_find_kv(g, key)) { *out = (float)def; return 0; }
-    if (gguf_get_f64(g, key, &v) < 0 || !(v > 0) || v > 1e30) {
-        snprintf(err, errlen, "GGUF metadata: %s is not a positive number", key);
-        return -1;
-    }
-    *out = (float)v;
-    return 0;
-}
-
-static int str_is(gguf_str s, const char *lit) { return s.n == strlen(lit) && memcmp(s.p, lit, s.n) == 0; }
-
-/* The row of the file's general.architecture, or NULL with err set. */
-static const sr_arch *find_arch(const gguf_file *g, char *err, size_t errlen)
-{
-    gguf_str name;
-    if (gguf_get_str(g, "general.architecture", &name) < 0) {
-        snprintf(err, errlen, "GGUF metadata: general.architecture is missing");
-        return NULL;
-    }
-    const sr_arch *a = sr_arch_find(name.p, name.n);
-    if (!a) {
-        char known[256];
-        sr_arch_list(known, sizeof known);
-        snprintf(err, errlen, "GGUF architecture is \"%.*s\"; only %s models are supported",
-                 (int)(name.n > 64 ? 64 : name.n), name.p, known);
-    }
-    return a;
-}
-
-/* A row may name a kind of math that the forward and backward do not have
- * yet; refusing it here keeps a new row from loading into the wrong model. */
-static int check_arch_implemented(const sr_arch *a, char *err, size_t errlen)
-{
-    const char *what = a->qkv_bias != SR_ABSENT ? "attention q/k/v biases"
-                     : a->out_bias != SR_ABSENT ? "attention output biases"
-                     : a->qk_norm != SR_ABSENT ? "per-head q/k norms"
-                     : a->rope_factors != SR_ABSENT ? "rope frequency factors"
-                     : a->rope != SR_ROPE_NORM ? "NEOX-style rope" : NULL;
-    if (!what) return 0;
-    snprintf(err, errlen, "architecture \"%s\" needs %s, which sr does not implement yet",
-             a->name, what);
-    return -1;
-}
-
-/* A tensor the row marks absent is refused if the file has it: ignoring it
- * would compute some other model than the file's. */
-static int refuse_absent(const gguf_file *g, sr_presence has, const char *pattern, int n_layer,
-                         const char *suffix, const char *what, char *err, size_t errlen)
-{
-    if (has != SR_ABSENT) return 0;
-    char name[96];
-    for (int l = 0; l < n_layer; l++) {
-        sr_arch_tensor(pattern, l, suffix, name, sizeof name);
-        if (gguf_find_tensor(g, name)) {
-            snprintf(err, errlen, "GGUF tensor %s (%s) is not supported", name, what);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* The block tensors no row supports yet, refused wherever they appear. */
-static int refuse_absent_blocks(const sr_arch *a, const gguf_file *g, int n_layer,
-                                char *err, size_t errlen)
-{
-    const sr_arch_names *t = &a->t;
-    const int L = n_layer;
-    if (refuse_absent(g, a->qkv_bias, t->attn_q, L, ".bias", "attention q bias", err, errlen) < 0 ||
-        refuse_absent(g, a->qkv_bias, t->attn_k, L, ".bias", "attention k bias", err, errlen) < 0 ||
-        refuse_absent(g, a->qkv_bias, t->attn_v, L, ".bias", "attention v bias", err, errlen) < 0 ||
-        refuse_absent(g, a->out_bias, t->attn_output, L, ".bias", "attention output bias", err, errlen) < 0 ||
-        refuse_absent(g, a->qk_norm, t->attn_q_norm, L, ".weight", "per-head q norm", err, errlen) < 0 ||
-        refuse_absent(g, a->qk_norm, t->attn_k_norm, L, ".weight", "per-head k norm", err, errlen) < 0)
-        return -1;
-    return 0;
-}
-
-int sr_hparams_from_gguf(sr_hparams *hp, const sr_arch **arch, const gguf_file *g,
-                         char *err, size_t errlen)
-{
-    memset(hp, 0, sizeof *hp);
-    const sr_arch *a = find_arch(g, err, errlen);
-    if (!a || check_arch_implemented(a, err, errlen) < 0) return -1;
-    char key[96], name[96];
-#define KEY(k) (sr_arch_key(a, k, key, sizeof key), key)
-    gguf_str scaling;
-    if (gguf_get_str(g, KEY("rope.scaling.type"), &scaling) == 0 && !str_is(scaling, "none")) {
-        snprintf(err, errlen, "GGUF metadata: rope scaling \"%.*s\" is not supported",
-                 (int)(scaling.n > 64 ? 64 : scaling.n), scaling.p);
-        return -1;
-    }
-    if (refuse_absent(g, a->rope_factors, a->t.rope_freqs, 1, ".weight", "rope frequency factors",
-                      err, errlen) < 0)
-        return -1;
-    if (meta_int(g, KEY("block_count"), -1, &hp->n_layer, err, errlen) < 0 ||
-        meta_int(g, KEY("embedding_length"), -1, &hp->dim, err, errlen) < 0 ||
-        meta_int(g, KEY("feed_forward_length"), -1, &hp->ffn_dim, err, errlen) < 0 ||
-        meta_int(g, KEY("attention.head_count"), -1, &hp->n_head, err, errlen) < 0 ||
-        meta_int(g, KEY("attention.head_count_kv"), hp->n_head, &hp->n_head_kv, err, errlen) < 0 ||
-        meta_int(g, KEY("context_length"), -1, &hp->n_ctx, err, errlen) < 0 ||
-        meta_float(g, KEY("attention.layer_norm_rms_epsilon"), 1e-5, &hp->norm_eps, err, errlen) < 0 ||
-        meta_float(g, KEY("rope.freq_base"), 10000.0, &hp->rope_theta, err, errlen) < 0)
-        return -1;
-    if (hp->n_head <= 0 || hp->dim <= 0) {
-        snprintf(err, errlen, "GGUF metadata: head_count %d and embedding_length %d must be positive",
-                 hp->n_head, hp->dim);
-        return -1;
-    }
-    int def_hd = hp->dim % hp->n_head ? 0 : hp->dim / hp->n_head, vdim;
-    if (meta_int(g, KEY("attention.key_length"), def_hd, &hp->head_dim, err, errlen) < 0 ||
-        meta_int(g, KEY("attention.value_length"), hp->head_dim, &vdim, err, errlen) < 0 ||
-        meta_int(g, KEY("rope.dimension_count"), hp->head_dim, &hp->n_rot, err, errlen) < 0)
-        return -1;
-#undef KEY
-    if (hp->head_dim == 0 || vdim != hp->head_dim) {
-        snprintf(err, errlen, "GGUF metadata: head size (key %d, value %d, embedding %d / %d heads) "
-                 "is not supported", hp->head_dim, vdim, hp->dim, hp->n_head);
-        return -1;
-    }
-    sr_arch_tensor(a->t.token_embd, 0, ".weight", name, sizeof name);
-    const gguf_tensor *embd = gguf_find_tensor(g, name);
-    if (!embd) {
-        snprintf(err, errlen, "GGUF tensor %s is missing", name);
-        return -1;
-    }
-    if (embd->n_dims != 2 || embd->ne[0] != (uint64_t)hp->dim || embd->ne[1] == 0 || embd->ne[1] > INT_MAX) {
-        snprintf(err, errlen, "GGUF tensor %s has %u dims [%llu, %llu], expected [%d, vocab]",
-                 name, embd->n_dims, (unsigned long long)embd->ne[0],
-                 (unsigned long long)(embd->n_dims > 1 ? embd->ne[1] : 1), hp->dim);
-        return -1;
-    }
-    hp->vocab = (int)embd->ne[1];
-    sr_arch_tensor(a->t.output, 0, ".weight", name, sizeof name);
-    hp->tied = a->head == SR_HEAD_TIED || (a->head == SR_HEAD_TIED_IF_ABSENT && !gguf_find_tensor(g, name));
-    /* n_layer is only a number from the file here; the bound keeps the scan short */
-    if (refuse_absent_blocks(a, g, hp->n_layer > 4096 ? 4096 : hp->n_layer, err, errlen) < 0) return -1;
-    *arch = a;
-    return 0;
-}
-
+/* One tensor to dequantize: the file's, into its place in the staging block. */
 typedef struct load_job { const gguf_tensor *t; float *dst; } load_job;
 
-/* Finds a tensor and checks its shape: [ne0] when ne1 is 0, else [ne0, ne1]. */
-static int check_tensor(const gguf_file *g, const char *name, uint64_t ne0, uint64_t ne1,
-                        float *dst, load_job *job, char *err, size_t errlen)
+/* The jobs for every tensor the model reads, by the names and places the
+ * checkpoint writer uses (the staging block mapped as the parameters are). */
+static load_job *plan_jobs(const sr_model *m, const gguf_file *g, float *stage, int *n_jobs)
 {
-    const gguf_tensor *t = gguf_find_tensor(g, name);
-    if (!t) {
-        snprintf(err, errlen, "GGUF tensor %s is missing", name);
-        return -1;
+    const sr_hparams *hp = &m->hp;
+    const int n = sr_model_tensor_count(hp);
+    sr_layer_params *hl = calloc((size_t)hp->n_layer, sizeof *hl);
+    sr_named_tensor *nt = malloc((size_t)n * sizeof *nt);
+    load_job *jobs = malloc((size_t)n * sizeof *jobs);
+    if (hl && nt && jobs) {
+        sr_params hw;
+        sr_params_map(hp, stage, &hw, hl);
+        sr_model_tensors(m->arch, hp, &hw, nt);
+        for (int j = 0; j < n; j++) jobs[j] = (load_job){ gguf_find_tensor(g, nt[j].name), nt[j].data };
+        *n_jobs = n;
+    } else {
+        free(jobs);
+        jobs = NULL;
     }
-    uint32_t want_dims = ne1 ? 2 : 1;
-    if (t->n_dims != want_dims || t->ne[0] != ne0 || (ne1 && t->ne[1] != ne1)) {
-        char got[96];
-        int k = snprintf(got, sizeof got, "[");
-        for (uint32_t i = 0; i < t->n_dims && i < GGUF_MAX_DIMS; i++)
-            k += snprintf(got + k, sizeof got - k, "%s%llu", i ? ", " : "", (unsigned long long)t->ne[i]);
-        snprintf(got + k, sizeof got - k, "]");
-        if (ne1)
-            snprintf(err, errlen, "GGUF tensor %s has shape %s, expected [%llu, %llu]", name, got,
-                     (unsigned long long)ne0, (unsigned long long)ne1);
-        else
-            snprintf(err, errlen, "GGUF tensor %s has shape %s, expected [%llu]", name, got,
-                     (unsigned long long)ne0);
-        return -1;
-    }
-    *job = (load_job){ t, dst };
-    return 0;
+    free(hl);
+    free(nt);
+    return jobs;
 }
 
 int sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opts,
                        char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
-    if (sr_hparams_from_gguf(&m->hp, &m->arch, g, err, errlen) < 0) return -1;
+    /* Every name, type and shape is checked from the header first, so a bad
+     * file is refused for its reason before any weight is allocated. */
+    if (sr_model_check_gguf(g, &m->hp, &m->arch, err, errlen) < 0) return -1;
     if (alloc_params(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
-    const sr_hparams *hp = &m->hp;
-    const sr_arch_names *tn = &m->arch->t;
-    uint64_t d = hp->dim, f = hp->ffn_dim, qd = q_dim(hp), kvd = kv_dim(hp);
-    int n_jobs = 0;
     /* The tensors are dequantized into host memory laid out as the block
      * (the block itself on the CPU), then sent to the device in one go. */
     float *stage = params_staging(m);
-    sr_params hw;
-    sr_layer_params *hl = calloc((size_t)hp->n_layer, sizeof *hl);
-    load_job *jobs = malloc(sizeof *jobs * (4 + 9 * (size_t)hp->n_layer));
-    if (!jobs || !stage || !hl) {
+    int n_jobs = 0;
+    load_job *jobs = stage ? plan_jobs(m, g, stage, &n_jobs) : NULL;
+    if (!jobs) {
         snprintf(err, errlen, "out of memory for %zu MiB of weights", m->n_params * sizeof(float) >> 20);
-        free(jobs); free(hl);
         sr_model_free(m);
         return -1;
     }
-    sr_params_map(hp, stage, &hw, hl);
-    /* Every tensor is found and checked before any is dequantized, so a bad
-     * file fails fast; then the tensors are dequantized in parallel. */
-    char name[96];
-#define NEED(pattern, l, ne0, ne1, dst) \
-    if ((sr_arch_tensor(pattern, l, ".weight", name, sizeof name), \
-         check_tensor(g, name, ne0, ne1, dst, &jobs[n_jobs++], err, errlen)) < 0) goto fail
-    NEED(tn->token_embd, 0, d, (uint64_t)hp->vocab, hw.token_embd);
-    NEED(tn->output_norm, 0, d, 0, hw.output_norm);
-    if (!hp->tied) NEED(tn->output, 0, d, (uint64_t)hp->vocab, hw.output);
-    for (int l = 0; l < hp->n_layer; l++) {
-        const sr_layer_params *L = &hw.layer[l];
-        NEED(tn->attn_norm, l, d, 0, L->attn_norm);
-        NEED(tn->attn_q, l, d, qd, L->wq);
-        NEED(tn->attn_k, l, d, kvd, L->wk);
-        NEED(tn->attn_v, l, d, kvd, L->wv);
-        NEED(tn->attn_output, l, qd, d, L->wo);
-        NEED(tn->ffn_norm, l, d, 0, L->ffn_norm);
-        NEED(tn->ffn_gate, l, d, f, L->w_gate);
-        NEED(tn->ffn_up, l, d, f, L->w_up);
-        NEED(tn->ffn_down, l, f, d, L->w_down);
-    }
-#undef NEED
-    int bad = -1;
+    int bad = -1;   /* the check leaves only a dequantizer's own refusal */
     #pragma omp parallel for schedule(dynamic)
     for (int j = 0; j < n_jobs; j++)
         if (gguf_dequantize(jobs[j].t, jobs[j].dst) < 0) {
@@ -495,18 +278,14 @@ int sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opt
         const gguf_tensor *t = jobs[bad].t;
         snprintf(err, errlen, "GGUF tensor %.*s: type %s cannot be dequantized", (int)t->name.n,
                  t->name.p, gguf_type_name(t->type));
-        goto fail;
+        free(jobs);
+        sr_model_free(m);
+        return -1;
     }
     free(jobs);
-    free(hl);
     upload_params(m);
     if (alloc_acts(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
     return 0;
-fail:
-    free(jobs);
-    free(hl);
-    sr_model_free(m);
-    return -1;
 }
 
 int sr_model_load(sr_model *m, const char *path, const sr_model_opts *opts,

@@ -137,14 +137,30 @@ const float *sr_model_logits(sr_model *m, int rows);
  * 1e4); both context 2048, RMSNorm eps 1e-5. Returns 0, or -1 for another name. */
 int  sr_hparams_preset(const char *name, sr_hparams *hp);
 
+/* Checks from the header alone (model_check.c), before any weight is
+ * allocated; each returns 0, or -1 with err naming the key or tensor. */
+
 /* Hyperparameters from a GGUF file's metadata, read under the keys of its
  * architecture's row (*arch), which must be in the table and must ask for
  * nothing the forward lacks; a tensor the row marks absent is refused. */
 int  sr_hparams_from_gguf(sr_hparams *hp, const sr_arch **arch, const gguf_file *g,
                           char *err, size_t errlen);
+/* Sizes the model code can hold: positive, heads dividing, bounded. */
+int  sr_hparams_check(const sr_hparams *hp, char *err, size_t errlen);
+/* The hyperparameters (as sr_hparams_from_gguf, then checked) and every
+ * tensor: each one the model reads present, of its shape and of a type sr
+ * dequantizes, and no tensor the model would not read. Whether the data
+ * lies within the file gguf_open has checked. */
+int  sr_model_check_gguf(const gguf_file *g, sr_hparams *hp, const sr_arch **arch,
+                         char *err, size_t errlen);
+/* The embedding's rows against the tokenizer's token count: they must be
+ * equal (as llama.cpp requires), so that no id sampled is one the tokenizer
+ * cannot decode and no token id indexes past the embedding. */
+int  sr_model_check_vocab(const sr_hparams *hp, const sr_arch *a, uint32_t n_tokens,
+                          char *err, size_t errlen);
 
-/* Load every weight (dequantized to fp32), checking each tensor's presence and
- * shape, and size the activations for opts. Return 0, or -1 with err set. */
+/* Load every weight (dequantized to fp32), after sr_model_check_gguf, and
+ * size the activations for opts. Return 0, or -1 with err set. */
 int  sr_model_load(sr_model *m, const char *path, const sr_model_opts *opts,
                    char *err, size_t errlen);
 int  sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opts,

@@ -2,33 +2,52 @@
  * bats suites: built by make test beside the unit tests, never installed.
  *
  *   sr-tiny-model -o FILE [--tokenizer-from GGUF] [--seed N]
+ *   sr-tiny-model -o FILE --header-only [--defect NAME]
  *
  * Without --tokenizer-from (or when that file cannot be read) the model has
  * the fixture tokenizer, so it is the same whether or not the real model is
- * present. */
+ * present. --header-only writes instead a 70B llama's header over a hole
+ * (headermodel.h), with at most one defect, for the refusal tests. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "headermodel.h"
 #include "io/cli.h"
 #include "tinymodel.h"
+
+static void write_header_only(const char *out, const char *defect)
+{
+    sr_header_opts ho = SR_HEADER_70B;
+    if (defect && sr_header_defect_parse(defect, &ho.defect) < 0)
+        sr_usage_error("--defect: '%s' is not one of none, arch, tok-model, tok-pre, unknown-tensor, "
+                       "bias, type, shape, vocab-rows, missing, truncated", defect);
+    char err[512];
+    if (sr_header_model_write(out, &ho, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
+}
 
 int main(int argc, char **argv)
 {
     sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
     long seed = (long)to.seed;
-    const char *from = NULL;
+    const char *from = NULL, *defect = NULL;
+    bool header_only = false;
     const sr_opt opts[] = {
         { "tokenizer-from", 0, SR_OPT_STR, &from, "GGUF", "copy this model's tokenizer (default: the fixture)", 0, 0 },
         { "seed", 0, SR_OPT_INT, &seed, "N", "seed of the random weights", 0, 9.2e18 },
+        { "header-only", 0, SR_OPT_FLAG, &header_only, NULL, "a 70B llama's header over a hole instead", 0, 0 },
+        { "defect", 0, SR_OPT_STR, &defect, "NAME", "with --header-only: the one thing wrong with it", 0, 0 },
         SR_OPT_END,
     };
     sr_cli cli = {
         .name = "sr-tiny-model",
         .summary = "Write a tiny random llama model (tests only).",
-        .usage = "-o FILE [--tokenizer-from GGUF] [--seed N]",
+        .usage = "-o FILE [--tokenizer-from GGUF] [--seed N] | -o FILE --header-only [--defect NAME]",
     };
     sr_cli_parse(&cli, opts, argc, argv);
     if (!cli.output || strcmp(cli.output, "-") == 0) sr_usage_error("-o FILE is required");
+    if (header_only) { write_header_only(cli.output, defect); return SR_EXIT_OK; }
+    if (defect) sr_usage_error("--defect needs --header-only");
     to.tokenizer_from = from;
     to.seed = (uint64_t)seed;
     char err[512];
