@@ -277,9 +277,9 @@ static int refuse_unknown(const gguf_file *g, const unsigned char *seen, const s
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         if (seen[i]) continue;
         char name[72];
-        snprintf(err, errlen, "GGUF tensor %s is not a tensor of a %d-block %s model: sr cannot "
+        snprintf(err, errlen, "GGUF tensor %s is not a tensor of a %s model with %d blocks: sr cannot "
                  "tell what it does, and ignoring it would compute another model",
-                 shown(g->tensors[i].name, name, sizeof name), hp->n_layer, a->name);
+                 shown(g->tensors[i].name, name, sizeof name), a->name, hp->n_layer);
         return -1;
     }
     return 0;
