@@ -358,29 +358,33 @@ static int str_key(const gguf_file *g, const char *key, char *buf, size_t n, cha
     return 0;
 }
 
-/* tokenizer.ggml.token_type as enum sr_tok_type values (NULL and 0 when the
- * key is absent; out-of-range values are left for sr_tok_new to refuse). */
-static int read_types(const gguf_file *g, uint32_t n, int32_t **out, char *err, size_t errlen)
+/* tokenizer.ggml.token_type as enum sr_tok_type values (all normal when the
+ * key is absent), with llama.cpp's overrides by text; out-of-range values
+ * are left for sr_tok_new to refuse. */
+static int read_types(const gguf_file *g, const gguf_str *toks, uint32_t n, int32_t **out,
+                      char *err, size_t errlen)
 {
     *out = NULL;
-    if (!gguf_find_kv(g, "tokenizer.ggml.token_type")) return 0;
-    const gguf_value *typ = need_arr(g, "tokenizer.ggml.token_type", false, err, errlen);
-    if (!typ) return -1;
-    if (typ->v.arr.n != n) {
-        snprintf(err, errlen, "tokenizer.ggml.token_type has %llu entries for %u tokens",
-                 (unsigned long long)typ->v.arr.n, n);
-        return -1;
+    const gguf_value *typ = NULL;
+    if (gguf_find_kv(g, "tokenizer.ggml.token_type")) {
+        if (!(typ = need_arr(g, "tokenizer.ggml.token_type", false, err, errlen))) return -1;
+        if (typ->v.arr.n != n) {
+            snprintf(err, errlen, "tokenizer.ggml.token_type has %llu entries for %u tokens",
+                     (unsigned long long)typ->v.arr.n, n);
+            return -1;
+        }
     }
     int32_t *types = malloc((n + 1) * sizeof *types);
     if (!types) { snprintf(err, errlen, "out of memory"); return -1; }
-    bool is_signed = typ->v.arr.type == GGUF_I8 || typ->v.arr.type == GGUF_I16 ||
-                     typ->v.arr.type == GGUF_I32 || typ->v.arr.type == GGUF_I64;
+    bool is_signed = typ && (typ->v.arr.type == GGUF_I8 || typ->v.arr.type == GGUF_I16 ||
+                             typ->v.arr.type == GGUF_I32 || typ->v.arr.type == GGUF_I64);
     for (uint32_t i = 0; i < n; i++) {
-        const gguf_value *e = &typ->v.arr.items[i];
-        int64_t v = typ->v.arr.type == GGUF_BOOL ? e->v.b
+        const gguf_value *e = typ ? &typ->v.arr.items[i] : NULL;
+        int64_t v = !e ? SR_TOK_NORMAL : typ->v.arr.type == GGUF_BOOL ? e->v.b
                   : is_signed ? e->v.i : (e->v.u > 1000 ? 1000 : (int64_t)e->v.u);
         types[i] = v < -1 || v > 1000 ? 1000 : (int32_t)v;
     }
+    tok_llama_cpp_types(g, toks, n, types);
     *out = types;
     return 0;
 }
@@ -466,9 +470,9 @@ int sr_tok_load(sr_tok **out, const gguf_file *g, const char *pre_override,
     float *scores = NULL;
     int rc = -1;
     if (!toks || !mers) { snprintf(err, errlen, "out of memory"); goto done; }
-    if (read_types(g, sp.n_tokens, &types, err, errlen) != 0) goto done;
-    if (kind == TOK_SPM && read_scores(g, sp.n_tokens, &scores, err, errlen) != 0) goto done;
     for (uint32_t i = 0; i < sp.n_tokens; i++) toks[i] = tok->v.arr.items[i].v.s;
+    if (read_types(g, toks, sp.n_tokens, &types, err, errlen) != 0) goto done;
+    if (kind == TOK_SPM && read_scores(g, sp.n_tokens, &scores, err, errlen) != 0) goto done;
     for (uint32_t i = 0; i < sp.n_merges; i++) mers[i] = mer->v.arr.items[i].v.s;
     sp.tokens = toks; sp.merges = mers; sp.types = types; sp.scores = scores;
     rc = sr_tok_new(out, &sp, err, errlen);

@@ -4,6 +4,7 @@
  *
  *   tokenizer.c        vocabulary, GGUF keys, queries, decode, and the common
  *                      part of encode (UTF-8 check, user-defined tokens)
+ *   tokenizer_special.c  the token types llama.cpp overrides by text
  *   tokenizer_queue.c  the symbol list and the merge queue both merge loops use
  *   tokenizer_bpe.c    merge table; byte-level BPE ("gpt2") and Gemma 4's
  *                      BPE over raw UTF-8 ("gemma4")
@@ -68,6 +69,9 @@ struct enc {
 int32_t tok_find_plain(const sr_tok *t, const char *s, size_t n);   /* never a control token */
 int     tok_emit(struct enc *e, int32_t id);
 int     tok_emit_bytes(struct enc *e, const char *p, size_t n);     /* byte fallback */
+
+/* tokenizer_special.c: the types llama.cpp gives tokens by their text */
+void tok_llama_cpp_types(const gguf_file *g, const gguf_str *toks, uint32_t n, int32_t *types);
 
 /* tokenizer_queue.c */
 int  tok_reserve(struct enc *e, size_t n_sym, size_t n_buf);  /* sym[] and buf[] capacity */
