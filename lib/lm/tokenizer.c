@@ -1,36 +1,16 @@
-/* tokenizer.c — byte-level BPE: vocabulary, merge table, encode, decode.
- *
- * Symbols are token ids from the start: a piece's bytes become the ids of
- * their byte characters, and a merge maps a pair of ids to (rank, result id)
- * through one hash lookup. The lowest-ranked adjacent pair is merged first,
- * the leftmost on ties (llama.cpp and Hugging Face agree on this); a binary
- * heap with stale entries skipped keeps a long piece O(n log n). */
-#include "lm/tokenizer.h"
-#include "lm/tokenizer_pre.h"
+/* tokenizer.c — the vocabulary every tokenizer model shares: token texts,
+ * types and decoded pieces, the text -> id table, the GGUF's tokenizer.ggml.*
+ * keys, decode, and the part of encode common to all models (UTF-8 check,
+ * user-defined tokens matched whole) before the per-model encoders of
+ * tokenizer_bpe.c and tokenizer_spm.c take each fragment. */
+#include "lm/tokenizer_impl.h"
 #include "base/utf8.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
-
-/* One slot of the merge table: 16 bytes, so a lookup touches one cache line. */
-struct merge { uint64_t key; int32_t rank, res; };   /* key UINT64_MAX: empty */
-
-struct sr_tok {
-    uint32_t n;                       /* vocabulary size */
-    char *text;   uint64_t *toff;  uint32_t *tlen;    /* vocabulary texts */
-    char *piece;  uint64_t *poff;  uint32_t *plen;    /* decoded bytes */
-    uint8_t *type;
-    int32_t *tab;  uint64_t tmask;    /* text -> id, open addressing, -1 empty */
-    struct merge *merge; uint64_t mmask;   /* (left,right) -> merge, open addressing */
-    int32_t byte_tok[256];            /* token of each byte's character, -1 none */
-    int32_t *user; size_t n_user;     /* user-defined tokens, longest first */
-    int32_t bos, eos, pad;
-    sr_pretok *pre;
-    char pre_name[64];
-    bool ignore_merges;
-};
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -80,12 +60,6 @@ static uint64_t pow2_at_least(uint64_t n)
     return c;
 }
 
-static uint64_t pair_hash(uint64_t key)
-{
-    key ^= key >> 33; key *= 0xff51afd7ed558ccdULL; key ^= key >> 33;
-    return key;
-}
-
 int32_t sr_tok_find(const sr_tok *t, const char *s, size_t n)
 {
     for (uint64_t h = XXH3_64bits(s, n) & t->tmask;; h = (h + 1) & t->tmask) {
@@ -96,20 +70,10 @@ int32_t sr_tok_find(const sr_tok *t, const char *s, size_t n)
 }
 
 /* A token the encoder may produce for this text: never a control token. */
-static int32_t find_plain(const sr_tok *t, const char *s, size_t n)
+int32_t tok_find_plain(const sr_tok *t, const char *s, size_t n)
 {
     int32_t id = sr_tok_find(t, s, n);
     return id >= 0 && t->type[id] == SR_TOK_CONTROL ? -1 : id;
-}
-
-static bool merge_get(const sr_tok *t, int32_t a, int32_t b, int32_t *rank, int32_t *res)
-{
-    uint64_t key = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
-    for (uint64_t h = pair_hash(key) & t->mmask;; h = (h + 1) & t->mmask) {
-        const struct merge *m = &t->merge[h];
-        if (m->key == key) { *rank = m->rank; *res = m->res; return true; }
-        if (m->key == UINT64_MAX) return false;
-    }
 }
 
 /* ---- building ----------------------------------------------------------- */
@@ -119,16 +83,16 @@ void sr_tok_free(sr_tok *t)
     if (!t) return;
     free(t->text); free(t->toff); free(t->tlen);
     free(t->piece); free(t->poff); free(t->plen);
-    free(t->type); free(t->tab);
+    free(t->type); free(t->score); free(t->tab);
     free(t->merge);
     free(t->user);
     sr_pretok_free(t->pre);
     free(t);
 }
 
-/* The bytes a normal token stands for: each byte character back to its byte.
- * A character outside the byte alphabet (or a broken sequence in a hostile
- * file) is copied as it is, as llama.cpp does. */
+/* The bytes a normal byte-level BPE token stands for: each byte character
+ * back to its byte. A character outside the byte alphabet (or a broken
+ * sequence in a hostile file) is copied as it is, as llama.cpp does. */
 static size_t decode_text(const char *s, size_t n, const int16_t inv[512], char *o)
 {
     size_t k = 0;
@@ -146,6 +110,43 @@ static size_t decode_text(const char *s, size_t n, const int16_t inv[512], char 
     return k;
 }
 
+/* "<0xNN>" -> NN, or -1 when the text is not of that form. */
+static int hex_byte(const char *s, size_t n)
+{
+    if (n != 6 || memcmp(s, "<0x", 3) != 0 || s[5] != '>' ||
+        !isxdigit((unsigned char)s[3]) || !isxdigit((unsigned char)s[4])) return -1;
+    char h[3] = { s[3], s[4], 0 };
+    return (int)strtol(h, NULL, 16);
+}
+
+/* The bytes a SentencePiece-style token (llama, gemma4) stands for, as
+ * llama.cpp's token_to_piece gives them: "▁" back to a space in a normal
+ * token, a byte token's byte, an unused token nothing. o has room for n. */
+static size_t spm_piece(const char *s, size_t n, int type, char *o)
+{
+    if (type == SR_TOK_BYTE) {
+        int b = hex_byte(s, n);
+        if (b >= 0) { o[0] = (char)b; return 1; }
+        memcpy(o, s, n);
+        return n;
+    }
+    if (type != SR_TOK_NORMAL) return 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n;)
+        if (n - i >= 3 && memcmp(s + i, "\xe2\x96\x81", 3) == 0) { o[k++] = ' '; i += 3; }
+        else o[k++] = s[i++];
+    return k;
+}
+
+static size_t token_piece(const sr_tok *t, const gguf_str *s, int type, const int16_t inv[512], char *o)
+{
+    if (type == SR_TOK_CONTROL || type == SR_TOK_USER_DEFINED || type == SR_TOK_UNKNOWN) {
+        memcpy(o, s->p, s->n);
+        return s->n;
+    }
+    return t->kind == TOK_BPE ? decode_text(s->p, s->n, inv, o) : spm_piece(s->p, s->n, type, o);
+}
+
 static int by_length_desc(const void *a, const void *b, void *arg)
 {
     const sr_tok *t = arg;
@@ -154,7 +155,7 @@ static int by_length_desc(const void *a, const void *b, void *arg)
     return *(const int32_t *)a - *(const int32_t *)b;
 }
 
-static int build_vocab(sr_tok *t, const sr_tok_spec *sp, char *err, size_t errlen)
+static int alloc_vocab(sr_tok *t, const sr_tok_spec *sp, char *err, size_t errlen)
 {
     uint32_t n = sp->n_tokens;
     uint64_t total = 0;
@@ -171,13 +172,44 @@ static int build_vocab(sr_tok *t, const sr_tok_spec *sp, char *err, size_t errle
     t->plen = malloc(n * sizeof *t->plen);
     t->tmask = pow2_at_least(2 * (uint64_t)n) - 1;
     t->tab = malloc((t->tmask + 1) * sizeof *t->tab);
+    if (t->kind == TOK_SPM) t->score = malloc((n + 1) * sizeof *t->score);
     if (!t->text || !t->toff || !t->tlen || !t->type || !t->piece || !t->poff ||
-        !t->plen || !t->tab) {
+        !t->plen || !t->tab || (t->kind == TOK_SPM && !t->score)) {
         snprintf(err, errlen, "out of memory for a vocabulary of %u tokens", n);
         return -1;
     }
     memset(t->tab, 0xFF, (t->tmask + 1) * sizeof *t->tab);
+    return 0;
+}
 
+/* The token a lone byte becomes: byte-level BPE its byte character; the
+ * SentencePiece-style models "<0xNN>", llama then the byte itself. */
+static void byte_tokens(sr_tok *t, const uint32_t cp[256])
+{
+    for (int b = 0; b < 256; b++) {
+        char c[8];
+        if (t->kind == TOK_BPE) { t->byte_tok[b] = tok_find_plain(t, c, put_utf8(c, cp[b])); continue; }
+        snprintf(c, sizeof c, "<0x%02X>", b);
+        t->byte_tok[b] = tok_find_plain(t, c, 6);
+        c[0] = (char)b;
+        if (t->byte_tok[b] < 0 && t->kind == TOK_SPM) t->byte_tok[b] = tok_find_plain(t, c, 1);
+    }
+}
+
+static int user_tokens(sr_tok *t, size_t n_user, char *err, size_t errlen)
+{
+    if (!n_user) return 0;
+    t->user = malloc(n_user * sizeof *t->user);
+    if (!t->user) { snprintf(err, errlen, "out of memory"); return -1; }
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->type[i] == SR_TOK_USER_DEFINED && t->tlen[i] > 0) t->user[t->n_user++] = (int32_t)i;
+    qsort_r(t->user, t->n_user, sizeof *t->user, by_length_desc, t);
+    return 0;
+}
+
+static int build_vocab(sr_tok *t, const sr_tok_spec *sp, char *err, size_t errlen)
+{
+    if (alloc_vocab(t, sp, err, errlen) != 0) return -1;
     uint32_t cp[256];
     int16_t inv[512];
     byte_chars(cp);
@@ -186,113 +218,63 @@ static int build_vocab(sr_tok *t, const sr_tok_spec *sp, char *err, size_t errle
 
     uint64_t off = 0, poff = 0;
     size_t n_user = 0;
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < sp->n_tokens; i++) {
         int32_t ty = sp->types ? sp->types[i] : SR_TOK_NORMAL;
         if (ty < 0 || ty > SR_TOK_BYTE) {
             snprintf(err, errlen, "token %u has type %d (expected 0..6)", i, ty);
             return -1;
         }
         t->type[i] = (uint8_t)ty;
+        if (t->score) t->score[i] = sp->scores ? sp->scores[i] : 0.0f;
         const gguf_str *s = &sp->tokens[i];
         memcpy(t->text + off, s->p, s->n);
         t->toff[i] = off; t->tlen[i] = (uint32_t)s->n;
-        bool raw = ty == SR_TOK_CONTROL || ty == SR_TOK_USER_DEFINED || ty == SR_TOK_UNKNOWN;
-        size_t pl = raw ? (memcpy(t->piece + poff, s->p, s->n), s->n)
-                        : decode_text(s->p, s->n, inv, t->piece + poff);
+        if (s->n > t->max_tlen) t->max_tlen = (uint32_t)s->n;
+        size_t pl = token_piece(t, s, ty, inv, t->piece + poff);
         t->poff[i] = poff; t->plen[i] = (uint32_t)pl;
         off += s->n; poff += pl;
         if (ty == SR_TOK_USER_DEFINED && s->n > 0) n_user++;
-        /* The first of duplicate texts wins, as in llama.cpp. */
+        /* The first of duplicate texts wins (llama.cpp refuses such files). */
         for (uint64_t h = XXH3_64bits(s->p, s->n) & t->tmask;; h = (h + 1) & t->tmask) {
             int32_t id = t->tab[h];
             if (id < 0) { t->tab[h] = (int32_t)i; break; }
             if (t->tlen[id] == s->n && memcmp(t->text + t->toff[id], s->p, s->n) == 0) break;
         }
     }
-
-    for (int b = 0; b < 256; b++) {
-        char c[4];
-        t->byte_tok[b] = find_plain(t, c, put_utf8(c, cp[b]));
-    }
-
-    if (n_user) {
-        t->user = malloc(n_user * sizeof *t->user);
-        if (!t->user) { snprintf(err, errlen, "out of memory"); return -1; }
-        for (uint32_t i = 0; i < n; i++)
-            if (t->type[i] == SR_TOK_USER_DEFINED && t->tlen[i] > 0) t->user[t->n_user++] = (int32_t)i;
-        qsort_r(t->user, t->n_user, sizeof *t->user, by_length_desc, t);
-    }
-    return 0;
+    byte_tokens(t, cp);
+    return user_tokens(t, n_user, err, errlen);
 }
 
-static int build_merges(sr_tok *t, const sr_tok_spec *sp, char *err, size_t errlen)
+static int model_kind(const char *model, enum tok_kind *kind, char *err, size_t errlen)
 {
-    uint32_t n = sp->n_merges;
-    t->mmask = pow2_at_least(2 * (uint64_t)n) - 1;
-    t->merge = malloc((t->mmask + 1) * sizeof *t->merge);
-    char *buf = NULL;
-    size_t cap = 0;
-    if (!t->merge) goto oom;
-    for (uint64_t h = 0; h <= t->mmask; h++) t->merge[h].key = UINT64_MAX;
-
-    for (uint32_t i = 0; i < n; i++) {
-        const gguf_str *m = &sp->merges[i];
-        /* Split at the first space after the first byte, as llama.cpp does. */
-        const char *sp1 = m->n > 1 ? memchr(m->p + 1, ' ', m->n - 1) : NULL;
-        if (!sp1) {
-            snprintf(err, errlen, "merge %u ('%.*s') has no space between its two tokens",
-                     i, (int)(m->n > 60 ? 60 : m->n), m->p);
-            free(buf);
-            return -1;
-        }
-        size_t la = (size_t)(sp1 - m->p), lb = m->n - la - 1;
-        if (la + lb > cap) {
-            cap = 2 * (la + lb);
-            free(buf);
-            if (!(buf = malloc(cap))) goto oom;
-        }
-        memcpy(buf, m->p, la);
-        memcpy(buf + la, sp1 + 1, lb);
-        int32_t a = find_plain(t, m->p, la), b = find_plain(t, sp1 + 1, lb);
-        int32_t r = find_plain(t, buf, la + lb);
-        /* A merge whose parts or result are not (plain) tokens can never be
-         * applied to ids; it is left out. */
-        if (a < 0 || b < 0 || r < 0) continue;
-        uint64_t key = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
-        for (uint64_t h = pair_hash(key) & t->mmask;; h = (h + 1) & t->mmask) {
-            struct merge *e = &t->merge[h];
-            if (e->key == key) break;     /* a repeated merge keeps its first rank */
-            if (e->key == UINT64_MAX) {
-                *e = (struct merge){ key, (int32_t)i, r };
-                break;
-            }
-        }
+    if (strcmp(model, "gpt2") == 0) *kind = TOK_BPE;
+    else if (strcmp(model, "llama") == 0) *kind = TOK_SPM;
+    else if (strcmp(model, "gemma4") == 0) *kind = TOK_GEMMA4;
+    else {
+        snprintf(err, errlen, "tokenizer model '%s' is not supported (sr knows 'gpt2' (byte-level BPE), "
+                 "'llama' (SentencePiece) and 'gemma4')", model);
+        return -1;
     }
-    free(buf);
     return 0;
-oom:
-    free(buf);
-    snprintf(err, errlen, "out of memory for %u merges", n);
-    return -1;
 }
 
 int sr_tok_new(sr_tok **out, const sr_tok_spec *sp, char *err, size_t errlen)
 {
     *out = NULL;
-    if (!sp->model || strcmp(sp->model, "gpt2") != 0) {
-        snprintf(err, errlen, "tokenizer model '%s' is not supported (only byte-level BPE, 'gpt2')",
-                 sp->model ? sp->model : "(none)");
+    enum tok_kind kind;
+    if (model_kind(sp->model ? sp->model : "(none)", &kind, err, errlen) != 0) return -1;
+    if (kind == TOK_BPE && !sp->pre) {
+        snprintf(err, errlen, "no pre-tokenizer (tokenizer.ggml.pre) given");
         return -1;
     }
-    if (!sp->pre) { snprintf(err, errlen, "no pre-tokenizer (tokenizer.ggml.pre) given"); return -1; }
     if (sp->n_tokens == 0 || sp->n_tokens > INT32_MAX / 2 || sp->n_merges > INT32_MAX) {
         snprintf(err, errlen, "vocabulary of %u tokens and %u merges is out of range",
                  sp->n_tokens, sp->n_merges);
         return -1;
     }
-    const int32_t sids[3] = { sp->bos, sp->eos, sp->pad };
-    const char *snames[3] = { "bos", "eos", "padding" };
-    for (int i = 0; i < 3; i++)
+    const int32_t sids[4] = { sp->bos, sp->eos, sp->pad, sp->unk };
+    const char *snames[4] = { "bos", "eos", "padding", "unknown" };
+    for (int i = 0; i < 4; i++)
         if (sids[i] < -1 || sids[i] >= (int32_t)sp->n_tokens) {
             snprintf(err, errlen, "%s token id %d is outside the vocabulary (%u tokens)",
                      snames[i], sids[i], sp->n_tokens);
@@ -300,11 +282,18 @@ int sr_tok_new(sr_tok **out, const sr_tok_spec *sp, char *err, size_t errlen)
         }
     sr_tok *t = calloc(1, sizeof *t);
     if (!t) { snprintf(err, errlen, "out of memory"); return -1; }
+    t->kind = kind;
+    snprintf(t->model, sizeof t->model, "%s", sp->model);
     t->n = sp->n_tokens;
-    t->bos = sp->bos; t->eos = sp->eos; t->pad = sp->pad;
-    snprintf(t->pre_name, sizeof t->pre_name, "%s", sp->pre);
-    if (sr_pretok_new(&t->pre, sp->pre, &t->ignore_merges, err, errlen) != 0 ||
-        build_vocab(t, sp, err, errlen) != 0 || build_merges(t, sp, err, errlen) != 0) {
+    t->bos = sp->bos; t->eos = sp->eos; t->pad = sp->pad; t->unk = sp->unk;
+    t->add_bos = sp->add_bos; t->add_eos = sp->add_eos;
+    t->add_space_prefix = kind == TOK_SPM && sp->add_space_prefix;
+    t->rstrip_user = kind == TOK_SPM && sp->rstrip_user;
+    snprintf(t->pre_name, sizeof t->pre_name, "%s",
+             kind == TOK_BPE ? sp->pre : kind == TOK_GEMMA4 ? "gemma4" : "default");
+    if ((kind == TOK_BPE && sr_pretok_new(&t->pre, sp->pre, &t->ignore_merges, err, errlen) != 0) ||
+        build_vocab(t, sp, err, errlen) != 0 ||
+        (kind != TOK_SPM && tok_build_merges(t, sp->n_merges, sp->merges, err, errlen) != 0)) {
         sr_tok_free(t);
         return -1;
     }
@@ -334,16 +323,25 @@ static const gguf_value *need_arr(const gguf_file *g, const char *key, bool stri
     return v;
 }
 
+/* An optional token id: *out keeps its default when the key is absent. */
 static int opt_id(const gguf_file *g, const char *key, int32_t *out, char *err, size_t errlen)
 {
     int64_t v;
-    *out = -1;
     if (!gguf_find_kv(g, key)) return 0;
     if (gguf_get_i64(g, key, &v) != 0 || v < -1 || v > INT32_MAX) {
         snprintf(err, errlen, "%s is not a token id", key);
         return -1;
     }
     *out = (int32_t)v;
+    return 0;
+}
+
+static int opt_bool(const gguf_file *g, const char *key, bool *out, char *err, size_t errlen)
+{
+    const gguf_kv *kv = gguf_find_kv(g, key);
+    if (!kv) return 0;
+    if (kv->val.type != GGUF_BOOL) { snprintf(err, errlen, "%s is not a boolean", key); return -1; }
+    *out = kv->val.v.b;
     return 0;
 }
 
@@ -360,59 +358,126 @@ static int str_key(const gguf_file *g, const char *key, char *buf, size_t n, cha
     return 0;
 }
 
+/* tokenizer.ggml.token_type as enum sr_tok_type values (all normal when the
+ * key is absent), with llama.cpp's overrides by text; out-of-range values
+ * are left for sr_tok_new to refuse. */
+static int read_types(const gguf_file *g, const gguf_str *toks, uint32_t n, int32_t **out,
+                      char *err, size_t errlen)
+{
+    *out = NULL;
+    const gguf_value *typ = NULL;
+    if (gguf_find_kv(g, "tokenizer.ggml.token_type")) {
+        if (!(typ = need_arr(g, "tokenizer.ggml.token_type", false, err, errlen))) return -1;
+        if (typ->v.arr.n != n) {
+            snprintf(err, errlen, "tokenizer.ggml.token_type has %llu entries for %u tokens",
+                     (unsigned long long)typ->v.arr.n, n);
+            return -1;
+        }
+    }
+    int32_t *types = malloc((n + 1) * sizeof *types);
+    if (!types) { snprintf(err, errlen, "out of memory"); return -1; }
+    bool is_signed = typ && (typ->v.arr.type == GGUF_I8 || typ->v.arr.type == GGUF_I16 ||
+                             typ->v.arr.type == GGUF_I32 || typ->v.arr.type == GGUF_I64);
+    for (uint32_t i = 0; i < n; i++) {
+        const gguf_value *e = typ ? &typ->v.arr.items[i] : NULL;
+        int64_t v = !e ? SR_TOK_NORMAL : typ->v.arr.type == GGUF_BOOL ? e->v.b
+                  : is_signed ? e->v.i : (e->v.u > 1000 ? 1000 : (int64_t)e->v.u);
+        types[i] = v < -1 || v > 1000 ? 1000 : (int32_t)v;
+    }
+    tok_llama_cpp_types(g, toks, n, types);
+    *out = types;
+    return 0;
+}
+
+/* tokenizer.ggml.scores (f32, or i32 as llama.cpp also takes), at least one
+ * per token; absent: NULL, all scores 0. */
+static int read_scores(const gguf_file *g, uint32_t n, float **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!gguf_find_kv(g, "tokenizer.ggml.scores")) return 0;
+    const gguf_value *v = gguf_get_arr(g, "tokenizer.ggml.scores");
+    if (!v || (v->v.arr.type != GGUF_F32 && v->v.arr.type != GGUF_I32)) {
+        snprintf(err, errlen, "tokenizer.ggml.scores is not an array of f32 or i32");
+        return -1;
+    }
+    if (v->v.arr.n < n) {
+        snprintf(err, errlen, "tokenizer.ggml.scores has %llu entries for %u tokens",
+                 (unsigned long long)v->v.arr.n, n);
+        return -1;
+    }
+    float *s = malloc((n + 1) * sizeof *s);
+    if (!s) { snprintf(err, errlen, "out of memory"); return -1; }
+    for (uint32_t i = 0; i < n; i++)
+        s[i] = v->v.arr.type == GGUF_F32 ? (float)v->v.arr.items[i].v.f : (float)v->v.arr.items[i].v.i;
+    *out = s;
+    return 0;
+}
+
+/* Ids and flags: the file's keys over llama.cpp's defaults for the model. */
+static int read_special(const gguf_file *g, sr_tok_spec *sp, char *err, size_t errlen)
+{
+    bool spm = strcmp(sp->model, "llama") == 0;
+    sp->bos = sp->eos = sp->pad = sp->unk = -1;
+    if (spm) {   /* llama.cpp's SentencePiece defaults, where the vocabulary has them */
+        sp->bos = sp->n_tokens > 1 ? 1 : -1;
+        sp->eos = sp->n_tokens > 2 ? 2 : -1;
+        sp->unk = sp->n_tokens > 0 ? 0 : -1;
+    }
+    sp->add_bos = spm || strcmp(sp->model, "gemma4") == 0;
+    sp->add_eos = false;
+    sp->add_space_prefix = spm;
+    if (opt_id(g, "tokenizer.ggml.bos_token_id", &sp->bos, err, errlen) != 0 ||
+        opt_id(g, "tokenizer.ggml.eos_token_id", &sp->eos, err, errlen) != 0 ||
+        opt_id(g, "tokenizer.ggml.padding_token_id", &sp->pad, err, errlen) != 0 ||
+        opt_id(g, "tokenizer.ggml.unknown_token_id", &sp->unk, err, errlen) != 0 ||
+        opt_bool(g, "tokenizer.ggml.add_bos_token", &sp->add_bos, err, errlen) != 0 ||
+        opt_bool(g, "tokenizer.ggml.add_eos_token", &sp->add_eos, err, errlen) != 0 ||
+        opt_bool(g, "tokenizer.ggml.add_space_prefix", &sp->add_space_prefix, err, errlen) != 0)
+        return -1;
+    if (strcmp(sp->model, "gemma4") == 0) sp->add_bos = true;   /* llama.cpp forces it */
+    /* llama.cpp strips the whitespace after Phi-3's special tokens, chosen by
+     * the model's name; the user-defined ones are what data text can match. */
+    char name[256];
+    if (str_key(g, "general.name", name, sizeof name, err, errlen) == 0) {
+        for (char *p = name; *p; p++) *p = (char)tolower((unsigned char)*p);
+        sp->rstrip_user = strstr(name, "phi-3") || strstr(name, "phi3");
+    }
+    return 0;
+}
+
 int sr_tok_load(sr_tok **out, const gguf_file *g, const char *pre_override,
                 char *err, size_t errlen)
 {
     *out = NULL;
     char model[64], pre[64];
-    if (str_key(g, "tokenizer.ggml.model", model, sizeof model, err, errlen) != 0) return -1;
-    if (strcmp(model, "gpt2") != 0) {
-        snprintf(err, errlen, "tokenizer model '%s' is not supported (only byte-level BPE, 'gpt2')", model);
-        return -1;
-    }
-    if (pre_override) snprintf(pre, sizeof pre, "%s", pre_override);
-    else if (str_key(g, "tokenizer.ggml.pre", pre, sizeof pre, err, errlen) != 0) return -1;
+    enum tok_kind kind;
+    if (str_key(g, "tokenizer.ggml.model", model, sizeof model, err, errlen) != 0 ||
+        model_kind(model, &kind, err, errlen) != 0) return -1;
+    snprintf(pre, sizeof pre, "%s", pre_override ? pre_override : "default");
+    if (kind == TOK_BPE && !pre_override &&
+        str_key(g, "tokenizer.ggml.pre", pre, sizeof pre, err, errlen) != 0) return -1;
 
     const gguf_value *tok = need_arr(g, "tokenizer.ggml.tokens", true, err, errlen);
-    const gguf_value *mer = tok ? need_arr(g, "tokenizer.ggml.merges", true, err, errlen) : NULL;
-    if (!tok || !mer) return -1;
-    const gguf_value *typ = NULL;
-    if (gguf_find_kv(g, "tokenizer.ggml.token_type")) {
-        if (!(typ = need_arr(g, "tokenizer.ggml.token_type", false, err, errlen))) return -1;
-        if (typ->v.arr.n != tok->v.arr.n) {
-            snprintf(err, errlen, "tokenizer.ggml.token_type has %llu entries for %llu tokens",
-                     (unsigned long long)typ->v.arr.n, (unsigned long long)tok->v.arr.n);
-            return -1;
-        }
-    }
+    const gguf_value *mer = tok && kind != TOK_SPM ? need_arr(g, "tokenizer.ggml.merges", true, err, errlen) : NULL;
+    if (!tok || (kind != TOK_SPM && !mer)) return -1;
     sr_tok_spec sp = { .model = model, .pre = pre,
-                       .n_tokens = (uint32_t)tok->v.arr.n, .n_merges = (uint32_t)mer->v.arr.n };
-    if (opt_id(g, "tokenizer.ggml.bos_token_id", &sp.bos, err, errlen) != 0 ||
-        opt_id(g, "tokenizer.ggml.eos_token_id", &sp.eos, err, errlen) != 0 ||
-        opt_id(g, "tokenizer.ggml.padding_token_id", &sp.pad, err, errlen) != 0) return -1;
+                       .n_tokens = (uint32_t)tok->v.arr.n, .n_merges = mer ? (uint32_t)mer->v.arr.n : 0 };
+    if (read_special(g, &sp, err, errlen) != 0) return -1;
 
     gguf_str *toks = malloc((sp.n_tokens + 1) * sizeof *toks);
     gguf_str *mers = malloc((sp.n_merges + 1) * sizeof *mers);
-    int32_t *types = typ ? malloc((sp.n_tokens + 1) * sizeof *types) : NULL;
+    int32_t *types = NULL;
+    float *scores = NULL;
     int rc = -1;
-    if (!toks || !mers || (typ && !types)) { snprintf(err, errlen, "out of memory"); goto done; }
+    if (!toks || !mers) { snprintf(err, errlen, "out of memory"); goto done; }
     for (uint32_t i = 0; i < sp.n_tokens; i++) toks[i] = tok->v.arr.items[i].v.s;
+    if (read_types(g, toks, sp.n_tokens, &types, err, errlen) != 0) goto done;
+    if (kind == TOK_SPM && read_scores(g, sp.n_tokens, &scores, err, errlen) != 0) goto done;
     for (uint32_t i = 0; i < sp.n_merges; i++) mers[i] = mer->v.arr.items[i].v.s;
-    if (typ) {
-        bool is_signed = typ->v.arr.type == GGUF_I8 || typ->v.arr.type == GGUF_I16 ||
-                         typ->v.arr.type == GGUF_I32 || typ->v.arr.type == GGUF_I64;
-        for (uint32_t i = 0; i < sp.n_tokens; i++) {
-            const gguf_value *e = &typ->v.arr.items[i];
-            int64_t v = typ->v.arr.type == GGUF_BOOL ? e->v.b
-                      : is_signed ? e->v.i : (e->v.u > 1000 ? 1000 : (int64_t)e->v.u);
-            types[i] = v < -1 || v > 1000 ? 1000 : (int32_t)v;   /* out of range: rejected by sr_tok_new */
-        }
-        sp.types = types;
-    }
-    sp.tokens = toks; sp.merges = mers;
+    sp.tokens = toks; sp.merges = mers; sp.types = types; sp.scores = scores;
     rc = sr_tok_new(out, &sp, err, errlen);
 done:
-    free(toks); free(mers); free(types);
+    free(toks); free(mers); free(types); free(scores);
     return rc;
 }
 
@@ -422,7 +487,11 @@ uint32_t sr_tok_n_vocab(const sr_tok *t) { return t->n; }
 int32_t sr_tok_bos(const sr_tok *t) { return t->bos; }
 int32_t sr_tok_eos(const sr_tok *t) { return t->eos; }
 int32_t sr_tok_pad(const sr_tok *t) { return t->pad; }
+int32_t sr_tok_unk(const sr_tok *t) { return t->unk; }
 const char *sr_tok_pre(const sr_tok *t) { return t->pre_name; }
+const char *sr_tok_model(const sr_tok *t) { return t->model; }
+bool sr_tok_add_bos(const sr_tok *t) { return t->add_bos; }
+bool sr_tok_add_eos(const sr_tok *t) { return t->add_eos; }
 
 int sr_tok_type(const sr_tok *t, int32_t id)
 {
@@ -462,142 +531,42 @@ int sr_tok_push_special(const sr_tok *t, const char *name, sr_ids *out, char *er
     return sr_tok_push_id(t, id, out, err, errlen);
 }
 
-/* ---- encoding ----------------------------------------------------------- */
+/* ---- encoding: what every model shares ----------------------------------- */
 
-struct cand { int32_t rank; uint32_t l, r; int32_t lid, rid, res; };
-
-struct enc {
-    const sr_tok *t;
-    const char *s;
-    const char *base;      /* what the split in progress calls offset 0 */
-    sr_ids *out;
-    int32_t *id; uint32_t *prev, *next; size_t cap;   /* symbols of one piece */
-    struct cand *heap; size_t hn, hcap;
-    char *buf; size_t bcap;                           /* a piece as byte characters */
-    char *err; size_t errlen;
-};
-
-static bool cand_less(const struct cand *a, const struct cand *b)
-{
-    return a->rank != b->rank ? a->rank < b->rank : a->l < b->l;
-}
-
-static int heap_push(struct enc *e, struct cand c)
-{
-    if (e->hn == e->hcap) {
-        size_t cap = e->hcap ? e->hcap * 2 : 256;
-        struct cand *h = realloc(e->heap, cap * sizeof *h);
-        if (!h) return -1;
-        e->heap = h; e->hcap = cap;
-    }
-    size_t i = e->hn++;
-    while (i > 0 && cand_less(&c, &e->heap[(i - 1) / 2])) {
-        e->heap[i] = e->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    e->heap[i] = c;
-    return 0;
-}
-
-static struct cand heap_pop(struct enc *e)
-{
-    struct cand top = e->heap[0], last = e->heap[--e->hn];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= e->hn) break;
-        if (c + 1 < e->hn && cand_less(&e->heap[c + 1], &e->heap[c])) c++;
-        if (!cand_less(&e->heap[c], &last)) break;
-        e->heap[i] = e->heap[c];
-        i = c;
-    }
-    if (e->hn) e->heap[i] = last;
-    return top;
-}
-
-static int try_pair(struct enc *e, uint32_t l, uint32_t r)
-{
-    struct cand c = { 0, l, r, e->id[l], e->id[r], 0 };
-    if (!merge_get(e->t, c.lid, c.rid, &c.rank, &c.res)) return 0;
-    return heap_push(e, c);
-}
-
-static int emit(struct enc *e, int32_t id)
+int tok_emit(struct enc *e, int32_t id)
 {
     if (sr_ids_push(e->out, id) == 0) return 0;
     snprintf(e->err, e->errlen, "out of memory");
     return -1;
 }
 
-static int bpe_piece(void *ctx, size_t off, size_t n)
+/* Text that formed no token becomes one token per byte. p points into the
+ * caller's text or a rewritten copy of it; messages name the byte only. */
+int tok_emit_bytes(struct enc *e, const char *p, size_t n)
 {
-    struct enc *e = ctx;
-    const sr_tok *t = e->t;
-    const unsigned char *b = (const unsigned char *)e->base + off;
-    if (n > UINT32_MAX - 1) { snprintf(e->err, e->errlen, "a %zu-byte piece is too long", n); return -1; }
-
-    for (size_t i = 0; i < n; i++)
-        if (t->byte_tok[b[i]] < 0) {
-            snprintf(e->err, e->errlen, "byte 0x%02x at offset %zu has no token in the vocabulary",
-                     b[i], (size_t)((const char *)b - e->s) + i);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)p[i];
+        if (e->t->byte_tok[b] < 0) {
+            snprintf(e->err, e->errlen, "byte 0x%02x has no token in the vocabulary to fall back to", b);
             return -1;
         }
-    if (n == 1) return emit(e, t->byte_tok[b[0]]);
-
-    if (t->ignore_merges) {   /* Llama 3: a piece that is a token is taken whole */
-        if (2 * n > e->bcap) {
-            free(e->buf);
-            e->bcap = 2 * n;
-            if (!(e->buf = malloc(e->bcap))) { e->bcap = 0; goto oom; }
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            size_t l = 0; const char *p = sr_tok_text(t, t->byte_tok[b[i]], &l);
-            memcpy(e->buf + k, p, l); k += l;
-        }
-        int32_t id = find_plain(t, e->buf, k);
-        if (id >= 0) return emit(e, id);
+        if (tok_emit(e, e->t->byte_tok[b]) != 0) return -1;
     }
-
-    if (n > e->cap) {
-        size_t cap = n < 256 ? 256 : n;
-        free(e->id); free(e->prev); free(e->next);
-        e->id = malloc(cap * sizeof *e->id);
-        e->prev = malloc(cap * sizeof *e->prev);
-        e->next = malloc(cap * sizeof *e->next);
-        e->cap = cap;
-        if (!e->id || !e->prev || !e->next) { e->cap = 0; goto oom; }
-    }
-    for (size_t i = 0; i < n; i++) {
-        e->id[i] = t->byte_tok[b[i]];
-        e->prev[i] = (uint32_t)i - 1;       /* UINT32_MAX before the first */
-        e->next[i] = (uint32_t)i + 1;       /* n after the last */
-    }
-    e->hn = 0;
-    for (size_t i = 0; i + 1 < n; i++)
-        if (try_pair(e, (uint32_t)i, (uint32_t)i + 1) != 0) goto oom;
-    while (e->hn) {
-        struct cand c = heap_pop(e);
-        /* Stale when either side has merged since the pair was queued. */
-        if (e->id[c.l] != c.lid || e->next[c.l] != c.r || e->id[c.r] != c.rid) continue;
-        e->id[c.l] = c.res;
-        e->id[c.r] = -1;
-        e->next[c.l] = e->next[c.r];
-        if (e->next[c.l] < n) e->prev[e->next[c.l]] = c.l;
-        if (e->prev[c.l] != UINT32_MAX && try_pair(e, e->prev[c.l], c.l) != 0) goto oom;
-        if (e->next[c.l] < n && try_pair(e, c.l, e->next[c.l]) != 0) goto oom;
-    }
-    for (uint32_t i = 0; i < n; i = e->next[i])
-        if (emit(e, e->id[i]) != 0) return -1;
     return 0;
-oom:
-    snprintf(e->err, e->errlen, "out of memory encoding a %zu-byte piece", n);
-    return -1;
+}
+
+static int encode_fragment(struct enc *e, size_t off, size_t n)
+{
+    switch (e->t->kind) {
+    case TOK_SPM:    return tok_spm_fragment(e, off, n);
+    case TOK_GEMMA4: return tok_gemma4_fragment(e, off, n);
+    default:         return tok_bpe_fragment(e, off, n);
+    }
 }
 
 /* User-defined tokens are matched whole in data text (llama.cpp does so even
  * when special tokens are not parsed), longest first; the text between them
- * is pre-tokenized as usual. Control tokens are never matched here. */
+ * goes to the model's encoder. Control tokens are never matched here. */
 static int encode_span(struct enc *e, size_t off, size_t end, size_t k)
 {
     const sr_tok *t = e->t;
@@ -608,16 +577,18 @@ static int encode_span(struct enc *e, size_t off, size_t end, size_t k)
         const char *hit;
         while (end - off >= ul && (hit = memmem(e->s + off, end - off, ut, ul))) {
             size_t h = (size_t)(hit - e->s);
-            if (encode_span(e, off, h, k + 1) != 0 || emit(e, u) != 0) return -1;
+            if (encode_span(e, off, h, k + 1) != 0 || tok_emit(e, u) != 0) return -1;
+            e->prev_special = true;   /* SentencePiece prefixes the text after it */
             off = h + ul;
+            while (t->rstrip_user && off < end && isspace((unsigned char)e->s[off])) off++;
         }
     }
     if (off == end) return 0;
-    e->base = e->s + off;
-    return sr_pretok_split(t->pre, e->s + off, end - off, bpe_piece, e, e->err, e->errlen) == 0 ? 0 : -1;
+    return encode_fragment(e, off, end - off);
 }
 
-int sr_tok_encode(const sr_tok *t, const char *s, size_t n, sr_ids *out, char *err, size_t errlen)
+int sr_tok_encode_ex(const sr_tok *t, const char *s, size_t n, unsigned flags,
+                     sr_ids *out, char *err, size_t errlen)
 {
     size_t bad = sr_utf8_valid_prefix(s, n);
     if (bad != n) {
@@ -625,12 +596,17 @@ int sr_tok_encode(const sr_tok *t, const char *s, size_t n, sr_ids *out, char *e
         return -1;
     }
     size_t n0 = out->n;
-    struct enc e = { .t = t, .s = s, .base = s, .out = out, .err = err, .errlen = errlen };
-    int rc = t->n_user ? encode_span(&e, 0, n, 0)
-                       : sr_pretok_split(t->pre, s, n, bpe_piece, &e, err, errlen);
-    free(e.id); free(e.prev); free(e.next); free(e.heap); free(e.buf);
+    struct enc e = { .t = t, .s = s, .base = s, .out = out, .flags = flags,
+                     .prev_special = !(flags & SR_ENCODE_NO_PREFIX), .err = err, .errlen = errlen };
+    int rc = encode_span(&e, 0, n, 0);
+    free(e.sym); free(e.heap); free(e.buf);
     if (rc != 0) { out->n = n0; return -1; }
     return 0;
+}
+
+int sr_tok_encode(const sr_tok *t, const char *s, size_t n, sr_ids *out, char *err, size_t errlen)
+{
+    return sr_tok_encode_ex(t, s, n, 0, out, err, errlen);
 }
 
 /* ---- decoding ----------------------------------------------------------- */
@@ -656,6 +632,8 @@ char *sr_tok_decode(const sr_tok *t, const int32_t *ids, size_t n, unsigned flag
         memcpy(o + k, t->piece + t->poff[ids[i]], t->plen[ids[i]]);
         k += t->plen[ids[i]];
     }
+    if ((flags & SR_DECODE_STRIP_PREFIX) && t->add_space_prefix && k > 0 && o[0] == ' ')
+        memmove(o, o + 1, k--);
     o[k] = 0;
     *len = k;
     return o;

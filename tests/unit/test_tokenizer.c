@@ -194,13 +194,13 @@ TEST(bad_specs_are_errors)
     char err[256];
     CHECK(tiny("falcon-or-whatever", err, sizeof err) == NULL);
     CHECK(strstr(err, "'falcon-or-whatever'") != NULL);
-    /* A model other than byte-level BPE. */
+    /* A tokenizer model sr does not implement. */
     gguf_str tok[1] = { { "a", 1 } };
-    sr_tok_spec sp = { .model = "llama", .pre = "gpt2", .n_tokens = 1, .tokens = tok,
+    sr_tok_spec sp = { .model = "bert", .pre = "gpt2", .n_tokens = 1, .tokens = tok,
                        .bos = -1, .eos = -1, .pad = -1 };
     sr_tok *t = NULL;
     CHECK(sr_tok_new(&t, &sp, err, sizeof err) == -1 && t == NULL);
-    CHECK(strstr(err, "'llama'") != NULL);
+    CHECK(strstr(err, "'bert'") != NULL);
     /* A merge without a space, and an eos outside the vocabulary. */
     gguf_str m[1] = { { "ab", 2 } };
     sp.model = "gpt2"; sp.merges = m; sp.n_merges = 1;
