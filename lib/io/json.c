@@ -92,11 +92,11 @@ void sr_json_double(sr_jbuf *out, double d)
 
 static bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\' || c == 0x7f; }
 
-static void put_string(sr_jbuf *b, const char *s, size_t n)
+/* s[0..n) inside a JSON string: escaped where JSON needs it, UTF-8 as it is. */
+static void put_escaped(sr_jbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    sr_jbuf_reserve(b, n + 2);
-    b->p[b->n++] = '"';
+    sr_jbuf_reserve(b, n);
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -121,7 +121,33 @@ static void put_string(sr_jbuf *b, const char *s, size_t n)
         sr_jbuf_put(b, e, 2);
     }
     sr_jbuf_put(b, s + run, n - run);
+}
+
+static void put_string(sr_jbuf *b, const char *s, size_t n)
+{
     sr_jbuf_putc(b, '"');
+    put_escaped(b, s, n);
+    sr_jbuf_putc(b, '"');
+}
+
+void sr_json_bytes(sr_jbuf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    sr_jbuf_putc(out, '"');
+    while (n) {
+        size_t ok = sr_utf8_valid_prefix(s, n);
+        put_escaped(out, s, ok);
+        s += ok;
+        n -= ok;
+        if (!n) break;
+        /* the first byte of a sequence that is not UTF-8: U+DC80..U+DCFF */
+        unsigned char c = (unsigned char)*s++;
+        n--;
+        sr_jbuf_put(out, "\\udc", 4);
+        sr_jbuf_putc(out, hex[c >> 4]);
+        sr_jbuf_putc(out, hex[c & 15]);
+    }
+    sr_jbuf_putc(out, '"');
 }
 
 static void put_base64(sr_jbuf *b, const void *data, size_t n)

@@ -45,6 +45,12 @@ void sr_json_from_msgpack(sr_jbuf *out, const msgpack_object *o, int flags);
  * integral values; it must be finite. */
 void sr_json_double(sr_jbuf *out, double d);
 
+/* Append any bytes as one JSON string: UTF-8 as sr_json_from_msgpack writes
+ * it, and each byte that is not part of valid UTF-8 as a lone surrogate
+ * \udc80..\udcff (byte 0x80..0xff; Python's "surrogateescape"), which no
+ * UTF-8 text holds, so the bytes can be told back exactly. */
+void sr_json_bytes(sr_jbuf *out, const char *s, size_t n);
+
 /* Parse one JSON text holding an object (one line of JSON lines) into a
  * msgpack map. Everything *out points to is allocated in zone. Returns 0, or
  * -1 with the reason in err: where (column, or the path of the value, like

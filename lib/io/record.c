@@ -631,6 +631,20 @@ void sr_recb_f64_array(sr_recb *b, const char *key, const double *v, size_t n)
     kv->val.via.array.size = (uint32_t)n;
 }
 
+void sr_recb_i32_array(sr_recb *b, const char *key, const int32_t *v, size_t n)
+{
+    sr_recb_kv *kv = slot(b, key);
+    msgpack_object *a = zalloc(b, n * sizeof *a);
+    for (size_t i = 0; i < n; i++) {
+        a[i].type = v[i] < 0 ? MSGPACK_OBJECT_NEGATIVE_INTEGER : MSGPACK_OBJECT_POSITIVE_INTEGER;
+        if (v[i] < 0) a[i].via.i64 = v[i];
+        else a[i].via.u64 = (uint64_t)v[i];
+    }
+    kv->val.type = MSGPACK_OBJECT_ARRAY;
+    kv->val.via.array.ptr = a;
+    kv->val.via.array.size = (uint32_t)n;
+}
+
 void sr_recb_remove(sr_recb *b, const char *key)
 {
     slot(b, key)->removed = true;

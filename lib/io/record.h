@@ -116,6 +116,7 @@ void sr_recb_bool(sr_recb *b, const char *key, bool v);
 void sr_recb_nil(sr_recb *b, const char *key);
 void sr_recb_obj(sr_recb *b, const char *key, const msgpack_object *v);  /* deep copy */
 void sr_recb_f64_array(sr_recb *b, const char *key, const double *v, size_t n);
+void sr_recb_i32_array(sr_recb *b, const char *key, const int32_t *v, size_t n);   /* token ids */
 void sr_recb_remove(sr_recb *b, const char *key);
 
 typedef struct sr_writer sr_writer;

@@ -86,6 +86,7 @@ void sr_tok_free(sr_tok *t)
     free(t->type); free(t->score); free(t->tab);
     free(t->merge);
     free(t->user);
+    free(t->special);
     sr_pretok_free(t->pre);
     free(t);
 }
@@ -196,14 +197,25 @@ static void byte_tokens(sr_tok *t, const uint32_t cp[256])
     }
 }
 
-static int user_tokens(sr_tok *t, size_t n_user, char *err, size_t errlen)
+/* The tokens matched whole in text, longest first: the user-defined ones
+ * always; with SR_ENCODE_SPECIAL the control and unknown ones too (the set
+ * llama.cpp's parse_special matches). */
+static bool matched_whole(const sr_tok *t, uint32_t i, bool special)
 {
-    if (!n_user) return 0;
-    t->user = malloc(n_user * sizeof *t->user);
-    if (!t->user) { snprintf(err, errlen, "out of memory"); return -1; }
+    int ty = t->type[i];
+    if (t->tlen[i] == 0) return false;
+    return ty == SR_TOK_USER_DEFINED || (special && (ty == SR_TOK_CONTROL || ty == SR_TOK_UNKNOWN));
+}
+
+static int whole_tokens(sr_tok *t, bool special, int32_t **list, size_t *n, char *err, size_t errlen)
+{
+    size_t k = 0;
+    for (uint32_t i = 0; i < t->n; i++) k += matched_whole(t, i, special);
+    if (!k) return 0;
+    if (!(*list = malloc(k * sizeof **list))) { snprintf(err, errlen, "out of memory"); return -1; }
     for (uint32_t i = 0; i < t->n; i++)
-        if (t->type[i] == SR_TOK_USER_DEFINED && t->tlen[i] > 0) t->user[t->n_user++] = (int32_t)i;
-    qsort_r(t->user, t->n_user, sizeof *t->user, by_length_desc, t);
+        if (matched_whole(t, i, special)) (*list)[(*n)++] = (int32_t)i;
+    qsort_r(*list, *n, sizeof **list, by_length_desc, t);
     return 0;
 }
 
@@ -217,7 +229,6 @@ static int build_vocab(sr_tok *t, const sr_tok_spec *sp, char *err, size_t errle
     for (int b = 0; b < 256; b++) inv[cp[b]] = (int16_t)b;
 
     uint64_t off = 0, poff = 0;
-    size_t n_user = 0;
     for (uint32_t i = 0; i < sp->n_tokens; i++) {
         int32_t ty = sp->types ? sp->types[i] : SR_TOK_NORMAL;
         if (ty < 0 || ty > SR_TOK_BYTE) {
@@ -233,7 +244,6 @@ static int build_vocab(sr_tok *t, const sr_tok_spec *sp, char *err, size_t errle
         size_t pl = token_piece(t, s, ty, inv, t->piece + poff);
         t->poff[i] = poff; t->plen[i] = (uint32_t)pl;
         off += s->n; poff += pl;
-        if (ty == SR_TOK_USER_DEFINED && s->n > 0) n_user++;
         /* The first of duplicate texts wins (llama.cpp refuses such files). */
         for (uint64_t h = XXH3_64bits(s->p, s->n) & t->tmask;; h = (h + 1) & t->tmask) {
             int32_t id = t->tab[h];
@@ -242,7 +252,8 @@ static int build_vocab(sr_tok *t, const sr_tok_spec *sp, char *err, size_t errle
         }
     }
     byte_tokens(t, cp);
-    return user_tokens(t, n_user, err, errlen);
+    return whole_tokens(t, false, &t->user, &t->n_user, err, errlen) != 0 ||
+           whole_tokens(t, true, &t->special, &t->n_special, err, errlen) != 0 ? -1 : 0;
 }
 
 static int model_kind(const char *model, enum tok_kind *kind, char *err, size_t errlen)
@@ -564,14 +575,30 @@ static int encode_fragment(struct enc *e, size_t off, size_t n)
     }
 }
 
+/* Phi-3 (rstrip_user): llama.cpp drops the whitespace after every token
+ * matched whole except these three. */
+static bool rstrips(const sr_tok *t, int32_t id)
+{
+    static const char *const keep[] = { "<unk>", "<s>", "<|endoftext|>" };
+    if (!t->rstrip_user) return false;
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        if (t->tlen[id] == strlen(keep[i]) && memcmp(t->text + t->toff[id], keep[i], t->tlen[id]) == 0)
+            return false;
+    return true;
+}
+
 /* User-defined tokens are matched whole in data text (llama.cpp does so even
  * when special tokens are not parsed), longest first; the text between them
- * goes to the model's encoder. Control tokens are never matched here. */
+ * goes to the model's encoder. Control tokens are matched only under
+ * SR_ENCODE_SPECIAL. */
 static int encode_span(struct enc *e, size_t off, size_t end, size_t k)
 {
     const sr_tok *t = e->t;
-    for (; k < t->n_user; k++) {
-        int32_t u = t->user[k];
+    bool special = e->flags & SR_ENCODE_SPECIAL;
+    const int32_t *list = special ? t->special : t->user;
+    size_t n_list = special ? t->n_special : t->n_user;
+    for (; k < n_list; k++) {
+        int32_t u = list[k];
         const char *ut = t->text + t->toff[u];
         size_t ul = t->tlen[u];
         const char *hit;
@@ -580,7 +607,7 @@ static int encode_span(struct enc *e, size_t off, size_t end, size_t k)
             if (encode_span(e, off, h, k + 1) != 0 || tok_emit(e, u) != 0) return -1;
             e->prev_special = true;   /* SentencePiece prefixes the text after it */
             off = h + ul;
-            while (t->rstrip_user && off < end && isspace((unsigned char)e->s[off])) off++;
+            while (rstrips(t, u) && off < end && isspace((unsigned char)e->s[off])) off++;
         }
     }
     if (off == end) return 0;

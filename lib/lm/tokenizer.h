@@ -13,7 +13,8 @@
  * which tests use). Data text never yields a control token: "<|im_end|>"
  * typed by a user is plain text; user-defined tokens are matched whole.
  * Control tokens enter a sequence only through sr_tok_push_special /
- * sr_tok_push_id, which the chat renderer uses.
+ * sr_tok_push_id, which the chat renderer uses (or, for inspection, through
+ * sr_tok_encode_ex with SR_ENCODE_SPECIAL).
  *
  * A built tokenizer is read-only: encode and decode may run on many threads. */
 #ifndef SR_TOKENIZER_H
@@ -89,8 +90,11 @@ bool        sr_tok_add_eos(const sr_tok *t);
 int sr_tok_encode(const sr_tok *t, const char *s, size_t n, sr_ids *out,
                   char *err, size_t errlen);
 /* SR_ENCODE_NO_PREFIX: no dummy prefix at the start of s, for text that
- * continues a sequence rather than starting one (a no-op but for llama). */
-enum { SR_ENCODE_NO_PREFIX = 1 };
+ * continues a sequence rather than starting one (a no-op but for llama).
+ * SR_ENCODE_SPECIAL: control (and unknown) tokens typed in s are matched
+ * whole too, as llama.cpp's parse_special does; for inspection tools
+ * (sr-tokenize --special), never for data. */
+enum { SR_ENCODE_NO_PREFIX = 1, SR_ENCODE_SPECIAL = 2 };
 int sr_tok_encode_ex(const sr_tok *t, const char *s, size_t n, unsigned flags,
                      sr_ids *out, char *err, size_t errlen);
 

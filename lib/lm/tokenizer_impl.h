@@ -34,6 +34,8 @@ struct sr_tok {
     struct merge *merge; uint64_t mmask;   /* (left,right) -> merge, open addressing */
     int32_t byte_tok[256];            /* the token a lone byte falls back to, -1 none */
     int32_t *user; size_t n_user;     /* user-defined tokens, longest first */
+    int32_t *special; size_t n_special;   /* control, user-defined and unknown tokens,
+                                             longest first: SR_ENCODE_SPECIAL matches these */
     int32_t bos, eos, pad, unk;
     bool add_bos, add_eos, add_space_prefix, rstrip_user;
     sr_pretok *pre;                   /* byte-level BPE only */
