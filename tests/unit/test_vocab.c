@@ -136,35 +136,43 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key)
     return NULL;
 }
 
-/* tests/golden/vocab/NAME.jsonl: {"text": ..., "ids": [...]} per line.
+/* tests/golden/vocab/NAME.jsonl: {"text": ..., "ids": [...]} per line, with
+ * "roundtrip": false where the ids' pieces are not the text (U+2581 in a
+ * SentencePiece vocabulary comes back as a space); those skip the round
+ * trip. Under a sanitizer every JSONL_STEP-th line is checked, which keeps
+ * every category of the generated strings but a tenth of the time.
  * Returns the number checked, or 0 when the file is absent. */
+#define JSONL_STEP (SANITIZED ? 10 : 1)
 static size_t run_jsonl(const sr_tok *t, const char *name, const char *path)
 {
     size_t n;
     char *all = slurp(path, &n);
     if (!all) return 0;
-    size_t cases = 0;
+    size_t cases = 0, line = 0;
     int32_t *want = malloc(sizeof *want * 65536);
     for (char *s = all, *end = all + n; s < end;) {
         char *nl = memchr(s, '\n', (size_t)(end - s));
         if (!nl) nl = end;
-        if (nl > s) {
+        if (nl > s && line++ % JSONL_STEP == 0) {
             msgpack_zone z;
             msgpack_zone_init(&z, 4096);
             msgpack_object o;
             char err[256];
             if (sr_json_to_msgpack(s, (size_t)(nl - s), &z, &o, err, sizeof err) != 0) {
-                printf("#   %s line %zu: %s\n", path, cases + 1, err);
+                printf("#   %s line %zu: %s\n", path, line, err);
                 test_cur_failed++;
             } else {
                 const msgpack_object *tx = map_get(&o, "text"), *ids = map_get(&o, "ids");
                 if (!tx || tx->type != MSGPACK_OBJECT_STR || !ids || ids->type != MSGPACK_OBJECT_ARRAY) {
-                    printf("#   %s line %zu: no text/ids\n", path, cases + 1);
+                    printf("#   %s line %zu: no text/ids\n", path, line);
                     test_cur_failed++;
                 } else {
                     size_t wn = ids->via.array.size < 65536 ? ids->via.array.size : 65536;
                     for (size_t i = 0; i < wn; i++) want[i] = (int32_t)ids->via.array.ptr[i].via.i64;
-                    check_case(t, name, tx->via.str.ptr, tx->via.str.size, want, wn, lossless(t, want, wn));
+                    const msgpack_object *rt = map_get(&o, "roundtrip");
+                    bool exact = !rt || rt->type != MSGPACK_OBJECT_BOOLEAN || rt->via.boolean;
+                    check_case(t, name, tx->via.str.ptr, tx->via.str.size, want, wn,
+                               exact && lossless(t, want, wn));
                 }
             }
             msgpack_zone_destroy(&z);
