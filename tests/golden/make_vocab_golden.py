@@ -382,6 +382,28 @@ def gen_real(r, n, texts):
     return out
 
 
+REPEAT_UNITS = ["a", "A", " ", "\n", "\t", "!", "-", "=", ".", "0", "1", "_", "*", "#", "é", "世", "😀",
+                "ab", "the ", " a", "\r\n", "aA", "12", "e\u0301", "ー", "\u00a0", "'s"]
+
+
+def gen_repeats(r, n):
+    """One unit many times: ties between equal merges, long runs of one byte."""
+    out = []
+    for _ in range(n):
+        u = r.choice(REPEAT_UNITS)
+        out.append(u * r.choice([2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, r.randint(2, 80)]))
+    return out
+
+
+def gen_long(r, n, texts):
+    """A few long texts (0.4-1.5 KB), where a quadratic merge loop would show."""
+    out = []
+    for _ in range(n):
+        t = "\n\n".join(r.choice(texts) for _ in range(4)) if texts else "lorem ipsum " * 100
+        out.append(t[:r.randint(400, 1500)])
+    return out
+
+
 def gen_concat(r, n, pools):
     out = []
     for _ in range(n):
@@ -393,7 +415,7 @@ def gen_concat(r, n, pools):
 CATEGORIES = [  # name, count
     ("whitespace", 220), ("contractions", 170), ("apostrophes", 60), ("digits", 300), ("cjk", 150),
     ("emoji", 180), ("combining", 170), ("rare", 130), ("specials", 170), ("code", 110),
-    ("urls", 60), ("mixed", 120), ("single", 160), ("real", 400), ("concat", 380),
+    ("urls", 60), ("mixed", 120), ("single", 160), ("repeats", 150), ("real", 400), ("long", 12), ("concat", 380),
 ]
 
 
@@ -404,10 +426,12 @@ def corpus(shared):
     gens = {"whitespace": gen_whitespace, "contractions": gen_contractions, "apostrophes": gen_apostrophes,
             "digits": gen_digits, "cjk": gen_cjk, "emoji": gen_emoji, "combining": gen_combining,
             "rare": gen_rare, "specials": gen_specials, "code": gen_code, "urls": gen_urls,
-            "mixed": gen_mixed, "single": gen_single}
+            "mixed": gen_mixed, "single": gen_single, "repeats": gen_repeats}
     for name, count in CATEGORIES:
         if name == "real":
             made[name] = gen_real(r, count, texts)
+        elif name == "long":
+            made[name] = gen_long(r, count, texts)
         elif name == "concat":
             made[name] = gen_concat(r, count, [v for v in made.values() if v])
         else:

@@ -139,10 +139,10 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key)
 /* tests/golden/vocab/NAME.jsonl: {"text": ..., "ids": [...]} per line, with
  * "roundtrip": false where the ids' pieces are not the text (U+2581 in a
  * SentencePiece vocabulary comes back as a space); those skip the round
- * trip. Under a sanitizer every JSONL_STEP-th line is checked, which keeps
- * every category of the generated strings but a tenth of the time.
+ * trip. All lines are checked under a sanitizer too: the 2,548 lines of the
+ * seven vocabularies sr reads take 0.6 s in the release build and 3.3 s
+ * with ASan+UBSan, most of it loading the vocabularies.
  * Returns the number checked, or 0 when the file is absent. */
-#define JSONL_STEP (SANITIZED ? 10 : 1)
 static size_t run_jsonl(const sr_tok *t, const char *name, const char *path)
 {
     size_t n;
@@ -153,7 +153,8 @@ static size_t run_jsonl(const sr_tok *t, const char *name, const char *path)
     for (char *s = all, *end = all + n; s < end;) {
         char *nl = memchr(s, '\n', (size_t)(end - s));
         if (!nl) nl = end;
-        if (nl > s && line++ % JSONL_STEP == 0) {
+        if (nl > s) {
+            line++;
             msgpack_zone z;
             msgpack_zone_init(&z, 4096);
             msgpack_object o;
