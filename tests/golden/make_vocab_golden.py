@@ -21,6 +21,11 @@ SentencePiece vocabulary puts in front) are not the text itself: e.g. U+2581
 in the text of a SentencePiece vocabulary comes back as a space. The test
 then skips its decode(encode(s)) == s check.
 
+A line gets "unicode": 15 when its text holds a code point assigned in
+Unicode 15.0 or 15.1 (UNICODE15 below). llama.cpp's character classes know
+them; a regex library built with older tables does not, and the test counts
+a difference on such a line apart (see tests/unit/test_vocab.c).
+
 Run from the repository root:
     python3 tests/golden/make_vocab_golden.py \
         [--shared /work/shared] [--llama DIR_OF_LLAMA_CPP]
@@ -382,6 +387,50 @@ def gen_real(r, n, texts):
     return out
 
 
+# Code points assigned in Unicode 14-16, where a regex library's tables and
+# llama.cpp's own may disagree about letter / number / other.
+NEWER = [
+    "\U0001fae8", "\U0001faea", "\U0001fa89", "\U0001f7f0",          # emoji 15-16
+    "\U00011f04\U00011f05\U00011f06", "\U0001e4d0\U0001e4d1",       # Kawi, Nag Mundari letters
+    "\U00031350\U00031351", "\U0002ebf0\U0002ebf1",                # CJK extensions H, I
+    "\U00010d4a\U00010d4b", "\U00016d43\U00016d44", "\U0001e5d0\U0001e5d1",  # Garay, Kirat Rai, Ol Onal
+    "\U00010d40\U00010d41\U00010d42", "\U00016d70\U00016d71", "\U0001e5f1\U0001e5f2",  # their digits
+    "\U00011bf0\U00011bf1", "\U000116d0\U000116d1", "\U0001ccf0\U0001ccf1\U0001ccf2",   # Sunuwar, Pa-O, outlined
+    "\U0001e4f0\U0001e4f1", "\U00011f50\U00011f51", "\u0c5d", "\u0cf3", "\U0001df25",
+]
+
+
+# The code points assigned in Unicode 15.0 and 15.1: those llama.cpp's table
+# (src/unicode-data.cpp, made from UCD 15.1) defines and Python 3.11's
+# unicodedata (UCD 14.0.0) does not, found once by comparing the two (no
+# code point assigned in 14.0 differs in category between them). A regex
+# library with Unicode 14 tables (PCRE2 10.42) takes these for unassigned.
+UNICODE15 = [
+    (0xCF3, 0xCF3), (0xECE, 0xECE), (0x2FFC, 0x2FFF), (0x31EF, 0x31EF), (0x10EFD, 0x10EFF),
+    (0x1123F, 0x11241), (0x11B00, 0x11B09), (0x11F00, 0x11F10), (0x11F12, 0x11F3A),
+    (0x11F3E, 0x11F59), (0x1342F, 0x1342F), (0x13439, 0x13455), (0x1B132, 0x1B132),
+    (0x1B155, 0x1B155), (0x1D2C0, 0x1D2D3), (0x1DF25, 0x1DF2A), (0x1E030, 0x1E06D),
+    (0x1E08F, 0x1E08F), (0x1E4D0, 0x1E4F9), (0x1F6DC, 0x1F6DC), (0x1F774, 0x1F776),
+    (0x1F77B, 0x1F77F), (0x1F7D9, 0x1F7D9), (0x1FA75, 0x1FA77), (0x1FA87, 0x1FA88),
+    (0x1FAAD, 0x1FAAF), (0x1FABB, 0x1FABD), (0x1FABF, 0x1FABF), (0x1FACE, 0x1FACF),
+    (0x1FADA, 0x1FADB), (0x1FAE8, 0x1FAE8), (0x1FAF7, 0x1FAF8), (0x2B739, 0x2B739),
+    (0x2EBF0, 0x2EE5D), (0x31350, 0x323AF),
+]
+
+
+def needs_unicode15(s):
+    return any(lo <= ord(c) <= hi for c in s for lo, hi in UNICODE15)
+
+
+def gen_newer(r, n):
+    out = list(NEWER)
+    for _ in range(n - len(out)):
+        a, b = r.choice(NEWER), r.choice(NEWER)
+        w = r.choice(WORDS)
+        out.append(r.choice([a + b, " " + a, w + a, a + w, a + " " + b, "1" + a + "2", a + "'s"]))
+    return out
+
+
 REPEAT_UNITS = ["a", "A", " ", "\n", "\t", "!", "-", "=", ".", "0", "1", "_", "*", "#", "é", "世", "😀",
                 "ab", "the ", " a", "\r\n", "aA", "12", "e\u0301", "ー", "\u00a0", "'s"]
 
@@ -415,7 +464,7 @@ def gen_concat(r, n, pools):
 CATEGORIES = [  # name, count
     ("whitespace", 220), ("contractions", 170), ("apostrophes", 60), ("digits", 300), ("cjk", 150),
     ("emoji", 180), ("combining", 170), ("rare", 130), ("specials", 170), ("code", 110),
-    ("urls", 60), ("mixed", 120), ("single", 160), ("repeats", 150), ("real", 400), ("long", 12), ("concat", 380),
+    ("urls", 60), ("mixed", 120), ("single", 160), ("repeats", 150), ("newer", 80), ("real", 400), ("long", 12), ("concat", 380),
 ]
 
 
@@ -426,7 +475,7 @@ def corpus(shared):
     gens = {"whitespace": gen_whitespace, "contractions": gen_contractions, "apostrophes": gen_apostrophes,
             "digits": gen_digits, "cjk": gen_cjk, "emoji": gen_emoji, "combining": gen_combining,
             "rare": gen_rare, "specials": gen_specials, "code": gen_code, "urls": gen_urls,
-            "mixed": gen_mixed, "single": gen_single, "repeats": gen_repeats}
+            "mixed": gen_mixed, "single": gen_single, "repeats": gen_repeats, "newer": gen_newer}
     for name, count in CATEGORIES:
         if name == "real":
             made[name] = gen_real(r, count, texts)
@@ -502,7 +551,7 @@ def main():
         exe = build_ref(a.llama, tmp)
         for name in names:
             res = run_ref(exe, os.path.join(vdir, "ggml-vocab-%s.gguf" % name), strings)
-            kept = failed = lossy = 0
+            kept = failed = lossy = newer = 0
             with open(os.path.join(a.out, name + ".jsonl"), "w", encoding="utf-8", newline="\n") as f:
                 for s, rr in zip(strings, res):
                     if rr is None:
@@ -510,6 +559,9 @@ def main():
                         continue
                     ids, back = rr
                     rec = {"text": s, "ids": ids}
+                    if needs_unicode15(s):
+                        rec["unicode"] = 15
+                        newer += 1
                     if back != s.encode() and back != b" " + s.encode():
                         rec["roundtrip"] = False
                         lossy += 1
@@ -517,7 +569,7 @@ def main():
                     kept += 1
             size = os.path.getsize(os.path.join(a.out, name + ".jsonl"))
             sys.stderr.write("%-16s %5d kept, %3d failed in llama.cpp, %4d with roundtrip false, "
-                             "%7d bytes\n" % (name, kept, failed, lossy, size))
+                             "%3d with unicode 15, %7d bytes\n" % (name, kept, failed, lossy, newer, size))
 
 
 if __name__ == "__main__":
