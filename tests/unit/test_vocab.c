@@ -141,8 +141,8 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key)
 /* tests/golden/vocab/NAME.jsonl: {"text": ..., "ids": [...]} per line, with
  * "roundtrip": false where the ids' pieces are not the text (U+2581 in a
  * SentencePiece vocabulary comes back as a space); those skip the round
- * trip. All lines are checked under a sanitizer too: the 2,548 lines of the
- * seven vocabularies sr reads take 0.6 s in the release build and 3.3 s
+ * trip. All lines are checked under a sanitizer too: the 2,736 lines of the
+ * seven vocabularies sr reads take 0.7 s in the release build and 2.4 s
  * with ASan+UBSan, most of it loading the vocabularies.
  * A line with "unicode": 15 holds code points assigned in Unicode 15.0/15.1,
  * which llama.cpp's character classes know. sr's pre-tokenizers classify
