@@ -160,6 +160,16 @@ TEST(type_sizes) {
     uint8_t blk[66] = {0};
     gguf_tensor t = {.type = GGUF_T_IQ2_XXS, .n_elems = 256, .data = blk};
     CHECK(gguf_dequantize(&t, out) == -1);
+    /* every type ggml knows that sr leaves refused, and those it reads */
+    const enum gguf_ttype refused[] = {GGUF_T_IQ2_XXS, GGUF_T_IQ2_XS, GGUF_T_IQ2_S, GGUF_T_IQ3_XXS,
+                                       GGUF_T_IQ3_S, GGUF_T_IQ1_S, GGUF_T_IQ1_M, GGUF_T_TQ1_0,
+                                       GGUF_T_TQ2_0, GGUF_T_MXFP4, GGUF_T_I8, GGUF_T_F64};
+    for (size_t k = 0; k < sizeof refused / sizeof *refused; k++) CHECK(!quant_supported(refused[k]));
+    const enum gguf_ttype read[] = {GGUF_T_F32, GGUF_T_F16, GGUF_T_BF16, GGUF_T_Q4_0, GGUF_T_Q4_1,
+                                    GGUF_T_Q5_0, GGUF_T_Q5_1, GGUF_T_Q8_0, GGUF_T_Q2_K, GGUF_T_Q3_K,
+                                    GGUF_T_Q4_K, GGUF_T_Q5_K, GGUF_T_Q6_K, GGUF_T_Q8_K,
+                                    GGUF_T_IQ4_NL, GGUF_T_IQ4_XS};
+    for (size_t k = 0; k < sizeof read / sizeof *read; k++) CHECK(quant_supported(read[k]));
 }
 
 /* --- golden dequantization ------------------------------------------------- */
