@@ -11,6 +11,19 @@ compares against kernels/cpu/dequant.c and blocks.c:
   * for types the model lacks (Q4_0, Q8_0, Q4_K, Q6_K, F16, BF16): raw block
     bytes (quantized by the package where it can, random bytes with finite
     scales where it cannot) and the package's dequantized floats;
+  * "edge_blocks", for every type sr dequantizes (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0
+    Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS): blocks of random bytes whose
+    scale fields (d, dmin; fp16, or fp32 for Q8_K) are set to NaN (several
+    payloads and signs), +-inf, subnormals, +-0, the largest finite values
+    and random bit patterns, plus fully random blocks; the expected values are
+    float32 bit patterns (hex), since NaN and inf are not JSON numbers. The
+    reference is gguf-py's numpy dequantizer; Q8_K, which gguf-py lacks, comes
+    from libggml (ggml_get_type_traits' to_float, or for Q8_K, whose entry has
+    none, the exported dequantize_row_q8_K, through ctypes), and
+    every other type is checked against libggml too (the script stops if the
+    two references disagree on any bit). Set LIBGGML to libggml-base.so.
+    With no model file, the "tensors" section is kept from the existing
+    output file;
   * fp32 -> fp16 (numpy's RNE cast) and fp32 -> bf16 (the package's
     ggml-equivalent rounding) bit patterns for the conversion helpers.
 
@@ -100,6 +113,94 @@ def blocks(rng):
     return cases
 
 
+# Byte offsets of each type's float scale fields inside its block.
+SCALE_FIELDS = {
+    "Q4_0": [0], "Q4_1": [0, 2], "Q5_0": [0], "Q5_1": [0, 2], "Q8_0": [0],
+    "Q2_K": [80, 82], "Q3_K": [108], "Q4_K": [0, 2], "Q5_K": [0, 2], "Q6_K": [208],
+    "IQ4_NL": [0], "IQ4_XS": [0], "Q8_K": [0],
+}
+F16_EDGES = [0x7e00, 0xfe00, 0x7d01, 0x7c01, 0x7c00, 0xfc00, 0x0001, 0x8001, 0x03ff, 0x0200,
+             0x0000, 0x8000, 0x7bff, 0xfbff, 0x0400]
+F32_EDGES = [0x7fc00000, 0xffc00000, 0x7fa00001, 0x7f800000, 0xff800000, 0x00000001,
+             0x80000001, 0x007fffff, 0x00000000, 0x80000000, 0x7f7fffff, 0xff7fffff, 0x00800000]
+
+
+def ggml_lib():
+    import ctypes
+    import os
+    path = os.environ.get("LIBGGML", "/root/.cache/sr-peers/llama_cpp_python-0.3.36/vendor/"
+                          "llama.cpp/build/bin/libggml-base.so")
+    lib = ctypes.CDLL(path)
+
+    class Traits(ctypes.Structure):
+        _fields_ = [("type_name", ctypes.c_char_p), ("blck_size", ctypes.c_int64),
+                    ("blck_size_interleave", ctypes.c_int64), ("type_size", ctypes.c_size_t),
+                    ("is_quantized", ctypes.c_bool), ("to_float", ctypes.c_void_p),
+                    ("from_float_ref", ctypes.c_void_p)]
+    lib.ggml_get_type_traits.restype = ctypes.POINTER(Traits)
+    lib.ggml_get_type_traits.argtypes = [ctypes.c_int]
+    fn_t = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+
+    def to_float(qtype, raw):
+        tr = lib.ggml_get_type_traits(int(qtype)).contents
+        n = raw.size // tr.type_size * tr.blck_size
+        out = np.zeros(n, dtype=np.float32)
+        src = np.ascontiguousarray(raw)
+        # ggml's type table gives Q8_K no to_float; its exported row function
+        fn = tr.to_float or ctypes.cast(getattr(lib, f"dequantize_row_{qtype.name.lower()[:-1]}K"),
+                                        ctypes.c_void_p).value
+        fn_t(fn)(src.ctypes.data, out.ctypes.data, n)
+        return out
+    return to_float
+
+
+def edge_raw(rng, name, size):
+    """Random blocks whose scale fields take each edge value, then random ones."""
+    fields = SCALE_FIELDS[name]
+    edges = F32_EDGES if name == "Q8_K" else F16_EDGES
+    width = 4 if name == "Q8_K" else 2
+    fmt = "<u4" if width == 4 else "<u2"
+    rows = []
+    for k, e in enumerate(edges):
+        raw = rng.integers(0, 256, size=size, dtype=np.uint8)
+        for f_i, off in enumerate(fields):
+            # the first field takes the edge; a second one cycles through the others
+            v = e if f_i == 0 else edges[(k * 5 + 3) % len(edges)]
+            raw[off:off + width] = np.array([v], dtype=fmt).view(np.uint8)
+        rows.append(raw)
+    for k in range(len(fields)):     # the edge in the second field, a finite first
+        for e in edges[:6] if k else []:
+            raw = rng.integers(0, 256, size=size, dtype=np.uint8)
+            raw[fields[0]:fields[0] + width] = np.array([0x2c00 if width == 2 else 0x3c000000],
+                                                        dtype=fmt).view(np.uint8)
+            raw[fields[k]:fields[k] + width] = np.array([e], dtype=fmt).view(np.uint8)
+            rows.append(raw)
+    for _ in range(4):               # fully random bytes
+        rows.append(rng.integers(0, 256, size=size, dtype=np.uint8))
+    return np.concatenate(rows)
+
+
+def edge_blocks(rng):
+    to_float = ggml_lib()
+    cases = []
+    for name in SCALE_FIELDS:
+        qt = T[name]
+        size = gguf.GGML_QUANT_SIZES[qt][1]
+        raw = edge_raw(rng, name, size)
+        ref = to_float(qt, raw).view(np.uint32)
+        if name != "Q8_K":
+            with np.errstate(all="ignore"):
+                py = quants.dequantize(raw, qt).astype(np.float32).ravel().view(np.uint32)
+            bad = np.nonzero(py != ref)[0]
+            if bad.size:
+                raise SystemExit(f"{name}: gguf-py and libggml differ at {bad.size} values, "
+                                 f"first {bad[0]}: {py[bad[0]]:08x} vs {ref[bad[0]]:08x}")
+        cases.append({"type": name, "n": int(ref.size), "hex": raw.tobytes().hex(),
+                      "source": "libggml" if name == "Q8_K" else "gguf-py (= libggml)",
+                      "bits": "".join(f"{int(v):08x}" for v in ref)})
+    return cases
+
+
 def conversions(rng):
     bits = list(rng.integers(0, 2**32, size=2000, dtype=np.uint64))
     edge = [
@@ -132,10 +233,18 @@ def main():
         "versions": {"gguf": getattr(gguf, "__version__", None) or _dist_version("gguf"),
                      "numpy": np.__version__},
         "model": model.rsplit("/", 1)[-1],
-        "tensors": model_tensors(model),
+        "tensors": None,
         "blocks": blocks(rng),
         "convert": conversions(rng),
     }
+    doc["edge_blocks"] = edge_blocks(np.random.default_rng(20261204))
+    import os
+    if os.path.exists(model):
+        doc["tensors"] = model_tensors(model)
+    else:   # keep what an earlier run read from the model
+        with open(out) as f:
+            old = json.load(f)
+        doc["model"], doc["tensors"] = old["model"], old["tensors"]
     with open(out, "w") as f:
         json.dump(doc, f, separators=(",", ":"))
         f.write("\n")

@@ -29,12 +29,16 @@ static void write_header_only(const char *out, const char *defect)
 int main(int argc, char **argv)
 {
     sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
-    long seed = (long)to.seed;
+    long seed = (long)to.seed, dim = to.dim, ffn = to.ffn_dim, layers = to.n_layer;
     const char *from = NULL, *defect = NULL;
     bool header_only = false;
     const sr_opt opts[] = {
         { "tokenizer-from", 0, SR_OPT_STR, &from, "GGUF", "copy this model's tokenizer (default: the fixture)", 0, 0 },
         { "seed", 0, SR_OPT_INT, &seed, "N", "seed of the random weights", 0, 9.2e18 },
+        /* bigger shapes for tests/golden/make_quant_golden.py: K-quants need rows of 256 */
+        { "dim", 0, SR_OPT_INT, &dim, "N", "embedding width (a multiple of 4 heads x 2)", 8, 8192 },
+        { "ffn-dim", 0, SR_OPT_INT, &ffn, "N", "feed-forward width", 1, 65536 },
+        { "layers", 0, SR_OPT_INT, &layers, "N", "number of blocks", 1, 64 },
         { "header-only", 0, SR_OPT_FLAG, &header_only, NULL, "a 70B llama's header over a hole instead", 0, 0 },
         { "defect", 0, SR_OPT_STR, &defect, "NAME", "with --header-only: the one thing wrong with it", 0, 0 },
         SR_OPT_END,
@@ -50,6 +54,8 @@ int main(int argc, char **argv)
     if (defect) sr_usage_error("--defect needs --header-only");
     to.tokenizer_from = from;
     to.seed = (uint64_t)seed;
+    to.dim = (int)dim, to.ffn_dim = (int)ffn, to.n_layer = (int)layers;
+    if (dim % (2 * to.n_head)) sr_usage_error("--dim must be a multiple of %d", 2 * to.n_head);
     char err[512];
     if (sr_tiny_model_write(cli.output, &to, NULL, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
     return SR_EXIT_OK;

@@ -155,11 +155,21 @@ TEST(type_sizes) {
     CHECK(gguf_block_elems((enum gguf_ttype)-1) == 0);
     CHECK_STR(gguf_type_name(GGUF_T_Q5_K), "Q5_K");
     CHECK_STR(gguf_type_name((enum gguf_ttype)77), "unknown");
-    /* a type that sizes but does not dequantize */
-    float out[32];
-    uint8_t blk[22] = {0};
-    gguf_tensor t = {.type = GGUF_T_Q5_0, .n_elems = 32, .data = blk};
+    /* a type that sizes but does not dequantize (IQ2_XXS) */
+    float out[256];
+    uint8_t blk[66] = {0};
+    gguf_tensor t = {.type = GGUF_T_IQ2_XXS, .n_elems = 256, .data = blk};
     CHECK(gguf_dequantize(&t, out) == -1);
+    /* every type ggml knows that sr leaves refused, and those it reads */
+    const enum gguf_ttype refused[] = {GGUF_T_IQ2_XXS, GGUF_T_IQ2_XS, GGUF_T_IQ2_S, GGUF_T_IQ3_XXS,
+                                       GGUF_T_IQ3_S, GGUF_T_IQ1_S, GGUF_T_IQ1_M, GGUF_T_TQ1_0,
+                                       GGUF_T_TQ2_0, GGUF_T_MXFP4, GGUF_T_I8, GGUF_T_F64};
+    for (size_t k = 0; k < sizeof refused / sizeof *refused; k++) CHECK(!quant_supported(refused[k]));
+    const enum gguf_ttype read[] = {GGUF_T_F32, GGUF_T_F16, GGUF_T_BF16, GGUF_T_Q4_0, GGUF_T_Q4_1,
+                                    GGUF_T_Q5_0, GGUF_T_Q5_1, GGUF_T_Q8_0, GGUF_T_Q2_K, GGUF_T_Q3_K,
+                                    GGUF_T_Q4_K, GGUF_T_Q5_K, GGUF_T_Q6_K, GGUF_T_Q8_K,
+                                    GGUF_T_IQ4_NL, GGUF_T_IQ4_XS};
+    for (size_t k = 0; k < sizeof read / sizeof *read; k++) CHECK(quant_supported(read[k]));
 }
 
 /* --- golden dequantization ------------------------------------------------- */
@@ -256,6 +266,60 @@ TEST(dequant_block_golden) {
         free(out);
     }
     CHECK(seen == 0x7f);
+    json_decref(j);
+}
+
+/* Scale fields set to NaN, +-inf, subnormals, +-0 and random bits, for every
+ * type sr dequantizes: the float32 bit patterns must be gguf-py's (libggml's
+ * for Q8_K), NaN payloads included. */
+static enum gguf_ttype type_named(const char *name) {
+    for (int c = 0; c < 64; c++)
+        if (strcmp(gguf_type_name((enum gguf_ttype)c), name) == 0) return (enum gguf_ttype)c;
+    return (enum gguf_ttype)-1;
+}
+
+static uint8_t *unhex(const char *hex, size_t nbytes) {
+    uint8_t *raw = malloc(nbytes ? nbytes : 1);
+    for (size_t i = 0; i < nbytes; i++) raw[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+    return raw;
+}
+
+TEST(dequant_edge_golden) {
+    json_t *j = golden();
+    CHECK(j != NULL);
+    if (!j) return;
+    json_t *bs = json_object_get(j, "edge_blocks");
+    const char *want[] = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K",
+                          "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ4_NL", "IQ4_XS"};
+    int seen = 0;
+    for (size_t k = 0; k < json_array_size(bs); k++) {
+        json_t *jb = json_array_get(bs, k);
+        const char *type = json_string_value(json_object_get(jb, "type"));
+        const char *hex = json_string_value(json_object_get(jb, "hex"));
+        const char *bits = json_string_value(json_object_get(jb, "bits"));
+        size_t n = (size_t)json_integer_value(json_object_get(jb, "n")), nb = strlen(hex) / 2;
+        enum gguf_ttype tt = type_named(type);
+        for (int w = 0; w < 13; w++) if (strcmp(type, want[w]) == 0) seen |= 1 << w;
+        CHECK(strlen(bits) == 8 * n && gguf_type_size(tt, n) == nb);
+        if (strlen(bits) != 8 * n || gguf_type_size(tt, n) != nb) continue;
+        uint8_t *raw = unhex(hex, nb), *wb = unhex(bits, 4 * n);
+        uint32_t *out = malloc(n * sizeof *out);
+        CHECK(quant_dequantize(tt, raw, (float *)out, n) == 0);
+        size_t bad = 0, nans = 0, infs = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t w = (uint32_t)wb[4 * i] << 24 | (uint32_t)wb[4 * i + 1] << 16 |
+                         (uint32_t)wb[4 * i + 2] << 8 | wb[4 * i + 3];
+            if ((w & 0x7f800000) == 0x7f800000) { if (w & 0x7fffff) nans++; else infs++; }
+            if (out[i] != w && bad++ < 3) printf("#   %s value %zu: %08x, want %08x\n", type, i, out[i], w);
+        }
+        printf("# %-6s %5zu values from %5zu bytes (%zu NaN, %zu inf): %zu bit patterns differ\n",
+               type, n, nb, nans, infs, bad);
+        CHECK(bad == 0 && nans > 0 && infs > 0);
+        free(raw);
+        free(wb);
+        free(out);
+    }
+    CHECK(seen == 0x1fff);
     json_decref(j);
 }
 
@@ -776,6 +840,7 @@ int main(void) {
     RUN(type_sizes);
     RUN(dequant_model_golden);
     RUN(dequant_block_golden);
+    RUN(dequant_edge_golden);
     RUN(convert_golden);
     RUN(convert_roundtrip);
     RUN(dequant_layouts);
