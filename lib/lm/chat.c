@@ -17,6 +17,7 @@ int sr_chat_format_parse(const char *name, enum sr_chat_format *out)
     static const struct { const char *name; enum sr_chat_format f; } F[] = {
         { "auto", SR_CHAT_AUTO }, { "chatml", SR_CHAT_CHATML },
         { "llama2", SR_CHAT_LLAMA2 }, { "llama3", SR_CHAT_LLAMA3 },
+        { "llama3.1", SR_CHAT_LLAMA31 }, { "phi3", SR_CHAT_PHI3 }, { "gemma", SR_CHAT_GEMMA },
     };
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++)
         if (strcmp(name, F[i].name) == 0) { *out = F[i].f; return 0; }
@@ -29,6 +30,9 @@ const char *sr_chat_format_name(enum sr_chat_format f)
     case SR_CHAT_CHATML: return "chatml";
     case SR_CHAT_LLAMA2: return "llama2";
     case SR_CHAT_LLAMA3: return "llama3";
+    case SR_CHAT_LLAMA31: return "llama3.1";
+    case SR_CHAT_PHI3:   return "phi3";
+    case SR_CHAT_GEMMA:  return "gemma";
     default:             return "auto";
     }
 }
@@ -84,6 +88,35 @@ static int default_system(sr_chat *c, const char *t, size_t n, char *err, size_t
     return 0;
 }
 
+/* ---- recognising the family ---------------------------------------------- */
+
+#define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma"
+
+/* By marker strings the family's templates all write (and others do not),
+ * tested in an order where an earlier family's marker cannot appear in a
+ * later one's template. */
+static int recognise(const char *t, size_t n, enum sr_chat_format *f, char *err, size_t errlen)
+{
+    if (!t) {
+        snprintf(err, errlen, "the model has no chat template (tokenizer.chat_template); "
+                 "name a format with --chat-format " FORMAT_NAMES);
+        return -1;
+    }
+    if (contains(t, n, "<|im_start|>")) *f = SR_CHAT_CHATML;
+    else if (contains(t, n, "[INST]") && contains(t, n, "<<SYS>>")) *f = SR_CHAT_LLAMA2;
+    else if (contains(t, n, "<|assistant|>") && contains(t, n, "<|end|>")) *f = SR_CHAT_PHI3;
+    else if (contains(t, n, "<start_of_turn>")) *f = SR_CHAT_GEMMA;
+    else if (contains(t, n, "<|start_header_id|>") && contains(t, n, "<|eot_id|>"))
+        *f = contains(t, n, "Cutting Knowledge Date") ? SR_CHAT_LLAMA31 : SR_CHAT_LLAMA3;
+    else {
+        snprintf(err, errlen, "chat template not recognised as ChatML, Llama 2, Llama 3(.1), "
+                 "Phi-3 or Gemma (it begins \"%.60s\"); name a format with --chat-format "
+                 FORMAT_NAMES, t);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- setting up ---------------------------------------------------------- */
 
 static int need_token(const sr_tok *tok, const char *name, enum sr_chat_format f,
@@ -109,33 +142,12 @@ int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_le
 {
     memset(c, 0, sizeof *c);
     c->tok = tok;
-    c->eot = c->bos = c->turn_start = c->header_end = -1;
+    c->eot = c->bos = c->turn_start = c->header_end = c->eos = -1;
+    c->role_tok[0] = c->role_tok[1] = c->role_tok[2] = -1;
     if (!tmpl) tmpl_len = 0;
 
     enum sr_chat_format f = format;
-    if (f == SR_CHAT_AUTO) {
-        if (!tmpl) {
-            snprintf(err, errlen, "the model has no chat template (tokenizer.chat_template); "
-                     "name a format with --chat-format chatml|llama2|llama3");
-            return -1;
-        }
-        if (contains(tmpl, tmpl_len, "<|im_start|>")) f = SR_CHAT_CHATML;
-        else if (contains(tmpl, tmpl_len, "<|start_header_id|>") && contains(tmpl, tmpl_len, "<|eot_id|>")) {
-            if (contains(tmpl, tmpl_len, "Cutting Knowledge Date")) {
-                snprintf(err, errlen, "chat template is Llama 3.1-style (a dated system header), which "
-                         "sr does not render; --chat-format llama3 renders the plain Llama 3 form");
-                return -1;
-            }
-            f = SR_CHAT_LLAMA3;
-        } else if (contains(tmpl, tmpl_len, "[INST]") && contains(tmpl, tmpl_len, "<<SYS>>"))
-            f = SR_CHAT_LLAMA2;
-        else {
-            snprintf(err, errlen, "chat template not recognised as ChatML, Llama 2 or Llama 3 "
-                     "(it begins \"%.60s\"); name a format with --chat-format chatml|llama2|llama3",
-                     tmpl);
-            return -1;
-        }
-    }
+    if (f == SR_CHAT_AUTO && recognise(tmpl, tmpl_len, &f, err, errlen) != 0) return -1;
     c->format = f;
     switch (f) {
     case SR_CHAT_CHATML:
@@ -143,11 +155,26 @@ int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_le
             need_token(tok, "<|im_end|>", f, &c->eot, err, errlen) != 0) return -1;
         return tmpl ? default_system(c, tmpl, tmpl_len, err, errlen) : 0;
     case SR_CHAT_LLAMA3:
+    case SR_CHAT_LLAMA31:
         c->bos = sr_tok_bos(tok);
         if (need_id(c->bos, "beginning-of-text (bos)", f, err, errlen) != 0 ||
             need_token(tok, "<|start_header_id|>", f, &c->turn_start, err, errlen) != 0 ||
             need_token(tok, "<|end_header_id|>", f, &c->header_end, err, errlen) != 0 ||
             need_token(tok, "<|eot_id|>", f, &c->eot, err, errlen) != 0) return -1;
+        return 0;
+    case SR_CHAT_PHI3:
+        c->eos = sr_tok_eos(tok);
+        if (need_id(c->eos, "eos", f, err, errlen) != 0 ||
+            need_token(tok, "<|system|>", f, &c->role_tok[0], err, errlen) != 0 ||
+            need_token(tok, "<|user|>", f, &c->role_tok[1], err, errlen) != 0 ||
+            need_token(tok, "<|assistant|>", f, &c->role_tok[2], err, errlen) != 0 ||
+            need_token(tok, "<|end|>", f, &c->eot, err, errlen) != 0) return -1;
+        return 0;
+    case SR_CHAT_GEMMA:
+        c->bos = sr_tok_bos(tok);
+        if (need_id(c->bos, "bos", f, err, errlen) != 0 ||
+            need_token(tok, "<start_of_turn>", f, &c->turn_start, err, errlen) != 0 ||
+            need_token(tok, "<end_of_turn>", f, &c->eot, err, errlen) != 0) return -1;
         return 0;
     case SR_CHAT_LLAMA2:
         c->bos = sr_tok_bos(tok);
@@ -291,20 +318,88 @@ static int chatml(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     return 0;
 }
 
+/* Llama 3.1's system turn always comes first, dated: the templates' default
+ * date (3.2's strftime_now() is fixed to it so renderings are reproducible),
+ * then the system message trimmed, or nothing. */
+static int llama31_header(struct build *b, const sr_chat_msg *m, size_t n, size_t *first)
+{
+    const sr_chat *c = b->c;
+    const char *s = "";
+    size_t l = 0;
+    *first = 0;
+    if (n > 0 && strcmp(m[0].role, "system") == 0) {
+        s = m[0].content; l = m[0].content_len;
+        strip(&s, &l);
+        *first = 1;
+    }
+    if (add_special(b, c->bos) || add_special(b, c->turn_start) || add_str(b, "system") ||
+        add_special(b, c->header_end) ||
+        add_str(b, "\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n") ||
+        add_text(b, s, l) || add_special(b, c->eot)) return -1;
+    return 0;
+}
+
 static int llama3(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
 {
     const sr_chat *c = b->c;
-    for (size_t i = 0; i < n; i++) {
+    size_t first = 0;
+    bool v31 = c->format == SR_CHAT_LLAMA31;
+    if (v31 && llama31_header(b, m, n, &first) != 0) return -1;
+    for (size_t i = first; i < n; i++) {
         const char *s = m[i].content;
         size_t l = m[i].content_len;
         strip(&s, &l);
-        if ((i == 0 && add_special(b, c->bos)) ||
+        if ((i == 0 && !v31 && add_special(b, c->bos)) ||
             add_special(b, c->turn_start) || add_str(b, m[i].role) ||
             add_special(b, c->header_end) || add_str(b, "\n\n") || add_text(b, s, l) ||
             add_special(b, c->eot)) return -1;
     }
     if (gen && (add_special(b, c->turn_start) || add_str(b, "assistant") ||
                 add_special(b, c->header_end) || add_str(b, "\n\n"))) return -1;
+    return 0;
+}
+
+/* Phi-3: a role token and a newline open each turn; an empty system turn is
+ * left out; a conversation without the generation prompt ends with eos. */
+static int phi3(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
+{
+    const sr_chat *c = b->c;
+    for (size_t i = 0; i < n; i++) {
+        int r = strcmp(m[i].role, "system") == 0 ? 0 : strcmp(m[i].role, "user") == 0 ? 1 : 2;
+        if (r == 0 && m[i].content_len == 0) continue;
+        if (add_special(b, c->role_tok[r]) || add_str(b, "\n") ||
+            add_text(b, m[i].content, m[i].content_len) ||
+            add_special(b, c->eot) || add_str(b, "\n")) return -1;
+    }
+    if (gen) return add_special(b, c->role_tok[2]) || add_str(b, "\n") ? -1 : 0;
+    return add_special(b, c->eos);
+}
+
+/* Gemma: user and model turns alternating from user, content trimmed. Gemma
+ * has no system role; a leading system turn goes before the first user
+ * message with a blank line, as Gemma 3's template puts it (Gemma 2's refuses). */
+static int gemma(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
+{
+    const sr_chat *c = b->c;
+    const sr_chat_msg *sys = n > 0 && strcmp(m[0].role, "system") == 0 ? &m[0] : NULL;
+    size_t first = sys ? 1 : 0;
+    if (add_special(b, c->bos)) return -1;
+    for (size_t i = first; i < n; i++) {
+        bool user = strcmp(m[i].role, "user") == 0;
+        if (user != ((i - first) % 2 == 0)) {
+            snprintf(b->err, b->errlen, "turn %zu (%s): gemma needs a system turn only first, "
+                     "then user and assistant turns alternating, starting with user", i, m[i].role);
+            return -1;
+        }
+        const char *s = m[i].content;
+        size_t l = m[i].content_len;
+        strip(&s, &l);
+        if (add_special(b, c->turn_start) || add_str(b, user ? "user\n" : "model\n") ||
+            (i == first && sys && (add_text(b, sys->content, sys->content_len) ||
+                                   add_str(b, "\n\n"))) ||
+            add_text(b, s, l) || add_special(b, c->eot) || add_str(b, "\n")) return -1;
+    }
+    if (gen && (add_special(b, c->turn_start) || add_str(b, "model\n"))) return -1;
     return 0;
 }
 
@@ -360,7 +455,10 @@ static int render(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     int rc;
     switch (b->c->format) {
     case SR_CHAT_CHATML: rc = chatml(b, m, n, gen); break;
-    case SR_CHAT_LLAMA3: rc = llama3(b, m, n, gen); break;
+    case SR_CHAT_LLAMA3:
+    case SR_CHAT_LLAMA31: rc = llama3(b, m, n, gen); break;
+    case SR_CHAT_PHI3:   rc = phi3(b, m, n, gen); break;
+    case SR_CHAT_GEMMA:  rc = gemma(b, m, n, gen); break;
     case SR_CHAT_LLAMA2: rc = llama2(b, m, n); break;   /* the prompt ends with [/INST] */
     default:
         snprintf(b->err, b->errlen, "chat format not set up (call sr_chat_init)");
@@ -406,11 +504,13 @@ int sr_chat_render_pair(const sr_chat *c, const sr_chat_msg *m, size_t n,
         out->n = n0;
         return -1;
     }
-    /* The response as its assistant turn holds it: trimmed for Llama 3,
-     * " " + stripped + " " before </s> for Llama 2, as it is for ChatML. */
+    /* The response as its assistant turn holds it: trimmed for Llama 3(.1)
+     * and Gemma, " " + stripped + " " before </s> for Llama 2, as it is for
+     * ChatML and Phi-3; then the turn's end token (the template's "\n" after
+     * it is the next turn's business). */
     const char *s = response;
     size_t l = response_len;
-    if (c->format != SR_CHAT_CHATML) strip(&s, &l);
+    if (c->format != SR_CHAT_CHATML && c->format != SR_CHAT_PHI3) strip(&s, &l);
     int rc;
     if (c->format == SR_CHAT_LLAMA2) {
         char *tmp = malloc(l + 2);
