@@ -209,6 +209,7 @@ struct build {
     sr_ids *ids;            /* NULL: text only */
     char *p; size_t n, cap; /* the rendered text */
     size_t pend;            /* start of text not yet encoded */
+    bool eat_space;         /* the last special token swallows the whitespace after it */
     char *err; size_t errlen;
 };
 
@@ -229,8 +230,25 @@ static int add_text(struct build *b, const char *s, size_t n)
 
 static int add_str(struct build *b, const char *s) { return add_text(b, s, strlen(s)); }
 
+/* Phi-3's tokenizer marks its chat tokens rstrip (llama.cpp does the same
+ * for a GGUF named phi-3): the ASCII whitespace after one is not tokenized,
+ * though the text keeps it. <|endoftext|> is the exception. */
+static bool eats_space(const sr_chat *c, int32_t id)
+{
+    return c->format == SR_CHAT_PHI3 && id != c->eos;
+}
+
+static size_t ascii_space_prefix(const char *s, size_t n)
+{
+    size_t k = 0;
+    while (k < n && (s[k] == ' ' || (s[k] >= '\t' && s[k] <= '\r'))) k++;
+    return k;
+}
+
 static int flush(struct build *b)
 {
+    if (b->eat_space) b->pend += ascii_space_prefix(b->p + b->pend, b->n - b->pend);
+    b->eat_space = false;
     if (b->ids && b->n > b->pend &&
         sr_tok_encode(b->c->tok, b->p + b->pend, b->n - b->pend, b->ids, b->err, b->errlen) != 0)
         return -1;
@@ -245,6 +263,7 @@ static int add_special(struct build *b, int32_t id)
     if (!t) { snprintf(b->err, b->errlen, "special token id %d is outside the vocabulary", id); return -1; }
     if (flush(b) != 0 || add_text(b, t, l) != 0) return -1;
     b->pend = b->n;
+    b->eat_space = eats_space(b->c, id);
     if (b->ids && sr_tok_push_id(b->c->tok, id, b->ids, b->err, b->errlen) != 0) return -1;
     return 0;
 }
@@ -511,6 +530,10 @@ int sr_chat_render_pair(const sr_chat *c, const sr_chat_msg *m, size_t n,
     const char *s = response;
     size_t l = response_len;
     if (c->format != SR_CHAT_CHATML && c->format != SR_CHAT_PHI3) strip(&s, &l);
+    if (c->format == SR_CHAT_PHI3) {   /* after <|assistant|>\n, as in the whole conversation */
+        size_t k = ascii_space_prefix(s, l);
+        s += k; l -= k;
+    }
     int rc;
     if (c->format == SR_CHAT_LLAMA2) {
         char *tmp = malloc(l + 2);
