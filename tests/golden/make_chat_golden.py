@@ -60,6 +60,9 @@ CONVERSATIONS = [
     [M("user", "First"), M("assistant", "One"), M("user", "Second\n\n"),
      M("assistant", "Two\ttabs"), M("user", "Third: 🙂 emoji and ñ")],
     [M("system", "Be kind."), M("user", "Hi"), M("assistant", "Hello! How can I help?")],
+    [M("user", "Tell me a joke."), M("assistant", "Why did the chicken\ncross the road? 🐔")],
+    [M("user", "List two colours"), M("assistant", "1. red\n2. blue"), M("user", "And one more?"),
+     M("assistant", "3. green  ")],
 ]
 
 

@@ -443,6 +443,43 @@ TEST(model_golden_prompts)
     sr_tok_free(t);
 }
 
+/* Cases the goldens cannot show: Gemma 2's template refuses a system turn,
+ * which sr folds into the first user turn as Gemma 3's does; Phi-3 leaves an
+ * empty system turn out and its ids skip the whitespace after its tokens. */
+TEST(gemma_phi3_render)
+{
+    char err[256];
+    sr_chat c;
+    sr_tok *t = tiny_be("<bos>", "</s>");
+    if (!t) { CHECK(0); return; }
+    CHECK(sr_chat_init(&c, t, NULL, 0, SR_CHAT_GEMMA, err, sizeof err) == 0);
+    const sr_chat_msg g[] = { MSG("system", "Be brief."), MSG("user", " Hi \n"), MSG("assistant", "Hello") };
+    check_render(&c, g, 3, true, "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n"
+                 "<start_of_turn>model\nHello<end_of_turn>\n<start_of_turn>model\n");
+    const sr_chat_msg bad[] = { MSG("user", "a"), MSG("user", "b") };
+    size_t len;
+    CHECK(sr_chat_render_text(&c, bad, 2, true, &len, err, sizeof err) == NULL);
+    CHECK(strstr(err, "alternating") != NULL);
+    sr_chat_free(&c);
+    sr_tok_free(t);
+
+    t = tiny_be("<s>", "<|endoftext|>");
+    if (!t) { CHECK(0); return; }
+    CHECK(sr_chat_init(&c, t, NULL, 0, SR_CHAT_PHI3, err, sizeof err) == 0);
+    const sr_chat_msg p[] = { MSG("system", ""), MSG("user", "Hi"), MSG("assistant", " yo") };
+    char *text = sr_chat_render_text(&c, p, 3, false, &len, err, sizeof err);
+    CHECK_STR(text, "<|user|>\nHi<|end|>\n<|assistant|>\n yo<|end|>\n<|endoftext|>");
+    free(text);
+    sr_ids ids = { 0 }, want = { 0 };
+    CHECK(sr_chat_render_ids(&c, p, 3, false, &ids, err, sizeof err) == 0);
+    tokenize_special(t, "<|user|>Hi<|end|><|assistant|>yo<|end|><|endoftext|>", &want);
+    CHECK(same_ids(&ids, &want));
+    sr_ids_free(&ids);
+    sr_ids_free(&want);
+    sr_chat_free(&c);
+    sr_tok_free(t);
+}
+
 /* ---- tests/golden/chat/FAMILY.jsonl: the real templates through Jinja2 ------- */
 
 struct golden_row {
@@ -610,6 +647,7 @@ int main(void)
     RUN(chatml_render);
     RUN(llama3_render);
     RUN(llama2_render);
+    RUN(gemma_phi3_render);
     RUN(chat_golden);
     RUN(content_never_special);
     RUN(render_pair_boundary);
