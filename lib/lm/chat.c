@@ -13,6 +13,7 @@ int sr_chat_format_parse(const char *name, enum sr_chat_format *out)
         { "auto", SR_CHAT_AUTO }, { "chatml", SR_CHAT_CHATML },
         { "llama2", SR_CHAT_LLAMA2 }, { "llama3", SR_CHAT_LLAMA3 },
         { "llama3.1", SR_CHAT_LLAMA31 }, { "phi3", SR_CHAT_PHI3 }, { "gemma", SR_CHAT_GEMMA },
+        { "deepseek3", SR_CHAT_DEEPSEEK3 },
     };
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++)
         if (strcmp(name, F[i].name) == 0) { *out = F[i].f; return 0; }
@@ -28,6 +29,7 @@ const char *sr_chat_format_name(enum sr_chat_format f)
     case SR_CHAT_LLAMA31: return "llama3.1";
     case SR_CHAT_PHI3:   return "phi3";
     case SR_CHAT_GEMMA:  return "gemma";
+    case SR_CHAT_DEEPSEEK3: return "deepseek3";
     default:             return "auto";
     }
 }
@@ -85,7 +87,10 @@ static int default_system(sr_chat *c, const char *t, size_t n, char *err, size_t
 
 /* ---- recognising the family ---------------------------------------------- */
 
-#define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma"
+#define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek3"
+#define DS_USER "<\xEF\xBD\x9CUser\xEF\xBD\x9C>"             /* <｜User｜> */
+#define DS_ASSISTANT "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>"  /* <｜Assistant｜> */
+#define DS_EOS "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"
 
 /* By marker strings the family's templates all write (and others do not),
  * tested in an order where an earlier family's marker cannot appear in a
@@ -103,9 +108,11 @@ static int recognise(const char *t, size_t n, enum sr_chat_format *f, char *err,
     else if (contains(t, n, "<start_of_turn>")) *f = SR_CHAT_GEMMA;
     else if (contains(t, n, "<|start_header_id|>") && contains(t, n, "<|eot_id|>"))
         *f = contains(t, n, "Cutting Knowledge Date") ? SR_CHAT_LLAMA31 : SR_CHAT_LLAMA3;
+    else if (contains(t, n, DS_USER) && contains(t, n, DS_ASSISTANT) && contains(t, n, DS_EOS))
+        *f = SR_CHAT_DEEPSEEK3;
     else {
         snprintf(err, errlen, "chat template not recognised as ChatML, Llama 2, Llama 3(.1), "
-                 "Phi-3 or Gemma (it begins \"%.60s\"); name a format with --chat-format "
+                 "Phi-3, Gemma or DeepSeek 3 (it begins \"%.60s\"); name a format with --chat-format "
                  FORMAT_NAMES, t);
         return -1;
     }
@@ -170,6 +177,15 @@ int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_le
         if (need_id(c->bos, "bos", f, err, errlen) != 0 ||
             need_token(tok, "<start_of_turn>", f, &c->turn_start, err, errlen) != 0 ||
             need_token(tok, "<end_of_turn>", f, &c->eot, err, errlen) != 0) return -1;
+        return 0;
+    case SR_CHAT_DEEPSEEK3:
+        c->bos = sr_tok_bos(tok);
+        /* R1's templates open the reply's thinking in the generation prompt. */
+        c->think = tmpl && contains(tmpl, tmpl_len, DS_ASSISTANT "<think>\\n");
+        if (need_id(c->bos, "bos", f, err, errlen) != 0 ||
+            need_token(tok, DS_USER, f, &c->role_tok[1], err, errlen) != 0 ||
+            need_token(tok, DS_ASSISTANT, f, &c->role_tok[2], err, errlen) != 0 ||
+            need_token(tok, DS_EOS, f, &c->eot, err, errlen) != 0) return -1;
         return 0;
     case SR_CHAT_LLAMA2:
         c->bos = sr_tok_bos(tok);

@@ -4,9 +4,9 @@
  * does not interpret Jinja: it recognises the family from the template text
  * and renders that family here — ChatML (with the default system prompt
  * some models' templates insert, read from the template), Llama 2,
- * Llama 3, Llama 3.1+ (with its dated system header), Phi-3 and Gemma. An
- * unrecognised template is an error; a format can be named instead
- * (--chat-format chatml|llama2|llama3|llama3.1|phi3|gemma).
+ * Llama 3, Llama 3.1+ (with its dated system header), Phi-3, Gemma and
+ * DeepSeek V3/R1. An unrecognised template is an error; a format can be named
+ * instead (--chat-format chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek3).
  *
  * Rendering to ids gives exactly what tokenizing the rendered text with
  * special tokens parsed would give — the template's special tokens by id,
@@ -27,10 +27,11 @@ enum sr_chat_format {
     SR_CHAT_LLAMA31,    /* Llama 3.1/3.2/3.3: a dated system header ("26 Jul 2024") */
     SR_CHAT_PHI3,       /* <|user|>\n ... <|end|>\n */
     SR_CHAT_GEMMA,      /* <start_of_turn>user\n ... <end_of_turn>\n, role "model" */
+    SR_CHAT_DEEPSEEK3,  /* DeepSeek V3 / R1: <｜User｜>...<｜Assistant｜>...<｜end▁of▁sentence｜> */
 };
 
-/* "auto", "chatml", "llama2", "llama3", "llama3.1", "phi3", "gemma" → the
- * format; -1 for another name. */
+/* "auto", "chatml", "llama2", "llama3", "llama3.1", "phi3", "gemma",
+ * "deepseek3" → the format; -1 for another name. */
 int sr_chat_format_parse(const char *name, enum sr_chat_format *out);
 const char *sr_chat_format_name(enum sr_chat_format f);
 
@@ -53,7 +54,9 @@ typedef struct sr_chat {
     int32_t turn_start;         /* ChatML <|im_start|>, Llama 3 <|start_header_id|>,
                                    Gemma <start_of_turn> */
     int32_t header_end;         /* Llama 3 <|end_header_id|> */
-    int32_t role_tok[3];        /* Phi-3 <|system|>, <|user|>, <|assistant|> */
+    int32_t role_tok[3];        /* Phi-3 <|system|>, <|user|>, <|assistant|>;
+                                   DeepSeek -, <｜User｜>, <｜Assistant｜> */
+    bool think;                 /* DeepSeek R1: the generation prompt opens <think>\n */
     int32_t eos;                /* Phi-3: ends a conversation rendered without gen_prompt */
 } sr_chat;
 

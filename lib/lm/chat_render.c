@@ -232,6 +232,35 @@ static int gemma(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     return 0;
 }
 
+/* DeepSeek V3/R1: bos, the (last) system message as bare text, then user
+ * and assistant turns by their tokens; an assistant turn keeps only what
+ * follows its last </think>, and only it ends with the end token. */
+static int deepseek3(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
+{
+    const sr_chat *c = b->c;
+    const sr_chat_msg *sys = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m[i].role, "system") == 0) sys = &m[i];
+    if (add_special(b, c->bos) || (sys && add_text(b, sys->content, sys->content_len))) return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = m[i].content;
+        size_t l = m[i].content_len;
+        if (strcmp(m[i].role, "user") == 0) {
+            if (add_special(b, c->role_tok[1]) || add_text(b, s, l)) return -1;
+        } else if (strcmp(m[i].role, "assistant") == 0) {
+            for (const char *q; (q = memmem(s, l, "</think>", 8)); ) {
+                l -= (size_t)(q + 8 - s);
+                s = q + 8;
+            }
+            if (add_special(b, c->role_tok[2]) || add_text(b, s, l) || add_special(b, c->eot))
+                return -1;
+        }
+    }
+    if (gen && (add_special(b, c->role_tok[2]) || (c->think && add_str(b, "<think>\n"))))
+        return -1;
+    return 0;
+}
+
 /* Meta's Llama 2 template: an optional leading system turn folded into the
  * first user turn, then strictly alternating user and assistant turns. */
 static int llama2(struct build *b, const sr_chat_msg *m, size_t n)
@@ -288,6 +317,7 @@ static int render(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     case SR_CHAT_LLAMA31: rc = llama3(b, m, n, gen); break;
     case SR_CHAT_PHI3:   rc = phi3(b, m, n, gen); break;
     case SR_CHAT_GEMMA:  rc = gemma(b, m, n, gen); break;
+    case SR_CHAT_DEEPSEEK3: rc = deepseek3(b, m, n, gen); break;
     case SR_CHAT_LLAMA2: rc = llama2(b, m, n); break;   /* the prompt ends with [/INST] */
     default:
         snprintf(b->err, b->errlen, "chat format not set up (call sr_chat_init)");
@@ -339,7 +369,8 @@ int sr_chat_render_pair(const sr_chat *c, const sr_chat_msg *m, size_t n,
      * it is the next turn's business). */
     const char *s = response;
     size_t l = response_len;
-    if (c->format != SR_CHAT_CHATML && c->format != SR_CHAT_PHI3) strip(&s, &l);
+    if (c->format != SR_CHAT_CHATML && c->format != SR_CHAT_PHI3 && c->format != SR_CHAT_DEEPSEEK3)
+        strip(&s, &l);
     if (c->format == SR_CHAT_PHI3) {   /* after <|assistant|>\n, as in the whole conversation */
         size_t k = ascii_space_prefix(s, l);
         s += k; l -= k;

@@ -12,7 +12,7 @@ parsed and no BOS added beyond what the template writes. Output:
 tests/golden/chat/FAMILY.jsonl, one object per rendering:
   {"format", "template", "vocab", "messages", "gen_prompt", "text", "ids"}
 "ids" is null when the vocabulary lacks the family's special tokens (Gemma:
-no vocabulary here has <start_of_turn>). A conversation the template refuses
+no vocabulary here has <start_of_turn>; DeepSeek: none has <｜User｜>). A conversation the template refuses
 (Gemma 2 raises on a system turn) is left out.
 
 Needs: python3 -m venv /work/venv-chat && /work/venv-chat/bin/pip install jinja2
@@ -43,6 +43,9 @@ FAMILIES = [
      "<|begin_of_text|>", "<|eot_id|>", True),
     ("phi3", "microsoft-Phi-3.5-mini-instruct.jinja", "phi-3", "<s>", "<|endoftext|>", True),
     ("gemma", "google-gemma-2-2b-it.jinja", "gemma-4", "<bos>", "<eos>", False),
+    # No vocabulary here has DeepSeek's <｜User｜> tokens: text only.
+    ("deepseek3", "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja", "deepseek-llm",
+     "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", False),
 ]
 
 

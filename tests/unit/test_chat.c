@@ -14,6 +14,7 @@ static const char *SPECIALS[] = {
     "<|end_header_id|>", "<|eot_id|>", "<s>", "</s>",
     "<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<start_of_turn>", "<end_of_turn>",
     "<bos>", "<|endoftext|>",
+    "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>",
 };
 #define N_SPECIAL (sizeof SPECIALS / sizeof *SPECIALS)
 
@@ -193,6 +194,12 @@ TEST(recognise_families)
     const char phi3[] = "{{'<|user|>\\n' + message['content'] + '<|end|>\\n'}}{{ '<|assistant|>\\n' }}";
     CHECK(sr_chat_init(&c, t, phi3, strlen(phi3), SR_CHAT_AUTO, err, sizeof err) == 0);
     CHECK(c.format == SR_CHAT_PHI3 && c.eot == sr_tok_find(t, "<|end|>", 7));
+    sr_chat_free(&c);
+
+    const char ds[] = "{{bos_token}}{{'<｜User｜>' + c}}{{'<｜Assistant｜>' + c + '<｜end▁of▁sentence｜>'}}"
+                      "{{'<｜Assistant｜><think>\\n'}}";
+    CHECK(sr_chat_init(&c, t, ds, strlen(ds), SR_CHAT_AUTO, err, sizeof err) == 0);
+    CHECK(c.format == SR_CHAT_DEEPSEEK3 && c.think);
     sr_chat_free(&c);
 
     /* Not recognised: an error that says how to name a format instead. */
@@ -483,7 +490,7 @@ TEST(gemma_phi3_render)
 /* ---- tests/golden/chat/FAMILY.jsonl: the real templates through Jinja2 ------- */
 
 struct golden_row {
-    const char *fmt, *vocab, *text;
+    const char *fmt, *vocab, *text, *tmpl;
     sr_chat_msg *m;
     size_t n;
     bool gen;
@@ -496,6 +503,7 @@ static bool row_parse(json_t *o, struct golden_row *r)
     r->fmt = json_string_value(json_object_get(o, "format"));
     r->vocab = json_string_value(json_object_get(o, "vocab"));
     r->text = json_string_value(json_object_get(o, "text"));
+    r->tmpl = json_string_value(json_object_get(o, "template"));
     r->gen = json_is_true(json_object_get(o, "gen_prompt"));
     r->ids = json_is_array(json_object_get(o, "ids")) ? json_object_get(o, "ids") : NULL;
     r->n = json_array_size(jm);
@@ -506,7 +514,7 @@ static bool row_parse(json_t *o, struct golden_row *r)
         r->m[i].content = json_string_value(json_object_get(e, "content"));
         r->m[i].content_len = json_string_length(json_object_get(e, "content"));
     }
-    return r->fmt && r->text && r->m;
+    return r->fmt && r->text && r->tmpl && r->m;
 }
 
 static bool ids_match(const sr_ids *ids, json_t *want, size_t n)
@@ -568,7 +576,9 @@ static void check_row(const struct golden_row *r, const sr_tok *real, struct gol
     sr_tok *t = NULL;
     bool have_real = real && sr_chat_init(&c, real, NULL, 0, f, err, sizeof err) == 0;
     if (!have_real) {   /* the text through a tiny vocabulary with the family's specials */
-        t = tiny_be(llama ? "<|begin_of_text|>" : strcmp(r->fmt, "gemma") == 0 ? "<bos>" : "<s>",
+        bool ds = strcmp(r->fmt, "deepseek3") == 0;
+        t = tiny_be(llama ? "<|begin_of_text|>" : strcmp(r->fmt, "gemma") == 0 ? "<bos>" :
+                    ds ? "<｜begin▁of▁sentence｜>" : "<s>",
                     strcmp(r->fmt, "phi3") == 0 ? "<|endoftext|>" : "</s>");
         if (!t || sr_chat_init(&c, t, NULL, 0, f, err, sizeof err) != 0) {
             printf("#   %s: %s\n", r->fmt, err); CHECK(0); sr_tok_free(t); return;
@@ -578,6 +588,9 @@ static void check_row(const struct golden_row *r, const sr_tok *real, struct gol
         c.default_system = strdup(QWEN_SYSTEM);
         c.default_system_len = strlen(QWEN_SYSTEM);
     }
+    /* R1's templates open <think> in the generation prompt (sr reads that from
+     * the template text, which the goldens do not carry). */
+    if (f == SR_CHAT_DEEPSEEK3) c.think = strstr(r->tmpl, "-R1-") != NULL;
     k->rows++;
     size_t tl = 0;
     char *text = sr_chat_render_text(&c, r->m, r->n, r->gen, &tl, err, sizeof err);
@@ -636,7 +649,7 @@ static void golden_file(const char *fmt)
 
 TEST(chat_golden)
 {
-    static const char *FMT[] = { "chatml", "llama3.1", "phi3", "gemma" };
+    static const char *FMT[] = { "chatml", "llama3.1", "phi3", "gemma", "deepseek3" };
     for (size_t i = 0; i < sizeof FMT / sizeof *FMT; i++) golden_file(FMT[i]);
 }
 
