@@ -13,7 +13,7 @@ int sr_chat_format_parse(const char *name, enum sr_chat_format *out)
         { "auto", SR_CHAT_AUTO }, { "chatml", SR_CHAT_CHATML },
         { "llama2", SR_CHAT_LLAMA2 }, { "llama3", SR_CHAT_LLAMA3 },
         { "llama3.1", SR_CHAT_LLAMA31 }, { "phi3", SR_CHAT_PHI3 }, { "gemma", SR_CHAT_GEMMA },
-        { "deepseek3", SR_CHAT_DEEPSEEK3 },
+        { "deepseek3", SR_CHAT_DEEPSEEK3 }, { "mistral-v3-tekken", SR_CHAT_MISTRAL_V3_TEKKEN },
     };
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++)
         if (strcmp(name, F[i].name) == 0) { *out = F[i].f; return 0; }
@@ -30,6 +30,7 @@ const char *sr_chat_format_name(enum sr_chat_format f)
     case SR_CHAT_PHI3:   return "phi3";
     case SR_CHAT_GEMMA:  return "gemma";
     case SR_CHAT_DEEPSEEK3: return "deepseek3";
+    case SR_CHAT_MISTRAL_V3_TEKKEN: return "mistral-v3-tekken";
     default:             return "auto";
     }
 }
@@ -87,7 +88,7 @@ static int default_system(sr_chat *c, const char *t, size_t n, char *err, size_t
 
 /* ---- recognising the family ---------------------------------------------- */
 
-#define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek3"
+#define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek3|mistral-v3-tekken"
 #define DS_USER "<\xEF\xBD\x9CUser\xEF\xBD\x9C>"             /* <｜User｜> */
 #define DS_ASSISTANT "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>"  /* <｜Assistant｜> */
 #define DS_EOS "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"
@@ -104,6 +105,10 @@ static int recognise(const char *t, size_t n, enum sr_chat_format *f, char *err,
     }
     if (contains(t, n, "<|im_start|>")) *f = SR_CHAT_CHATML;
     else if (contains(t, n, "[INST]") && contains(t, n, "<<SYS>>")) *f = SR_CHAT_LLAMA2;
+    /* Mistral's tool-aware templates; tekken's writes "[INST]" unspaced in quotes. */
+    else if (contains(t, n, "[INST]") && contains(t, n, "[AVAILABLE_TOOLS]") &&
+             contains(t, n, "\"[INST]\"") && !contains(t, n, " [INST]"))
+        *f = SR_CHAT_MISTRAL_V3_TEKKEN;
     else if (contains(t, n, "<|assistant|>") && contains(t, n, "<|end|>")) *f = SR_CHAT_PHI3;
     else if (contains(t, n, "<start_of_turn>")) *f = SR_CHAT_GEMMA;
     else if (contains(t, n, "<|start_header_id|>") && contains(t, n, "<|eot_id|>"))
@@ -112,7 +117,7 @@ static int recognise(const char *t, size_t n, enum sr_chat_format *f, char *err,
         *f = SR_CHAT_DEEPSEEK3;
     else {
         snprintf(err, errlen, "chat template not recognised as ChatML, Llama 2, Llama 3(.1), "
-                 "Phi-3, Gemma or DeepSeek 3 (it begins \"%.60s\"); name a format with --chat-format "
+                 "Phi-3, Gemma, DeepSeek 3 or Mistral v3-tekken (it begins \"%.60s\"); name a format with --chat-format "
                  FORMAT_NAMES, t);
         return -1;
     }
@@ -187,6 +192,12 @@ int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_le
             need_token(tok, DS_ASSISTANT, f, &c->role_tok[2], err, errlen) != 0 ||
             need_token(tok, DS_EOS, f, &c->eot, err, errlen) != 0) return -1;
         return 0;
+    case SR_CHAT_MISTRAL_V3_TEKKEN:
+        /* [INST] and [/INST] are control tokens in tekken; text in an older vocabulary. */
+        c->role_tok[1] = sr_tok_find(tok, "[INST]", 6);
+        c->role_tok[2] = sr_tok_find(tok, "[/INST]", 7);
+        /* bos and eos as Llama 2: */
+        /* fall through */
     case SR_CHAT_LLAMA2:
         c->bos = sr_tok_bos(tok);
         c->eot = sr_tok_eos(tok);

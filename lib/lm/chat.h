@@ -5,8 +5,9 @@
  * and renders that family here — ChatML (with the default system prompt
  * some models' templates insert, read from the template), Llama 2,
  * Llama 3, Llama 3.1+ (with its dated system header), Phi-3, Gemma and
- * DeepSeek V3/R1. An unrecognised template is an error; a format can be named
- * instead (--chat-format chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek3).
+ * DeepSeek V3/R1 and Mistral v3-tekken. An unrecognised template is an error;
+ * a format can be named instead (--chat-format chatml|llama2|llama3|llama3.1|
+ * phi3|gemma|deepseek3|mistral-v3-tekken).
  *
  * Rendering to ids gives exactly what tokenizing the rendered text with
  * special tokens parsed would give — the template's special tokens by id,
@@ -28,10 +29,11 @@ enum sr_chat_format {
     SR_CHAT_PHI3,       /* <|user|>\n ... <|end|>\n */
     SR_CHAT_GEMMA,      /* <start_of_turn>user\n ... <end_of_turn>\n, role "model" */
     SR_CHAT_DEEPSEEK3,  /* DeepSeek V3 / R1: <｜User｜>...<｜Assistant｜>...<｜end▁of▁sentence｜> */
+    SR_CHAT_MISTRAL_V3_TEKKEN, /* Mistral Nemo: [INST]...[/INST]...</s>, no spaces */
 };
 
 /* "auto", "chatml", "llama2", "llama3", "llama3.1", "phi3", "gemma",
- * "deepseek3" → the format; -1 for another name. */
+ * "deepseek3", "mistral-v3-tekken" → the format; -1 for another name. */
 int sr_chat_format_parse(const char *name, enum sr_chat_format *out);
 const char *sr_chat_format_name(enum sr_chat_format f);
 
@@ -55,7 +57,8 @@ typedef struct sr_chat {
                                    Gemma <start_of_turn> */
     int32_t header_end;         /* Llama 3 <|end_header_id|> */
     int32_t role_tok[3];        /* Phi-3 <|system|>, <|user|>, <|assistant|>;
-                                   DeepSeek -, <｜User｜>, <｜Assistant｜> */
+                                   DeepSeek -, <｜User｜>, <｜Assistant｜>;
+                                   Mistral -, [INST], [/INST] (-1: plain text) */
     bool think;                 /* DeepSeek R1: the generation prompt opens <think>\n */
     int32_t eos;                /* Phi-3: ends a conversation rendered without gen_prompt */
 } sr_chat;

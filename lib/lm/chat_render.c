@@ -261,6 +261,41 @@ static int deepseek3(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     return 0;
 }
 
+/* A marker that is a special token in some vocabularies, text in others. */
+static int add_marker(struct build *b, int32_t id, const char *text)
+{
+    return id >= 0 ? add_special(b, id) : add_str(b, text);
+}
+
+/* Mistral Nemo's template (v3-tekken): the system message goes into the
+ * last turn, and only when that is a user turn; no spaces, no trimming; the
+ * generation prompt adds nothing. */
+static int mistral_tekken(struct build *b, const sr_chat_msg *m, size_t n)
+{
+    const sr_chat *c = b->c;
+    const sr_chat_msg *sys = n > 0 && strcmp(m[0].role, "system") == 0 ? &m[0] : NULL;
+    size_t first = sys ? 1 : 0;
+    if (add_special(b, c->bos)) return -1;
+    for (size_t i = first; i < n; i++) {
+        bool user = strcmp(m[i].role, "user") == 0;
+        if (user != ((i - first) % 2 == 0)) {
+            snprintf(b->err, b->errlen, "turn %zu (%s): mistral needs a system turn only first, "
+                     "then user and assistant turns alternating, starting with user", i, m[i].role);
+            return -1;
+        }
+        if (!user) {
+            if (add_text(b, m[i].content, m[i].content_len) || add_special(b, c->eot)) return -1;
+            continue;
+        }
+        if (add_marker(b, c->role_tok[1], "[INST]") ||
+            (sys && i == n - 1 && (add_text(b, sys->content, sys->content_len) ||
+                                   add_str(b, "\n\n"))) ||
+            add_text(b, m[i].content, m[i].content_len) ||
+            add_marker(b, c->role_tok[2], "[/INST]")) return -1;
+    }
+    return 0;
+}
+
 /* Meta's Llama 2 template: an optional leading system turn folded into the
  * first user turn, then strictly alternating user and assistant turns. */
 static int llama2(struct build *b, const sr_chat_msg *m, size_t n)
@@ -318,6 +353,7 @@ static int render(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     case SR_CHAT_PHI3:   rc = phi3(b, m, n, gen); break;
     case SR_CHAT_GEMMA:  rc = gemma(b, m, n, gen); break;
     case SR_CHAT_DEEPSEEK3: rc = deepseek3(b, m, n, gen); break;
+    case SR_CHAT_MISTRAL_V3_TEKKEN: rc = mistral_tekken(b, m, n); break;
     case SR_CHAT_LLAMA2: rc = llama2(b, m, n); break;   /* the prompt ends with [/INST] */
     default:
         snprintf(b->err, b->errlen, "chat format not set up (call sr_chat_init)");
@@ -369,7 +405,8 @@ int sr_chat_render_pair(const sr_chat *c, const sr_chat_msg *m, size_t n,
      * it is the next turn's business). */
     const char *s = response;
     size_t l = response_len;
-    if (c->format != SR_CHAT_CHATML && c->format != SR_CHAT_PHI3 && c->format != SR_CHAT_DEEPSEEK3)
+    if (c->format != SR_CHAT_CHATML && c->format != SR_CHAT_PHI3 &&
+        c->format != SR_CHAT_DEEPSEEK3 && c->format != SR_CHAT_MISTRAL_V3_TEKKEN)
         strip(&s, &l);
     if (c->format == SR_CHAT_PHI3) {   /* after <|assistant|>\n, as in the whole conversation */
         size_t k = ascii_space_prefix(s, l);

@@ -46,6 +46,9 @@ FAMILIES = [
     # No vocabulary here has DeepSeek's <｜User｜> tokens: text only.
     ("deepseek3", "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja", "deepseek-llm",
      "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", False),
+    # No tekken vocabulary here: text only.
+    ("mistral-v3-tekken", "mistralai-Mistral-Nemo-Instruct-2407.jinja", "tekken", "<s>", "</s>",
+     False),
 ]
 
 

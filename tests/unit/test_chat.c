@@ -15,7 +15,7 @@ static const char *SPECIALS[] = {
     "<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<start_of_turn>", "<end_of_turn>",
     "<bos>", "<|endoftext|>",
     "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>",
-};
+};   /* not [INST]: Llama 2's vocabulary has it as text, and so tekken's falls back to text here */
 #define N_SPECIAL (sizeof SPECIALS / sizeof *SPECIALS)
 
 /* bos = "<s>"; with llama3 set, bos = "<|begin_of_text|>" as in a Llama 3 GGUF. */
@@ -200,6 +200,11 @@ TEST(recognise_families)
                       "{{'<｜Assistant｜><think>\\n'}}";
     CHECK(sr_chat_init(&c, t, ds, strlen(ds), SR_CHAT_AUTO, err, sizeof err) == 0);
     CHECK(c.format == SR_CHAT_DEEPSEEK3 && c.think);
+    sr_chat_free(&c);
+
+    const char nemo[] = "{%- if tools %}[AVAILABLE_TOOLS]{% endif %}{{- \"[INST]\" + m + \"[/INST]\" }}";
+    CHECK(sr_chat_init(&c, t, nemo, strlen(nemo), SR_CHAT_AUTO, err, sizeof err) == 0);
+    CHECK(c.format == SR_CHAT_MISTRAL_V3_TEKKEN && c.eot == sr_tok_eos(t) && c.role_tok[1] == -1);
     sr_chat_free(&c);
 
     /* Not recognised: an error that says how to name a format instead. */
@@ -649,7 +654,8 @@ static void golden_file(const char *fmt)
 
 TEST(chat_golden)
 {
-    static const char *FMT[] = { "chatml", "llama3.1", "phi3", "gemma", "deepseek3" };
+    static const char *FMT[] = { "chatml", "llama3.1", "phi3", "gemma", "deepseek3",
+                                 "mistral-v3-tekken" };
     for (size_t i = 0; i < sizeof FMT / sizeof *FMT; i++) golden_file(FMT[i]);
 }
 
