@@ -1,10 +1,5 @@
-/* chat.c — recognising a chat template's family and rendering it in code.
- *
- * Rendering goes through one builder: text is appended to the rendered text
- * and held as "pending"; a special token first encodes the pending text as
- * one stretch (so "user\n" + content is one piece of text, exactly as when
- * the rendered text is tokenized with special tokens split out), then adds
- * its own id. */
+/* chat.c — the chat formats' names, recognising a template's family, and
+ * setting up its special tokens. The rendering is chat_render.c's. */
 #include "lm/chat.h"
 #include "base/utf8.h"
 
@@ -17,6 +12,8 @@ int sr_chat_format_parse(const char *name, enum sr_chat_format *out)
     static const struct { const char *name; enum sr_chat_format f; } F[] = {
         { "auto", SR_CHAT_AUTO }, { "chatml", SR_CHAT_CHATML },
         { "llama2", SR_CHAT_LLAMA2 }, { "llama3", SR_CHAT_LLAMA3 },
+        { "llama3.1", SR_CHAT_LLAMA31 }, { "phi3", SR_CHAT_PHI3 }, { "gemma", SR_CHAT_GEMMA },
+        { "deepseek3", SR_CHAT_DEEPSEEK3 }, { "mistral-v3-tekken", SR_CHAT_MISTRAL_V3_TEKKEN },
     };
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++)
         if (strcmp(name, F[i].name) == 0) { *out = F[i].f; return 0; }
@@ -29,6 +26,11 @@ const char *sr_chat_format_name(enum sr_chat_format f)
     case SR_CHAT_CHATML: return "chatml";
     case SR_CHAT_LLAMA2: return "llama2";
     case SR_CHAT_LLAMA3: return "llama3";
+    case SR_CHAT_LLAMA31: return "llama3.1";
+    case SR_CHAT_PHI3:   return "phi3";
+    case SR_CHAT_GEMMA:  return "gemma";
+    case SR_CHAT_DEEPSEEK3: return "deepseek3";
+    case SR_CHAT_MISTRAL_V3_TEKKEN: return "mistral-v3-tekken";
     default:             return "auto";
     }
 }
@@ -84,6 +86,44 @@ static int default_system(sr_chat *c, const char *t, size_t n, char *err, size_t
     return 0;
 }
 
+/* ---- recognising the family ---------------------------------------------- */
+
+#define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek3|mistral-v3-tekken"
+#define DS_USER "<\xEF\xBD\x9CUser\xEF\xBD\x9C>"             /* <｜User｜> */
+#define DS_ASSISTANT "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>"  /* <｜Assistant｜> */
+#define DS_EOS "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"
+
+/* By marker strings the family's templates all write (and others do not),
+ * tested in an order where an earlier family's marker cannot appear in a
+ * later one's template. */
+static int recognise(const char *t, size_t n, enum sr_chat_format *f, char *err, size_t errlen)
+{
+    if (!t) {
+        snprintf(err, errlen, "the model has no chat template (tokenizer.chat_template); "
+                 "name a format with --chat-format " FORMAT_NAMES);
+        return -1;
+    }
+    if (contains(t, n, "<|im_start|>")) *f = SR_CHAT_CHATML;
+    else if (contains(t, n, "[INST]") && contains(t, n, "<<SYS>>")) *f = SR_CHAT_LLAMA2;
+    /* Mistral's tool-aware templates; tekken's writes "[INST]" unspaced in quotes. */
+    else if (contains(t, n, "[INST]") && contains(t, n, "[AVAILABLE_TOOLS]") &&
+             contains(t, n, "\"[INST]\"") && !contains(t, n, " [INST]"))
+        *f = SR_CHAT_MISTRAL_V3_TEKKEN;
+    else if (contains(t, n, "<|assistant|>") && contains(t, n, "<|end|>")) *f = SR_CHAT_PHI3;
+    else if (contains(t, n, "<start_of_turn>")) *f = SR_CHAT_GEMMA;
+    else if (contains(t, n, "<|start_header_id|>") && contains(t, n, "<|eot_id|>"))
+        *f = contains(t, n, "Cutting Knowledge Date") ? SR_CHAT_LLAMA31 : SR_CHAT_LLAMA3;
+    else if (contains(t, n, DS_USER) && contains(t, n, DS_ASSISTANT) && contains(t, n, DS_EOS))
+        *f = SR_CHAT_DEEPSEEK3;
+    else {
+        snprintf(err, errlen, "chat template not recognised as ChatML, Llama 2, Llama 3(.1), "
+                 "Phi-3, Gemma, DeepSeek 3 or Mistral v3-tekken (it begins \"%.60s\"); name a format with --chat-format "
+                 FORMAT_NAMES, t);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- setting up ---------------------------------------------------------- */
 
 static int need_token(const sr_tok *tok, const char *name, enum sr_chat_format f,
@@ -109,33 +149,12 @@ int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_le
 {
     memset(c, 0, sizeof *c);
     c->tok = tok;
-    c->eot = c->bos = c->turn_start = c->header_end = -1;
+    c->eot = c->bos = c->turn_start = c->header_end = c->eos = -1;
+    c->role_tok[0] = c->role_tok[1] = c->role_tok[2] = -1;
     if (!tmpl) tmpl_len = 0;
 
     enum sr_chat_format f = format;
-    if (f == SR_CHAT_AUTO) {
-        if (!tmpl) {
-            snprintf(err, errlen, "the model has no chat template (tokenizer.chat_template); "
-                     "name a format with --chat-format chatml|llama2|llama3");
-            return -1;
-        }
-        if (contains(tmpl, tmpl_len, "<|im_start|>")) f = SR_CHAT_CHATML;
-        else if (contains(tmpl, tmpl_len, "<|start_header_id|>") && contains(tmpl, tmpl_len, "<|eot_id|>")) {
-            if (contains(tmpl, tmpl_len, "Cutting Knowledge Date")) {
-                snprintf(err, errlen, "chat template is Llama 3.1-style (a dated system header), which "
-                         "sr does not render; --chat-format llama3 renders the plain Llama 3 form");
-                return -1;
-            }
-            f = SR_CHAT_LLAMA3;
-        } else if (contains(tmpl, tmpl_len, "[INST]") && contains(tmpl, tmpl_len, "<<SYS>>"))
-            f = SR_CHAT_LLAMA2;
-        else {
-            snprintf(err, errlen, "chat template not recognised as ChatML, Llama 2 or Llama 3 "
-                     "(it begins \"%.60s\"); name a format with --chat-format chatml|llama2|llama3",
-                     tmpl);
-            return -1;
-        }
-    }
+    if (f == SR_CHAT_AUTO && recognise(tmpl, tmpl_len, &f, err, errlen) != 0) return -1;
     c->format = f;
     switch (f) {
     case SR_CHAT_CHATML:
@@ -143,12 +162,42 @@ int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_le
             need_token(tok, "<|im_end|>", f, &c->eot, err, errlen) != 0) return -1;
         return tmpl ? default_system(c, tmpl, tmpl_len, err, errlen) : 0;
     case SR_CHAT_LLAMA3:
+    case SR_CHAT_LLAMA31:
         c->bos = sr_tok_bos(tok);
         if (need_id(c->bos, "beginning-of-text (bos)", f, err, errlen) != 0 ||
             need_token(tok, "<|start_header_id|>", f, &c->turn_start, err, errlen) != 0 ||
             need_token(tok, "<|end_header_id|>", f, &c->header_end, err, errlen) != 0 ||
             need_token(tok, "<|eot_id|>", f, &c->eot, err, errlen) != 0) return -1;
         return 0;
+    case SR_CHAT_PHI3:
+        c->eos = sr_tok_eos(tok);
+        if (need_id(c->eos, "eos", f, err, errlen) != 0 ||
+            need_token(tok, "<|system|>", f, &c->role_tok[0], err, errlen) != 0 ||
+            need_token(tok, "<|user|>", f, &c->role_tok[1], err, errlen) != 0 ||
+            need_token(tok, "<|assistant|>", f, &c->role_tok[2], err, errlen) != 0 ||
+            need_token(tok, "<|end|>", f, &c->eot, err, errlen) != 0) return -1;
+        return 0;
+    case SR_CHAT_GEMMA:
+        c->bos = sr_tok_bos(tok);
+        if (need_id(c->bos, "bos", f, err, errlen) != 0 ||
+            need_token(tok, "<start_of_turn>", f, &c->turn_start, err, errlen) != 0 ||
+            need_token(tok, "<end_of_turn>", f, &c->eot, err, errlen) != 0) return -1;
+        return 0;
+    case SR_CHAT_DEEPSEEK3:
+        c->bos = sr_tok_bos(tok);
+        /* R1's templates open the reply's thinking in the generation prompt. */
+        c->think = tmpl && contains(tmpl, tmpl_len, DS_ASSISTANT "<think>\\n");
+        if (need_id(c->bos, "bos", f, err, errlen) != 0 ||
+            need_token(tok, DS_USER, f, &c->role_tok[1], err, errlen) != 0 ||
+            need_token(tok, DS_ASSISTANT, f, &c->role_tok[2], err, errlen) != 0 ||
+            need_token(tok, DS_EOS, f, &c->eot, err, errlen) != 0) return -1;
+        return 0;
+    case SR_CHAT_MISTRAL_V3_TEKKEN:
+        /* [INST] and [/INST] are control tokens in tekken; text in an older vocabulary. */
+        c->role_tok[1] = sr_tok_find(tok, "[INST]", 6);
+        c->role_tok[2] = sr_tok_find(tok, "[/INST]", 7);
+        /* bos and eos as Llama 2: */
+        /* fall through */
     case SR_CHAT_LLAMA2:
         c->bos = sr_tok_bos(tok);
         c->eot = sr_tok_eos(tok);
@@ -173,259 +222,4 @@ void sr_chat_free(sr_chat *c)
 {
     free(c->default_system);
     c->default_system = NULL;
-}
-
-/* ---- the builder --------------------------------------------------------- */
-
-struct build {
-    const sr_chat *c;
-    sr_ids *ids;            /* NULL: text only */
-    char *p; size_t n, cap; /* the rendered text */
-    size_t pend;            /* start of text not yet encoded */
-    char *err; size_t errlen;
-};
-
-static int add_text(struct build *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { snprintf(b->err, b->errlen, "out of memory"); return -1; }
-        b->p = p; b->cap = cap;
-    }
-    if (n) memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-    return 0;
-}
-
-static int add_str(struct build *b, const char *s) { return add_text(b, s, strlen(s)); }
-
-static int flush(struct build *b)
-{
-    if (b->ids && b->n > b->pend &&
-        sr_tok_encode(b->c->tok, b->p + b->pend, b->n - b->pend, b->ids, b->err, b->errlen) != 0)
-        return -1;
-    b->pend = b->n;
-    return 0;
-}
-
-static int add_special(struct build *b, int32_t id)
-{
-    size_t l = 0;
-    const char *t = sr_tok_text(b->c->tok, id, &l);
-    if (!t) { snprintf(b->err, b->errlen, "special token id %d is outside the vocabulary", id); return -1; }
-    if (flush(b) != 0 || add_text(b, t, l) != 0) return -1;
-    b->pend = b->n;
-    if (b->ids && sr_tok_push_id(b->c->tok, id, b->ids, b->err, b->errlen) != 0) return -1;
-    return 0;
-}
-
-/* Python's str.isspace(), which Jinja's trim and str.strip() use. */
-static bool py_space(uint32_t c)
-{
-    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-           c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
-/* The code point that starts at s (valid UTF-8), and its length. */
-static uint32_t cp_at(const unsigned char *s, size_t *len)
-{
-    if (s[0] < 0x80) { *len = 1; return s[0]; }
-    if (s[0] < 0xE0) { *len = 2; return (s[0] & 0x1Fu) << 6 | (s[1] & 0x3Fu); }
-    if (s[0] < 0xF0) { *len = 3; return (s[0] & 0x0Fu) << 12 | (s[1] & 0x3Fu) << 6 | (s[2] & 0x3Fu); }
-    *len = 4;
-    return (s[0] & 0x07u) << 18 | (s[1] & 0x3Fu) << 12 | (s[2] & 0x3Fu) << 6 | (s[3] & 0x3Fu);
-}
-
-static void strip(const char **s, size_t *n)
-{
-    const unsigned char *p = (const unsigned char *)*s, *e = p + *n;
-    size_t l;
-    while (p < e && py_space(cp_at(p, &l))) p += l;
-    while (e > p) {
-        const unsigned char *q = e - 1;
-        while (q > p && (*q & 0xC0) == 0x80) q--;   /* back to the start of the last code point */
-        if (!py_space(cp_at(q, &l))) break;
-        e = q;
-    }
-    *s = (const char *)p;
-    *n = (size_t)(e - p);
-}
-
-/* ---- the formats ---------------------------------------------------------- */
-
-static int check_turns(const sr_chat_msg *m, size_t n, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < n; i++) {
-        const char *r = m[i].role ? m[i].role : "(none)";
-        if (strcmp(r, "system") != 0 && strcmp(r, "user") != 0 && strcmp(r, "assistant") != 0) {
-            snprintf(err, errlen, "turn %zu: role '%s' is not system, user or assistant", i, r);
-            return -1;
-        }
-        size_t bad = sr_utf8_valid_prefix(m[i].content, m[i].content_len);
-        if (bad != m[i].content_len) {
-            snprintf(err, errlen, "turn %zu (%s): content is not valid UTF-8 at byte %zu", i, r, bad);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int chatml(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
-{
-    const sr_chat *c = b->c;
-    for (size_t i = 0; i < n; i++) {
-        if (i == 0 && strcmp(m[0].role, "system") != 0 && c->default_system) {
-            if (add_special(b, c->turn_start) || add_str(b, "system\n") ||
-                add_text(b, c->default_system, c->default_system_len) ||
-                add_special(b, c->eot) || add_str(b, "\n")) return -1;
-        }
-        if (add_special(b, c->turn_start) || add_str(b, m[i].role) || add_str(b, "\n") ||
-            add_text(b, m[i].content, m[i].content_len) ||
-            add_special(b, c->eot) || add_str(b, "\n")) return -1;
-    }
-    if (gen && (add_special(b, c->turn_start) || add_str(b, "assistant\n"))) return -1;
-    return 0;
-}
-
-static int llama3(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
-{
-    const sr_chat *c = b->c;
-    for (size_t i = 0; i < n; i++) {
-        const char *s = m[i].content;
-        size_t l = m[i].content_len;
-        strip(&s, &l);
-        if ((i == 0 && add_special(b, c->bos)) ||
-            add_special(b, c->turn_start) || add_str(b, m[i].role) ||
-            add_special(b, c->header_end) || add_str(b, "\n\n") || add_text(b, s, l) ||
-            add_special(b, c->eot)) return -1;
-    }
-    if (gen && (add_special(b, c->turn_start) || add_str(b, "assistant") ||
-                add_special(b, c->header_end) || add_str(b, "\n\n"))) return -1;
-    return 0;
-}
-
-/* Meta's Llama 2 template: an optional leading system turn folded into the
- * first user turn, then strictly alternating user and assistant turns. */
-static int llama2(struct build *b, const sr_chat_msg *m, size_t n)
-{
-    const sr_chat *c = b->c;
-    const sr_chat_msg *sys = n > 0 && strcmp(m[0].role, "system") == 0 ? &m[0] : NULL;
-    size_t first = sys ? 1 : 0;
-    char *tmp = NULL;
-    int rc = -1;
-    for (size_t i = first; i < n; i++) {
-        bool user = strcmp(m[i].role, "user") == 0;
-        if (user != ((i - first) % 2 == 0)) {
-            snprintf(b->err, b->errlen, "turn %zu (%s): llama2 needs a system turn only first, "
-                     "then user and assistant turns alternating, starting with user", i, m[i].role);
-            goto done;
-        }
-        const char *s = m[i].content;
-        size_t l = m[i].content_len;
-        if (i == first && sys) {   /* strip() applies to the whole, <<SYS>> block included */
-            static const char A[] = "<<SYS>>\n", B[] = "\n<</SYS>>\n\n";
-            size_t tl = sizeof A - 1 + sys->content_len + sizeof B - 1 + l;
-            if (!(tmp = malloc(tl + 1))) { snprintf(b->err, b->errlen, "out of memory"); goto done; }
-            size_t k = 0;
-            memcpy(tmp + k, A, sizeof A - 1); k += sizeof A - 1;
-            memcpy(tmp + k, sys->content, sys->content_len); k += sys->content_len;
-            memcpy(tmp + k, B, sizeof B - 1); k += sizeof B - 1;
-            memcpy(tmp + k, s, l); k += l;
-            s = tmp; l = k;
-        }
-        strip(&s, &l);
-        if (user) {
-            if (add_special(b, c->bos) || add_str(b, "[INST] ") || add_text(b, s, l) ||
-                add_str(b, " [/INST]")) goto done;
-        } else {
-            if (add_str(b, " ") || add_text(b, s, l) || add_str(b, " ") || add_special(b, c->eot))
-                goto done;
-        }
-        free(tmp);
-        tmp = NULL;
-    }
-    rc = 0;
-done:
-    free(tmp);
-    return rc;
-}
-
-static int render(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
-{
-    if (check_turns(m, n, b->err, b->errlen) != 0) return -1;
-    int rc;
-    switch (b->c->format) {
-    case SR_CHAT_CHATML: rc = chatml(b, m, n, gen); break;
-    case SR_CHAT_LLAMA3: rc = llama3(b, m, n, gen); break;
-    case SR_CHAT_LLAMA2: rc = llama2(b, m, n); break;   /* the prompt ends with [/INST] */
-    default:
-        snprintf(b->err, b->errlen, "chat format not set up (call sr_chat_init)");
-        return -1;
-    }
-    return rc != 0 ? -1 : flush(b);
-}
-
-int sr_chat_render_ids(const sr_chat *c, const sr_chat_msg *m, size_t n, bool gen_prompt,
-                       sr_ids *out, char *err, size_t errlen)
-{
-    size_t n0 = out->n;
-    struct build b = { .c = c, .ids = out, .err = err, .errlen = errlen };
-    int rc = render(&b, m, n, gen_prompt);
-    free(b.p);
-    if (rc != 0) out->n = n0;
-    return rc;
-}
-
-char *sr_chat_render_text(const sr_chat *c, const sr_chat_msg *m, size_t n, bool gen_prompt,
-                          size_t *len, char *err, size_t errlen)
-{
-    struct build b = { .c = c, .err = err, .errlen = errlen };
-    if (render(&b, m, n, gen_prompt) != 0 || (!b.p && add_text(&b, "", 0) != 0)) {
-        free(b.p);
-        return NULL;
-    }
-    *len = b.n;
-    return b.p;
-}
-
-int sr_chat_render_pair(const sr_chat *c, const sr_chat_msg *m, size_t n,
-                        const char *response, size_t response_len,
-                        sr_ids *out, size_t *response_start, char *err, size_t errlen)
-{
-    size_t n0 = out->n;
-    if (sr_chat_render_ids(c, m, n, true, out, err, errlen) != 0) return -1;
-    *response_start = out->n;
-
-    size_t bad = sr_utf8_valid_prefix(response, response_len);
-    if (bad != response_len) {
-        snprintf(err, errlen, "response is not valid UTF-8 at byte %zu", bad);
-        out->n = n0;
-        return -1;
-    }
-    /* The response as its assistant turn holds it: trimmed for Llama 3,
-     * " " + stripped + " " before </s> for Llama 2, as it is for ChatML. */
-    const char *s = response;
-    size_t l = response_len;
-    if (c->format != SR_CHAT_CHATML) strip(&s, &l);
-    int rc;
-    if (c->format == SR_CHAT_LLAMA2) {
-        char *tmp = malloc(l + 2);
-        if (!tmp) { snprintf(err, errlen, "out of memory"); out->n = n0; return -1; }
-        tmp[0] = ' ';
-        memcpy(tmp + 1, s, l);
-        tmp[l + 1] = ' ';
-        rc = sr_tok_encode(c->tok, tmp, l + 2, out, err, errlen);
-        free(tmp);
-    } else {
-        rc = sr_tok_encode(c->tok, s, l, out, err, errlen);
-    }
-    if (rc != 0 || sr_tok_push_id(c->tok, c->eot, out, err, errlen) != 0) {
-        out->n = n0;
-        return -1;
-    }
-    return 0;
 }

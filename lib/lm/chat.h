@@ -3,9 +3,11 @@
  * A GGUF carries its chat template as Jinja (tokenizer.chat_template). sr
  * does not interpret Jinja: it recognises the family from the template text
  * and renders that family here — ChatML (with the default system prompt
- * some models' templates insert, read from the template), Llama 2 and
- * Llama 3. An unrecognised template is an error; a format can be named
- * instead (--chat-format chatml|llama2|llama3).
+ * some models' templates insert, read from the template), Llama 2,
+ * Llama 3, Llama 3.1+ (with its dated system header), Phi-3, Gemma and
+ * DeepSeek V3/R1 and Mistral v3-tekken. An unrecognised template is an error;
+ * a format can be named instead (--chat-format chatml|llama2|llama3|llama3.1|
+ * phi3|gemma|deepseek3|mistral-v3-tekken).
  *
  * Rendering to ids gives exactly what tokenizing the rendered text with
  * special tokens parsed would give — the template's special tokens by id,
@@ -21,9 +23,17 @@
 #include "lm/gguf.h"
 #include "lm/tokenizer.h"
 
-enum sr_chat_format { SR_CHAT_AUTO = 0, SR_CHAT_CHATML, SR_CHAT_LLAMA2, SR_CHAT_LLAMA3 };
+enum sr_chat_format {
+    SR_CHAT_AUTO = 0, SR_CHAT_CHATML, SR_CHAT_LLAMA2, SR_CHAT_LLAMA3,
+    SR_CHAT_LLAMA31,    /* Llama 3.1/3.2/3.3: a dated system header ("26 Jul 2024") */
+    SR_CHAT_PHI3,       /* <|user|>\n ... <|end|>\n */
+    SR_CHAT_GEMMA,      /* <start_of_turn>user\n ... <end_of_turn>\n, role "model" */
+    SR_CHAT_DEEPSEEK3,  /* DeepSeek V3 / R1: <｜User｜>...<｜Assistant｜>...<｜end▁of▁sentence｜> */
+    SR_CHAT_MISTRAL_V3_TEKKEN, /* Mistral Nemo: [INST]...[/INST]...</s>, no spaces */
+};
 
-/* "auto", "chatml", "llama2", "llama3" → the format; -1 for another name. */
+/* "auto", "chatml", "llama2", "llama3", "llama3.1", "phi3", "gemma",
+ * "deepseek3", "mistral-v3-tekken" → the format; -1 for another name. */
 int sr_chat_format_parse(const char *name, enum sr_chat_format *out);
 const char *sr_chat_format_name(enum sr_chat_format f);
 
@@ -43,8 +53,14 @@ typedef struct sr_chat {
     size_t default_system_len;
     int32_t eot;                /* the token that ends a turn; generation stops on it */
     int32_t bos;                /* Llama 2/3: begins the conversation or turn */
-    int32_t turn_start;         /* ChatML <|im_start|>, Llama 3 <|start_header_id|> */
+    int32_t turn_start;         /* ChatML <|im_start|>, Llama 3 <|start_header_id|>,
+                                   Gemma <start_of_turn> */
     int32_t header_end;         /* Llama 3 <|end_header_id|> */
+    int32_t role_tok[3];        /* Phi-3 <|system|>, <|user|>, <|assistant|>;
+                                   DeepSeek -, <｜User｜>, <｜Assistant｜>;
+                                   Mistral -, [INST], [/INST] (-1: plain text) */
+    bool think;                 /* DeepSeek R1: the generation prompt opens <think>\n */
+    int32_t eos;                /* Phi-3: ends a conversation rendered without gen_prompt */
 } sr_chat;
 
 /* Set up from a template text (tmpl may be NULL when format is named).

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""make_chat_golden.py — golden renderings of the chat templates sr renders in code.
+
+For each family, the real Jinja template from llama.cpp's models/templates/ is
+rendered with Jinja2 the way transformers' apply_chat_template does (sandboxed
+environment, trim_blocks, lstrip_blocks, raise_exception, strftime_now fixed to
+26 Jul 2024 so that Llama 3.2's date is reproducible), for several
+conversations, with add_generation_prompt true (prompts, what
+sr_chat_render_ids is asked for at generation) and false (whole conversations).
+The text is then tokenized by llama.cpp's llama-tokenize with special tokens
+parsed and no BOS added beyond what the template writes. Output:
+tests/golden/chat/FAMILY.jsonl, one object per rendering:
+  {"format", "template", "vocab", "messages", "gen_prompt", "text", "ids"}
+"ids" is null when the vocabulary lacks the family's special tokens (Gemma:
+no vocabulary here has <start_of_turn>; DeepSeek: none has <｜User｜>). A conversation the template refuses
+(Gemma 2 raises on a system turn) is left out.
+
+Needs: python3 -m venv /work/venv-chat && /work/venv-chat/bin/pip install jinja2
+(jinja2 3.1.x). Run from the repository root:
+  /work/venv-chat/bin/python tests/golden/make_chat_golden.py
+"""
+import json
+import os
+import subprocess
+import sys
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+LLAMA = "/root/.cache/sr-peers/llama_cpp_python-0.3.36/vendor/llama.cpp"
+TEMPLATES = LLAMA + "/models/templates"
+TOKENIZE = LLAMA + "/build/bin/llama-tokenize"
+VOCAB = os.environ.get("SR_SHARED", "/work/shared") + "/data/vocab"
+
+# format, template file, vocabulary, bos text, eos text, whether ids are made
+FAMILIES = [
+    ("chatml", "Qwen-Qwen2.5-7B-Instruct.jinja", "qwen2", "", "<|im_end|>", True),
+    ("llama3.1", "meta-llama-Llama-3.1-8B-Instruct.jinja", "llama-bpe",
+     "<|begin_of_text|>", "<|eot_id|>", True),
+    ("llama3.1", "meta-llama-Llama-3.2-3B-Instruct.jinja", "llama-bpe",
+     "<|begin_of_text|>", "<|eot_id|>", True),
+    ("llama3.1", "meta-llama-Llama-3.3-70B-Instruct.jinja", "llama-bpe",
+     "<|begin_of_text|>", "<|eot_id|>", True),
+    ("phi3", "microsoft-Phi-3.5-mini-instruct.jinja", "phi-3", "<s>", "<|endoftext|>", True),
+    ("gemma", "google-gemma-2-2b-it.jinja", "gemma-4", "<bos>", "<eos>", False),
+    # No vocabulary here has DeepSeek's <｜User｜> tokens: text only.
+    ("deepseek3", "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja", "deepseek-llm",
+     "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", False),
+    # No tekken vocabulary here: text only.
+    ("mistral-v3-tekken", "mistralai-Mistral-Nemo-Instruct-2407.jinja", "tekken", "<s>", "</s>",
+     False),
+]
+
+
+def M(role, content):
+    return {"role": role, "content": content}
+
+
+CONVERSATIONS = [
+    [M("user", "Hello!")],
+    [M("system", "You are a terse assistant."), M("user", "What is 2+2?")],
+    [M("user", "Write a haiku\nabout the sea."), M("assistant", "Waves fold into foam,\nsalt wind."),
+     M("user", "  Another one, please.  ")],
+    [M("system", "  Answer in French.\n"), M("user", "Où est la gare ? ☕ 日本語"),
+     M("assistant", " Elle est là-bas. "), M("user", "Merci — et le musée?")],
+    [M("user", "First"), M("assistant", "One"), M("user", "Second\n\n"),
+     M("assistant", "Two\ttabs"), M("user", "Third: 🙂 emoji and ñ")],
+    [M("system", "Be kind."), M("user", "Hi"), M("assistant", "Hello! How can I help?")],
+    [M("user", "Tell me a joke."), M("assistant", "Why did the chicken\ncross the road? 🐔")],
+    [M("user", "List two colours"), M("assistant", "1. red\n2. blue"), M("user", "And one more?"),
+     M("assistant", "3. green  ")],
+]
+
+
+def render(tmpl_text, messages, gen, bos, eos):
+    def raise_exception(msg):
+        raise jinja2.exceptions.TemplateError(msg)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = lambda fmt: "26 Jul 2024"
+    return env.from_string(tmpl_text).render(messages=messages, add_generation_prompt=gen,
+                                             bos_token=bos, eos_token=eos)
+
+
+def tokenize(vocab, text):
+    r = subprocess.run([TOKENIZE, "-m", f"{VOCAB}/ggml-vocab-{vocab}.gguf", "--stdin", "--ids",
+                        "--no-bos", "--log-disable"], input=text.encode(), capture_output=True,
+                       env=dict(os.environ, LD_LIBRARY_PATH=os.path.dirname(TOKENIZE)), check=True)
+    return json.loads(r.stdout.decode().strip().splitlines()[-1])
+
+
+def main():
+    out = {}
+    for fmt, tfile, vocab, bos, eos, with_ids in FAMILIES:
+        with open(f"{TEMPLATES}/{tfile}", encoding="utf-8") as f:
+            tmpl = f.read()
+        for msgs in CONVERSATIONS:
+            ends_user = msgs[-1]["role"] == "user"
+            for gen in ([True, False] if ends_user else [False]):
+                try:
+                    text = render(tmpl, msgs, gen, bos, eos)
+                except jinja2.exceptions.TemplateError as e:
+                    print(f"{tfile}: left out ({e})", file=sys.stderr)
+                    continue
+                ids = tokenize(vocab, text) if with_ids else None
+                out.setdefault(fmt, []).append({"format": fmt, "template": tfile, "vocab": vocab,
+                                                "messages": msgs, "gen_prompt": gen,
+                                                "text": text, "ids": ids})
+    for fmt, rows in out.items():
+        with open(f"tests/golden/chat/{fmt}.jsonl", "w", encoding="utf-8") as f:
+            for r in rows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print(f"{fmt}: {len(rows)} renderings, {sum(len(r['ids'] or []) for r in rows)} tokens",
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
