@@ -90,12 +90,16 @@ static const char RE_DSLLM_WORD[] =
     "\\x{FB13}-\\x{FB17}\\x{FF21}-\\x{FF3A}\\x{FF41}-\\x{FF5A}\\x{10400}-\\x{1044F}"
     "\\x{104B0}-\\x{104D3}\\x{104D8}-\\x{104FB}\\x{10C80}-\\x{10CB2}\\x{10CC0}-\\x{10CF2}"
     "\\x{118A0}-\\x{118DF}\\x{1E900}-\\x{1E943}]+";
+/* llama.cpp turns every non-ASCII white space into U+000B before these
+ * regexes without "\\p{..}" run, so U+3000 in the list below, and the white
+ * space inside the CJK ranges, never match there: they are left out here. */
 static const char RE_DSLLM_PUNCT[] =
-    "[" WS "]?[!-/:-~\\x{FF01}-\\x{FF0F}\\x{FF1A}-\\x{FF5E}\\x{2018}-\\x{201F}\\x{3000}-\\x{3002}]+";
+    "[" WS "]?[!-/:-~\\x{FF01}-\\x{FF0F}\\x{FF1A}-\\x{FF5E}\\x{2018}-\\x{201F}\\x{3001}-\\x{3002}]+";
 /* "$" is the end of the piece in llama.cpp's std::regex; PCRE2's would also
  * match before a final newline. */
 static const char RE_DSLLM_TAIL[] = "[" WS "]+\\z";
-static const char RE_DS_CJK[] = "[\\x{4E00}-\\x{9FA5}\\x{800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+";
+static const char RE_DS_CJK[] =
+    "(?:(?![" WS "])[\\x{4E00}-\\x{9FA5}\\x{800}-\\x{4E00}\\x{AC00}-\\x{D7FF}])+";
 static const char RE_NUMS[] = "\\p{N}+";
 static const char RE_DSC_WORD[] = "[" WS "]?\\p{L}+";
 static const char RE_DSC_PUNCT[] = "[" WS "]?\\p{P}+";
@@ -105,6 +109,62 @@ static const char RE_DSC_PUNCT[] = "[" WS "]?\\p{P}+";
 static const char RE_FALCON_PUNCT[] = "[\\p{P}$+<=>^~|`]+";
 static const char RE_DEFAULT_PUNCT[] = "[\\p{P}$+<=>^~|]+";
 static const char RE_DIGIT3[] = "[0-9][0-9][0-9]";
+
+/* Characters llama.cpp's Unicode tables (15.1) put in a category that this
+ * PCRE2's older tables leave unassigned, by category letter; every "\p{X}"
+ * of a pattern is widened by them, so that ids agree on them too (a newer
+ * PCRE2 already has them: the repeat is harmless). Found by comparing every
+ * code point of both (no code point differs the other way). */
+static const struct { char cat; const char *extra; } NEWER[] = {
+    { 'N', "\\x{11F50}-\\x{11F59}\\x{1D2C0}-\\x{1D2D3}\\x{1E4F0}-\\x{1E4F9}" },
+    { 'L', "\\x{1123F}-\\x{11240}\\x{11F02}\\x{11F04}-\\x{11F10}\\x{11F12}-\\x{11F33}"
+           "\\x{1342F}\\x{13441}-\\x{13446}\\x{1B132}\\x{1B155}\\x{1DF25}-\\x{1DF2A}"
+           "\\x{1E030}-\\x{1E06D}\\x{1E4D0}-\\x{1E4EB}\\x{2B739}\\x{2EBF0}-\\x{2EE5D}"
+           "\\x{31350}-\\x{323AF}" },
+    { 'P', "\\x{11B00}-\\x{11B09}\\x{11F43}-\\x{11F4F}" },
+    { 'M', "\\x{CF3}\\x{ECE}\\x{10EFD}-\\x{10EFF}\\x{11241}\\x{11F00}-\\x{11F01}\\x{11F03}"
+           "\\x{11F34}-\\x{11F3A}\\x{11F3E}-\\x{11F42}\\x{13440}\\x{13447}-\\x{13455}"
+           "\\x{1E08F}\\x{1E4EC}-\\x{1E4EF}" },
+    { 'S', "\\x{2FFC}-\\x{2FFF}\\x{31EF}\\x{1F6DC}\\x{1F774}-\\x{1F776}\\x{1F77B}-\\x{1F77F}"
+           "\\x{1F7D9}\\x{1FA75}-\\x{1FA77}\\x{1FA87}-\\x{1FA88}\\x{1FAAD}-\\x{1FAAF}"
+           "\\x{1FABB}-\\x{1FABD}\\x{1FABF}\\x{1FACE}-\\x{1FACF}\\x{1FADA}-\\x{1FADB}"
+           "\\x{1FAE8}\\x{1FAF7}-\\x{1FAF8}" },
+};
+
+static const char *newer_of(char cat)
+{
+    for (size_t i = 0; i < sizeof NEWER / sizeof NEWER[0]; i++)
+        if (NEWER[i].cat == cat) return NEWER[i].extra;
+    return NULL;
+}
+
+/* Copy re with each "\p{X}" widened by NEWER: inside a class the ranges are
+ * appended, outside it becomes a class of its own. Returns a malloc'd
+ * string, NULL when out of memory. */
+static char *widen(const char *re)
+{
+    size_t cap = strlen(re) + 1;
+    for (const char *q = re; (q = strstr(q, "\\p{")) != NULL; q += 3) cap += 512;
+    char *o = malloc(cap), *w = o;
+    if (!o) return NULL;
+    bool in_class = false;
+    for (const char *q = re; *q;) {
+        const char *ex = q[0] == '\\' && q[1] == 'p' && q[2] == '{' && q[3] && q[4] == '}'
+                         ? newer_of(q[3]) : NULL;
+        if (ex) {
+            w += sprintf(w, in_class ? "\\p{%c}%s" : "[\\p{%c}%s]", q[3], ex);
+            q += 5;
+        } else if (q[0] == '\\' && q[1]) {
+            *w++ = *q++; *w++ = *q++;
+        } else {
+            if (*q == '[' && !in_class) in_class = true;
+            else if (*q == ']' && in_class) in_class = false;
+            *w++ = *q++;
+        }
+    }
+    *w = 0;
+    return o;
+}
 
 #define MAX_RE 6
 
@@ -199,8 +259,11 @@ int sr_pretok_new(sr_pretok **out, const char *name, bool *ignore_merges,
     if (!p) { snprintf(err, errlen, "out of memory"); return -1; }
     for (int i = 0; i < MAX_RE && d->re[i]; i++) {
         int ec; PCRE2_SIZE eo;
-        p->re[i] = pcre2_compile((PCRE2_SPTR)d->re[i], PCRE2_ZERO_TERMINATED,
+        char *src = widen(d->re[i]);
+        if (!src) { snprintf(err, errlen, "out of memory"); sr_pretok_free(p); return -1; }
+        p->re[i] = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
                                  PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+        free(src);
         if (!p->re[i]) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(ec, msg, sizeof msg);
