@@ -465,7 +465,10 @@ int sr_tok_load(sr_tok **out, const gguf_file *g, const char *pre_override,
     if (str_key(g, "tokenizer.ggml.model", model, sizeof model, err, errlen) != 0 ||
         model_kind(model, &kind, err, errlen) != 0) return -1;
     snprintf(pre, sizeof pre, "%s", pre_override ? pre_override : "default");
-    if (kind == TOK_BPE && !pre_override &&
+    /* Without tokenizer.ggml.pre llama.cpp warns and uses its "default"
+     * pre-tokenizer; so does this (the name is in sr_tok_pre). */
+    gguf_str pre_s;
+    if (kind == TOK_BPE && !pre_override && gguf_get_str(g, "tokenizer.ggml.pre", &pre_s) == 0 &&
         str_key(g, "tokenizer.ggml.pre", pre, sizeof pre, err, errlen) != 0) return -1;
 
     const gguf_value *tok = need_arr(g, "tokenizer.ggml.tokens", true, err, errlen);

@@ -3,7 +3,11 @@
  *   - NAME.gguf.inp / NAME.gguf.out: llama.cpp's own test cases (inputs
  *     separated by "\n__ggml_vocab_test__\n", one line of ids per input);
  *   - tests/golden/vocab/NAME.jsonl: generated strings with the ids of
- *     llama.cpp's llama-tokenize (tests/golden/make_vocab_golden.py).
+ *     llama.cpp's llama-tokenize (tests/golden/make_vocab_golden.py);
+ *   - tests/golden/vocab/BASE@PRE.jsonl: BASE's vocabulary under another
+ *     pre-tokenizer PRE (loaded with pre_override = PRE; "default" is what
+ *     an absent tokenizer.ggml.pre means), for the pre-tokenizers no
+ *     vocabulary here uses (tests/golden/make_vocab_pre_golden.py).
  * Neither adds BOS/EOS or parses special tokens, as sr_tok_encode does not.
  * Wherever the tokenizer is lossless, decode(encode(s)) == s is checked too.
  * SR_VOCAB_ONLY=NAME restricts the run to one vocabulary (for debugging). */
@@ -224,6 +228,47 @@ static size_t run_jsonl(const sr_tok *t, const char *name, const char *path)
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* Every tests/golden/vocab/BASE@PRE.jsonl, one test each. */
+static void run_pre_goldens(const char *dir, const char *only)
+{
+    DIR *d = opendir("tests/golden/vocab");
+    char *files[256];
+    size_t nf = 0;
+    for (struct dirent *e; d && (e = readdir(d)) && nf < 256;) {
+        size_t l = strlen(e->d_name);
+        if (l > 6 && !strcmp(e->d_name + l - 6, ".jsonl") && strchr(e->d_name, '@'))
+            files[nf++] = strndup(e->d_name, l - 6);
+    }
+    if (d) closedir(d);
+    qsort(files, nf, sizeof *files, cmp_str);
+    for (size_t i = 0; i < nf; i++) {
+        char *at = strchr(files[i], '@');
+        *at = 0;
+        const char *base = files[i], *pre = at + 1;
+        if (only && strcmp(only, base) && strcmp(only, pre)) { free(files[i]); continue; }
+        test_cur_failed = 0; test_skip_reason = NULL; shown = 0;
+        char path[4200], js[600], tname[300], err[512];
+        snprintf(path, sizeof path, "%s/ggml-vocab-%s.gguf", dir, base);
+        snprintf(js, sizeof js, "tests/golden/vocab/%s@%s.jsonl", base, pre);
+        snprintf(tname, sizeof tname, "vocab %s, pre-tokenizer %s", base, pre);
+        gguf_file g;
+        sr_tok *t = NULL;
+        if (gguf_open(&g, path, err, sizeof err) != 0) { printf("#   %s\n", err); test_cur_failed++; }
+        else {
+            if (sr_tok_load(&t, &g, pre, err, sizeof err) != 0) { printf("#   %s@%s: %s\n", base, pre, err); test_cur_failed++; }
+            gguf_close(&g);
+        }
+        if (t) {
+            size_t n = run_jsonl(t, pre, js);
+            printf("#   %s@%s: %zu generated\n", base, pre, n);
+            if (n == 0) { printf("#   %s: no cases\n", js); test_cur_failed++; }
+            sr_tok_free(t);
+        }
+        test_report(tname);
+        free(files[i]);
+    }
+}
+
 int main(void)
 {
     const char *probe = test_shared_path("data/vocab/README.md");
@@ -272,5 +317,6 @@ int main(void)
         test_report(tname);
         free(names[i]);
     }
+    run_pre_goldens(dir, only);
     return test_done();
 }
