@@ -13,8 +13,6 @@
  * SR_VOCAB_ONLY=NAME restricts the run to one vocabulary (for debugging). */
 #include <dirent.h>
 #include <msgpack.h>
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 
 #include "io/json.h"
 #include "lm/gguf.h"
@@ -148,42 +146,16 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key)
  * trip. All lines are checked under a sanitizer too: the 2,736 lines of the
  * seven vocabularies sr reads take 0.7 s in the release build and 2.4 s
  * with ASan+UBSan, most of it loading the vocabularies.
- * A line with "unicode": 15 holds code points assigned in Unicode 15.0/15.1,
- * which llama.cpp's character classes know. sr's pre-tokenizers classify
- * with PCRE2's tables; where those are older (PCRE2 10.42 has 14.0.0), such
- * a line may split differently, and a difference there is counted and
- * reported apart rather than as a failure.
+ * A line with "unicode": 15 holds code points assigned in Unicode 15.0/15.1:
+ * llama.cpp's tables are 15.1, PCRE2 10.42's are 14.0, and tokenizer_pre.c
+ * widens PCRE2's classes to 15.1 — these lines check that it does.
  * Returns the number checked, or 0 when the file is absent. */
-static int regex_unicode_major(void)
-{
-    char v[64] = "0";
-    if (pcre2_config(PCRE2_CONFIG_UNICODE_VERSION, v) < 0) return 0;
-    return atoi(v);
-}
-
-/* check_case on a line that needs Unicode `need` tables: with older ones a
- * difference is returned as true (counted by the caller), not failed. */
-static bool check_newer(const sr_tok *t, const char *name, const char *text, size_t tn,
-                        const int32_t *want, size_t wn, bool roundtrip, int need)
-{
-    static int have = -1;
-    if (have < 0) have = regex_unicode_major();
-    if (need <= have) { check_case(t, name, text, tn, want, wn, roundtrip); return false; }
-    int failed = test_cur_failed, was_shown = shown;
-    shown = 1 << 20;    /* the details of an expected difference are noise */
-    check_case(t, name, text, tn, want, wn, roundtrip);
-    shown = was_shown;
-    bool differs = test_cur_failed != failed;
-    test_cur_failed = failed;
-    return differs;
-}
-
 static size_t run_jsonl(const sr_tok *t, const char *name, const char *path)
 {
     size_t n;
     char *all = slurp(path, &n);
     if (!all) return 0;
-    size_t cases = 0, line = 0, older = 0;
+    size_t cases = 0, line = 0;
     int32_t *want = malloc(sizeof *want * 65536);
     for (char *s = all, *end = all + n; s < end;) {
         char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -207,10 +179,8 @@ static size_t run_jsonl(const sr_tok *t, const char *name, const char *path)
                     for (size_t i = 0; i < wn; i++) want[i] = (int32_t)ids->via.array.ptr[i].via.i64;
                     const msgpack_object *rt = map_get(&o, "roundtrip");
                     bool exact = !rt || rt->type != MSGPACK_OBJECT_BOOLEAN || rt->via.boolean;
-                    const msgpack_object *uv = map_get(&o, "unicode");
-                    int need = uv && uv->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int)uv->via.u64 : 0;
-                    older += check_newer(t, name, tx->via.str.ptr, tx->via.str.size, want, wn,
-                                         exact && lossless(t, want, wn), need);
+                    check_case(t, name, tx->via.str.ptr, tx->via.str.size, want, wn,
+                               exact && lossless(t, want, wn));
                 }
             }
             msgpack_zone_destroy(&z);
@@ -218,9 +188,6 @@ static size_t run_jsonl(const sr_tok *t, const char *name, const char *path)
         }
         s = nl + 1;
     }
-    if (older)
-        printf("#   %s: %zu lines with Unicode 15 code points differ (the regex tables are Unicode %d);"
-               " not counted as failures\n", name, older, regex_unicode_major());
     free(want);
     free(all);
     return cases;
