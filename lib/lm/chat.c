@@ -14,6 +14,8 @@ int sr_chat_format_parse(const char *name, enum sr_chat_format *out)
         { "llama2", SR_CHAT_LLAMA2 }, { "llama3", SR_CHAT_LLAMA3 },
         { "llama3.1", SR_CHAT_LLAMA31 }, { "phi3", SR_CHAT_PHI3 }, { "gemma", SR_CHAT_GEMMA },
         { "deepseek3", SR_CHAT_DEEPSEEK3 }, { "mistral-v3-tekken", SR_CHAT_MISTRAL_V3_TEKKEN },
+        { "mistral-v1", SR_CHAT_MISTRAL_V1 }, { "mistral-v3", SR_CHAT_MISTRAL_V3 },
+        { "mistral-v7", SR_CHAT_MISTRAL_V7 }, { "deepseek2", SR_CHAT_DEEPSEEK2 },
     };
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++)
         if (strcmp(name, F[i].name) == 0) { *out = F[i].f; return 0; }
@@ -31,6 +33,10 @@ const char *sr_chat_format_name(enum sr_chat_format f)
     case SR_CHAT_GEMMA:  return "gemma";
     case SR_CHAT_DEEPSEEK3: return "deepseek3";
     case SR_CHAT_MISTRAL_V3_TEKKEN: return "mistral-v3-tekken";
+    case SR_CHAT_MISTRAL_V1: return "mistral-v1";
+    case SR_CHAT_MISTRAL_V3: return "mistral-v3";
+    case SR_CHAT_MISTRAL_V7: return "mistral-v7";
+    case SR_CHAT_DEEPSEEK2: return "deepseek2";
     default:             return "auto";
     }
 }
@@ -88,10 +94,32 @@ static int default_system(sr_chat *c, const char *t, size_t n, char *err, size_t
 
 /* ---- recognising the family ---------------------------------------------- */
 
-#define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek3|mistral-v3-tekken"
+#define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek2|deepseek3|" \
+                     "mistral-v1|mistral-v3|mistral-v3-tekken|mistral-v7"
 #define DS_USER "<\xEF\xBD\x9CUser\xEF\xBD\x9C>"             /* <｜User｜> */
 #define DS_ASSISTANT "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>"  /* <｜Assistant｜> */
 #define DS_EOS "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"
+
+/* Mistral's templates, told apart by how they write their markers: v7 by
+ * its system-prompt block (spaced; the unspaced v7-tekken form, with its
+ * dated default system prompt, is not rendered), v1 by " [INST] " before the
+ * system message or a spaced tool-aware template, v3-tekken by "[INST]"
+ * quoted unspaced, v3 by the rest of the tool-aware ones. 0 when t is none
+ * of them. */
+static int recognise_mistral(const char *t, size_t n, enum sr_chat_format *f)
+{
+    if (contains(t, n, "[SYSTEM_PROMPT]")) {
+        if (!contains(t, n, "[SYSTEM_PROMPT] ")) return 0;
+        *f = SR_CHAT_MISTRAL_V7;
+        return 1;
+    }
+    bool v1 = contains(t, n, "' [INST] ' + system_message");
+    if (!v1 && !contains(t, n, "[AVAILABLE_TOOLS]")) return 0;
+    if (v1 || contains(t, n, " [INST]")) *f = SR_CHAT_MISTRAL_V1;
+    else if (contains(t, n, "\"[INST]\"")) *f = SR_CHAT_MISTRAL_V3_TEKKEN;
+    else *f = SR_CHAT_MISTRAL_V3;
+    return 1;
+}
 
 /* By marker strings the family's templates all write (and others do not),
  * tested in an order where an earlier family's marker cannot appear in a
@@ -105,20 +133,19 @@ static int recognise(const char *t, size_t n, enum sr_chat_format *f, char *err,
     }
     if (contains(t, n, "<|im_start|>")) *f = SR_CHAT_CHATML;
     else if (contains(t, n, "[INST]") && contains(t, n, "<<SYS>>")) *f = SR_CHAT_LLAMA2;
-    /* Mistral's tool-aware templates; tekken's writes "[INST]" unspaced in quotes. */
-    else if (contains(t, n, "[INST]") && contains(t, n, "[AVAILABLE_TOOLS]") &&
-             contains(t, n, "\"[INST]\"") && !contains(t, n, " [INST]"))
-        *f = SR_CHAT_MISTRAL_V3_TEKKEN;
+    else if (contains(t, n, "[INST]") && recognise_mistral(t, n, f)) {}
     else if (contains(t, n, "<|assistant|>") && contains(t, n, "<|end|>")) *f = SR_CHAT_PHI3;
     else if (contains(t, n, "<start_of_turn>")) *f = SR_CHAT_GEMMA;
     else if (contains(t, n, "<|start_header_id|>") && contains(t, n, "<|eot_id|>"))
         *f = contains(t, n, "Cutting Knowledge Date") ? SR_CHAT_LLAMA31 : SR_CHAT_LLAMA3;
     else if (contains(t, n, DS_USER) && contains(t, n, DS_ASSISTANT) && contains(t, n, DS_EOS))
         *f = SR_CHAT_DEEPSEEK3;
+    else if (contains(t, n, "'Assistant: ' + message['content'] + eos_token"))
+        *f = SR_CHAT_DEEPSEEK2;
     else {
         snprintf(err, errlen, "chat template not recognised as ChatML, Llama 2, Llama 3(.1), "
-                 "Phi-3, Gemma, DeepSeek 3 or Mistral v3-tekken (it begins \"%.60s\"); name a format with --chat-format "
-                 FORMAT_NAMES, t);
+                 "Phi-3, Gemma, DeepSeek 2/3 or Mistral v1/v3/v3-tekken/v7 (it begins "
+                 "\"%.60s\"); name a format with --chat-format " FORMAT_NAMES, t);
         return -1;
     }
     return 0;
@@ -144,12 +171,21 @@ static int need_id(int32_t id, const char *what, enum sr_chat_format f, char *er
     return -1;
 }
 
+/* A marker's id when the vocabulary has it as a token that special-token
+ * parsing splits out (control or user-defined); -1 when it is text there. */
+static int32_t find_marker(const sr_tok *tok, const char *name)
+{
+    int32_t id = sr_tok_find(tok, name, strlen(name));
+    int type = id >= 0 ? sr_tok_type(tok, id) : -1;
+    return type == SR_TOK_CONTROL || type == SR_TOK_USER_DEFINED ? id : -1;
+}
+
 int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_len,
                  enum sr_chat_format format, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->tok = tok;
-    c->eot = c->bos = c->turn_start = c->header_end = c->eos = -1;
+    c->eot = c->bos = c->turn_start = c->header_end = c->eos = c->sys_end = -1;
     c->role_tok[0] = c->role_tok[1] = c->role_tok[2] = -1;
     if (!tmpl) tmpl_len = 0;
 
@@ -192,12 +228,20 @@ int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_le
             need_token(tok, DS_ASSISTANT, f, &c->role_tok[2], err, errlen) != 0 ||
             need_token(tok, DS_EOS, f, &c->eot, err, errlen) != 0) return -1;
         return 0;
+    case SR_CHAT_MISTRAL_V7:
+        c->role_tok[0] = find_marker(tok, "[SYSTEM_PROMPT]");
+        c->sys_end = find_marker(tok, "[/SYSTEM_PROMPT]");
+        /* fall through */
+    case SR_CHAT_MISTRAL_V3:
     case SR_CHAT_MISTRAL_V3_TEKKEN:
-        /* [INST] and [/INST] are control tokens in tekken; text in an older vocabulary. */
-        c->role_tok[1] = sr_tok_find(tok, "[INST]", 6);
-        c->role_tok[2] = sr_tok_find(tok, "[/INST]", 7);
+        /* [INST] and [/INST] are control tokens in v3's and tekken's
+         * vocabularies; text in the older 32000-piece one (and v1's). */
+        c->role_tok[1] = find_marker(tok, "[INST]");
+        c->role_tok[2] = find_marker(tok, "[/INST]");
         /* bos and eos as Llama 2: */
         /* fall through */
+    case SR_CHAT_MISTRAL_V1:
+    case SR_CHAT_DEEPSEEK2:
     case SR_CHAT_LLAMA2:
         c->bos = sr_tok_bos(tok);
         c->eot = sr_tok_eos(tok);
