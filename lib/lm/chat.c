@@ -132,7 +132,16 @@ static int recognise(const char *t, size_t n, enum sr_chat_format *f, char *err,
         return -1;
     }
     if (contains(t, n, "<|im_start|>")) *f = SR_CHAT_CHATML;
-    else if (contains(t, n, "[INST]") && contains(t, n, "<<SYS>>")) *f = SR_CHAT_LLAMA2;
+    /* Meta's form: BOS before every [INST], content stripped. Other <<SYS>>
+     * templates (one BOS, a default system prompt, ...) render otherwise. */
+    else if (contains(t, n, "<<SYS>>") && contains(t, n, "bos_token + '[INST] ' + content.strip()"))
+        *f = SR_CHAT_LLAMA2;
+    else if (contains(t, n, "<<SYS>>")) {
+        snprintf(err, errlen, "chat template is a Llama 2 form other than Meta's (BOS before "
+                 "every [INST], content stripped), which sr does not render; name a format "
+                 "with --chat-format " FORMAT_NAMES);
+        return -1;
+    }
     else if (contains(t, n, "[INST]") && recognise_mistral(t, n, f)) {}
     else if (contains(t, n, "<|assistant|>") && contains(t, n, "<|end|>")) *f = SR_CHAT_PHI3;
     else if (contains(t, n, "<start_of_turn>")) *f = SR_CHAT_GEMMA;

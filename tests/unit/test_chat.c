@@ -30,11 +30,12 @@ static int32_t special_index(const char *s)
     return -1;
 }
 
-static sr_tok *tiny_be(const char *bos, const char *eos)
+/* The tiny vocabulary, with n_extra more control tokens after the 256 bytes. */
+static sr_tok *tiny_ex(const char *bos, const char *eos, const char *const *extra, size_t n_extra)
 {
     static char bytes[256][3];
-    gguf_str tok[256 + N_SPECIAL];
-    int32_t type[256 + N_SPECIAL];
+    gguf_str tok[256 + N_SPECIAL + 8];
+    int32_t type[256 + N_SPECIAL + 8];
     uint32_t n = 0;
     for (size_t i = 0; i < N_SPECIAL; i++) {
         tok[n] = (gguf_str){ SPECIALS[i], strlen(SPECIALS[i]) };
@@ -44,6 +45,10 @@ static sr_tok *tiny_be(const char *bos, const char *eos)
         tok[n] = (gguf_str){ bytes[b], test_byte_char(b, bytes[b]) };
         type[n++] = SR_TOK_NORMAL;
     }
+    for (size_t i = 0; i < n_extra && i < 8; i++) {
+        tok[n] = (gguf_str){ extra[i], strlen(extra[i]) };
+        type[n++] = SR_TOK_CONTROL;
+    }
     gguf_str merges[2] = { { "Ġ t", 3 }, { "h e", 3 } };
     sr_tok_spec sp = { .model = "gpt2", .pre = "gpt2", .n_tokens = n, .tokens = tok, .types = type,
                        .n_merges = 2, .merges = merges, .bos = special_index(bos), .eos = special_index(eos), .pad = -1 };
@@ -52,6 +57,8 @@ static sr_tok *tiny_be(const char *bos, const char *eos)
     if (sr_tok_new(&t, &sp, err, sizeof err) != 0) printf("#   tiny vocabulary: %s\n", err);
     return t;
 }
+
+static sr_tok *tiny_be(const char *bos, const char *eos) { return tiny_ex(bos, eos, NULL, 0); }
 
 /* Tokenize rendered text with the special tokens split out, independently of
  * the renderer: what the ids of a rendering must equal. */
@@ -155,6 +162,10 @@ TEST(format_names)
     CHECK(sr_chat_format_parse("phi3", &f) == 0 && f == SR_CHAT_PHI3);
     CHECK(sr_chat_format_parse("gemma", &f) == 0 && f == SR_CHAT_GEMMA);
     CHECK_STR(sr_chat_format_name(SR_CHAT_LLAMA31), "llama3.1");
+    static const char *NAMES[] = { "deepseek2", "deepseek3", "mistral-v1", "mistral-v3",
+                                   "mistral-v3-tekken", "mistral-v7" };
+    for (size_t i = 0; i < sizeof NAMES / sizeof *NAMES; i++)
+        CHECK(sr_chat_format_parse(NAMES[i], &f) == 0 && strcmp(sr_chat_format_name(f), NAMES[i]) == 0);
     CHECK(sr_chat_format_parse("auto", &f) == 0 && f == SR_CHAT_AUTO);
     CHECK(sr_chat_format_parse("vicuna", &f) == -1);
     CHECK_STR(sr_chat_format_name(SR_CHAT_LLAMA3), "llama3");
@@ -492,6 +503,78 @@ TEST(gemma_phi3_render)
     sr_tok_free(t);
 }
 
+/* Mistral's and DeepSeek V2's templates, by the markers each writes (the
+ * snippets are written here in the form the real templates write them; the
+ * renderings are checked against the real ones in chat_golden). */
+TEST(recognise_mistral_deepseek2)
+{
+    static const struct { const char *tmpl; enum sr_chat_format f; } T[] = {
+        { "{%- if loop.first and system_message is defined %}{{- ' [INST] ' + system_message + "
+          "'\\n\\n' + message['content'] + ' [/INST]' }}", SR_CHAT_MISTRAL_V1 },
+        { "{%- if tools %}{{- \"[AVAILABLE_TOOLS] [\" }}{% endif %}"
+          "{{- \"[INST] \" + message[\"content\"] + \"[/INST]\" }}", SR_CHAT_MISTRAL_V3 },
+        { "{{ bos_token }}{{ '[SYSTEM_PROMPT] ' + message['content'] + '[/SYSTEM_PROMPT]' }}"
+          "{{ '[INST] ' + message['content'] + '[/INST]' }}", SR_CHAT_MISTRAL_V7 },
+        { "{% if message['role'] == 'user' %}{{ 'User: ' + message['content'] + '\\n\\n' }}"
+          "{% elif message['role'] == 'assistant' %}{{ 'Assistant: ' + message['content'] + eos_token }}"
+          "{% endif %}", SR_CHAT_DEEPSEEK2 },
+    };
+    sr_tok *t = tiny(false);
+    if (!t) { CHECK(0); return; }
+    char err[256];
+    sr_chat c;
+    for (size_t i = 0; i < sizeof T / sizeof *T; i++) {
+        CHECK(sr_chat_init(&c, t, T[i].tmpl, strlen(T[i].tmpl), SR_CHAT_AUTO, err, sizeof err) == 0);
+        if (c.format != T[i].f) printf("#   template %zu: %s\n", i, sr_chat_format_name(c.format));
+        CHECK(c.format == T[i].f && c.eot == sr_tok_eos(t) && c.role_tok[1] == -1);
+        sr_chat_free(&c);
+    }
+    /* v7-tekken (Mistral Small 3.x) writes its system block unspaced, with a
+     * dated default system prompt: not rendered, so not taken for v7. */
+    const char v7t[] = "{{- '[SYSTEM_PROMPT]' + system_prompt + '[/SYSTEM_PROMPT]' }}{{- '[INST]' }}";
+    CHECK(sr_chat_init(&c, t, v7t, strlen(v7t), SR_CHAT_AUTO, err, sizeof err) == -1);
+    CHECK(strstr(err, "--chat-format") != NULL);
+    sr_tok_free(t);
+
+    /* Where the vocabulary has the markers as control tokens, they go by id. */
+    static const char *const MARK[] = { "[INST]", "[/INST]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]" };
+    t = tiny_ex("<s>", "</s>", MARK, 4);
+    if (!t) { CHECK(0); return; }
+    CHECK(sr_chat_init(&c, t, NULL, 0, SR_CHAT_MISTRAL_V7, err, sizeof err) == 0);
+    CHECK(c.role_tok[0] == sr_tok_find(t, "[SYSTEM_PROMPT]", 15) && c.role_tok[0] >= 0);
+    const sr_chat_msg m[] = { MSG("system", "Be brief."), MSG("user", "Hi"), MSG("assistant", "Yo") };
+    sr_ids ids = { 0 }, want = { 0 };
+    CHECK(sr_chat_render_ids(&c, m, 3, false, &ids, err, sizeof err) == 0);
+    const char *parts[] = { "<s>", "[SYSTEM_PROMPT]", " Be brief.", "[/SYSTEM_PROMPT]", "[INST]", " Hi",
+                            "[/INST]", " Yo", "</s>" };
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        int32_t id = sr_tok_find(t, parts[i], strlen(parts[i]));
+        if (id >= 0 && sr_tok_is_control(t, id)) sr_ids_push(&want, id);
+        else sr_tok_encode(t, parts[i], strlen(parts[i]), &want, err, sizeof err);
+    }
+    CHECK(same_ids(&ids, &want));
+    size_t len = 0;
+    char *text = sr_chat_render_text(&c, m, 3, false, &len, err, sizeof err);
+    CHECK_STR(text, "<s>[SYSTEM_PROMPT] Be brief.[/SYSTEM_PROMPT][INST] Hi[/INST] Yo</s>");
+    free(text);
+    /* The pair: the prompt, the response as its turn holds it, </s>. */
+    sr_ids pair = { 0 }, prompt = { 0 };
+    size_t start = 0;
+    CHECK(sr_chat_render_pair(&c, m, 2, "Yo", 2, &pair, &start, err, sizeof err) == 0);
+    CHECK(sr_chat_render_ids(&c, m, 2, true, &prompt, err, sizeof err) == 0);
+    CHECK(start == prompt.n && same_ids(&pair, &want));
+    sr_ids_free(&ids); sr_ids_free(&want); sr_ids_free(&pair); sr_ids_free(&prompt);
+    sr_chat_free(&c);
+
+    /* Mistral v1 and v3 refuse turns out of order, as their templates raise. */
+    const sr_chat_msg bad[] = { MSG("user", "a"), MSG("user", "b") };
+    CHECK(sr_chat_init(&c, t, NULL, 0, SR_CHAT_MISTRAL_V1, err, sizeof err) == 0);
+    CHECK(sr_chat_render_text(&c, bad, 2, true, &len, err, sizeof err) == NULL);
+    CHECK(strstr(err, "alternating") != NULL);
+    sr_chat_free(&c);
+    sr_tok_free(t);
+}
+
 /* ---- tests/golden/chat/FAMILY.jsonl: the real templates through Jinja2 ------- */
 
 struct golden_row {
@@ -555,29 +638,40 @@ static const char QWEN_SYSTEM[] = "You are Qwen, created by Alibaba Cloud. You a
 struct golden_count { size_t rows, text_bad, ids_checked, ids_bad, pairs, pairs_bad; };
 
 /* The pair (prompt = all but the last turn, response = the last assistant
- * turn) gives the conversation's ids up to the end-of-turn token. Mistral v3
- * and v3-tekken put the system message into the last turn only when that is
- * a user turn: the prompt has it, the whole conversation does not, so there
- * only the response's ids are compared with the conversation's last ids. */
-static void check_pair(const sr_chat *c, const struct golden_row *r, struct golden_count *k)
+ * turn) gives the conversation up to the end-of-turn token: its ids, where
+ * the golden has ids for the vocabulary c uses, else its text (decoded from
+ * the tiny vocabulary's ids). Mistral v3 and v3-tekken put the system
+ * message into the last turn only when that is a user turn, and DeepSeek
+ * R1's generation prompt opens <think>: the prompt has them, the whole
+ * conversation does not, so there only the response is compared, with the
+ * end of the conversation. */
+static void check_pair(const sr_chat *c, const struct golden_row *r, bool by_ids,
+                       struct golden_count *k)
 {
     char err[512];
-    if (r->gen || !r->ids || r->n < 2 || strcmp(r->m[r->n - 1].role, "assistant") != 0) return;
+    if (r->gen || r->n < 2 || strcmp(r->m[r->n - 1].role, "assistant") != 0) return;
     sr_ids pair = { 0 };
     size_t start = 0;
     k->pairs++;
     const sr_chat_msg *last = &r->m[r->n - 1];
-    const bool moved = (c->format == SR_CHAT_MISTRAL_V3 || c->format == SR_CHAT_MISTRAL_V3_TEKKEN) &&
-                       strcmp(r->m[0].role, "system") == 0;
+    const bool moved = ((c->format == SR_CHAT_MISTRAL_V3 || c->format == SR_CHAT_MISTRAL_V3_TEKKEN) &&
+                        strcmp(r->m[0].role, "system") == 0) || c->think;
     bool ok = sr_chat_render_pair(c, r->m, r->n - 1, last->content, last->content_len,
                                   &pair, &start, err, sizeof err) == 0 &&
               pair.v[pair.n - 1] == c->eot;
-    if (ok && !moved) ok = ids_match(&pair, r->ids, pair.n);
-    size_t tail = pair.n - start, want = json_array_size(r->ids);
-    for (size_t i = 0; ok && moved && i < tail; i++)
-        ok = tail <= want &&
-             pair.v[start + i] == json_integer_value(json_array_get(r->ids, want - tail + i));
-    if (!ok && k->pairs_bad++ < 3) printf("#   %s pair: ids differ\n", r->fmt);
+    size_t from = moved ? start : 0, tail = pair.n - from;
+    if (ok && by_ids) {
+        size_t want = json_array_size(r->ids), at = moved ? want - tail : 0;
+        ok = tail <= want;
+        for (size_t i = 0; ok && i < tail; i++)
+            ok = pair.v[from + i] == json_integer_value(json_array_get(r->ids, at + i));
+    } else if (ok) {
+        size_t dl = 0, want = strlen(r->text);
+        char *d = sr_tok_decode(c->tok, pair.v + from, tail, 0, &dl, err, sizeof err);
+        ok = d && dl <= want && memcmp(d, r->text + (moved ? want - dl : 0), dl) == 0;
+        free(d);
+    }
+    if (!ok && k->pairs_bad++ < 3) printf("#   %s pair: %s differ\n", r->fmt, by_ids ? "ids" : "texts");
     sr_ids_free(&pair);
 }
 
@@ -622,8 +716,8 @@ static void check_row(const struct golden_row *r, const sr_tok *real, struct gol
             !ids_match(&ids, r->ids, json_array_size(r->ids)))
             if (k->ids_bad++ < 3) printf("#   %s: ids differ (%zu vs %zu)\n", r->fmt, ids.n, json_array_size(r->ids));
         sr_ids_free(&ids);
-        check_pair(&c, r, k);
     }
+    check_pair(&c, r, have_real && r->ids, k);
     sr_chat_free(&c);
     sr_tok_free(t);
 }
@@ -675,6 +769,7 @@ int main(void)
 {
     RUN(format_names);
     RUN(recognise_families);
+    RUN(recognise_mistral_deepseek2);
     RUN(chatml_render);
     RUN(llama3_render);
     RUN(llama2_render);
