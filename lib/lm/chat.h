@@ -37,6 +37,10 @@ enum sr_chat_format {
     SR_CHAT_DEEPSEEK2,  /* DeepSeek V2: "User: ...\n\nAssistant: ...<｜end▁of▁sentence｜>" */
 };
 
+/* The names --chat-format takes, for help and messages. */
+#define SR_CHAT_FORMAT_NAMES "chatml, llama2, llama3, llama3.1, phi3, gemma, deepseek2, " \
+    "deepseek3, mistral-v1, mistral-v3, mistral-v3-tekken, mistral-v7"
+
 /* "auto", "chatml", "llama2", "llama3", "llama3.1", "phi3", "gemma",
  * "deepseek2", "deepseek3", "mistral-v1", "mistral-v3", "mistral-v3-tekken",
  * "mistral-v7" → the format; -1 for another name. */
