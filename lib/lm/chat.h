@@ -5,10 +5,10 @@
  * and renders that family here — ChatML (with the default system prompt
  * some models' templates insert, read from the template), Llama 2,
  * Llama 3, Llama 3.1+ (with its dated system header), Phi-3, Gemma,
- * DeepSeek V2 and V3/R1, and Mistral v1, v3, v3-tekken and v7. An
- * unrecognised template is an error; a format can be named instead
- * (--chat-format chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek2|
- * deepseek3|mistral-v1|mistral-v3|mistral-v3-tekken|mistral-v7).
+ * DeepSeek V2 and V3/R1, and Mistral v1, v3, v3-tekken, v7 and v7-tekken
+ * (with the default system prompt its template holds). An unrecognised
+ * template is an error; a format can be named instead (--chat-format, one of
+ * SR_CHAT_FORMAT_NAMES).
  *
  * Rendering to ids gives exactly what tokenizing the rendered text with
  * special tokens parsed would give — the template's special tokens by id,
@@ -34,16 +34,18 @@ enum sr_chat_format {
     SR_CHAT_MISTRAL_V1, /* Mistral 7B v0.1/v0.2: " [INST] ... [/INST] ...</s>" */
     SR_CHAT_MISTRAL_V3, /* Mistral 7B v0.3, Large 2407: "[INST] ...[/INST] ...</s>" */
     SR_CHAT_MISTRAL_V7, /* Mistral Large 2411: [SYSTEM_PROMPT] ...[/SYSTEM_PROMPT] */
+    SR_CHAT_MISTRAL_V7_TEKKEN, /* Mistral Small 3.x, Devstral: the same unspaced, always
+                                  with a system block (the template's default) */
     SR_CHAT_DEEPSEEK2,  /* DeepSeek V2: "User: ...\n\nAssistant: ...<｜end▁of▁sentence｜>" */
 };
 
 /* The names --chat-format takes, for help and messages. */
 #define SR_CHAT_FORMAT_NAMES "chatml, llama2, llama3, llama3.1, phi3, gemma, deepseek2, " \
-    "deepseek3, mistral-v1, mistral-v3, mistral-v3-tekken, mistral-v7"
+    "deepseek3, mistral-v1, mistral-v3, mistral-v3-tekken, mistral-v7, mistral-v7-tekken"
 
 /* "auto", "chatml", "llama2", "llama3", "llama3.1", "phi3", "gemma",
  * "deepseek2", "deepseek3", "mistral-v1", "mistral-v3", "mistral-v3-tekken",
- * "mistral-v7" → the format; -1 for another name. */
+ * "mistral-v7", "mistral-v7-tekken" → the format; -1 for another name. */
 int sr_chat_format_parse(const char *name, enum sr_chat_format *out);
 const char *sr_chat_format_name(enum sr_chat_format f);
 
@@ -58,8 +60,9 @@ typedef struct sr_chat_msg {
 typedef struct sr_chat {
     enum sr_chat_format format;
     const sr_tok *tok;          /* borrowed: must outlive the sr_chat */
-    char *default_system;       /* ChatML: inserted when the first turn is not a
-                                   system turn; NULL when the template has none */
+    char *default_system;       /* ChatML, Mistral v7-tekken: inserted when the first
+                                   turn is not a system turn; NULL when the template
+                                   has none */
     size_t default_system_len;
     int32_t eot;                /* the token that ends a turn; generation stops on it */
     int32_t bos;                /* Llama 2/3: begins the conversation or turn */

@@ -299,7 +299,8 @@ static int render(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     case SR_CHAT_MISTRAL_V1:
     case SR_CHAT_MISTRAL_V3:
     case SR_CHAT_MISTRAL_V3_TEKKEN: rc = chat_mistral(b, m, n); break;
-    case SR_CHAT_MISTRAL_V7: rc = chat_mistral_v7(b, m, n); break;
+    case SR_CHAT_MISTRAL_V7:
+    case SR_CHAT_MISTRAL_V7_TEKKEN: rc = chat_mistral_v7(b, m, n); break;
     case SR_CHAT_LLAMA2: rc = chat_llama2(b, m, n); break;
     default:
         snprintf(b->err, b->errlen, "chat format not set up (call sr_chat_init)");
@@ -358,7 +359,7 @@ static const char *response_shape(const sr_chat *c, bool *trim, const char **tra
     case SR_CHAT_MISTRAL_V1: case SR_CHAT_MISTRAL_V7: case SR_CHAT_DEEPSEEK2:
         return " ";   /* after " [/INST]", "[/INST]" or "Assistant:" */
     default:
-        return "";    /* ChatML, Phi-3, DeepSeek 3, Mistral v3-tekken: as it is */
+        return "";    /* ChatML, Phi-3, DeepSeek 3, Mistral v3-/v7-tekken: as it is */
     }
 }
 

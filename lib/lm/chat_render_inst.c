@@ -88,27 +88,46 @@ int chat_mistral(struct build *b, const sr_chat_msg *m, size_t n)
     return 0;
 }
 
+static int v7_block(struct build *b, int32_t open, const char *open_text, const char *pad,
+                    const char *s, size_t l, int32_t close, const char *close_text)
+{
+    return chat_marker(b, open, open_text) || chat_str(b, pad) || chat_text(b, s, l) ||
+           chat_marker(b, close, close_text) ? -1 : 0;
+}
+
 /* Mistral v7 (Large 2411): every turn in its place, system turns included,
  * in no required order; "[SYSTEM_PROMPT] " ... "[/SYSTEM_PROMPT]",
- * "[INST] " ... "[/INST]", " " + assistant + "</s>"; nothing trimmed. */
+ * "[INST] " ... "[/INST]", " " + assistant + "</s>"; nothing trimmed.
+ * v7-tekken (Small 3.x, Devstral) writes no spaces, always begins with a
+ * system block (the first turn when it is a system turn, else the
+ * template's default) and wants user and assistant turns alternating. */
 int chat_mistral_v7(struct build *b, const sr_chat_msg *m, size_t n)
 {
     const sr_chat *c = b->c;
+    const bool tekken = c->format == SR_CHAT_MISTRAL_V7_TEKKEN;
+    const char *pad = tekken ? "" : " ";
+    size_t first = 0;
     if (chat_special(b, c->bos)) return -1;
-    for (size_t i = 0; i < n; i++) {
-        const char *r = m[i].role;
+    if (tekken) {
+        bool sys = n > 0 && strcmp(m[0].role, "system") == 0;
+        const char *s = sys ? m[0].content : c->default_system;
+        size_t l = sys ? m[0].content_len : c->default_system_len;
+        first = sys ? 1 : 0;
+        if (s && v7_block(b, c->role_tok[0], "[SYSTEM_PROMPT]", "", s, l,
+                          c->sys_end, "[/SYSTEM_PROMPT]")) return -1;
+    }
+    for (size_t i = first; i < n; i++) {
+        const char *r = m[i].role, *s = m[i].content;
+        size_t l = m[i].content_len;
         int rc;
+        if (tekken && chat_alternates(b, m, i, first, "mistral-v7-tekken") != 0) return -1;
         if (strcmp(r, "system") == 0)
-            rc = chat_marker(b, c->role_tok[0], "[SYSTEM_PROMPT]") || chat_str(b, " ") ||
-                 chat_text(b, m[i].content, m[i].content_len) ||
-                 chat_marker(b, c->sys_end, "[/SYSTEM_PROMPT]");
+            rc = v7_block(b, c->role_tok[0], "[SYSTEM_PROMPT]", pad, s, l,
+                          c->sys_end, "[/SYSTEM_PROMPT]");
         else if (strcmp(r, "user") == 0)
-            rc = chat_marker(b, c->role_tok[1], "[INST]") || chat_str(b, " ") ||
-                 chat_text(b, m[i].content, m[i].content_len) ||
-                 chat_marker(b, c->role_tok[2], "[/INST]");
+            rc = v7_block(b, c->role_tok[1], "[INST]", pad, s, l, c->role_tok[2], "[/INST]");
         else
-            rc = chat_str(b, " ") || chat_text(b, m[i].content, m[i].content_len) ||
-                 chat_special(b, c->eot);
+            rc = chat_str(b, pad) || chat_text(b, s, l) || chat_special(b, c->eot);
         if (rc) return -1;
     }
     return 0;

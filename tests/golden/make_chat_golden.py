@@ -3,7 +3,7 @@
 
 For each family, a real Jinja template is rendered with Jinja2 the way transformers' apply_chat_template does (sandboxed
 environment, trim_blocks, lstrip_blocks, raise_exception, strftime_now fixed to
-26 Jul 2024 so that Llama 3.2's date is reproducible), for several
+26 Jul 2024 so that Llama 3.2's and Mistral Small 3.2's dates are reproducible), for several
 conversations, with add_generation_prompt true (prompts, what
 sr_chat_render_ids is asked for at generation) and false (whole conversations).
 The text is then tokenized by llama.cpp's llama-tokenize with special tokens
@@ -18,6 +18,8 @@ tests/test-chat-template.cpp; "llama_chat_format.py:VAR" is the Python string
 constant in llama-cpp-python's llama_cpp/llama_chat_format.py; and
 "test_chat.c:VAR" is the C literal in tests/unit/test_chat.c (Meta's Llama 2
 template, which neither llama.cpp file carries unmodified).
+v7-tekken's rows also carry "default_system", the system prompt its template
+writes when there is no system turn (what sr reads from the template text).
 "ids" is null when the vocabulary lacks the family's special tokens (Gemma:
 no vocabulary here has <start_of_turn>; DeepSeek: none has <｜User｜>). A conversation the template refuses
 (Gemma 2 raises on a system turn) is left out.
@@ -27,6 +29,7 @@ Needs: python3 -m venv /work/venv-chat && /work/venv-chat/bin/pip install jinja2
   /work/venv-chat/bin/python tests/golden/make_chat_golden.py
 """
 import ast
+import datetime
 import json
 import os
 import re
@@ -81,6 +84,12 @@ FAMILIES = [
      "template)", "llama-spm", "<s>", "</s>", True),
     ("deepseek2", "test-chat-template.cpp:DeepSeek-V2", "deepseek-llm",
      "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", True),
+    # v7-tekken: a dated default system prompt (Small 3.2), or an undated
+    # one (Devstral). No tekken vocabulary here: text only.
+    ("mistral-v7-tekken", "Mistral-Small-3.2-24B-Instruct-2506.jinja", "tekken", "<s>", "</s>",
+     False),
+    ("mistral-v7-tekken", "unsloth-mistral-Devstral-Small-2507.jinja", "tekken", "<s>", "</s>",
+     False),
 ]
 
 
@@ -146,9 +155,17 @@ def render(tmpl_text, messages, gen, bos, eos):
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
     env.globals["raise_exception"] = raise_exception
-    env.globals["strftime_now"] = lambda fmt: "26 Jul 2024"
+    env.globals["strftime_now"] = lambda fmt: datetime.date(2024, 7, 26).strftime(fmt)
     return env.from_string(tmpl_text).render(messages=messages, add_generation_prompt=gen,
                                              bos_token=bos, eos_token=eos)
+
+
+def default_system(tmpl, bos, eos):
+    """The system prompt a v7-tekken template writes when the conversation
+    has no system turn, as Jinja evaluates it."""
+    text = render(tmpl, [M("user", "x")], True, bos, eos)
+    a = text.index("[SYSTEM_PROMPT]") + len("[SYSTEM_PROMPT]")
+    return text[a:text.index("[/SYSTEM_PROMPT]")]
 
 
 def tokenize(vocab, text):
@@ -173,9 +190,11 @@ def main():
                     print(f"{tfile}: left out ({e})", file=sys.stderr)
                     continue
                 ids = tokenize(vocab, text) if with_ids else None
-                out.setdefault(fmt, []).append({"format": fmt, "template": tfile, "vocab": vocab,
-                                                "messages": msgs, "gen_prompt": gen,
-                                                "text": text, "ids": ids})
+                row = {"format": fmt, "template": tfile, "vocab": vocab, "messages": msgs,
+                       "gen_prompt": gen, "text": text, "ids": ids}
+                if fmt == "mistral-v7-tekken":
+                    row["default_system"] = default_system(tmpl, bos, eos)
+                out.setdefault(fmt, []).append(row)
     for fmt, rows in out.items():
         with open(f"tests/golden/chat/{fmt}.jsonl", "w", encoding="utf-8") as f:
             for r in rows:

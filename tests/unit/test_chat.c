@@ -163,7 +163,7 @@ TEST(format_names)
     CHECK(sr_chat_format_parse("gemma", &f) == 0 && f == SR_CHAT_GEMMA);
     CHECK_STR(sr_chat_format_name(SR_CHAT_LLAMA31), "llama3.1");
     static const char *NAMES[] = { "deepseek2", "deepseek3", "mistral-v1", "mistral-v3",
-                                   "mistral-v3-tekken", "mistral-v7" };
+                                   "mistral-v3-tekken", "mistral-v7", "mistral-v7-tekken" };
     for (size_t i = 0; i < sizeof NAMES / sizeof *NAMES; i++)
         CHECK(sr_chat_format_parse(NAMES[i], &f) == 0 && strcmp(sr_chat_format_name(f), NAMES[i]) == 0);
     CHECK(sr_chat_format_parse("auto", &f) == 0 && f == SR_CHAT_AUTO);
@@ -529,10 +529,36 @@ TEST(recognise_mistral_deepseek2)
         CHECK(c.format == T[i].f && c.eot == sr_tok_eos(t) && c.role_tok[1] == -1);
         sr_chat_free(&c);
     }
-    /* v7-tekken (Mistral Small 3.x) writes its system block unspaced, with a
-     * dated default system prompt: not rendered, so not taken for v7. */
-    const char v7t[] = "{{- '[SYSTEM_PROMPT]' + system_prompt + '[/SYSTEM_PROMPT]' }}{{- '[INST]' }}";
-    CHECK(sr_chat_init(&c, t, v7t, strlen(v7t), SR_CHAT_AUTO, err, sizeof err) == -1);
+    /* v7-tekken (Mistral Small 3.x, Devstral) writes its system block
+     * unspaced, and a default system prompt: one Jinja string, or literals
+     * joined with today's date (fixed, as Llama 3.2's), escapes undone. */
+    const char v7t[] = "{%- set today = strftime_now(\"%Y-%m-%d\") %}\n"
+        "{%- set default_system_message = \"You are \\\"M\\\".\\nToday is \" + today + '. It\\'s\n"
+        "late.' %}\n{{- bos_token }}{{- '[SYSTEM_PROMPT]' + system_prompt + '[/SYSTEM_PROMPT]' }}"
+        "{{- '[INST]' }}";
+    CHECK(sr_chat_init(&c, t, v7t, strlen(v7t), SR_CHAT_AUTO, err, sizeof err) == 0);
+    CHECK(c.format == SR_CHAT_MISTRAL_V7_TEKKEN);
+    CHECK_STR(c.default_system, "You are \"M\".\nToday is 2024-07-26. It's\nlate.");
+    /* A later system turn counts in the alternation, as the template counts
+     * it: in second place it passes, in third it is refused (Jinja agrees). */
+    const sr_chat_msg hi[] = { MSG("user", "Hi"), MSG("system", "Now terse."), MSG("user", "Ok") };
+    size_t len = 0;
+    char *text = sr_chat_render_text(&c, hi, 3, true, &len, err, sizeof err);
+    CHECK_STR(text, "<s>[SYSTEM_PROMPT]You are \"M\".\nToday is 2024-07-26. It's\nlate.[/SYSTEM_PROMPT]"
+                    "[INST]Hi[/INST][SYSTEM_PROMPT]Now terse.[/SYSTEM_PROMPT][INST]Ok[/INST]");
+    free(text);
+    const sr_chat_msg late[] = { MSG("user", "Hi"), MSG("assistant", "Yo"), MSG("system", "Now terse."),
+                                 MSG("user", "Ok") };
+    CHECK(sr_chat_render_text(&c, late, 4, true, &len, err, sizeof err) == NULL);
+    CHECK(strstr(err, "alternating") != NULL);
+    sr_chat_free(&c);
+    /* A default sr cannot read is an error, not a silently different prompt. */
+    const char v7bad[] = "{%- set default_system_message = 'A' + other %}{{- '[SYSTEM_PROMPT]' }}[INST]";
+    CHECK(sr_chat_init(&c, t, v7bad, strlen(v7bad), SR_CHAT_AUTO, err, sizeof err) == -1);
+    CHECK(strstr(err, "default_system_message") != NULL);
+    /* Reasoning templates ([THINK] blocks) are not rendered. */
+    const char think[] = "{{- '[SYSTEM_PROMPT]' }}[INST]{{- '[THINK]' + thinking + '[/THINK]' }}";
+    CHECK(sr_chat_init(&c, t, think, strlen(think), SR_CHAT_AUTO, err, sizeof err) == -1);
     CHECK(strstr(err, "--chat-format") != NULL);
     sr_tok_free(t);
 
@@ -553,8 +579,7 @@ TEST(recognise_mistral_deepseek2)
         else sr_tok_encode(t, parts[i], strlen(parts[i]), &want, err, sizeof err);
     }
     CHECK(same_ids(&ids, &want));
-    size_t len = 0;
-    char *text = sr_chat_render_text(&c, m, 3, false, &len, err, sizeof err);
+    text = sr_chat_render_text(&c, m, 3, false, &len, err, sizeof err);
     CHECK_STR(text, "<s>[SYSTEM_PROMPT] Be brief.[/SYSTEM_PROMPT][INST] Hi[/INST] Yo</s>");
     free(text);
     /* The pair: the prompt, the response as its turn holds it, </s>. */
@@ -578,7 +603,7 @@ TEST(recognise_mistral_deepseek2)
 /* ---- tests/golden/chat/FAMILY.jsonl: the real templates through Jinja2 ------- */
 
 struct golden_row {
-    const char *fmt, *vocab, *text, *tmpl;
+    const char *fmt, *vocab, *text, *tmpl, *default_system;   /* v7-tekken's, or NULL */
     sr_chat_msg *m;
     size_t n;
     bool gen;
@@ -592,6 +617,7 @@ static bool row_parse(json_t *o, struct golden_row *r)
     r->vocab = json_string_value(json_object_get(o, "vocab"));
     r->text = json_string_value(json_object_get(o, "text"));
     r->tmpl = json_string_value(json_object_get(o, "template"));
+    r->default_system = json_string_value(json_object_get(o, "default_system"));
     r->gen = json_is_true(json_object_get(o, "gen_prompt"));
     r->ids = json_is_array(json_object_get(o, "ids")) ? json_object_get(o, "ids") : NULL;
     r->n = json_array_size(jm);
@@ -694,9 +720,11 @@ static void check_row(const struct golden_row *r, const sr_tok *real, struct gol
             printf("#   %s: %s\n", r->fmt, err); CHECK(0); sr_tok_free(t); return;
         }
     }
-    if (f == SR_CHAT_CHATML) {
-        c.default_system = strdup(QWEN_SYSTEM);
-        c.default_system_len = strlen(QWEN_SYSTEM);
+    if (f == SR_CHAT_CHATML || r->default_system) {
+        /* The goldens carry no template text for sr to read it from. */
+        const char *d = r->default_system ? r->default_system : QWEN_SYSTEM;
+        c.default_system = strdup(d);
+        c.default_system_len = strlen(d);
     }
     /* R1's templates open <think> in the generation prompt (sr reads that from
      * the template text, which the goldens do not carry). */
@@ -761,7 +789,7 @@ TEST(chat_golden)
 {
     static const char *FMT[] = { "chatml", "llama2", "llama3", "llama3.1", "phi3", "gemma",
                                  "deepseek2", "deepseek3", "mistral-v1", "mistral-v3",
-                                 "mistral-v3-tekken", "mistral-v7" };
+                                 "mistral-v3-tekken", "mistral-v7", "mistral-v7-tekken" };
     for (size_t i = 0; i < sizeof FMT / sizeof *FMT; i++) golden_file(FMT[i]);
 }
 
