@@ -188,6 +188,22 @@ static int recognise_mistral(const char *t, size_t n, enum sr_chat_format *f)
     return 1;
 }
 
+/* Llama 3.1+ by its dated system header; plain Llama 3 by Meta-Llama-3's
+ * turn (content trimmed, then <|eot_id|>). Other header-id templates (tool
+ * prompts such as firefunction's) render otherwise: refused. */
+static int recognise_llama3(const char *t, size_t n, enum sr_chat_format *f, char *err, size_t errlen)
+{
+    if (contains(t, n, "Cutting Knowledge Date")) *f = SR_CHAT_LLAMA31;
+    else if (contains(t, n, "message['content'] | trim + '<|eot_id|>'")) *f = SR_CHAT_LLAMA3;
+    else {
+        snprintf(err, errlen, "chat template uses Llama 3's header tokens but is neither Meta's "
+                 "Llama 3 nor 3.1+ form, which sr renders; name a format with --chat-format "
+                 FORMAT_NAMES);
+        return -1;
+    }
+    return 0;
+}
+
 /* By marker strings the family's templates all write (and others do not),
  * tested in an order where an earlier family's marker cannot appear in a
  * later one's template. */
@@ -213,7 +229,7 @@ static int recognise(const char *t, size_t n, enum sr_chat_format *f, char *err,
     else if (contains(t, n, "<|assistant|>") && contains(t, n, "<|end|>")) *f = SR_CHAT_PHI3;
     else if (contains(t, n, "<start_of_turn>")) *f = SR_CHAT_GEMMA;
     else if (contains(t, n, "<|start_header_id|>") && contains(t, n, "<|eot_id|>"))
-        *f = contains(t, n, "Cutting Knowledge Date") ? SR_CHAT_LLAMA31 : SR_CHAT_LLAMA3;
+        return recognise_llama3(t, n, f, err, errlen);
     else if (contains(t, n, DS_USER) && contains(t, n, DS_ASSISTANT) && contains(t, n, DS_EOS))
         *f = SR_CHAT_DEEPSEEK3;
     else if (contains(t, n, "'Assistant: ' + message['content'] + eos_token"))

@@ -228,6 +228,11 @@ TEST(recognise_families)
     CHECK(sr_chat_init(&c, t, l31, strlen(l31), SR_CHAT_AUTO, err, sizeof err) == 0);
     CHECK(c.format == SR_CHAT_LLAMA31);
     sr_chat_free(&c);
+    /* Llama 3's header tokens in another form (a tool prompt before the turns) are refused. */
+    const char fire[] = "{{- '<|start_header_id|>system<|end_header_id|>\n\n' + functions }}"
+                        "{{- message['content'] + '<|eot_id|>' }}";
+    CHECK(sr_chat_init(&c, t, fire, strlen(fire), SR_CHAT_AUTO, err, sizeof err) == -1);
+    CHECK(strstr(err, "--chat-format") != NULL);
 
     /* ...and a named format overrides whatever the template is. */
     CHECK(sr_chat_init(&c, t, GEMMA_TMPL, strlen(GEMMA_TMPL), SR_CHAT_LLAMA3, err, sizeof err) == 0);
