@@ -1,6 +1,8 @@
-/* test_chat.c — chat templates: family recognition, ChatML / Llama 2 /
- * Llama 3 renderings against hand-checked strings (a tiny in-memory
- * vocabulary), and the real model against tests/golden/prompts.jsonl. */
+/* test_chat.c — chat templates: family recognition, renderings against
+ * hand-checked strings (a tiny in-memory vocabulary), every family against
+ * the real templates' Jinja renderings in tests/golden/chat/ (text, and ids
+ * where the vocabulary loads), and the real model against
+ * tests/golden/prompts.jsonl. */
 #include "test.h"
 #include "lm/chat.h"
 
