@@ -54,7 +54,7 @@ static void open_vocab(vocab *v, const tok_opts *o)
 {
     enum sr_chat_format fmt = SR_CHAT_AUTO;
     if (o->lm.chat_format && sr_chat_format_parse(o->lm.chat_format, &fmt) < 0)
-        sr_usage_error("--chat-format: '%s' is not one of chatml, llama2, llama3", o->lm.chat_format);
+        sr_usage_error("--chat-format: '%s' is not one of " SR_CHAT_FORMAT_NAMES, o->lm.chat_format);
     char *path = sr_llm_resolve_path(&o->lm), why[1024];
     const char *what = "";
     int rc = gguf_open(&v->g, path, why, sizeof why);
@@ -199,7 +199,7 @@ int main(int argc, char **argv)
         { "chat", 0, SR_OPT_FLAG, &o.chat, NULL,
           "--records: the conversation (prompt/response/system or messages), chat-formatted", 0, 0 },
         { "chat-format", 0, SR_OPT_STR, &o.lm.chat_format, "NAME",
-          "chatml, llama2 or llama3 (default: recognised from the file's template)", 0, 0 },
+          SR_CHAT_FORMAT_NAMES " (default: recognised from the file's template)", 0, 0 },
         SR_OPT_END,
     };
     sr_cli cli = {

@@ -14,6 +14,9 @@ int sr_chat_format_parse(const char *name, enum sr_chat_format *out)
         { "llama2", SR_CHAT_LLAMA2 }, { "llama3", SR_CHAT_LLAMA3 },
         { "llama3.1", SR_CHAT_LLAMA31 }, { "phi3", SR_CHAT_PHI3 }, { "gemma", SR_CHAT_GEMMA },
         { "deepseek3", SR_CHAT_DEEPSEEK3 }, { "mistral-v3-tekken", SR_CHAT_MISTRAL_V3_TEKKEN },
+        { "mistral-v1", SR_CHAT_MISTRAL_V1 }, { "mistral-v3", SR_CHAT_MISTRAL_V3 },
+        { "mistral-v7", SR_CHAT_MISTRAL_V7 }, { "mistral-v7-tekken", SR_CHAT_MISTRAL_V7_TEKKEN },
+        { "deepseek2", SR_CHAT_DEEPSEEK2 },
     };
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++)
         if (strcmp(name, F[i].name) == 0) { *out = F[i].f; return 0; }
@@ -31,6 +34,11 @@ const char *sr_chat_format_name(enum sr_chat_format f)
     case SR_CHAT_GEMMA:  return "gemma";
     case SR_CHAT_DEEPSEEK3: return "deepseek3";
     case SR_CHAT_MISTRAL_V3_TEKKEN: return "mistral-v3-tekken";
+    case SR_CHAT_MISTRAL_V1: return "mistral-v1";
+    case SR_CHAT_MISTRAL_V3: return "mistral-v3";
+    case SR_CHAT_MISTRAL_V7: return "mistral-v7";
+    case SR_CHAT_MISTRAL_V7_TEKKEN: return "mistral-v7-tekken";
+    case SR_CHAT_DEEPSEEK2: return "deepseek2";
     default:             return "auto";
     }
 }
@@ -86,12 +94,115 @@ static int default_system(sr_chat *c, const char *t, size_t n, char *err, size_t
     return 0;
 }
 
+/* ---- the default system prompt of a Mistral v7-tekken template ------------ */
+
+/* The date written for the templates' today = strftime_now("%Y-%m-%d"):
+ * fixed, as Llama 3.2's, so that renderings are reproducible. */
+#define MISTRAL_TODAY "2024-07-26"
+
+/* One Jinja string literal at *pp (quote ' or "), unescaped onto out[*k];
+ * false when it is not one. */
+static bool jinja_literal(const char **pp, const char *e, char *out, size_t *k)
+{
+    const char *p = *pp;
+    char quote = *p++;
+    for (; p < e && *p != quote; p++) {
+        if (*p != '\\') { out[(*k)++] = *p; continue; }
+        if (++p >= e) return false;
+        switch (*p) {
+        case 'n': out[(*k)++] = '\n'; break;
+        case 't': out[(*k)++] = '\t'; break;
+        case '\\': case '\'': case '"': out[(*k)++] = *p; break;
+        default: return false;
+        }
+    }
+    if (p >= e) return false;
+    *pp = p + 1;
+    return true;
+}
+
+/* {%- set default_system_message = 'A' + today + "B" %}: the literals
+ * joined, today as MISTRAL_TODAY. A template that has none has no default
+ * (and writes no system block without a system turn); one sr cannot read is
+ * an error, since the rendering would then differ. */
+static int mistral_default_system(sr_chat *c, const char *t, size_t n, char *err, size_t errlen)
+{
+    static const char KEY[] = "set default_system_message = ";
+    const char *p = t ? memmem(t, n, KEY, sizeof KEY - 1) : NULL, *e = t + n;
+    if (!p) return 0;
+    p += sizeof KEY - 1;
+    char *out = malloc(2 * n + 1);   /* each "today" (5 bytes) writes 10 */
+    if (!out) { snprintf(err, errlen, "out of memory"); return -1; }
+    size_t k = 0;
+    bool ok = false;
+    for (;;) {
+        while (p < e && *p == ' ') p++;
+        if (p < e && (*p == '\'' || *p == '"')) { if (!jinja_literal(&p, e, out, &k)) break; }
+        else if (e - p > 5 && memcmp(p, "today", 5) == 0 &&
+                 contains(t, n, "today = strftime_now(\"%Y-%m-%d\")")) {
+            memcpy(out + k, MISTRAL_TODAY, 10); k += 10; p += 5;
+        } else break;
+        while (p < e && *p == ' ') p++;
+        if (p < e && *p == '+') { p++; continue; }
+        ok = (e - p >= 2 && memcmp(p, "%}", 2) == 0) || (e - p >= 3 && memcmp(p, "-%}", 3) == 0);
+        break;
+    }
+    if (!ok || !sr_utf8_valid(out, k)) {
+        free(out);
+        snprintf(err, errlen, "chat format mistral-v7-tekken: cannot read the template's "
+                 "default_system_message");
+        return -1;
+    }
+    out[k] = 0;
+    c->default_system = out;
+    c->default_system_len = k;
+    return 0;
+}
+
 /* ---- recognising the family ---------------------------------------------- */
 
-#define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek3|mistral-v3-tekken"
+#define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek2|deepseek3|" \
+                     "mistral-v1|mistral-v3|mistral-v3-tekken|mistral-v7|mistral-v7-tekken"
 #define DS_USER "<\xEF\xBD\x9CUser\xEF\xBD\x9C>"             /* <｜User｜> */
 #define DS_ASSISTANT "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>"  /* <｜Assistant｜> */
 #define DS_EOS "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"
+
+/* Mistral's templates, told apart by how they write their markers: v7 by
+ * its system-prompt block (spaced "[SYSTEM_PROMPT] " in v7, unspaced in
+ * v7-tekken; the reasoning models' templates, with [THINK] blocks, are not
+ * rendered), v1 by " [INST] " before the system message or a spaced
+ * tool-aware template, v3-tekken by "[INST]" quoted unspaced, v3 by the rest
+ * of the tool-aware ones. 0 when t is none of them. */
+static int recognise_mistral(const char *t, size_t n, enum sr_chat_format *f)
+{
+    if (contains(t, n, "[SYSTEM_PROMPT]")) {
+        if (contains(t, n, "[THINK]")) return 0;
+        *f = contains(t, n, "[SYSTEM_PROMPT] ") ? SR_CHAT_MISTRAL_V7 : SR_CHAT_MISTRAL_V7_TEKKEN;
+        return 1;
+    }
+    bool v1 = contains(t, n, "' [INST] ' + system_message");
+    if (!v1 && !contains(t, n, "[AVAILABLE_TOOLS]")) return 0;
+    if (v1 || contains(t, n, " [INST]")) *f = SR_CHAT_MISTRAL_V1;
+    else if (contains(t, n, "\"[INST]\"")) *f = SR_CHAT_MISTRAL_V3_TEKKEN;
+    else *f = SR_CHAT_MISTRAL_V3;
+    return 1;
+}
+
+/* Llama 3.1+ by its dated system header; plain Llama 3 by Meta-Llama-3's
+ * turn (content trimmed, then <|eot_id|>). Other header-id templates (tool
+ * prompts such as firefunction's) render otherwise: refused. */
+static int recognise_llama3(const char *t, size_t n, enum sr_chat_format *f, char *err, size_t errlen)
+{
+    if (contains(t, n, "Cutting Knowledge Date")) *f = SR_CHAT_LLAMA31;
+    else if (contains(t, n, "message['content'] | trim + '<|eot_id|>'")) *f = SR_CHAT_LLAMA3;
+    else {
+        snprintf(err, errlen, "chat template uses Llama 3's header tokens but is neither Meta's "
+                 "Llama 3 nor 3.1+ form, which sr renders; name a format with --chat-format "
+                 FORMAT_NAMES);
+        return -1;
+    }
+    return 0;
+}
 
 /* By marker strings the family's templates all write (and others do not),
  * tested in an order where an earlier family's marker cannot appear in a
@@ -104,21 +215,29 @@ static int recognise(const char *t, size_t n, enum sr_chat_format *f, char *err,
         return -1;
     }
     if (contains(t, n, "<|im_start|>")) *f = SR_CHAT_CHATML;
-    else if (contains(t, n, "[INST]") && contains(t, n, "<<SYS>>")) *f = SR_CHAT_LLAMA2;
-    /* Mistral's tool-aware templates; tekken's writes "[INST]" unspaced in quotes. */
-    else if (contains(t, n, "[INST]") && contains(t, n, "[AVAILABLE_TOOLS]") &&
-             contains(t, n, "\"[INST]\"") && !contains(t, n, " [INST]"))
-        *f = SR_CHAT_MISTRAL_V3_TEKKEN;
+    /* Meta's form: BOS before every [INST], content stripped. Other <<SYS>>
+     * templates (one BOS, a default system prompt, ...) render otherwise. */
+    else if (contains(t, n, "<<SYS>>") && contains(t, n, "bos_token + '[INST] ' + content.strip()"))
+        *f = SR_CHAT_LLAMA2;
+    else if (contains(t, n, "<<SYS>>")) {
+        snprintf(err, errlen, "chat template is a Llama 2 form other than Meta's (BOS before "
+                 "every [INST], content stripped), which sr does not render; name a format "
+                 "with --chat-format " FORMAT_NAMES);
+        return -1;
+    }
+    else if (contains(t, n, "[INST]") && recognise_mistral(t, n, f)) {}
     else if (contains(t, n, "<|assistant|>") && contains(t, n, "<|end|>")) *f = SR_CHAT_PHI3;
     else if (contains(t, n, "<start_of_turn>")) *f = SR_CHAT_GEMMA;
     else if (contains(t, n, "<|start_header_id|>") && contains(t, n, "<|eot_id|>"))
-        *f = contains(t, n, "Cutting Knowledge Date") ? SR_CHAT_LLAMA31 : SR_CHAT_LLAMA3;
+        return recognise_llama3(t, n, f, err, errlen);
     else if (contains(t, n, DS_USER) && contains(t, n, DS_ASSISTANT) && contains(t, n, DS_EOS))
         *f = SR_CHAT_DEEPSEEK3;
+    else if (contains(t, n, "'Assistant: ' + message['content'] + eos_token"))
+        *f = SR_CHAT_DEEPSEEK2;
     else {
         snprintf(err, errlen, "chat template not recognised as ChatML, Llama 2, Llama 3(.1), "
-                 "Phi-3, Gemma, DeepSeek 3 or Mistral v3-tekken (it begins \"%.60s\"); name a format with --chat-format "
-                 FORMAT_NAMES, t);
+                 "Phi-3, Gemma, DeepSeek 2/3 or Mistral v1/v3/v3-tekken/v7/v7-tekken (it begins "
+                 "\"%.60s\"); name a format with --chat-format " FORMAT_NAMES, t);
         return -1;
     }
     return 0;
@@ -144,12 +263,21 @@ static int need_id(int32_t id, const char *what, enum sr_chat_format f, char *er
     return -1;
 }
 
+/* A marker's id when the vocabulary has it as a token that special-token
+ * parsing splits out (control or user-defined); -1 when it is text there. */
+static int32_t find_marker(const sr_tok *tok, const char *name)
+{
+    int32_t id = sr_tok_find(tok, name, strlen(name));
+    int type = id >= 0 ? sr_tok_type(tok, id) : -1;
+    return type == SR_TOK_CONTROL || type == SR_TOK_USER_DEFINED ? id : -1;
+}
+
 int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_len,
                  enum sr_chat_format format, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->tok = tok;
-    c->eot = c->bos = c->turn_start = c->header_end = c->eos = -1;
+    c->eot = c->bos = c->turn_start = c->header_end = c->eos = c->sys_end = -1;
     c->role_tok[0] = c->role_tok[1] = c->role_tok[2] = -1;
     if (!tmpl) tmpl_len = 0;
 
@@ -192,17 +320,31 @@ int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_le
             need_token(tok, DS_ASSISTANT, f, &c->role_tok[2], err, errlen) != 0 ||
             need_token(tok, DS_EOS, f, &c->eot, err, errlen) != 0) return -1;
         return 0;
+    case SR_CHAT_MISTRAL_V7_TEKKEN:
+        if (mistral_default_system(c, tmpl, tmpl_len, err, errlen) != 0) return -1;
+        /* fall through */
+    case SR_CHAT_MISTRAL_V7:
+        c->role_tok[0] = find_marker(tok, "[SYSTEM_PROMPT]");
+        c->sys_end = find_marker(tok, "[/SYSTEM_PROMPT]");
+        /* fall through */
+    case SR_CHAT_MISTRAL_V3:
     case SR_CHAT_MISTRAL_V3_TEKKEN:
-        /* [INST] and [/INST] are control tokens in tekken; text in an older vocabulary. */
-        c->role_tok[1] = sr_tok_find(tok, "[INST]", 6);
-        c->role_tok[2] = sr_tok_find(tok, "[/INST]", 7);
+        /* [INST] and [/INST] are control tokens in v3's and tekken's
+         * vocabularies; text in the older 32000-piece one (and v1's). */
+        c->role_tok[1] = find_marker(tok, "[INST]");
+        c->role_tok[2] = find_marker(tok, "[/INST]");
         /* bos and eos as Llama 2: */
         /* fall through */
+    case SR_CHAT_MISTRAL_V1:
+    case SR_CHAT_DEEPSEEK2:
     case SR_CHAT_LLAMA2:
         c->bos = sr_tok_bos(tok);
         c->eot = sr_tok_eos(tok);
         if (need_id(c->bos, "bos", f, err, errlen) != 0 ||
-            need_id(c->eot, "eos", f, err, errlen) != 0) return -1;
+            need_id(c->eot, "eos", f, err, errlen) != 0) {
+            sr_chat_free(c);   /* v7-tekken's default system prompt */
+            return -1;
+        }
         return 0;
     default:
         snprintf(err, errlen, "unknown chat format %d", (int)f);

@@ -4,10 +4,11 @@
  * does not interpret Jinja: it recognises the family from the template text
  * and renders that family here — ChatML (with the default system prompt
  * some models' templates insert, read from the template), Llama 2,
- * Llama 3, Llama 3.1+ (with its dated system header), Phi-3, Gemma and
- * DeepSeek V3/R1 and Mistral v3-tekken. An unrecognised template is an error;
- * a format can be named instead (--chat-format chatml|llama2|llama3|llama3.1|
- * phi3|gemma|deepseek3|mistral-v3-tekken).
+ * Llama 3, Llama 3.1+ (with its dated system header), Phi-3, Gemma,
+ * DeepSeek V2 and V3/R1, and Mistral v1, v3, v3-tekken, v7 and v7-tekken
+ * (with the default system prompt its template holds). An unrecognised
+ * template is an error; a format can be named instead (--chat-format, one of
+ * SR_CHAT_FORMAT_NAMES).
  *
  * Rendering to ids gives exactly what tokenizing the rendered text with
  * special tokens parsed would give — the template's special tokens by id,
@@ -30,10 +31,21 @@ enum sr_chat_format {
     SR_CHAT_GEMMA,      /* <start_of_turn>user\n ... <end_of_turn>\n, role "model" */
     SR_CHAT_DEEPSEEK3,  /* DeepSeek V3 / R1: <｜User｜>...<｜Assistant｜>...<｜end▁of▁sentence｜> */
     SR_CHAT_MISTRAL_V3_TEKKEN, /* Mistral Nemo: [INST]...[/INST]...</s>, no spaces */
+    SR_CHAT_MISTRAL_V1, /* Mistral 7B v0.1/v0.2: " [INST] ... [/INST] ...</s>" */
+    SR_CHAT_MISTRAL_V3, /* Mistral 7B v0.3, Large 2407: "[INST] ...[/INST] ...</s>" */
+    SR_CHAT_MISTRAL_V7, /* Mistral Large 2411: [SYSTEM_PROMPT] ...[/SYSTEM_PROMPT] */
+    SR_CHAT_MISTRAL_V7_TEKKEN, /* Mistral Small 3.x, Devstral: the same unspaced, always
+                                  with a system block (the template's default) */
+    SR_CHAT_DEEPSEEK2,  /* DeepSeek V2: "User: ...\n\nAssistant: ...<｜end▁of▁sentence｜>" */
 };
 
+/* The names --chat-format takes, for help and messages. */
+#define SR_CHAT_FORMAT_NAMES "chatml, llama2, llama3, llama3.1, phi3, gemma, deepseek2, " \
+    "deepseek3, mistral-v1, mistral-v3, mistral-v3-tekken, mistral-v7, mistral-v7-tekken"
+
 /* "auto", "chatml", "llama2", "llama3", "llama3.1", "phi3", "gemma",
- * "deepseek3", "mistral-v3-tekken" → the format; -1 for another name. */
+ * "deepseek2", "deepseek3", "mistral-v1", "mistral-v3", "mistral-v3-tekken",
+ * "mistral-v7", "mistral-v7-tekken" → the format; -1 for another name. */
 int sr_chat_format_parse(const char *name, enum sr_chat_format *out);
 const char *sr_chat_format_name(enum sr_chat_format f);
 
@@ -48,8 +60,9 @@ typedef struct sr_chat_msg {
 typedef struct sr_chat {
     enum sr_chat_format format;
     const sr_tok *tok;          /* borrowed: must outlive the sr_chat */
-    char *default_system;       /* ChatML: inserted when the first turn is not a
-                                   system turn; NULL when the template has none */
+    char *default_system;       /* ChatML, Mistral v7-tekken: inserted when the first
+                                   turn is not a system turn; NULL when the template
+                                   has none */
     size_t default_system_len;
     int32_t eot;                /* the token that ends a turn; generation stops on it */
     int32_t bos;                /* Llama 2/3: begins the conversation or turn */
@@ -58,7 +71,9 @@ typedef struct sr_chat {
     int32_t header_end;         /* Llama 3 <|end_header_id|> */
     int32_t role_tok[3];        /* Phi-3 <|system|>, <|user|>, <|assistant|>;
                                    DeepSeek -, <｜User｜>, <｜Assistant｜>;
-                                   Mistral -, [INST], [/INST] (-1: plain text) */
+                                   Mistral [SYSTEM_PROMPT], [INST], [/INST]
+                                   (-1: plain text) */
+    int32_t sys_end;            /* Mistral v7 [/SYSTEM_PROMPT] (-1: plain text) */
     bool think;                 /* DeepSeek R1: the generation prompt opens <think>\n */
     int32_t eos;                /* Phi-3: ends a conversation rendered without gen_prompt */
 } sr_chat;

@@ -4,8 +4,9 @@
  * and held as "pending"; a special token first encodes the pending text as
  * one stretch (so "user\n" + content is one piece of text, exactly as when
  * the rendered text is tokenized with special tokens split out), then adds
- * its own id. Recognising the family and setting up is chat.c's. */
-#include "lm/chat.h"
+ * its own id. Recognising the family and setting up is chat.c's; the
+ * [INST] families (Llama 2, Mistral) are chat_render_inst.c's. */
+#include "lm/chat_impl.h"
 #include "base/utf8.h"
 
 #include <stdio.h>
@@ -14,16 +15,8 @@
 
 /* ---- the builder --------------------------------------------------------- */
 
-struct build {
-    const sr_chat *c;
-    sr_ids *ids;            /* NULL: text only */
-    char *p; size_t n, cap; /* the rendered text */
-    size_t pend;            /* start of text not yet encoded */
-    bool eat_space;         /* the last special token swallows the whitespace after it */
-    char *err; size_t errlen;
-};
 
-static int add_text(struct build *b, const char *s, size_t n)
+int chat_text(struct build *b, const char *s, size_t n)
 {
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
@@ -38,7 +31,7 @@ static int add_text(struct build *b, const char *s, size_t n)
     return 0;
 }
 
-static int add_str(struct build *b, const char *s) { return add_text(b, s, strlen(s)); }
+int chat_str(struct build *b, const char *s) { return chat_text(b, s, strlen(s)); }
 
 /* Phi-3's tokenizer marks its chat tokens rstrip (llama.cpp does the same
  * for a GGUF named phi-3): the ASCII whitespace after one is not tokenized,
@@ -59,6 +52,7 @@ static int flush(struct build *b)
 {
     if (b->eat_space) b->pend += ascii_space_prefix(b->p + b->pend, b->n - b->pend);
     b->eat_space = false;
+    if (b->n > b->pend) b->tail_text = true;
     if (b->ids && b->n > b->pend &&
         sr_tok_encode(b->c->tok, b->p + b->pend, b->n - b->pend, b->ids, b->err, b->errlen) != 0)
         return -1;
@@ -66,13 +60,14 @@ static int flush(struct build *b)
     return 0;
 }
 
-static int add_special(struct build *b, int32_t id)
+int chat_special(struct build *b, int32_t id)
 {
     size_t l = 0;
     const char *t = sr_tok_text(b->c->tok, id, &l);
     if (!t) { snprintf(b->err, b->errlen, "special token id %d is outside the vocabulary", id); return -1; }
-    if (flush(b) != 0 || add_text(b, t, l) != 0) return -1;
+    if (flush(b) != 0 || chat_text(b, t, l) != 0) return -1;
     b->pend = b->n;
+    b->tail_text = false;
     b->eat_space = eats_space(b->c, id);
     if (b->ids && sr_tok_push_id(b->c->tok, id, b->ids, b->err, b->errlen) != 0) return -1;
     return 0;
@@ -96,7 +91,7 @@ static uint32_t cp_at(const unsigned char *s, size_t *len)
     return (s[0] & 0x07u) << 18 | (s[1] & 0x3Fu) << 12 | (s[2] & 0x3Fu) << 6 | (s[3] & 0x3Fu);
 }
 
-static void strip(const char **s, size_t *n)
+void chat_strip(const char **s, size_t *n)
 {
     const unsigned char *p = (const unsigned char *)*s, *e = p + *n;
     size_t l;
@@ -130,20 +125,30 @@ static int check_turns(const sr_chat_msg *m, size_t n, char *err, size_t errlen)
     return 0;
 }
 
+int chat_alternates(struct build *b, const sr_chat_msg *m, size_t i, size_t first,
+                    const char *family)
+{
+    bool user = strcmp(m[i].role, "user") == 0;
+    if (user == ((i - first) % 2 == 0)) return 0;
+    snprintf(b->err, b->errlen, "turn %zu (%s): %s needs a system turn only first, "
+             "then user and assistant turns alternating, starting with user", i, m[i].role, family);
+    return -1;
+}
+
 static int chatml(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
 {
     const sr_chat *c = b->c;
     for (size_t i = 0; i < n; i++) {
         if (i == 0 && strcmp(m[0].role, "system") != 0 && c->default_system) {
-            if (add_special(b, c->turn_start) || add_str(b, "system\n") ||
-                add_text(b, c->default_system, c->default_system_len) ||
-                add_special(b, c->eot) || add_str(b, "\n")) return -1;
+            if (chat_special(b, c->turn_start) || chat_str(b, "system\n") ||
+                chat_text(b, c->default_system, c->default_system_len) ||
+                chat_special(b, c->eot) || chat_str(b, "\n")) return -1;
         }
-        if (add_special(b, c->turn_start) || add_str(b, m[i].role) || add_str(b, "\n") ||
-            add_text(b, m[i].content, m[i].content_len) ||
-            add_special(b, c->eot) || add_str(b, "\n")) return -1;
+        if (chat_special(b, c->turn_start) || chat_str(b, m[i].role) || chat_str(b, "\n") ||
+            chat_text(b, m[i].content, m[i].content_len) ||
+            chat_special(b, c->eot) || chat_str(b, "\n")) return -1;
     }
-    if (gen && (add_special(b, c->turn_start) || add_str(b, "assistant\n"))) return -1;
+    if (gen && (chat_special(b, c->turn_start) || chat_str(b, "assistant\n"))) return -1;
     return 0;
 }
 
@@ -158,13 +163,13 @@ static int llama31_header(struct build *b, const sr_chat_msg *m, size_t n, size_
     *first = 0;
     if (n > 0 && strcmp(m[0].role, "system") == 0) {
         s = m[0].content; l = m[0].content_len;
-        strip(&s, &l);
+        chat_strip(&s, &l);
         *first = 1;
     }
-    if (add_special(b, c->bos) || add_special(b, c->turn_start) || add_str(b, "system") ||
-        add_special(b, c->header_end) ||
-        add_str(b, "\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n") ||
-        add_text(b, s, l) || add_special(b, c->eot)) return -1;
+    if (chat_special(b, c->bos) || chat_special(b, c->turn_start) || chat_str(b, "system") ||
+        chat_special(b, c->header_end) ||
+        chat_str(b, "\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n") ||
+        chat_text(b, s, l) || chat_special(b, c->eot)) return -1;
     return 0;
 }
 
@@ -177,14 +182,14 @@ static int llama3(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     for (size_t i = first; i < n; i++) {
         const char *s = m[i].content;
         size_t l = m[i].content_len;
-        strip(&s, &l);
-        if ((i == 0 && !v31 && add_special(b, c->bos)) ||
-            add_special(b, c->turn_start) || add_str(b, m[i].role) ||
-            add_special(b, c->header_end) || add_str(b, "\n\n") || add_text(b, s, l) ||
-            add_special(b, c->eot)) return -1;
+        chat_strip(&s, &l);
+        if ((i == 0 && !v31 && chat_special(b, c->bos)) ||
+            chat_special(b, c->turn_start) || chat_str(b, m[i].role) ||
+            chat_special(b, c->header_end) || chat_str(b, "\n\n") || chat_text(b, s, l) ||
+            chat_special(b, c->eot)) return -1;
     }
-    if (gen && (add_special(b, c->turn_start) || add_str(b, "assistant") ||
-                add_special(b, c->header_end) || add_str(b, "\n\n"))) return -1;
+    if (gen && (chat_special(b, c->turn_start) || chat_str(b, "assistant") ||
+                chat_special(b, c->header_end) || chat_str(b, "\n\n"))) return -1;
     return 0;
 }
 
@@ -196,12 +201,12 @@ static int phi3(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     for (size_t i = 0; i < n; i++) {
         int r = strcmp(m[i].role, "system") == 0 ? 0 : strcmp(m[i].role, "user") == 0 ? 1 : 2;
         if (r == 0 && m[i].content_len == 0) continue;
-        if (add_special(b, c->role_tok[r]) || add_str(b, "\n") ||
-            add_text(b, m[i].content, m[i].content_len) ||
-            add_special(b, c->eot) || add_str(b, "\n")) return -1;
+        if (chat_special(b, c->role_tok[r]) || chat_str(b, "\n") ||
+            chat_text(b, m[i].content, m[i].content_len) ||
+            chat_special(b, c->eot) || chat_str(b, "\n")) return -1;
     }
-    if (gen) return add_special(b, c->role_tok[2]) || add_str(b, "\n") ? -1 : 0;
-    return add_special(b, c->eos);
+    if (gen) return chat_special(b, c->role_tok[2]) || chat_str(b, "\n") ? -1 : 0;
+    return chat_special(b, c->eos);
 }
 
 /* Gemma: user and model turns alternating from user, content trimmed. Gemma
@@ -212,23 +217,19 @@ static int gemma(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     const sr_chat *c = b->c;
     const sr_chat_msg *sys = n > 0 && strcmp(m[0].role, "system") == 0 ? &m[0] : NULL;
     size_t first = sys ? 1 : 0;
-    if (add_special(b, c->bos)) return -1;
+    if (chat_special(b, c->bos)) return -1;
     for (size_t i = first; i < n; i++) {
         bool user = strcmp(m[i].role, "user") == 0;
-        if (user != ((i - first) % 2 == 0)) {
-            snprintf(b->err, b->errlen, "turn %zu (%s): gemma needs a system turn only first, "
-                     "then user and assistant turns alternating, starting with user", i, m[i].role);
-            return -1;
-        }
+        if (chat_alternates(b, m, i, first, "gemma") != 0) return -1;
         const char *s = m[i].content;
         size_t l = m[i].content_len;
-        strip(&s, &l);
-        if (add_special(b, c->turn_start) || add_str(b, user ? "user\n" : "model\n") ||
-            (i == first && sys && (add_text(b, sys->content, sys->content_len) ||
-                                   add_str(b, "\n\n"))) ||
-            add_text(b, s, l) || add_special(b, c->eot) || add_str(b, "\n")) return -1;
+        chat_strip(&s, &l);
+        if (chat_special(b, c->turn_start) || chat_str(b, user ? "user\n" : "model\n") ||
+            (i == first && sys && (chat_text(b, sys->content, sys->content_len) ||
+                                   chat_str(b, "\n\n"))) ||
+            chat_text(b, s, l) || chat_special(b, c->eot) || chat_str(b, "\n")) return -1;
     }
-    if (gen && (add_special(b, c->turn_start) || add_str(b, "model\n"))) return -1;
+    if (gen && (chat_special(b, c->turn_start) || chat_str(b, "model\n"))) return -1;
     return 0;
 }
 
@@ -241,105 +242,45 @@ static int deepseek3(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     const sr_chat_msg *sys = NULL;
     for (size_t i = 0; i < n; i++)
         if (strcmp(m[i].role, "system") == 0) sys = &m[i];
-    if (add_special(b, c->bos) || (sys && add_text(b, sys->content, sys->content_len))) return -1;
+    if (chat_special(b, c->bos) || (sys && chat_text(b, sys->content, sys->content_len))) return -1;
     for (size_t i = 0; i < n; i++) {
         const char *s = m[i].content;
         size_t l = m[i].content_len;
         if (strcmp(m[i].role, "user") == 0) {
-            if (add_special(b, c->role_tok[1]) || add_text(b, s, l)) return -1;
+            if (chat_special(b, c->role_tok[1]) || chat_text(b, s, l)) return -1;
         } else if (strcmp(m[i].role, "assistant") == 0) {
             for (const char *q; (q = memmem(s, l, "</think>", 8)); ) {
                 l -= (size_t)(q + 8 - s);
                 s = q + 8;
             }
-            if (add_special(b, c->role_tok[2]) || add_text(b, s, l) || add_special(b, c->eot))
+            if (chat_special(b, c->role_tok[2]) || chat_text(b, s, l) || chat_special(b, c->eot))
                 return -1;
         }
     }
-    if (gen && (add_special(b, c->role_tok[2]) || (c->think && add_str(b, "<think>\n"))))
+    if (gen && (chat_special(b, c->role_tok[2]) || (c->think && chat_str(b, "<think>\n"))))
         return -1;
     return 0;
 }
 
-/* A marker that is a special token in some vocabularies, text in others. */
-static int add_marker(struct build *b, int32_t id, const char *text)
+/* DeepSeek V2: bos, then every turn as plain text in its order: a system
+ * turn as it is, "User: " and "Assistant: " before the others; only an
+ * assistant turn ends with the end token. */
+static int deepseek2(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
 {
-    return id >= 0 ? add_special(b, id) : add_str(b, text);
+    if (chat_special(b, b->c->bos)) return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *r = m[i].role;
+        bool asst = strcmp(r, "assistant") == 0;
+        if (chat_str(b, asst ? "Assistant: " : strcmp(r, "user") == 0 ? "User: " : "") ||
+            chat_text(b, m[i].content, m[i].content_len) ||
+            (asst ? chat_special(b, b->c->eot) : chat_str(b, "\n\n"))) return -1;
+    }
+    return gen ? chat_str(b, "Assistant:") : 0;
 }
 
-/* Mistral Nemo's template (v3-tekken): the system message goes into the
- * last turn, and only when that is a user turn; no spaces, no trimming; the
- * generation prompt adds nothing. */
-static int mistral_tekken(struct build *b, const sr_chat_msg *m, size_t n)
+int chat_marker(struct build *b, int32_t id, const char *text)
 {
-    const sr_chat *c = b->c;
-    const sr_chat_msg *sys = n > 0 && strcmp(m[0].role, "system") == 0 ? &m[0] : NULL;
-    size_t first = sys ? 1 : 0;
-    if (add_special(b, c->bos)) return -1;
-    for (size_t i = first; i < n; i++) {
-        bool user = strcmp(m[i].role, "user") == 0;
-        if (user != ((i - first) % 2 == 0)) {
-            snprintf(b->err, b->errlen, "turn %zu (%s): mistral needs a system turn only first, "
-                     "then user and assistant turns alternating, starting with user", i, m[i].role);
-            return -1;
-        }
-        if (!user) {
-            if (add_text(b, m[i].content, m[i].content_len) || add_special(b, c->eot)) return -1;
-            continue;
-        }
-        if (add_marker(b, c->role_tok[1], "[INST]") ||
-            (sys && i == n - 1 && (add_text(b, sys->content, sys->content_len) ||
-                                   add_str(b, "\n\n"))) ||
-            add_text(b, m[i].content, m[i].content_len) ||
-            add_marker(b, c->role_tok[2], "[/INST]")) return -1;
-    }
-    return 0;
-}
-
-/* Meta's Llama 2 template: an optional leading system turn folded into the
- * first user turn, then strictly alternating user and assistant turns. */
-static int llama2(struct build *b, const sr_chat_msg *m, size_t n)
-{
-    const sr_chat *c = b->c;
-    const sr_chat_msg *sys = n > 0 && strcmp(m[0].role, "system") == 0 ? &m[0] : NULL;
-    size_t first = sys ? 1 : 0;
-    char *tmp = NULL;
-    int rc = -1;
-    for (size_t i = first; i < n; i++) {
-        bool user = strcmp(m[i].role, "user") == 0;
-        if (user != ((i - first) % 2 == 0)) {
-            snprintf(b->err, b->errlen, "turn %zu (%s): llama2 needs a system turn only first, "
-                     "then user and assistant turns alternating, starting with user", i, m[i].role);
-            goto done;
-        }
-        const char *s = m[i].content;
-        size_t l = m[i].content_len;
-        if (i == first && sys) {   /* strip() applies to the whole, <<SYS>> block included */
-            static const char A[] = "<<SYS>>\n", B[] = "\n<</SYS>>\n\n";
-            size_t tl = sizeof A - 1 + sys->content_len + sizeof B - 1 + l;
-            if (!(tmp = malloc(tl + 1))) { snprintf(b->err, b->errlen, "out of memory"); goto done; }
-            size_t k = 0;
-            memcpy(tmp + k, A, sizeof A - 1); k += sizeof A - 1;
-            memcpy(tmp + k, sys->content, sys->content_len); k += sys->content_len;
-            memcpy(tmp + k, B, sizeof B - 1); k += sizeof B - 1;
-            memcpy(tmp + k, s, l); k += l;
-            s = tmp; l = k;
-        }
-        strip(&s, &l);
-        if (user) {
-            if (add_special(b, c->bos) || add_str(b, "[INST] ") || add_text(b, s, l) ||
-                add_str(b, " [/INST]")) goto done;
-        } else {
-            if (add_str(b, " ") || add_text(b, s, l) || add_str(b, " ") || add_special(b, c->eot))
-                goto done;
-        }
-        free(tmp);
-        tmp = NULL;
-    }
-    rc = 0;
-done:
-    free(tmp);
-    return rc;
+    return id >= 0 ? chat_special(b, id) : chat_str(b, text);
 }
 
 static int render(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
@@ -353,8 +294,14 @@ static int render(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     case SR_CHAT_PHI3:   rc = phi3(b, m, n, gen); break;
     case SR_CHAT_GEMMA:  rc = gemma(b, m, n, gen); break;
     case SR_CHAT_DEEPSEEK3: rc = deepseek3(b, m, n, gen); break;
-    case SR_CHAT_MISTRAL_V3_TEKKEN: rc = mistral_tekken(b, m, n); break;
-    case SR_CHAT_LLAMA2: rc = llama2(b, m, n); break;   /* the prompt ends with [/INST] */
+    case SR_CHAT_DEEPSEEK2: rc = deepseek2(b, m, n, gen); break;
+    /* The [INST] families' prompts end with [/INST]: gen adds nothing. */
+    case SR_CHAT_MISTRAL_V1:
+    case SR_CHAT_MISTRAL_V3:
+    case SR_CHAT_MISTRAL_V3_TEKKEN: rc = chat_mistral(b, m, n); break;
+    case SR_CHAT_MISTRAL_V7:
+    case SR_CHAT_MISTRAL_V7_TEKKEN: rc = chat_mistral_v7(b, m, n); break;
+    case SR_CHAT_LLAMA2: rc = chat_llama2(b, m, n); break;
     default:
         snprintf(b->err, b->errlen, "chat format not set up (call sr_chat_init)");
         return -1;
@@ -362,22 +309,32 @@ static int render(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     return rc != 0 ? -1 : flush(b);
 }
 
-int sr_chat_render_ids(const sr_chat *c, const sr_chat_msg *m, size_t n, bool gen_prompt,
-                       sr_ids *out, char *err, size_t errlen)
+/* The rendering as ids; *tail_text tells whether it ends with text rather
+ * than a special token (what follows then continues that text). */
+static int render_ids(const sr_chat *c, const sr_chat_msg *m, size_t n, bool gen_prompt,
+                      sr_ids *out, bool *tail_text, char *err, size_t errlen)
 {
     size_t n0 = out->n;
     struct build b = { .c = c, .ids = out, .err = err, .errlen = errlen };
     int rc = render(&b, m, n, gen_prompt);
     free(b.p);
     if (rc != 0) out->n = n0;
+    *tail_text = b.tail_text;
     return rc;
+}
+
+int sr_chat_render_ids(const sr_chat *c, const sr_chat_msg *m, size_t n, bool gen_prompt,
+                       sr_ids *out, char *err, size_t errlen)
+{
+    bool tail;
+    return render_ids(c, m, n, gen_prompt, out, &tail, err, errlen);
 }
 
 char *sr_chat_render_text(const sr_chat *c, const sr_chat_msg *m, size_t n, bool gen_prompt,
                           size_t *len, char *err, size_t errlen)
 {
     struct build b = { .c = c, .err = err, .errlen = errlen };
-    if (render(&b, m, n, gen_prompt) != 0 || (!b.p && add_text(&b, "", 0) != 0)) {
+    if (render(&b, m, n, gen_prompt) != 0 || (!b.p && chat_text(&b, "", 0) != 0)) {
         free(b.p);
         return NULL;
     }
@@ -385,12 +342,34 @@ char *sr_chat_render_text(const sr_chat *c, const sr_chat_msg *m, size_t n, bool
     return b.p;
 }
 
+/* How the family's assistant turn holds its content between the end of the
+ * generation prompt and the end-of-turn token: text before it, trimmed or
+ * not, text after it. */
+static const char *response_shape(const sr_chat *c, bool *trim, const char **trail)
+{
+    *trail = "";
+    *trim = false;
+    switch (c->format) {
+    case SR_CHAT_LLAMA3: case SR_CHAT_LLAMA31: case SR_CHAT_GEMMA:
+        *trim = true; return "";
+    case SR_CHAT_LLAMA2:
+        *trim = true; *trail = " "; return " ";
+    case SR_CHAT_MISTRAL_V3:
+        *trim = true; return " ";
+    case SR_CHAT_MISTRAL_V1: case SR_CHAT_MISTRAL_V7: case SR_CHAT_DEEPSEEK2:
+        return " ";   /* after " [/INST]", "[/INST]" or "Assistant:" */
+    default:
+        return "";    /* ChatML, Phi-3, DeepSeek 3, Mistral v3-/v7-tekken: as it is */
+    }
+}
+
 int sr_chat_render_pair(const sr_chat *c, const sr_chat_msg *m, size_t n,
                         const char *response, size_t response_len,
                         sr_ids *out, size_t *response_start, char *err, size_t errlen)
 {
     size_t n0 = out->n;
-    if (sr_chat_render_ids(c, m, n, true, out, err, errlen) != 0) return -1;
+    bool tail_text;
+    if (render_ids(c, m, n, true, out, &tail_text, err, errlen) != 0) return -1;
     *response_start = out->n;
 
     size_t bad = sr_utf8_valid_prefix(response, response_len);
@@ -399,31 +378,28 @@ int sr_chat_render_pair(const sr_chat *c, const sr_chat_msg *m, size_t n,
         out->n = n0;
         return -1;
     }
-    /* The response as its assistant turn holds it: trimmed for Llama 3(.1)
-     * and Gemma, " " + stripped + " " before </s> for Llama 2, as it is for
-     * ChatML and Phi-3; then the turn's end token (the template's "\n" after
-     * it is the next turn's business). */
+    /* The response as its assistant turn holds it, then the turn's end token
+     * (the template's "\n" after it is the next turn's business). */
+    bool trim;
+    const char *trail, *lead = response_shape(c, &trim, &trail);
     const char *s = response;
     size_t l = response_len;
-    if (c->format != SR_CHAT_CHATML && c->format != SR_CHAT_PHI3 &&
-        c->format != SR_CHAT_DEEPSEEK3 && c->format != SR_CHAT_MISTRAL_V3_TEKKEN)
-        strip(&s, &l);
+    if (trim) chat_strip(&s, &l);
     if (c->format == SR_CHAT_PHI3) {   /* after <|assistant|>\n, as in the whole conversation */
         size_t k = ascii_space_prefix(s, l);
         s += k; l -= k;
     }
-    int rc;
-    if (c->format == SR_CHAT_LLAMA2) {
-        char *tmp = malloc(l + 2);
-        if (!tmp) { snprintf(err, errlen, "out of memory"); out->n = n0; return -1; }
-        tmp[0] = ' ';
-        memcpy(tmp + 1, s, l);
-        tmp[l + 1] = ' ';
-        rc = sr_tok_encode(c->tok, tmp, l + 2, out, err, errlen);
-        free(tmp);
-    } else {
-        rc = sr_tok_encode(c->tok, s, l, out, err, errlen);
-    }
+    size_t ll = strlen(lead), tl = strlen(trail);
+    char *tmp = malloc(ll + l + tl + 1);
+    if (!tmp) { snprintf(err, errlen, "out of memory"); out->n = n0; return -1; }
+    memcpy(tmp, lead, ll);
+    if (l) memcpy(tmp + ll, s, l);
+    memcpy(tmp + ll + l, trail, tl);
+    /* Encoded as the piece of text it is in the whole conversation: one that
+     * goes on from the prompt's text takes no SentencePiece dummy prefix. */
+    int rc = sr_tok_encode_ex(c->tok, tmp, ll + l + tl, tail_text ? SR_ENCODE_NO_PREFIX : 0,
+                              out, err, errlen);
+    free(tmp);
     if (rc != 0 || sr_tok_push_id(c->tok, c->eot, out, err, errlen) != 0) {
         out->n = n0;
         return -1;

@@ -65,7 +65,7 @@ void sr_llm_open(sr_llm *llm, const sr_llm_opts *o, const sr_model_opts *mo)
     sr_llm_model_opts(o, &m);
     enum sr_chat_format fmt = SR_CHAT_AUTO;
     if (o->chat_format && sr_chat_format_parse(o->chat_format, &fmt) < 0)
-        sr_usage_error("--chat-format: '%s' is not one of chatml, llama2, llama3, llama3.1, phi3, gemma, deepseek3, mistral-v3-tekken", o->chat_format);
+        sr_usage_error("--chat-format: '%s' is not one of " SR_CHAT_FORMAT_NAMES, o->chat_format);
     char *path = sr_llm_resolve_path(o), err[1024];
     int rc = sr_llm_load(llm, path, &m, fmt, err, sizeof err);
     free(path);

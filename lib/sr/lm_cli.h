@@ -46,8 +46,7 @@ typedef struct sr_llm_opts {
       "CUDA matmuls: bf16, tf32 or fp32", 0, 0 },                                     \
     { "threads", 0, SR_OPT_INT, &(o)->threads, "N", "CPU threads; 0 = every core", 0, 4096 },  \
     { "chat-format", 0, SR_OPT_STR, &(o)->chat_format, "NAME",                                  \
-      "chatml, llama2, llama3, llama3.1, phi3, gemma, deepseek3 or "                            \
-      "mistral-v3-tekken (default: from the model)", 0, 0 }
+      SR_CHAT_FORMAT_NAMES " (default: from the model)", 0, 0 }
 
 /* The model file the options name, resolved as described above (malloc'd).
  * Exits 1 with a message naming where it looked when there is none. */

@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
 """make_chat_golden.py — golden renderings of the chat templates sr renders in code.
 
-For each family, the real Jinja template from llama.cpp's models/templates/ is
-rendered with Jinja2 the way transformers' apply_chat_template does (sandboxed
+For each family, a real Jinja template is rendered with Jinja2 the way transformers' apply_chat_template does (sandboxed
 environment, trim_blocks, lstrip_blocks, raise_exception, strftime_now fixed to
-26 Jul 2024 so that Llama 3.2's date is reproducible), for several
+26 Jul 2024 so that Llama 3.2's and Mistral Small 3.2's dates are reproducible), for several
 conversations, with add_generation_prompt true (prompts, what
 sr_chat_render_ids is asked for at generation) and false (whole conversations).
 The text is then tokenized by llama.cpp's llama-tokenize with special tokens
 parsed and no BOS added beyond what the template writes. Output:
 tests/golden/chat/FAMILY.jsonl, one object per rendering:
   {"format", "template", "vocab", "messages", "gen_prompt", "text", "ids"}
+
+The templates are read at generation time, never copied here: a file name
+is one of llama.cpp's models/templates/*.jinja; "test-chat-template.cpp:NAME"
+is the C string literal with that model name in llama.cpp's
+tests/test-chat-template.cpp; "llama_chat_format.py:VAR" is the Python string
+constant in llama-cpp-python's llama_cpp/llama_chat_format.py; and
+"test_chat.c:VAR" is the C literal in tests/unit/test_chat.c (Meta's Llama 2
+template, which neither llama.cpp file carries unmodified).
+v7-tekken's rows also carry "default_system", the system prompt its template
+writes when there is no system turn (what sr reads from the template text).
 "ids" is null when the vocabulary lacks the family's special tokens (Gemma:
 no vocabulary here has <start_of_turn>; DeepSeek: none has <｜User｜>). A conversation the template refuses
 (Gemma 2 raises on a system turn) is left out.
@@ -19,8 +28,11 @@ Needs: python3 -m venv /work/venv-chat && /work/venv-chat/bin/pip install jinja2
 (jinja2 3.1.x). Run from the repository root:
   /work/venv-chat/bin/python tests/golden/make_chat_golden.py
 """
+import ast
+import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -30,6 +42,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 LLAMA = "/root/.cache/sr-peers/llama_cpp_python-0.3.36/vendor/llama.cpp"
 TEMPLATES = LLAMA + "/models/templates"
 TOKENIZE = LLAMA + "/build/bin/llama-tokenize"
+TEST_CHAT_TEMPLATE = LLAMA + "/tests/test-chat-template.cpp"
+LLAMA_CHAT_FORMAT = os.path.dirname(LLAMA) + "/../llama_cpp/llama_chat_format.py"
 VOCAB = os.environ.get("SR_SHARED", "/work/shared") + "/data/vocab"
 
 # format, template file, vocabulary, bos text, eos text, whether ids are made
@@ -49,7 +63,70 @@ FAMILIES = [
     # No tekken vocabulary here: text only.
     ("mistral-v3-tekken", "mistralai-Mistral-Nemo-Instruct-2407.jinja", "tekken", "<s>", "</s>",
      False),
+    # Meta's Llama-2-chat template; the 32000-piece SentencePiece vocabulary,
+    # where [INST] and <<SYS>> are plain text.
+    ("llama2", "test_chat.c:LLAMA2_TMPL", "llama-spm", "<s>", "</s>", True),
+    # Meta-Llama-3-8B-Instruct as updated (the generation prompt behind
+    # add_generation_prompt), and as first released (always added: only the
+    # prompts are comparable).
+    ("llama3", "llama_chat_format.py:LLAMA3_INSTRUCT_CHAT_TEMPLATE", "llama-bpe",
+     "<|begin_of_text|>", "<|eot_id|>", True),
+    ("llama3", "test-chat-template.cpp:Llama-3", "llama-bpe",
+     "<|begin_of_text|>", "<|eot_id|>", True, [True]),
+    # Mistral's v1, v3 and v7 templates; Mistral 7B v0.1/v0.2's vocabulary is
+    # the same SentencePiece 32000 as Llama 2's (v3's and v7's own have
+    # [INST] etc. as control tokens; no such vocabulary here, so text there).
+    ("mistral-v1", "test-chat-template.cpp:mistralai/Mistral-7B-Instruct-v0.2 (mistralai 'v1' "
+     "template with a system prompt)", "llama-spm", "<s>", "</s>", True),
+    ("mistral-v3", "test-chat-template.cpp:Mistral-Large-Instruct-2407 (mistralai 'v3' template; "
+     "modified to have system prompt at start)", "llama-spm", "<s>", "</s>", True),
+    ("mistral-v7", "test-chat-template.cpp:mistralai/Mistral-Large-Instruct-2411 (mistralai 'v7' "
+     "template)", "llama-spm", "<s>", "</s>", True),
+    ("deepseek2", "test-chat-template.cpp:DeepSeek-V2", "deepseek-llm",
+     "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", True),
+    # v7-tekken: a dated default system prompt (Small 3.2), or an undated
+    # one (Devstral). No tekken vocabulary here: text only.
+    ("mistral-v7-tekken", "Mistral-Small-3.2-24B-Instruct-2506.jinja", "tekken", "<s>", "</s>",
+     False),
+    ("mistral-v7-tekken", "unsloth-mistral-Devstral-Small-2507.jinja", "tekken", "<s>", "</s>",
+     False),
 ]
+
+
+def c_literal(src, start):
+    """The C string literal(s) at src[start:] (adjacent literals joined),
+    unescaped."""
+    out, i = [], start
+    while True:
+        m = re.compile(r'\s*(?:U8C\()?"((?:[^"\\]|\\.)*)"').match(src, i)
+        if not m:
+            break
+        out.append(m.group(1))
+        i = m.end()
+    esc = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "'": "'"}
+    return re.sub(r'\\(.)', lambda e: esc[e.group(1)], "".join(out))
+
+
+def load_template(name):
+    if name.startswith("test-chat-template.cpp:"):
+        src = open(TEST_CHAT_TEMPLATE, encoding="utf-8").read()
+        key = '/* .name= */ "' + name.split(":", 1)[1] + '"'
+        i = src.index(key)
+        tag = "/* .template_str= */"
+        return c_literal(src, src.index(tag, i) + len(tag))
+    if name.startswith("llama_chat_format.py:"):
+        var = name.split(":", 1)[1]
+        tree = ast.parse(open(LLAMA_CHAT_FORMAT, encoding="utf-8").read())
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == var for t in node.targets):
+                return ast.literal_eval(node.value)
+        raise KeyError(name)
+    if name.startswith("test_chat.c:"):
+        src = open("tests/unit/test_chat.c", encoding="utf-8").read()
+        m = re.search(r"static const char " + re.escape(name.split(":", 1)[1]) + r"\[\] =", src)
+        return c_literal(src, m.end())
+    with open(f"{TEMPLATES}/{name}", encoding="utf-8") as f:
+        return f.read()
 
 
 def M(role, content):
@@ -78,9 +155,17 @@ def render(tmpl_text, messages, gen, bos, eos):
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
     env.globals["raise_exception"] = raise_exception
-    env.globals["strftime_now"] = lambda fmt: "26 Jul 2024"
+    env.globals["strftime_now"] = lambda fmt: datetime.date(2024, 7, 26).strftime(fmt)
     return env.from_string(tmpl_text).render(messages=messages, add_generation_prompt=gen,
                                              bos_token=bos, eos_token=eos)
+
+
+def default_system(tmpl, bos, eos):
+    """The system prompt a v7-tekken template writes when the conversation
+    has no system turn, as Jinja evaluates it."""
+    text = render(tmpl, [M("user", "x")], True, bos, eos)
+    a = text.index("[SYSTEM_PROMPT]") + len("[SYSTEM_PROMPT]")
+    return text[a:text.index("[/SYSTEM_PROMPT]")]
 
 
 def tokenize(vocab, text):
@@ -92,21 +177,24 @@ def tokenize(vocab, text):
 
 def main():
     out = {}
-    for fmt, tfile, vocab, bos, eos, with_ids in FAMILIES:
-        with open(f"{TEMPLATES}/{tfile}", encoding="utf-8") as f:
-            tmpl = f.read()
+    for fmt, tfile, vocab, bos, eos, with_ids, *gens in FAMILIES:
+        tmpl = load_template(tfile)
         for msgs in CONVERSATIONS:
             ends_user = msgs[-1]["role"] == "user"
             for gen in ([True, False] if ends_user else [False]):
+                if gens and gen not in gens[0]:
+                    continue
                 try:
                     text = render(tmpl, msgs, gen, bos, eos)
                 except jinja2.exceptions.TemplateError as e:
                     print(f"{tfile}: left out ({e})", file=sys.stderr)
                     continue
                 ids = tokenize(vocab, text) if with_ids else None
-                out.setdefault(fmt, []).append({"format": fmt, "template": tfile, "vocab": vocab,
-                                                "messages": msgs, "gen_prompt": gen,
-                                                "text": text, "ids": ids})
+                row = {"format": fmt, "template": tfile, "vocab": vocab, "messages": msgs,
+                       "gen_prompt": gen, "text": text, "ids": ids}
+                if fmt == "mistral-v7-tekken":
+                    row["default_system"] = default_system(tmpl, bos, eos)
+                out.setdefault(fmt, []).append(row)
     for fmt, rows in out.items():
         with open(f"tests/golden/chat/{fmt}.jsonl", "w", encoding="utf-8") as f:
             for r in rows:

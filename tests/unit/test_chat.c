@@ -1,6 +1,8 @@
-/* test_chat.c — chat templates: family recognition, ChatML / Llama 2 /
- * Llama 3 renderings against hand-checked strings (a tiny in-memory
- * vocabulary), and the real model against tests/golden/prompts.jsonl. */
+/* test_chat.c — chat templates: family recognition, renderings against
+ * hand-checked strings (a tiny in-memory vocabulary), every family against
+ * the real templates' Jinja renderings in tests/golden/chat/ (text, and ids
+ * where the vocabulary loads), and the real model against
+ * tests/golden/prompts.jsonl. */
 #include "test.h"
 #include "lm/chat.h"
 
@@ -30,11 +32,12 @@ static int32_t special_index(const char *s)
     return -1;
 }
 
-static sr_tok *tiny_be(const char *bos, const char *eos)
+/* The tiny vocabulary, with n_extra more control tokens after the 256 bytes. */
+static sr_tok *tiny_ex(const char *bos, const char *eos, const char *const *extra, size_t n_extra)
 {
     static char bytes[256][3];
-    gguf_str tok[256 + N_SPECIAL];
-    int32_t type[256 + N_SPECIAL];
+    gguf_str tok[256 + N_SPECIAL + 8];
+    int32_t type[256 + N_SPECIAL + 8];
     uint32_t n = 0;
     for (size_t i = 0; i < N_SPECIAL; i++) {
         tok[n] = (gguf_str){ SPECIALS[i], strlen(SPECIALS[i]) };
@@ -44,6 +47,10 @@ static sr_tok *tiny_be(const char *bos, const char *eos)
         tok[n] = (gguf_str){ bytes[b], test_byte_char(b, bytes[b]) };
         type[n++] = SR_TOK_NORMAL;
     }
+    for (size_t i = 0; i < n_extra && i < 8; i++) {
+        tok[n] = (gguf_str){ extra[i], strlen(extra[i]) };
+        type[n++] = SR_TOK_CONTROL;
+    }
     gguf_str merges[2] = { { "Ġ t", 3 }, { "h e", 3 } };
     sr_tok_spec sp = { .model = "gpt2", .pre = "gpt2", .n_tokens = n, .tokens = tok, .types = type,
                        .n_merges = 2, .merges = merges, .bos = special_index(bos), .eos = special_index(eos), .pad = -1 };
@@ -52,6 +59,8 @@ static sr_tok *tiny_be(const char *bos, const char *eos)
     if (sr_tok_new(&t, &sp, err, sizeof err) != 0) printf("#   tiny vocabulary: %s\n", err);
     return t;
 }
+
+static sr_tok *tiny_be(const char *bos, const char *eos) { return tiny_ex(bos, eos, NULL, 0); }
 
 /* Tokenize rendered text with the special tokens split out, independently of
  * the renderer: what the ids of a rendering must equal. */
@@ -155,6 +164,10 @@ TEST(format_names)
     CHECK(sr_chat_format_parse("phi3", &f) == 0 && f == SR_CHAT_PHI3);
     CHECK(sr_chat_format_parse("gemma", &f) == 0 && f == SR_CHAT_GEMMA);
     CHECK_STR(sr_chat_format_name(SR_CHAT_LLAMA31), "llama3.1");
+    static const char *NAMES[] = { "deepseek2", "deepseek3", "mistral-v1", "mistral-v3",
+                                   "mistral-v3-tekken", "mistral-v7", "mistral-v7-tekken" };
+    for (size_t i = 0; i < sizeof NAMES / sizeof *NAMES; i++)
+        CHECK(sr_chat_format_parse(NAMES[i], &f) == 0 && strcmp(sr_chat_format_name(f), NAMES[i]) == 0);
     CHECK(sr_chat_format_parse("auto", &f) == 0 && f == SR_CHAT_AUTO);
     CHECK(sr_chat_format_parse("vicuna", &f) == -1);
     CHECK_STR(sr_chat_format_name(SR_CHAT_LLAMA3), "llama3");
@@ -217,6 +230,11 @@ TEST(recognise_families)
     CHECK(sr_chat_init(&c, t, l31, strlen(l31), SR_CHAT_AUTO, err, sizeof err) == 0);
     CHECK(c.format == SR_CHAT_LLAMA31);
     sr_chat_free(&c);
+    /* Llama 3's header tokens in another form (a tool prompt before the turns) are refused. */
+    const char fire[] = "{{- '<|start_header_id|>system<|end_header_id|>\n\n' + functions }}"
+                        "{{- message['content'] + '<|eot_id|>' }}";
+    CHECK(sr_chat_init(&c, t, fire, strlen(fire), SR_CHAT_AUTO, err, sizeof err) == -1);
+    CHECK(strstr(err, "--chat-format") != NULL);
 
     /* ...and a named format overrides whatever the template is. */
     CHECK(sr_chat_init(&c, t, GEMMA_TMPL, strlen(GEMMA_TMPL), SR_CHAT_LLAMA3, err, sizeof err) == 0);
@@ -492,10 +510,107 @@ TEST(gemma_phi3_render)
     sr_tok_free(t);
 }
 
+/* Mistral's and DeepSeek V2's templates, by the markers each writes (the
+ * snippets are written here in the form the real templates write them; the
+ * renderings are checked against the real ones in chat_golden). */
+TEST(recognise_mistral_deepseek2)
+{
+    static const struct { const char *tmpl; enum sr_chat_format f; } T[] = {
+        { "{%- if loop.first and system_message is defined %}{{- ' [INST] ' + system_message + "
+          "'\\n\\n' + message['content'] + ' [/INST]' }}", SR_CHAT_MISTRAL_V1 },
+        { "{%- if tools %}{{- \"[AVAILABLE_TOOLS] [\" }}{% endif %}"
+          "{{- \"[INST] \" + message[\"content\"] + \"[/INST]\" }}", SR_CHAT_MISTRAL_V3 },
+        { "{{ bos_token }}{{ '[SYSTEM_PROMPT] ' + message['content'] + '[/SYSTEM_PROMPT]' }}"
+          "{{ '[INST] ' + message['content'] + '[/INST]' }}", SR_CHAT_MISTRAL_V7 },
+        { "{% if message['role'] == 'user' %}{{ 'User: ' + message['content'] + '\\n\\n' }}"
+          "{% elif message['role'] == 'assistant' %}{{ 'Assistant: ' + message['content'] + eos_token }}"
+          "{% endif %}", SR_CHAT_DEEPSEEK2 },
+    };
+    sr_tok *t = tiny(false);
+    if (!t) { CHECK(0); return; }
+    char err[256];
+    sr_chat c;
+    for (size_t i = 0; i < sizeof T / sizeof *T; i++) {
+        CHECK(sr_chat_init(&c, t, T[i].tmpl, strlen(T[i].tmpl), SR_CHAT_AUTO, err, sizeof err) == 0);
+        if (c.format != T[i].f) printf("#   template %zu: %s\n", i, sr_chat_format_name(c.format));
+        CHECK(c.format == T[i].f && c.eot == sr_tok_eos(t) && c.role_tok[1] == -1);
+        sr_chat_free(&c);
+    }
+    /* v7-tekken (Mistral Small 3.x, Devstral) writes its system block
+     * unspaced, and a default system prompt: one Jinja string, or literals
+     * joined with today's date (fixed, as Llama 3.2's), escapes undone. */
+    const char v7t[] = "{%- set today = strftime_now(\"%Y-%m-%d\") %}\n"
+        "{%- set default_system_message = \"You are \\\"M\\\".\\nToday is \" + today + '. It\\'s\n"
+        "late.' %}\n{{- bos_token }}{{- '[SYSTEM_PROMPT]' + system_prompt + '[/SYSTEM_PROMPT]' }}"
+        "{{- '[INST]' }}";
+    CHECK(sr_chat_init(&c, t, v7t, strlen(v7t), SR_CHAT_AUTO, err, sizeof err) == 0);
+    CHECK(c.format == SR_CHAT_MISTRAL_V7_TEKKEN);
+    CHECK_STR(c.default_system, "You are \"M\".\nToday is 2024-07-26. It's\nlate.");
+    /* A later system turn counts in the alternation, as the template counts
+     * it: in second place it passes, in third it is refused (Jinja agrees). */
+    const sr_chat_msg hi[] = { MSG("user", "Hi"), MSG("system", "Now terse."), MSG("user", "Ok") };
+    size_t len = 0;
+    char *text = sr_chat_render_text(&c, hi, 3, true, &len, err, sizeof err);
+    CHECK_STR(text, "<s>[SYSTEM_PROMPT]You are \"M\".\nToday is 2024-07-26. It's\nlate.[/SYSTEM_PROMPT]"
+                    "[INST]Hi[/INST][SYSTEM_PROMPT]Now terse.[/SYSTEM_PROMPT][INST]Ok[/INST]");
+    free(text);
+    const sr_chat_msg late[] = { MSG("user", "Hi"), MSG("assistant", "Yo"), MSG("system", "Now terse."),
+                                 MSG("user", "Ok") };
+    CHECK(sr_chat_render_text(&c, late, 4, true, &len, err, sizeof err) == NULL);
+    CHECK(strstr(err, "alternating") != NULL);
+    sr_chat_free(&c);
+    /* A default sr cannot read is an error, not a silently different prompt. */
+    const char v7bad[] = "{%- set default_system_message = 'A' + other %}{{- '[SYSTEM_PROMPT]' }}[INST]";
+    CHECK(sr_chat_init(&c, t, v7bad, strlen(v7bad), SR_CHAT_AUTO, err, sizeof err) == -1);
+    CHECK(strstr(err, "default_system_message") != NULL);
+    /* Reasoning templates ([THINK] blocks) are not rendered. */
+    const char think[] = "{{- '[SYSTEM_PROMPT]' }}[INST]{{- '[THINK]' + thinking + '[/THINK]' }}";
+    CHECK(sr_chat_init(&c, t, think, strlen(think), SR_CHAT_AUTO, err, sizeof err) == -1);
+    CHECK(strstr(err, "--chat-format") != NULL);
+    sr_tok_free(t);
+
+    /* Where the vocabulary has the markers as control tokens, they go by id. */
+    static const char *const MARK[] = { "[INST]", "[/INST]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]" };
+    t = tiny_ex("<s>", "</s>", MARK, 4);
+    if (!t) { CHECK(0); return; }
+    CHECK(sr_chat_init(&c, t, NULL, 0, SR_CHAT_MISTRAL_V7, err, sizeof err) == 0);
+    CHECK(c.role_tok[0] == sr_tok_find(t, "[SYSTEM_PROMPT]", 15) && c.role_tok[0] >= 0);
+    const sr_chat_msg m[] = { MSG("system", "Be brief."), MSG("user", "Hi"), MSG("assistant", "Yo") };
+    sr_ids ids = { 0 }, want = { 0 };
+    CHECK(sr_chat_render_ids(&c, m, 3, false, &ids, err, sizeof err) == 0);
+    const char *parts[] = { "<s>", "[SYSTEM_PROMPT]", " Be brief.", "[/SYSTEM_PROMPT]", "[INST]", " Hi",
+                            "[/INST]", " Yo", "</s>" };
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        int32_t id = sr_tok_find(t, parts[i], strlen(parts[i]));
+        if (id >= 0 && sr_tok_is_control(t, id)) sr_ids_push(&want, id);
+        else sr_tok_encode(t, parts[i], strlen(parts[i]), &want, err, sizeof err);
+    }
+    CHECK(same_ids(&ids, &want));
+    text = sr_chat_render_text(&c, m, 3, false, &len, err, sizeof err);
+    CHECK_STR(text, "<s>[SYSTEM_PROMPT] Be brief.[/SYSTEM_PROMPT][INST] Hi[/INST] Yo</s>");
+    free(text);
+    /* The pair: the prompt, the response as its turn holds it, </s>. */
+    sr_ids pair = { 0 }, prompt = { 0 };
+    size_t start = 0;
+    CHECK(sr_chat_render_pair(&c, m, 2, "Yo", 2, &pair, &start, err, sizeof err) == 0);
+    CHECK(sr_chat_render_ids(&c, m, 2, true, &prompt, err, sizeof err) == 0);
+    CHECK(start == prompt.n && same_ids(&pair, &want));
+    sr_ids_free(&ids); sr_ids_free(&want); sr_ids_free(&pair); sr_ids_free(&prompt);
+    sr_chat_free(&c);
+
+    /* Mistral v1 and v3 refuse turns out of order, as their templates raise. */
+    const sr_chat_msg bad[] = { MSG("user", "a"), MSG("user", "b") };
+    CHECK(sr_chat_init(&c, t, NULL, 0, SR_CHAT_MISTRAL_V1, err, sizeof err) == 0);
+    CHECK(sr_chat_render_text(&c, bad, 2, true, &len, err, sizeof err) == NULL);
+    CHECK(strstr(err, "alternating") != NULL);
+    sr_chat_free(&c);
+    sr_tok_free(t);
+}
+
 /* ---- tests/golden/chat/FAMILY.jsonl: the real templates through Jinja2 ------- */
 
 struct golden_row {
-    const char *fmt, *vocab, *text, *tmpl;
+    const char *fmt, *vocab, *text, *tmpl, *default_system;   /* v7-tekken's, or NULL */
     sr_chat_msg *m;
     size_t n;
     bool gen;
@@ -509,6 +624,7 @@ static bool row_parse(json_t *o, struct golden_row *r)
     r->vocab = json_string_value(json_object_get(o, "vocab"));
     r->text = json_string_value(json_object_get(o, "text"));
     r->tmpl = json_string_value(json_object_get(o, "template"));
+    r->default_system = json_string_value(json_object_get(o, "default_system"));
     r->gen = json_is_true(json_object_get(o, "gen_prompt"));
     r->ids = json_is_array(json_object_get(o, "ids")) ? json_object_get(o, "ids") : NULL;
     r->n = json_array_size(jm);
@@ -555,19 +671,40 @@ static const char QWEN_SYSTEM[] = "You are Qwen, created by Alibaba Cloud. You a
 struct golden_count { size_t rows, text_bad, ids_checked, ids_bad, pairs, pairs_bad; };
 
 /* The pair (prompt = all but the last turn, response = the last assistant
- * turn) gives the conversation's ids up to the end-of-turn token. */
-static void check_pair(const sr_chat *c, const struct golden_row *r, struct golden_count *k)
+ * turn) gives the conversation up to the end-of-turn token: its ids, where
+ * the golden has ids for the vocabulary c uses, else its text (decoded from
+ * the tiny vocabulary's ids). Mistral v3 and v3-tekken put the system
+ * message into the last turn only when that is a user turn, and DeepSeek
+ * R1's generation prompt opens <think>: the prompt has them, the whole
+ * conversation does not, so there only the response is compared, with the
+ * end of the conversation. */
+static void check_pair(const sr_chat *c, const struct golden_row *r, bool by_ids,
+                       struct golden_count *k)
 {
     char err[512];
-    if (r->gen || !r->ids || r->n < 2 || strcmp(r->m[r->n - 1].role, "assistant") != 0) return;
+    if (r->gen || r->n < 2 || strcmp(r->m[r->n - 1].role, "assistant") != 0) return;
     sr_ids pair = { 0 };
     size_t start = 0;
     k->pairs++;
     const sr_chat_msg *last = &r->m[r->n - 1];
+    const bool moved = ((c->format == SR_CHAT_MISTRAL_V3 || c->format == SR_CHAT_MISTRAL_V3_TEKKEN) &&
+                        strcmp(r->m[0].role, "system") == 0) || c->think;
     bool ok = sr_chat_render_pair(c, r->m, r->n - 1, last->content, last->content_len,
                                   &pair, &start, err, sizeof err) == 0 &&
-              pair.v[pair.n - 1] == c->eot && ids_match(&pair, r->ids, pair.n);
-    if (!ok && k->pairs_bad++ < 3) printf("#   %s pair: ids differ\n", r->fmt);
+              pair.v[pair.n - 1] == c->eot;
+    size_t from = moved ? start : 0, tail = pair.n - from;
+    if (ok && by_ids) {
+        size_t want = json_array_size(r->ids), at = moved ? want - tail : 0;
+        ok = tail <= want;
+        for (size_t i = 0; ok && i < tail; i++)
+            ok = pair.v[from + i] == json_integer_value(json_array_get(r->ids, at + i));
+    } else if (ok) {
+        size_t dl = 0, want = strlen(r->text);
+        char *d = sr_tok_decode(c->tok, pair.v + from, tail, 0, &dl, err, sizeof err);
+        ok = d && dl <= want && memcmp(d, r->text + (moved ? want - dl : 0), dl) == 0;
+        free(d);
+    }
+    if (!ok && k->pairs_bad++ < 3) printf("#   %s pair: %s differ\n", r->fmt, by_ids ? "ids" : "texts");
     sr_ids_free(&pair);
 }
 
@@ -581,17 +718,20 @@ static void check_row(const struct golden_row *r, const sr_tok *real, struct gol
     sr_tok *t = NULL;
     bool have_real = real && sr_chat_init(&c, real, NULL, 0, f, err, sizeof err) == 0;
     if (!have_real) {   /* the text through a tiny vocabulary with the family's specials */
-        bool ds = strcmp(r->fmt, "deepseek3") == 0;
+        bool ds = strncmp(r->fmt, "deepseek", 8) == 0;
         t = tiny_be(llama ? "<|begin_of_text|>" : strcmp(r->fmt, "gemma") == 0 ? "<bos>" :
                     ds ? "<｜begin▁of▁sentence｜>" : "<s>",
-                    strcmp(r->fmt, "phi3") == 0 ? "<|endoftext|>" : "</s>");
+                    strcmp(r->fmt, "phi3") == 0 ? "<|endoftext|>" :
+                    ds ? "<｜end▁of▁sentence｜>" : "</s>");
         if (!t || sr_chat_init(&c, t, NULL, 0, f, err, sizeof err) != 0) {
             printf("#   %s: %s\n", r->fmt, err); CHECK(0); sr_tok_free(t); return;
         }
     }
-    if (f == SR_CHAT_CHATML) {
-        c.default_system = strdup(QWEN_SYSTEM);
-        c.default_system_len = strlen(QWEN_SYSTEM);
+    if (f == SR_CHAT_CHATML || r->default_system) {
+        /* The goldens carry no template text for sr to read it from. */
+        const char *d = r->default_system ? r->default_system : QWEN_SYSTEM;
+        c.default_system = strdup(d);
+        c.default_system_len = strlen(d);
     }
     /* R1's templates open <think> in the generation prompt (sr reads that from
      * the template text, which the goldens do not carry). */
@@ -611,8 +751,8 @@ static void check_row(const struct golden_row *r, const sr_tok *real, struct gol
             !ids_match(&ids, r->ids, json_array_size(r->ids)))
             if (k->ids_bad++ < 3) printf("#   %s: ids differ (%zu vs %zu)\n", r->fmt, ids.n, json_array_size(r->ids));
         sr_ids_free(&ids);
-        check_pair(&c, r, k);
     }
+    check_pair(&c, r, have_real && r->ids, k);
     sr_chat_free(&c);
     sr_tok_free(t);
 }
@@ -654,8 +794,9 @@ static void golden_file(const char *fmt)
 
 TEST(chat_golden)
 {
-    static const char *FMT[] = { "chatml", "llama3.1", "phi3", "gemma", "deepseek3",
-                                 "mistral-v3-tekken" };
+    static const char *FMT[] = { "chatml", "llama2", "llama3", "llama3.1", "phi3", "gemma",
+                                 "deepseek2", "deepseek3", "mistral-v1", "mistral-v3",
+                                 "mistral-v3-tekken", "mistral-v7", "mistral-v7-tekken" };
     for (size_t i = 0; i < sizeof FMT / sizeof *FMT; i++) golden_file(FMT[i]);
 }
 
@@ -663,6 +804,7 @@ int main(void)
 {
     RUN(format_names);
     RUN(recognise_families);
+    RUN(recognise_mistral_deepseek2);
     RUN(chatml_render);
     RUN(llama3_render);
     RUN(llama2_render);
