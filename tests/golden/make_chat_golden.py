@@ -32,10 +32,12 @@ Needs: python3 -m venv /work/venv-chat && /work/venv-chat/bin/pip install jinja2
   /work/venv-chat/bin/python tests/golden/make_chat_golden.py
 """
 import ast
+import atexit
 import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -177,6 +179,7 @@ def default_system(tmpl, bos, eos):
 
 
 STANDIN_DIR = tempfile.mkdtemp(prefix="sr-standins-")
+atexit.register(shutil.rmtree, STANDIN_DIR, True)
 
 
 def vocab_path(vocab):
