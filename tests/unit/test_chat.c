@@ -684,7 +684,8 @@ static bool standin_tokens(struct standin *s, json_t *toks)
     json_t *e;
     json_array_foreach(toks, i, e) {
         json_int_t id = json_integer_value(json_object_get(e, "id"));
-        if (id < 0 || (uint64_t)id > n_new) return false;
+        if (id < 0 || (uint64_t)id > n_new || !json_is_string(json_object_get(e, "text")) ||
+            !json_is_integer(json_object_get(e, "type"))) return false;
         if ((uint64_t)id == n_new) n_new++;
     }
     for (int a = 0; a < 3; a++) {
