@@ -20,24 +20,33 @@ constant in llama-cpp-python's llama_cpp/llama_chat_format.py; and
 template, which neither llama.cpp file carries unmodified).
 v7-tekken's rows also carry "default_system", the system prompt its template
 writes when there is no system turn (what sr reads from the template text).
-"ids" is null when the vocabulary lacks the family's special tokens (Gemma:
-no vocabulary here has <start_of_turn>; DeepSeek: none has <｜User｜>). A conversation the template refuses
+No vocabulary here has Gemma's, DeepSeek R1's or tekken's special tokens:
+their rows name a stand-in ("llama-spm+gemma", "llama-bpe+deepseek3",
+"llama-bpe+tekken"), a vocabulary of ../shared patched as
+tests/golden/chat/standins.json says, written to a temporary directory by
+vocab_patch.py and tokenized there. A conversation the template refuses
 (Gemma 2 raises on a system turn) is left out.
 
-Needs: python3 -m venv /work/venv-chat && /work/venv-chat/bin/pip install jinja2
-(jinja2 3.1.x). Run from the repository root:
+Needs: python3 -m venv /work/venv-chat && /work/venv-chat/bin/pip install jinja2 numpy
+(jinja2 3.1.x; numpy for llama.cpp's gguf-py). Run from the repository root:
   /work/venv-chat/bin/python tests/golden/make_chat_golden.py
 """
 import ast
+import atexit
 import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vocab_patch  # noqa: E402
 
 LLAMA = "/root/.cache/sr-peers/llama_cpp_python-0.3.36/vendor/llama.cpp"
 TEMPLATES = LLAMA + "/models/templates"
@@ -56,13 +65,14 @@ FAMILIES = [
     ("llama3.1", "meta-llama-Llama-3.3-70B-Instruct.jinja", "llama-bpe",
      "<|begin_of_text|>", "<|eot_id|>", True),
     ("phi3", "microsoft-Phi-3.5-mini-instruct.jinja", "phi-3", "<s>", "<|endoftext|>", True),
-    ("gemma", "google-gemma-2-2b-it.jinja", "gemma-4", "<bos>", "<eos>", False),
-    # No vocabulary here has DeepSeek's <｜User｜> tokens: text only.
-    ("deepseek3", "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja", "deepseek-llm",
-     "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", False),
-    # No tekken vocabulary here: text only.
-    ("mistral-v3-tekken", "mistralai-Mistral-Nemo-Instruct-2407.jinja", "tekken", "<s>", "</s>",
-     False),
+    # No vocabulary here has Gemma's, DeepSeek R1's or tekken's special
+    # tokens: "BASE+NAME" is a stand-in, a vocabulary of ../shared patched as
+    # tests/golden/chat/standins.json says (vocab_patch.py).
+    ("gemma", "google-gemma-2-2b-it.jinja", "llama-spm+gemma", "<bos>", "<eos>", True),
+    ("deepseek3", "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja", "llama-bpe+deepseek3",
+     "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", True),
+    ("mistral-v3-tekken", "mistralai-Mistral-Nemo-Instruct-2407.jinja", "llama-bpe+tekken", "<s>",
+     "</s>", True),
     # Meta's Llama-2-chat template; the 32000-piece SentencePiece vocabulary,
     # where [INST] and <<SYS>> are plain text.
     ("llama2", "test_chat.c:LLAMA2_TMPL", "llama-spm", "<s>", "</s>", True),
@@ -85,11 +95,11 @@ FAMILIES = [
     ("deepseek2", "test-chat-template.cpp:DeepSeek-V2", "deepseek-llm",
      "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", True),
     # v7-tekken: a dated default system prompt (Small 3.2), or an undated
-    # one (Devstral). No tekken vocabulary here: text only.
-    ("mistral-v7-tekken", "Mistral-Small-3.2-24B-Instruct-2506.jinja", "tekken", "<s>", "</s>",
-     False),
-    ("mistral-v7-tekken", "unsloth-mistral-Devstral-Small-2507.jinja", "tekken", "<s>", "</s>",
-     False),
+    # one (Devstral).
+    ("mistral-v7-tekken", "Mistral-Small-3.2-24B-Instruct-2506.jinja", "llama-bpe+tekken", "<s>",
+     "</s>", True),
+    ("mistral-v7-tekken", "unsloth-mistral-Devstral-Small-2507.jinja", "llama-bpe+tekken", "<s>",
+     "</s>", True),
 ]
 
 
@@ -168,8 +178,22 @@ def default_system(tmpl, bos, eos):
     return text[a:text.index("[/SYSTEM_PROMPT]")]
 
 
+STANDIN_DIR = tempfile.mkdtemp(prefix="sr-standins-")
+atexit.register(shutil.rmtree, STANDIN_DIR, True)
+
+
+def vocab_path(vocab):
+    """The GGUF for a golden's vocabulary: ../shared's, or a stand-in made once."""
+    if "+" not in vocab:
+        return f"{VOCAB}/ggml-vocab-{vocab}.gguf"
+    path = f"{STANDIN_DIR}/{vocab}.gguf"
+    if not os.path.exists(path):
+        vocab_patch.patched_vocab(vocab, VOCAB, path)
+    return path
+
+
 def tokenize(vocab, text):
-    r = subprocess.run([TOKENIZE, "-m", f"{VOCAB}/ggml-vocab-{vocab}.gguf", "--stdin", "--ids",
+    r = subprocess.run([TOKENIZE, "-m", vocab_path(vocab), "--stdin", "--ids",
                         "--no-bos", "--log-disable"], input=text.encode(), capture_output=True,
                        env=dict(os.environ, LD_LIBRARY_PATH=os.path.dirname(TOKENIZE)), check=True)
     return json.loads(r.stdout.decode().strip().splitlines()[-1])
