@@ -148,12 +148,12 @@ TEST(rmsnorm_grad)
 
 /* ---- rope --------------------------------------------------------------- */
 
-typedef struct { int n, stride, heads, hd, rot; int32_t *pos; float *x, *y, *c; } rope_t;
+typedef struct { int n, stride, heads, hd, rot, neox; int32_t *pos; float *x, *y, *c; } rope_t;
 static double rope_loss(fd_case *k)
 {
     rope_t *t = k->data;
     memcpy(t->y, t->x, (size_t)t->n * t->stride * sizeof(float));
-    sr_rope_fwd(&ctx, t->y, t->n, t->stride, t->heads, t->hd, t->rot, t->pos, 10000.0f);
+    sr_rope_fwd(&ctx, t->y, t->n, t->stride, t->heads, t->hd, t->rot, t->pos, 10000.0f, t->neox);
     return dot(t->c, t->y, (size_t)t->n * t->stride);
 }
 
@@ -161,12 +161,14 @@ TEST(rope_grad)
 {
     int32_t pos[5] = { 0, 1, 7, 300, 4095 };
     /* 3 heads of 8, rotating 6 of them, in rows of 30 (a column block) */
-    rope_t t = { 5, 30, 3, 8, 6, pos, rand_buf(150, 1), zeros(150), rand_buf(150, 1) };
+    rope_t t = { 5, 30, 3, 8, 6, 0, pos, rand_buf(150, 1), zeros(150), rand_buf(150, 1) };
     float *dx = malloc(150 * sizeof(float));
-    memcpy(dx, t.c, 150 * sizeof(float));
-    sr_rope_bwd(&ctx, dx, 5, 30, 3, 8, 6, pos, 10000.0f);
-    fd_case c = { rope_loss, &t };
-    CHECK(fd_check("rope dx", &c, t.x, dx, 150, 150, 1e-2f, 1e-2, 1e-4) == 0);
+    for (t.neox = 0; t.neox <= 1; t.neox++) {   /* both pairings */
+        memcpy(dx, t.c, 150 * sizeof(float));
+        sr_rope_bwd(&ctx, dx, 5, 30, 3, 8, 6, pos, 10000.0f, t.neox);
+        fd_case c = { rope_loss, &t };
+        CHECK(fd_check(t.neox ? "rope neox dx" : "rope dx", &c, t.x, dx, 150, 150, 1e-2f, 1e-2, 1e-4) == 0);
+    }
     free(t.x); free(t.y); free(t.c); free(dx);
 }
 
