@@ -4,8 +4,9 @@ beyond plain llama: tests/golden/arch/logits.json, read by
 tests/unit/test_arch.c.
 
   1. sr-tiny-model writes each case's F32 model (the fixture tokenizer):
-     "qwen2" (--arch qwen2: q/k/v biases, NEOX rope, theta 1e6, tied head)
-     and "llama_bias" (--biases: a llama file with attn_q/k/v/output.bias,
+     "qwen2" (--arch qwen2: q/k/v biases, NEOX rope, theta 1e6, tied head),
+     "qwen2_untied" (the same with output.weight, as the larger Qwen2.5
+     sizes have it) and "llama_bias" (--biases: a llama file with attn_q/k/v/output.bias,
      which llama.cpp's llama loader accepts and adds);
   2. tests/golden/llama_logits.c, built here against libllama, runs each on
      TOKENS, one token per decode, CPU, KV cache in F32, flash attention off;
@@ -29,6 +30,8 @@ TINY = os.environ.get("SR_TINY_MODEL", "build/rel/tests/sr-tiny-model")
 OUT = "tests/golden/arch"
 # dim 64 (heads of 16, 4 query / 2 kv heads), 2 blocks
 CASES = {"qwen2": {"args": ["--arch", "qwen2"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 11},
+         "qwen2_untied": {"args": ["--arch", "qwen2", "--untied"], "dim": 64, "ffn_dim": 96, "layers": 2,
+                          "seed": 13},
          "llama_bias": {"args": ["--biases"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 12}}
 TOKENS = [267, 72, 101, 108, 111, 32, 116, 104, 101, 114, 101, 33, 256, 120]
 
