@@ -116,14 +116,19 @@ SR_HD static inline double sr_rope_angle(int32_t pos, int i, int n_rot, float th
     return pos * pow((double)theta, -2.0 * i / n_rot);
 }
 
-/* Rotates the pair (p[0], p[1]) by the angle whose cosine is c and sine s
+/* Rotates the pair (p[0], p[gap]) by the angle whose cosine is c and sine s
  * (s negated for the inverse rotation, which is also the backward). */
-SR_HD static inline void sr_rope_rotate(float *p, float c, float s)
+SR_HD static inline void sr_rope_rotate(float *p, int gap, float c, float s)
 {
-    const float x0 = p[0], x1 = p[1];
+    const float x0 = p[0], x1 = p[gap];
     p[0] = sr_fsub(sr_fmul(x0, c), sr_fmul(x1, s));
-    p[1] = sr_fadd(sr_fmul(x0, s), sr_fmul(x1, c));
+    p[gap] = sr_fadd(sr_fmul(x0, s), sr_fmul(x1, c));
 }
+
+/* Where pair i of a head starts, and how far its second element lies:
+ * (2i, 2i+1) in the llama layout, (i, i + n_rot/2) in the NEOX one. */
+SR_HD static inline int sr_rope_first(int i, int neox) { return neox ? i : 2 * i; }
+SR_HD static inline int sr_rope_gap(int n_rot, int neox) { return neox ? n_rot / 2 : 1; }
 
 /* ---- RMSNorm ------------------------------------------------------------ */
 

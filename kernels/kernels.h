@@ -128,16 +128,16 @@ void sr_swiglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f);
 /* Backward: dgu[n][2f] (=) from dh[n][f] and the forward's input gu. */
 void sr_swiglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *gu, int n, int f);
 
-/* Rotary position embedding, in place, in the layout of GGUF llama tensors:
- * adjacent pairs (2i, 2i+1) of each head rotate together by the angle
- * pos * theta^(-2i/n_rot), for i < n_rot/2; dimensions from n_rot on are left
- * as they are. x: n tokens, token j's row at x + j*stride, holding n_heads
+/* Rotary position embedding, in place: pair i of each head rotates by the
+ * angle pos * theta^(-2i/n_rot), for i < n_rot/2; dimensions from n_rot on
+ * are left as they are. The pair is (2i, 2i+1) with neox 0 (GGUF llama
+ * tensors' layout) and (i, i + n_rot/2) with neox 1 (qwen2's, ggml's NEOX). x: n tokens, token j's row at x + j*stride, holding n_heads
  * heads of head_dim floats each; pos[n] are the tokens' positions. */
 void sr_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
-                 int head_dim, int n_rot, const int32_t *pos, float theta);
+                 int head_dim, int n_rot, const int32_t *pos, float theta, int neox);
 /* Backward, in place on the gradient dx (same layout): the inverse rotation. */
 void sr_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,
-                 int head_dim, int n_rot, const int32_t *pos, float theta);
+                 int head_dim, int n_rot, const int32_t *pos, float theta, int neox);
 
 /* ---- attention --------------------------------------------------------- */
 

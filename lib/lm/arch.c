@@ -19,10 +19,16 @@
 
 static const sr_arch table[] = {
     /* Llama 2/3/3.2, Mistral, TinyLlama, SmolLM2. Llama 3.1's rope_freqs
-     * will make rope_factors SR_OPTIONAL once the RoPE kernel takes factors. */
+     * will make rope_factors SR_OPTIONAL once the RoPE kernel takes factors.
+     * The biases are optional as llama.cpp's llama loader has them. */
     { .name = "llama", .prefix = "llama", .t = GGML_NAMES,
-      .qkv_bias = SR_ABSENT, .out_bias = SR_ABSENT, .qk_norm = SR_ABSENT, .rope_factors = SR_ABSENT,
+      .qkv_bias = SR_OPTIONAL, .out_bias = SR_OPTIONAL, .qk_norm = SR_ABSENT, .rope_factors = SR_ABSENT,
       .head = SR_HEAD_TIED_IF_ABSENT, .rope = SR_ROPE_NORM },
+    /* Qwen2, Qwen2.5: q/k/v biases, no output bias, Hugging Face's rotate_half
+     * pairing kept by the converter (NEOX), the head tied in the small sizes. */
+    { .name = "qwen2", .prefix = "qwen2", .t = GGML_NAMES,
+      .qkv_bias = SR_REQUIRED, .out_bias = SR_ABSENT, .qk_norm = SR_ABSENT, .rope_factors = SR_ABSENT,
+      .head = SR_HEAD_TIED_IF_ABSENT, .rope = SR_ROPE_NEOX },
 };
 #define N_ARCH (sizeof table / sizeof table[0])
 

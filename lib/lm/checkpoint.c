@@ -9,7 +9,10 @@
 
 #include "blocks.h"
 
-int sr_model_tensor_count(const sr_hparams *hp) { return 2 + !hp->tied + 9 * hp->n_layer; }
+int sr_model_tensor_count(const sr_hparams *hp)
+{
+    return 2 + !hp->tied + (9 + 3 * !!hp->qkv_bias + !!hp->out_bias) * hp->n_layer;
+}
 
 int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p, sr_named_tensor *out)
 {
@@ -19,9 +22,10 @@ int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p,
     int n = 0;
     /* Names from the architecture's row, so a family's checkpoint reads back
      * under the names its loader looks for. */
-#define PUT(pattern, l, ptr, a0, b) do { sr_named_tensor *t_ = &out[n++]; \
-        sr_arch_tensor((pattern), (l), ".weight", t_->name, sizeof t_->name); \
+#define PUT_AS(pattern, sfx, l, ptr, a0, b) do { sr_named_tensor *t_ = &out[n++]; \
+        sr_arch_tensor((pattern), (l), (sfx), t_->name, sizeof t_->name); \
         t_->data = (ptr); t_->ne0 = (a0); t_->ne1 = (b) ? (b) : 1; t_->n_dims = (b) ? 2 : 1; } while (0)
+#define PUT(pattern, l, ptr, a0, b) PUT_AS(pattern, ".weight", l, ptr, a0, b)
     PUT(t->token_embd, 0, p->token_embd, d, V);
     PUT(t->output_norm, 0, p->output_norm, d, 0);
     if (!hp->tied) PUT(t->output, 0, p->output, d, V);
@@ -31,13 +35,20 @@ int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p,
         PUT(t->attn_q, l, L->wq, d, qd);
         PUT(t->attn_k, l, L->wk, d, kvd);
         PUT(t->attn_v, l, L->wv, d, kvd);
+        if (hp->qkv_bias) {   /* one block bq | bk | bv, written as llama.cpp names them */
+            PUT_AS(t->attn_q, ".bias", l, L->bqkv, qd, 0);
+            PUT_AS(t->attn_k, ".bias", l, L->bqkv ? L->bqkv + qd : NULL, kvd, 0);
+            PUT_AS(t->attn_v, ".bias", l, L->bqkv ? L->bqkv + qd + kvd : NULL, kvd, 0);
+        }
         PUT(t->attn_output, l, L->wo, qd, d);
+        if (hp->out_bias) PUT_AS(t->attn_output, ".bias", l, L->bo, d, 0);
         PUT(t->ffn_norm, l, L->ffn_norm, d, 0);
         PUT(t->ffn_gate, l, L->w_gate, d, f);
         PUT(t->ffn_up, l, L->w_up, d, f);
         PUT(t->ffn_down, l, L->w_down, f, d);
     }
 #undef PUT
+#undef PUT_AS
     return n;
 }
 

@@ -17,8 +17,9 @@ static size_t kv_dim(const sr_hparams *hp) { return (size_t)hp->n_head_kv * hp->
 
 static size_t layer_params(const sr_hparams *hp)
 {
-    size_t d = hp->dim, f = hp->ffn_dim;
-    return d + (q_dim(hp) + 2 * kv_dim(hp)) * d + d * q_dim(hp) + d + 2 * f * d + d * f;
+    size_t d = hp->dim, f = hp->ffn_dim, qkv = q_dim(hp) + 2 * kv_dim(hp);
+    return d + qkv * d + d * q_dim(hp) + d + 2 * f * d + d * f + (hp->qkv_bias ? qkv : 0) +
+           (hp->out_bias ? d : 0);
 }
 
 size_t sr_params_count(const sr_hparams *hp)
@@ -40,7 +41,9 @@ void sr_params_map(const sr_hparams *hp, float *base, sr_params *p, sr_layer_par
         L->wq = TAKE(qd * d);        /* wq, wk, wv back to back: one matmul */
         L->wk = TAKE(kvd * d);
         L->wv = TAKE(kvd * d);
+        L->bqkv = hp->qkv_bias ? TAKE(qd + 2 * kvd) : NULL;   /* bq, bk, bv: one add */
         L->wo = TAKE(d * qd);
+        L->bo = hp->out_bias ? TAKE(d) : NULL;
         L->ffn_norm = TAKE(d);
         L->w_gate = TAKE(f * d);     /* w_gate, w_up back to back: one matmul */
         L->w_up = TAKE(f * d);
@@ -153,6 +156,7 @@ static size_t map_acts(const sr_hparams *hp, sr_acts *a, float *base)
     a->lnf = TAKE(N * d);
     a->lnf_rstd = TAKE(N);
     a->logits = TAKE(N * hp->vocab);
+    a->ones = TAKE(N);
 #undef TAKE
     return used;
 }
@@ -200,6 +204,15 @@ static int alloc_acts(sr_model *m, const sr_model_opts *o, char *err, size_t err
     }
     map_acts(&m->hp, a, a->mem);
     a->att_work = a->mem + a->n_floats;
+    float *ones = malloc(N * sizeof *ones);
+    if (!ones) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < N; i++) ones[i] = 1.0f;
+    sr_dev_upload(&m->ctx, a->ones, ones, N * sizeof *ones);
+    sr_dev_sync(&m->ctx);
+    free(ones);
     return 0;
 }
 
@@ -379,9 +392,11 @@ static void block_qkv(const sr_model *m, int l, sr_layer_acts *A, int N, const i
     const int d = hp->dim, qd = (int)q_dim(hp), qkvd = qd + 2 * (int)kv_dim(hp);
     sr_rmsnorm_fwd(&m->ctx, A->ln1, A->ln1_rstd, A->x_in, W->attn_norm, N, d, hp->norm_eps);
     linear(m, rows, A->qkv, A->ln1, W->wq, N, d, qkvd, 0);
-    sr_rope_fwd(&m->ctx, A->qkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, pos, hp->rope_theta);
+    if (W->bqkv) linear(m, rows, A->qkv, m->act.ones, W->bqkv, N, 1, qkvd, 1);
+    sr_rope_fwd(&m->ctx, A->qkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, pos, hp->rope_theta,
+                hp->neox);
     sr_rope_fwd(&m->ctx, A->qkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, pos,
-                hp->rope_theta);
+                hp->rope_theta, hp->neox);
 }
 
 /* The second half: attention over seqs (whose keys and values the caller
@@ -408,6 +423,7 @@ static void block_rest(sr_model *m, int l, sr_layer_acts *A, float *x_out, int N
     }
     sr_dev_copy(&m->ctx, A->x_mid, A->x_in, (size_t)N * d * sizeof(float));
     linear(m, rows, A->x_mid, A->att_out, W->wo, N, qd, d, 1);
+    if (W->bo) linear(m, rows, A->x_mid, m->act.ones, W->bo, N, 1, d, 1);
 
     sr_rmsnorm_fwd(&m->ctx, A->ln2, A->ln2_rstd, A->x_mid, W->ffn_norm, N, d, hp->norm_eps);
     linear(m, rows, A->gu, A->ln2, W->w_gate, N, d, 2 * f, 0);

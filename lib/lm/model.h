@@ -32,6 +32,9 @@ typedef struct sr_hparams {
     float norm_eps;     /* .attention.layer_norm_rms_epsilon (default 1e-5) */
     float rope_theta;   /* .rope.freq_base (default 10000) */
     int tied;           /* 1: the head reuses token_embd (no output.weight, or the arch ties) */
+    int qkv_bias;       /* 1: attn_q/k/v.bias are added after the q/k/v projections */
+    int out_bias;       /* 1: attn_output.bias is added after the output projection */
+    int neox;           /* 1: RoPE pairs (i, i + n_rot/2) (the row's SR_ROPE_NEOX), else (2i, 2i+1) */
 } sr_hparams;
 
 /* One block's weights. Linear weights are [out][in]. wq, wk, wv are
@@ -41,7 +44,9 @@ typedef struct sr_layer_params {
     float *attn_norm;     /* [dim] */
     float *wq;            /* [q_dim][dim] */
     float *wk, *wv;       /* [kv_dim][dim] each */
+    float *bqkv;          /* [q_dim + 2 kv_dim] bq | bk | bv, or NULL (no qkv_bias) */
     float *wo;            /* [dim][q_dim] */
+    float *bo;            /* [dim], or NULL (no out_bias) */
     float *ffn_norm;      /* [dim] */
     float *w_gate, *w_up; /* [ffn_dim][dim] each */
     float *w_down;        /* [dim][ffn_dim] */
@@ -89,6 +94,7 @@ typedef struct sr_acts {
     float *lnf;                /* [N][dim] output_norm(x_final) */
     float *lnf_rstd;           /* [N] */
     float *logits;             /* [N][vocab], sequence b's token t at row b*T + t */
+    float *ones;               /* [N] all 1: a bias is added as ones · biasᵀ, a matmul of depth 1 */
     float *att_work;           /* attention workspace */
     float *mem;                /* the arena (on the device) all the float buffers above point into */
     size_t n_floats;

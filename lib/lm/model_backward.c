@@ -102,6 +102,8 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
 
         /* attention: x_mid = x_in + attention(rope(ln1 · [q | k | v]ᵀ)) · woᵀ */
         sr_matmul_bwd(ctx, gr->datt, Gl->wo, dres, A->att_out, Wl->wo, N, qd, d, 0);
+        /* a bias's gradient is its output's summed over tokens: dyᵀ · ones */
+        if (Gl->bo) sr_matmul_bwd(ctx, NULL, Gl->bo, dres, a->ones, NULL, N, 1, d, 0);
         sr_attn_seq *seqs = a->seqs;
         for (int b = 0; b < B; b++) {
             const size_t row = (size_t)b * T;
@@ -115,9 +117,11 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
             sr_dev_zero(ctx, dq + (size_t)len * qkvd, (size_t)(T - len) * qkvd * sizeof(float));
         }
         sr_attention_bwd(ctx, &shape, seqs, gr->seqs, B, gr->att_work);
-        sr_rope_bwd(ctx, gr->dqkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, a->d_pos, hp->rope_theta);
+        sr_rope_bwd(ctx, gr->dqkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, a->d_pos,
+                    hp->rope_theta, hp->neox);
         sr_rope_bwd(ctx, gr->dqkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, a->d_pos,
-                    hp->rope_theta);
+                    hp->rope_theta, hp->neox);
+        if (Gl->bqkv) sr_matmul_bwd(ctx, NULL, Gl->bqkv, gr->dqkv, a->ones, NULL, N, 1, qkvd, 0);
         sr_matmul_bwd(ctx, dln, Gl->wq, gr->dqkv, A->ln1, Wl->wq, N, d, qkvd, 0);
         sr_rmsnorm_bwd(ctx, dres, Gl->attn_norm, dln, A->x_in, Wl->attn_norm, A->ln1_rstd, N, d);
     }

@@ -84,11 +84,8 @@ static const sr_arch *find_arch(const gguf_file *g, char *err, size_t errlen)
  * yet; refusing it here keeps a new row from loading into the wrong model. */
 static int check_arch_implemented(const sr_arch *a, char *err, size_t errlen)
 {
-    const char *what = a->qkv_bias != SR_ABSENT ? "attention q/k/v biases"
-                     : a->out_bias != SR_ABSENT ? "attention output biases"
-                     : a->qk_norm != SR_ABSENT ? "per-head q/k norms"
-                     : a->rope_factors != SR_ABSENT ? "rope frequency factors"
-                     : a->rope != SR_ROPE_NORM ? "NEOX-style rope" : NULL;
+    const char *what = a->qk_norm != SR_ABSENT ? "per-head q/k norms"
+                     : a->rope_factors != SR_ABSENT ? "rope frequency factors" : NULL;
     if (!what) return 0;
     snprintf(err, errlen, "architecture \"%s\" needs %s, which sr does not implement yet",
              a->name, what);
@@ -149,6 +146,40 @@ static int hparams_from_tensors(sr_hparams *hp, const sr_arch *a, const gguf_fil
     hp->vocab = (int)embd->ne[1];
     sr_arch_tensor(a->t.output, 0, ".weight", name, sizeof name);
     hp->tied = a->head == SR_HEAD_TIED || (a->head == SR_HEAD_TIED_IF_ABSENT && !gguf_find_tensor(g, name));
+    hp->neox = a->rope == SR_ROPE_NEOX;
+    return 0;
+}
+
+/* Whether the model adds a bias kind (*on): a required one always; an
+ * optional one when block 0 has its first tensor (first of patterns), and
+ * then the tensor check wants every one in every block. One of them in a
+ * block while block 0 lacks the first is refused: sr reads a kind of bias
+ * in every block or in none. */
+static int bias_flag(const gguf_file *g, sr_presence has, const char *const *patterns, int n_pat,
+                     int n_layer, int *on, const char *what, char *err, size_t errlen)
+{
+    char first[96], name[96];
+    sr_arch_tensor(patterns[0], 0, ".bias", first, sizeof first);
+    *on = has == SR_REQUIRED || (has == SR_OPTIONAL && gguf_find_tensor(g, first));
+    if (has != SR_OPTIONAL || *on) return 0;
+    for (int l = 0; l < n_layer; l++)
+        for (int i = 0; i < n_pat; i++) {
+            sr_arch_tensor(patterns[i], l, ".bias", name, sizeof name);
+            if (!gguf_find_tensor(g, name)) continue;
+            snprintf(err, errlen, "GGUF tensor %s is present but %s is not: sr reads %s in every "
+                     "block or in none", name, first, what);
+            return -1;
+        }
+    return 0;
+}
+
+static int bias_flags(sr_hparams *hp, const sr_arch *a, const gguf_file *g, int n_layer,
+                      char *err, size_t errlen)
+{
+    const char *qkv[3] = { a->t.attn_q, a->t.attn_k, a->t.attn_v }, *o[1] = { a->t.attn_output };
+    if (bias_flag(g, a->qkv_bias, qkv, 3, n_layer, &hp->qkv_bias, "the q, k and v biases", err, errlen) < 0 ||
+        bias_flag(g, a->out_bias, o, 1, n_layer, &hp->out_bias, "the attention output bias", err, errlen) < 0)
+        return -1;
     return 0;
 }
 
@@ -196,7 +227,9 @@ int sr_hparams_from_gguf(sr_hparams *hp, const sr_arch **arch, const gguf_file *
     }
     if (hparams_from_tensors(hp, a, g, err, errlen) < 0) return -1;
     /* n_layer is only a number from the file here; the bound keeps the scan short */
-    if (refuse_absent_blocks(a, g, hp->n_layer > 4096 ? 4096 : hp->n_layer, err, errlen) < 0) return -1;
+    const int scan = hp->n_layer > 4096 ? 4096 : hp->n_layer;
+    if (refuse_absent_blocks(a, g, scan, err, errlen) < 0 || bias_flags(hp, a, g, scan, err, errlen) < 0)
+        return -1;
     *arch = a;
     return 0;
 }

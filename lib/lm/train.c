@@ -280,9 +280,9 @@ double sr_train_lr(const sr_train_opts *o, long s, long total)
 }
 
 /* AdamW over the whole parameter block, with weight decay on the matrices
- * only: the norm weights (gains around 1) are not pulled towards 0, as is
- * usual (and as Hugging Face's trainer does). The norms are the only
- * vectors, so the block is cut at them, in memory order. */
+ * only: the norm weights (gains around 1) and the biases are not pulled
+ * towards 0, as is usual (and as Hugging Face's trainer does). They are the
+ * only vectors, so the block is cut at them, in memory order. */
 static void adamw_all(sr_trainer *t, float gscale, const sr_adamw_hp *hp)
 {
     const sr_model *m = t->m;
@@ -291,15 +291,20 @@ static void adamw_all(sr_trainer *t, float gscale, const sr_adamw_hp *hp)
     size_t at = 0;
 #define UPDATE(a, b, decay) sr_adamw_update(&m->ctx, base + (a), t->g.mem + (a), t->adam_m + (a), \
                                             t->adam_v + (a), (b) - (a), gscale, decay, hp)
-#define NORM(ptr) do { size_t o_ = (size_t)((ptr) - base); UPDATE(at, o_, wd); \
-                       UPDATE(o_, o_ + (size_t)m->hp.dim, 0.0f); at = o_ + (size_t)m->hp.dim; } while (0)
+#define VEC(ptr, n) do { size_t o_ = (size_t)((ptr) - base); UPDATE(at, o_, wd); \
+                          UPDATE(o_, o_ + (n), 0.0f); at = o_ + (n); } while (0)
+    const size_t d = (size_t)m->hp.dim,
+                 qkv = (size_t)(m->hp.n_head + 2 * m->hp.n_head_kv) * m->hp.head_dim;
     for (int l = 0; l < m->hp.n_layer; l++) {
-        NORM(m->w.layer[l].attn_norm);
-        NORM(m->w.layer[l].ffn_norm);
+        const sr_layer_params *L = &m->w.layer[l];
+        VEC(L->attn_norm, d);
+        if (L->bqkv) VEC(L->bqkv, qkv);
+        if (L->bo) VEC(L->bo, d);
+        VEC(L->ffn_norm, d);
     }
-    NORM(m->w.output_norm);
+    VEC(m->w.output_norm, d);
     UPDATE(at, m->n_params, wd);
-#undef NORM
+#undef VEC
 #undef UPDATE
 }
 

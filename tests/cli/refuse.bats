@@ -56,7 +56,7 @@ sft() { refused "$1" "$2" sr-sft -i /dev/null -o "$T/out.gguf"; }
 }
 
 @test "sr-gen: an unknown architecture is refused, naming it" {
-    gen arch 'GGUF architecture is "mamba"; only "llama" models are supported'
+    gen arch 'GGUF architecture is "mamba"; only "llama", "qwen2" models are supported'
 }
 @test "sr-gen: an unknown tokenizer model is refused, naming it" {
     gen tok-model "tokenizer model 'rwkv' is not supported"
@@ -67,8 +67,8 @@ sft() { refused "$1" "$2" sr-sft -i /dev/null -o "$T/out.gguf"; }
 @test "sr-gen: an unknown tensor is refused, naming it" {
     gen unknown-tensor "blk.3.ffn_gate_exps.weight is not a tensor of a llama model with 80 blocks"
 }
-@test "sr-gen: a bias llama has no use for is refused, naming it" {
-    gen bias "blk.3.attn_q.bias (attention q bias) is not supported"
+@test "sr-gen: a bias in some blocks only is refused, naming it" {
+    gen bias "blk.3.attn_q.bias is present but blk.0.attn_q.bias is not"
 }
 @test "sr-gen: a type sr cannot dequantize is refused with its tensor" {
     gen type "blk.5.ffn_down.weight has type IQ2_XXS, which sr cannot dequantize"
@@ -99,8 +99,8 @@ sft() { refused "$1" "$2" sr-sft -i /dev/null -o "$T/out.gguf"; }
 @test "sr-sft: an unknown tensor is refused, naming it" {
     sft unknown-tensor "blk.3.ffn_gate_exps.weight is not a tensor"
 }
-@test "sr-sft: a bias llama has no use for is refused, naming it" {
-    sft bias "blk.3.attn_q.bias (attention q bias) is not supported"
+@test "sr-sft: a bias in some blocks only is refused, naming it" {
+    sft bias "blk.3.attn_q.bias is present but blk.0.attn_q.bias is not"
 }
 @test "sr-sft: a type sr cannot dequantize is refused with its tensor" {
     sft type "blk.5.ffn_down.weight has type IQ2_XXS"

@@ -168,3 +168,16 @@ PY
         jq -e '.response | length > 0' "$T/gen.json"
     fi
 }
+
+@test "a qwen2 model (q/k/v biases, NEOX rope) trains, and its checkpoint keeps the biases and generates" {
+    write_tiny_model "$T/q.gguf" --arch qwen2
+    run --separate-stderr sr-sft -m "$T/q.gguf" -i "$T/ex.mp" -o "$T/o.gguf" --threads 2 --lr 1e-3 \
+        --batch 2 --max-steps 2
+    assert_success
+    # the bias tensors are written back under their names
+    run grep -a -c "blk.1.attn_v.bias" "$T/o.gguf"
+    assert_success
+    run --separate-stderr bash -c "sr-gen -m '$T/o.gguf' -i '$T/ex.mp' --max-tokens 4 --max-prompt-tokens 64 | sr-cat"
+    assert_success
+    assert_output --partial '"finish":"length"'
+}

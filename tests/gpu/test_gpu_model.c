@@ -19,6 +19,16 @@ static sr_hparams small_hp(void)
                          .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = 0 };
 }
 
+/* The same with qwen2's math (q/k/v biases, NEOX rope, theta 1e6, tied
+ * head) and the output bias a llama file may have. */
+static sr_hparams biased_hp(void)
+{
+    sr_hparams hp = small_hp();
+    hp.qkv_bias = hp.out_bias = hp.neox = hp.tied = 1;
+    hp.rope_theta = 1e6f;
+    return hp;
+}
+
 /* SmolLM2-135M's shape (tied, 9/3 heads of 64), random weights. */
 static sr_hparams smol_hp(void)
 {
@@ -112,6 +122,7 @@ static void forward_parity(const sr_hparams *hp, double tol)
 }
 
 TEST(full_forward_small) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = small_hp(); forward_parity(&hp, 2e-4); }
+TEST(full_forward_biased) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = biased_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_smol_shape) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = smol_hp(); forward_parity(&hp, 2e-3); }
 
 /* Prefill one prompt into a cache, fork it, decode 6 steps on 3 sequences
@@ -178,10 +189,8 @@ TEST(cached_decode)
 
 /* The backward: a weighted sum of target log-probs as the loss; every
  * parameter's gradient, CUDA vs CPU, as one vector: relative L2 error. */
-TEST(backward_parity)
+static void backward_case(const sr_hparams hp)
 {
-    if (!have_gpu) { test_skip("no CUDA device"); return; }
-    const sr_hparams hp = small_hp();
     enum { B = 3, T = 19 };
     sr_model c, g;
     sr_model_opts o = { .max_batch = B, .max_seq = T, .keep_acts = 1 };
@@ -236,6 +245,9 @@ TEST(backward_parity)
     sr_model_free(&c); sr_model_free(&g);
 }
 
+TEST(backward_parity) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(small_hp()); }
+TEST(backward_parity_biased) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(biased_hp()); }
+
 /* The real model, loaded from GGUF on both devices: the greedy choice at
  * every position of a text agrees at fp32 (all of them) and at bf16 (nearly
  * all: rounding the inputs to 8 bits of mantissa can flip near-ties). */
@@ -282,9 +294,11 @@ int main(void)
     have_gpu = sr_cuda_device_count() > 0;
     if (!have_gpu) printf("# no CUDA device: every test here is skipped\n");
     RUN(full_forward_small);
+    RUN(full_forward_biased);
     RUN(full_forward_smol_shape);
     RUN(cached_decode);
     RUN(backward_parity);
+    RUN(backward_parity_biased);
     RUN(real_model_greedy);
     return test_done();
 }

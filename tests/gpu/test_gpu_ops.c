@@ -458,19 +458,20 @@ static void rope_case(int n, int n_heads, int head_dim, int n_rot, float theta, 
     int32_t *posd = up_i(pos, n);
     float *xd = up(x, nb);
     char what[96];
+    for (int neox = 0; neox <= 1; neox++)
     for (int bwd = 0; bwd <= 1; bwd++) {
         float *xc = copy_of(x, nb);
         sr_dev_upload(&gpu, xd, x, nb * sizeof(float));
         if (bwd) {
-            sr_rope_bwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta);
-            sr_rope_bwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta);
+            sr_rope_bwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta, neox);
+            sr_rope_bwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta, neox);
         } else {
-            sr_rope_fwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta);
-            sr_rope_fwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta);
+            sr_rope_fwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta, neox);
+            sr_rope_fwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta, neox);
         }
         float *xg = down(xd, nb);
-        snprintf(what, sizeof what, "rope %s n=%d heads=%d hd=%d rot=%d theta=%g", bwd ? "bwd" : "fwd",
-                 n, n_heads, head_dim, n_rot, theta);
+        snprintf(what, sizeof what, "rope%s %s n=%d heads=%d hd=%d rot=%d theta=%g", neox ? " neox" : "",
+                 bwd ? "bwd" : "fwd", n, n_heads, head_dim, n_rot, theta);
         near(what, xg, xc, nb, 1e-6, 1e-6);
         free(xc); free(xg);
     }

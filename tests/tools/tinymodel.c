@@ -67,6 +67,38 @@ static void fixture_build(fixture *f)
 
 static int starts_with(gguf_str k, const char *p) { size_t n = strlen(p); return k.n >= n && memcmp(k.p, p, n) == 0; }
 
+/* The family's shape keys under its prefix; the strings live in keys. */
+static size_t arch_keys(gguf_kv *kv, char (*keys)[64], const char *pfx, const sr_tiny_opts *o, double theta)
+{
+    static const char *const names[] = { "block_count", "context_length", "embedding_length",
+        "feed_forward_length", "attention.head_count", "attention.head_count_kv", "rope.dimension_count" };
+    const uint64_t vals[] = { (uint64_t)o->n_layer, (uint64_t)o->n_ctx, (uint64_t)o->dim, (uint64_t)o->ffn_dim,
+                              (uint64_t)o->n_head, (uint64_t)o->n_head_kv, (uint64_t)(o->dim / o->n_head) };
+    size_t n = 0;
+    for (; n < 7; n++) {
+        snprintf(keys[n], 64, "%s.%s", pfx, names[n]);
+        kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_U32, .v.u = vals[n] } };
+    }
+    snprintf(keys[n], 64, "%s.rope.freq_base", pfx);
+    kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_F32, .v.f = theta } };
+    n++;
+    snprintf(keys[n], 64, "%s.attention.layer_norm_rms_epsilon", pfx);
+    kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_F32, .v.f = 1e-5 } };
+    return n + 1;
+}
+
+/* Biases of std 0.5 rather than the weights' 0.02, so that a forward
+ * that dropped or misplaced one would show in the logits. */
+static void widen_biases(sr_model *m)
+{
+    const int qkv = (m->hp.n_head + 2 * m->hp.n_head_kv) * m->hp.head_dim;
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        sr_layer_params *L = &m->w.layer[l];
+        for (int i = 0; L->bqkv && i < qkv; i++) L->bqkv[i] *= 25.0f;
+        for (int i = 0; L->bo && i < m->hp.dim; i++) L->bo[i] *= 25.0f;
+    }
+}
+
 int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real, char *err, size_t errlen)
 {
     gguf_file real;
@@ -83,18 +115,20 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
 
     uint64_t vocab;
     size_t n = 0;
+    const char *arch_name = o->arch ? o->arch : "llama";
+    const sr_arch *arch = sr_arch_find(arch_name, strlen(arch_name));
+    const int qwen2 = arch && strcmp(arch->name, "qwen2") == 0;
+    if (!arch || (!qwen2 && strcmp(arch->name, "llama"))) {
+        snprintf(err, errlen, "tiny model: architecture '%s' is not llama or qwen2", arch_name);
+        goto out;
+    }
+    const double theta = qwen2 ? 1000000.0 : 10000.0;   /* Qwen2.5's base; llama 2's */
+    char keys[9][64];
 #define KV(k, t, field, x) kv[n++] = (gguf_kv){ S(k), { .type = t, .v.field = (x) } }
-    KV("general.architecture", GGUF_STRING, s, S("llama"));
+    kv[n++] = (gguf_kv){ S("general.architecture"),
+                         { .type = GGUF_STRING, .v.s = { arch->name, strlen(arch->name) } } };
     KV("general.name", GGUF_STRING, s, S("sr tiny test model"));
-    KV("llama.block_count", GGUF_U32, u, (uint64_t)o->n_layer);
-    KV("llama.context_length", GGUF_U32, u, (uint64_t)o->n_ctx);
-    KV("llama.embedding_length", GGUF_U32, u, (uint64_t)o->dim);
-    KV("llama.feed_forward_length", GGUF_U32, u, (uint64_t)o->ffn_dim);
-    KV("llama.attention.head_count", GGUF_U32, u, (uint64_t)o->n_head);
-    KV("llama.attention.head_count_kv", GGUF_U32, u, (uint64_t)o->n_head_kv);
-    KV("llama.rope.dimension_count", GGUF_U32, u, (uint64_t)(o->dim / o->n_head));
-    KV("llama.rope.freq_base", GGUF_F32, f, 10000.0);
-    KV("llama.attention.layer_norm_rms_epsilon", GGUF_F32, f, 1e-5);
+    n += arch_keys(kv + n, keys, arch->prefix, o, theta);
     if (have_real) {
         const gguf_value *toks = gguf_get_arr(&real, "tokenizer.ggml.tokens");
         if (!toks) { snprintf(err, errlen, "%s: no tokenizer.ggml.tokens", o->tokenizer_from); goto out; }
@@ -121,9 +155,12 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
     sr_hparams hp = { .n_layer = o->n_layer, .dim = o->dim, .ffn_dim = o->ffn_dim, .n_head = o->n_head,
                       .n_head_kv = o->n_head_kv, .head_dim = o->n_head ? o->dim / o->n_head : 0,
                       .n_rot = o->n_head ? o->dim / o->n_head : 0, .vocab = (int)vocab, .n_ctx = o->n_ctx,
-                      .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = o->tied };
+                      .norm_eps = 1e-5f, .rope_theta = (float)theta, .tied = o->tied,
+                      .qkv_bias = qwen2 || o->biases, .out_bias = !qwen2 && o->biases, .neox = qwen2 };
     sr_model_opts mo = { .max_batch = 1, .max_seq = 1, .keep_acts = 0, .threads = 1 };
     if (sr_model_init_random(&m, &hp, o->seed, &mo, err, errlen) < 0) goto out;
+    m.arch = arch;   /* the checkpoint names its tensors by the row */
+    widen_biases(&m);
     rc = sr_checkpoint_write(path, &m, NULL, kv, n, GGUF_T_F32, err, errlen);
 out:
     sr_model_free(&m);

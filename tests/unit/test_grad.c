@@ -148,12 +148,12 @@ TEST(rmsnorm_grad)
 
 /* ---- rope --------------------------------------------------------------- */
 
-typedef struct { int n, stride, heads, hd, rot; int32_t *pos; float *x, *y, *c; } rope_t;
+typedef struct { int n, stride, heads, hd, rot, neox; int32_t *pos; float *x, *y, *c; } rope_t;
 static double rope_loss(fd_case *k)
 {
     rope_t *t = k->data;
     memcpy(t->y, t->x, (size_t)t->n * t->stride * sizeof(float));
-    sr_rope_fwd(&ctx, t->y, t->n, t->stride, t->heads, t->hd, t->rot, t->pos, 10000.0f);
+    sr_rope_fwd(&ctx, t->y, t->n, t->stride, t->heads, t->hd, t->rot, t->pos, 10000.0f, t->neox);
     return dot(t->c, t->y, (size_t)t->n * t->stride);
 }
 
@@ -161,12 +161,14 @@ TEST(rope_grad)
 {
     int32_t pos[5] = { 0, 1, 7, 300, 4095 };
     /* 3 heads of 8, rotating 6 of them, in rows of 30 (a column block) */
-    rope_t t = { 5, 30, 3, 8, 6, pos, rand_buf(150, 1), zeros(150), rand_buf(150, 1) };
+    rope_t t = { 5, 30, 3, 8, 6, 0, pos, rand_buf(150, 1), zeros(150), rand_buf(150, 1) };
     float *dx = malloc(150 * sizeof(float));
-    memcpy(dx, t.c, 150 * sizeof(float));
-    sr_rope_bwd(&ctx, dx, 5, 30, 3, 8, 6, pos, 10000.0f);
-    fd_case c = { rope_loss, &t };
-    CHECK(fd_check("rope dx", &c, t.x, dx, 150, 150, 1e-2f, 1e-2, 1e-4) == 0);
+    for (t.neox = 0; t.neox <= 1; t.neox++) {   /* both pairings */
+        memcpy(dx, t.c, 150 * sizeof(float));
+        sr_rope_bwd(&ctx, dx, 5, 30, 3, 8, 6, pos, 10000.0f, t.neox);
+        fd_case c = { rope_loss, &t };
+        CHECK(fd_check(t.neox ? "rope neox dx" : "rope dx", &c, t.x, dx, 150, 150, 1e-2f, 1e-2, 1e-4) == 0);
+    }
     free(t.x); free(t.y); free(t.c); free(dx);
 }
 
@@ -331,11 +333,14 @@ static double mdl_loss(fd_case *k)
     return dot(t->c, t->lp, (size_t)t->B * t->T);
 }
 
-static void model_grad(int tied)
+/* biased: q/k/v and output biases and NEOX rope (qwen2's math, and the
+ * output bias a llama file may have). */
+static void model_grad(int tied, int biased)
 {
     sr_hparams hp = { .n_layer = 2, .dim = 32, .ffn_dim = 64, .n_head = 4, .n_head_kv = 2,
                       .head_dim = 8, .n_rot = 8, .vocab = 96, .n_ctx = 64, .norm_eps = 1e-5f,
-                      .rope_theta = 10000.0f, .tied = tied };
+                      .rope_theta = 10000.0f, .tied = tied,
+                      .qkv_bias = biased, .out_bias = biased, .neox = biased };
     sr_model_opts o = { .max_batch = 2, .max_seq = 9, .keep_acts = 1, .threads = 0 };
     sr_model m;
     if (sr_model_init_random(&m, &hp, 7 + tied, &o, err, sizeof err) < 0) { printf("# %s\n", err); CHECK(0); return; }
@@ -387,11 +392,16 @@ static void model_grad(int tied)
         { "blk.1.attn_q", W[1].wq, G[1].wq, 32 * 32 },
         { "blk.1.attn_k", W[1].wk, G[1].wk, 16 * 32 },
         { "blk.1.ffn_down", W[1].w_down, G[1].w_down, 32 * 64 },
+        { "blk.0.attn_q|k|v.bias", W[0].bqkv, G[0].bqkv, 32 + 16 + 16 },
+        { "blk.1.attn_q|k|v.bias", W[1].bqkv, G[1].bqkv, 32 + 16 + 16 },
+        { "blk.0.attn_output.bias", W[0].bo, G[0].bo, 32 },
+        { "blk.1.attn_output.bias", W[1].bo, G[1].bo, 32 },
     };
     int n_kinds = (int)(sizeof kinds / sizeof kinds[0]), total = 0, bad = 0;
     double worst = 0;
     for (int k = 0; k < n_kinds; k++) {
         if (tied && k == 2) continue;   /* output is token_embd */
+        if (!kinds[k].w) continue;      /* no biases in this model */
         /* the 3 largest |gradient| elements, then 3 spread over the tensor */
         size_t pick[6];
         int np = 0;
@@ -420,10 +430,11 @@ static void model_grad(int tied)
             total++;
         }
     }
-    printf("#   model (%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
-           "%d beyond 2e-2·|an| + 2e-4\n", tied ? "tied" : "untied", total, worst, bad);
+    printf("#   model (%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
+           "%d beyond 2e-2·|an| + 2e-4\n", tied ? "tied" : "untied", biased ? ", biases, neox rope" : "",
+           total, worst, bad);
     CHECK(bad == 0);
-    CHECK(total >= 60);
+    CHECK(total >= (biased ? 84 : 60));
 
     /* gradients accumulate: a second backward of the same forward doubles them */
     float *first = malloc(g.n * sizeof(float));
@@ -439,8 +450,9 @@ static void model_grad(int tied)
     sr_model_free(&m);
 }
 
-TEST(model_grad_untied) { model_grad(0); }
-TEST(model_grad_tied) { model_grad(1); }
+TEST(model_grad_untied) { model_grad(0, 0); }
+TEST(model_grad_tied) { model_grad(1, 0); }
+TEST(model_grad_biases_neox) { model_grad(1, 1); }
 
 TEST(backward_needs_kept_activations)
 {
@@ -469,6 +481,7 @@ int main(void)
     RUN(adamw_matches_reference);
     RUN(model_grad_untied);
     RUN(model_grad_tied);
+    RUN(model_grad_biases_neox);
     RUN(backward_needs_kept_activations);
     return test_done();
 }

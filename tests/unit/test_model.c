@@ -189,7 +189,8 @@ TEST(bad_models_are_refused_clearly)
     expect_load_error(SPOIL_NO_TENSOR, "blk.1.ffn_up.weight is missing");
     expect_load_error(SPOIL_SHAPE, "blk.0.attn_k.weight has shape [32, 32], expected [32, 16]");
     expect_load_error(SPOIL_NO_KEY, "llama.block_count is missing");
-    expect_load_error(SPOIL_BIAS, "blk.1.attn_k.bias (attention k bias) is not supported");
+    /* llama's biases are optional, but in every block or none */
+    expect_load_error(SPOIL_BIAS, "blk.1.attn_k.bias is present but blk.0.attn_q.bias is not");
     expect_load_error(SPOIL_ROPE_FREQS, "rope_freqs.weight (rope frequency factors) is not supported");
     CHECK(sr_model_load(&(sr_model){0}, "/nonexistent/model.gguf", &tiny_opts, err, sizeof err) == -1);
     CHECK(strstr(err, "/nonexistent/model.gguf") != NULL);
@@ -203,7 +204,7 @@ TEST(arch_table_lookup)
     CHECK(a != NULL && a == sr_arch_default());
     CHECK(sr_arch_find("llam", 4) == NULL);
     CHECK(sr_arch_find("llama2", 6) == NULL);
-    CHECK(sr_arch_find("qwen2", 5) == NULL);
+    CHECK(sr_arch_find("qwen", 4) == NULL);
     if (!a) return;
     char buf[64];
     sr_arch_key(a, "block_count", buf, sizeof buf);
@@ -212,10 +213,13 @@ TEST(arch_table_lookup)
     CHECK(!strcmp(buf, "blk.7.attn_q.bias"));
     sr_arch_tensor(a->t.token_embd, 7, ".weight", buf, sizeof buf);
     CHECK(!strcmp(buf, "token_embd.weight"));
-    CHECK(a->qkv_bias == SR_ABSENT && a->qk_norm == SR_ABSENT && a->rope_factors == SR_ABSENT);
+    CHECK(a->qkv_bias == SR_OPTIONAL && a->out_bias == SR_OPTIONAL);
+    CHECK(a->qk_norm == SR_ABSENT && a->rope_factors == SR_ABSENT);
     CHECK(a->head == SR_HEAD_TIED_IF_ABSENT && a->rope == SR_ROPE_NORM);
+    const sr_arch *q = sr_arch_find("qwen2", 5);
+    CHECK(q != NULL && q->qkv_bias == SR_REQUIRED && q->out_bias == SR_ABSENT && q->rope == SR_ROPE_NEOX);
     sr_arch_list(buf, sizeof buf);
-    CHECK(!strcmp(buf, "\"llama\""));
+    CHECK(!strcmp(buf, "\"llama\", \"qwen2\""));
 }
 
 TEST(kv_heads_default_to_heads)

@@ -88,7 +88,7 @@ TEST(each_defect_is_refused_by_name)
     expect_refused(SR_DEFECT_TOK_PRE, "tokenizer: unsupported pre-tokenizer 'no-such-pre'");
     expect_refused(SR_DEFECT_UNKNOWN_TENSOR,
                    "GGUF tensor blk.3.ffn_gate_exps.weight is not a tensor of a llama model with 80 blocks");
-    expect_refused(SR_DEFECT_BIAS, "GGUF tensor blk.3.attn_q.bias (attention q bias) is not supported");
+    expect_refused(SR_DEFECT_BIAS, "GGUF tensor blk.3.attn_q.bias is present but blk.0.attn_q.bias is not");
     expect_refused(SR_DEFECT_TYPE, "GGUF tensor blk.5.ffn_down.weight has type IQ2_XXS, which sr cannot dequantize");
     expect_refused(SR_DEFECT_SHAPE, "GGUF tensor blk.7.attn_k.weight has shape [8192, 8192], expected [8192, 1024]");
     expect_refused(SR_DEFECT_VOCAB_ROWS, "token_embd.weight has 128000 rows for a tokenizer of 128256 tokens");

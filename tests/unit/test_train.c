@@ -31,12 +31,15 @@ typedef struct tiny {
     sr_model m;
 } tiny;
 
+static const char *tiny_arch;   /* the tiny model's family (NULL: llama) */
+
 static int tiny_open(tiny *t, const char *name, int tied, int max_batch, int max_seq)
 {
     memset(t, 0, sizeof *t);
     path_in(t->path, sizeof t->path, name);
     sr_tiny_opts o = SR_TINY_OPTS_DEFAULT;
     o.tied = tied;
+    o.arch = tiny_arch;
     if (sr_tiny_model_write(t->path, &o, NULL, err, sizeof err) < 0 ||
         gguf_open(&t->g, t->path, err, sizeof err) < 0 ||
         sr_tok_load(&t->tok, &t->g, NULL, err, sizeof err) < 0 ||
@@ -184,6 +187,47 @@ TEST(loss_is_response_mean_and_accumulation_is_exact)
     }
     printf("#   weights after one step: max |micro 4 - micro 1| = %.2e (max |w| %.2f)\n", e, mx);
     CHECK(e < 1e-5);
+    sr_trainer_free(&ta); sr_trainer_free(&tb);
+    sr_train_data_free(&d);
+    tiny_close(&a); tiny_close(&b);
+}
+
+/* Weight decay pulls the matrices only: one step with and one without it
+ * leave a qwen2 model's norms and biases the same bits, and its matrices not. */
+TEST(biases_and_norms_are_not_decayed)
+{
+    tiny a, b;
+    tiny_arch = "qwen2";
+    int ok = tiny_open(&a, "wd_a.gguf", 1, 2, 96) == 0 && tiny_open(&b, "wd_b.gguf", 1, 2, 96) == 0;
+    tiny_arch = NULL;
+    if (!ok) { CHECK(0); return; }
+    sr_train_data d;
+    make_data(&a.chat, &d, 4, 96);
+    sr_train_opts o = SR_TRAIN_OPTS_DEFAULT;
+    o.lr = 1e-2; o.lr_final = 1e-2; o.batch = 2; o.micro_batch = 2; o.max_steps = 1; o.clip = 0;
+    sr_trainer ta, tb;
+    o.weight_decay = 0.5;
+    CHECK(sr_trainer_init(&ta, &a.m, &d, &o, &sft_loss, err, sizeof err) == 0);
+    o.weight_decay = 0;
+    CHECK(sr_trainer_init(&tb, &b.m, &d, &o, &sft_loss, err, sizeof err) == 0);
+    sr_step_stats sa, sb;
+    CHECK(sr_trainer_step(&ta, &sa, err, sizeof err) == 0);
+    CHECK(sr_trainer_step(&tb, &sb, err, sizeof err) == 0);
+    const sr_hparams *hp = &a.m.hp;
+    const size_t d_ = (size_t)hp->dim, qkv = (size_t)(hp->n_head + 2 * hp->n_head_kv) * hp->head_dim;
+    int same_vec = 1, diff_mat = 1;
+    for (int l = 0; l < hp->n_layer; l++) {
+        const sr_layer_params *A = &a.m.w.layer[l], *B = &b.m.w.layer[l];
+        CHECK(A->bqkv != NULL && A->bo == NULL);
+        if (!A->bqkv) break;
+        same_vec &= !memcmp(A->bqkv, B->bqkv, qkv * sizeof(float)) &&
+                    !memcmp(A->attn_norm, B->attn_norm, d_ * sizeof(float)) &&
+                    !memcmp(A->ffn_norm, B->ffn_norm, d_ * sizeof(float));
+        diff_mat &= memcmp(A->wq, B->wq, qkv * d_ * sizeof(float)) != 0 &&
+                    memcmp(A->wo, B->wo, d_ * d_ * sizeof(float)) != 0;
+    }
+    CHECK(same_vec);
+    CHECK(diff_mat);
     sr_trainer_free(&ta); sr_trainer_free(&tb);
     sr_train_data_free(&d);
     tiny_close(&a); tiny_close(&b);
@@ -467,6 +511,7 @@ int main(void)
     RUN(schedule_warmup_cosine_linear);
     RUN(render_masks_prompt_and_caps_length);
     RUN(loss_is_response_mean_and_accumulation_is_exact);
+    RUN(biases_and_norms_are_not_decayed);
     RUN(reported_loss_matches_reference);
     RUN(epochs_are_permutations_seeded);
     RUN(state_resume_is_bit_identical);

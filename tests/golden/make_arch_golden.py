@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""llama.cpp's logits for tiny random models of each architecture sr reads
+beyond plain llama: tests/golden/arch/logits.json, read by
+tests/unit/test_arch.c.
+
+  1. sr-tiny-model writes each case's F32 model (the fixture tokenizer):
+     "qwen2" (--arch qwen2: q/k/v biases, NEOX rope, theta 1e6, tied head),
+     "qwen2_untied" (the same with output.weight, as the larger Qwen2.5
+     sizes have it) and "llama_bias" (--biases: a llama file with attn_q/k/v/output.bias,
+     which llama.cpp's llama loader accepts and adds);
+  2. tests/golden/llama_logits.c, built here against libllama, runs each on
+     TOKENS, one token per decode, CPU, KV cache in F32, flash attention off;
+  3. the logits are kept as float32 bits, 8 hex digits each.
+The models are not committed: the test writes them again with the same
+options through tests/tools/tinymodel.c. Needs no Python package.
+
+  make -j2 NVCC= build/rel/tests/sr-tiny-model
+  python3 tests/golden/make_arch_golden.py
+
+LLAMA_CPP names the llama.cpp tree (source with build/bin beside it).
+"""
+import json
+import os
+import subprocess
+import tempfile
+
+LLAMA = os.environ.get("LLAMA_CPP", "/root/.cache/sr-peers/llama_cpp_python-0.3.36/vendor/llama.cpp")
+BIN = os.path.join(LLAMA, "build", "bin")
+TINY = os.environ.get("SR_TINY_MODEL", "build/rel/tests/sr-tiny-model")
+OUT = "tests/golden/arch"
+# dim 64 (heads of 16, 4 query / 2 kv heads), 2 blocks
+CASES = {"qwen2": {"args": ["--arch", "qwen2"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 11},
+         "qwen2_untied": {"args": ["--arch", "qwen2", "--untied"], "dim": 64, "ffn_dim": 96, "layers": 2,
+                          "seed": 13},
+         "llama_bias": {"args": ["--biases"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 12}}
+TOKENS = [267, 72, 101, 108, 111, 32, 116, 104, 101, 114, 101, 33, 256, 120]
+
+
+def run(cmd):
+    env = dict(os.environ, LD_LIBRARY_PATH=BIN)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
+    return r.stdout
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tool = os.path.join(tmp, "llama_logits")
+        run(["cc", "-O2", "-I" + os.path.join(LLAMA, "include"), "-I" + os.path.join(LLAMA, "ggml", "include"),
+             "tests/golden/llama_logits.c", "-L" + BIN, "-lllama", "-Wl,-rpath," + BIN, "-o", tool])
+        cases = {}
+        for name, c in CASES.items():
+            path = os.path.join(tmp, name + ".gguf")
+            run([TINY, "-o", path, "--seed", str(c["seed"]), "--dim", str(c["dim"]),
+                 "--ffn-dim", str(c["ffn_dim"]), "--layers", str(c["layers"])] + c["args"])
+            rows = run([tool, path] + [str(t) for t in TOKENS]).split()
+            assert len(rows) == len(TOKENS)
+            cases[name] = {k: v for k, v in c.items()} | {"logits": "".join(rows)}
+    out = {"source": "llama.cpp (libllama, CPU, 1 thread) via tests/golden/llama_logits.c",
+           "tokens": TOKENS, "cases": cases}
+    with open(os.path.join(OUT, "logits.json"), "w") as f:
+        json.dump(out, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

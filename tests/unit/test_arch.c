@@ -1,0 +1,220 @@
+/* test_arch.c — the architectures beyond plain llama: a tiny random qwen2
+ * model (q/k/v biases, NEOX rope; tied head, and separate) and a llama file with q/k/v and
+ * output biases give llama.cpp's logits for the same file
+ * (tests/golden/arch/logits.json, by tests/golden/make_arch_golden.py); the
+ * cached forward gives the full forward's; a checkpoint of each reads back
+ * to the same logits; and the tensors a row does not have are refused. */
+#include "test.h"
+#include "lm/checkpoint.h"
+#include "lm/gguf.h"
+#include "lm/model.h"
+#include "../tools/tinymodel.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#define GOLDEN "tests/golden/arch/logits.json"
+
+static char err[512];
+static const sr_model_opts opts = { .max_batch = 1, .max_seq = 16, .keep_acts = 0, .threads = 0 };
+
+static const char *tmp_path(const char *what)
+{
+    static char p[2][256];
+    static int k;
+    const char *dir = getenv("TMPDIR");
+    k ^= 1;
+    snprintf(p[k], sizeof p[k], "%s/sr-test-arch-%s-%d.gguf", dir ? dir : "/tmp", what, (int)getpid());
+    return p[k];
+}
+
+static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
+
+static float *unhex_floats(const char *hex, size_t n)
+{
+    if (!hex || strlen(hex) != 8 * n) return NULL;
+    float *f = malloc(n * sizeof *f);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = 0;
+        for (int k = 0; k < 8; k++) u = u << 4 | (uint32_t)hexval(hex[8 * i + k]);
+        memcpy(&f[i], &u, 4);
+    }
+    return f;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]);
+        if (e > d || e != e) d = e != e ? INFINITY : e;
+    }
+    return d;
+}
+
+static double spread(const float *a, size_t n)
+{
+    double lo = a[0], hi = a[0];
+    for (size_t i = 1; i < n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i]; }
+    return hi - lo;
+}
+
+/* The case's model written again by tinymodel.c, with its options. */
+static int write_case(json_t *c, const char *path)
+{
+    sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
+    to.dim = (int)json_integer_value(json_object_get(c, "dim"));
+    to.ffn_dim = (int)json_integer_value(json_object_get(c, "ffn_dim"));
+    to.n_layer = (int)json_integer_value(json_object_get(c, "layers"));
+    to.seed = (uint64_t)json_integer_value(json_object_get(c, "seed"));
+    json_t *args = json_object_get(c, "args");
+    for (size_t i = 0; i < json_array_size(args); i++) {
+        const char *a = json_string_value(json_array_get(args, i));
+        if (!strcmp(a, "--arch")) to.arch = json_string_value(json_array_get(args, ++i));
+        else if (!strcmp(a, "--biases")) to.biases = 1;
+        else if (!strcmp(a, "--untied")) to.tied = 0;
+    }
+    if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0) { printf("#   %s\n", err); return -1; }
+    return 0;
+}
+
+/* A copy of every position's logits of a full forward, or NULL. */
+static float *full_logits(sr_model *m, const int32_t *tok, int n)
+{
+    if (sr_model_forward(m, tok, 1, n, NULL, err, sizeof err) < 0) { printf("#   %s\n", err); return NULL; }
+    size_t nv = (size_t)m->hp.vocab * n;
+    float *out = malloc(nv * sizeof *out);
+    memcpy(out, sr_model_logits(m, n), nv * sizeof *out);
+    return out;
+}
+
+/* The same logits from the cached forward: a prefill of 5, then one token a step. */
+static float *cached_logits(sr_model *m, const int32_t *tok, int n)
+{
+    sr_kv_cache c;
+    if (sr_kv_cache_init(&c, &m->ctx, m->hp.n_layer, (int)((size_t)m->hp.n_head_kv * m->hp.head_dim), n,
+                         err, sizeof err) < 0) { printf("#   %s\n", err); return NULL; }
+    const size_t V = (size_t)m->hp.vocab;
+    float *out = malloc(V * n * sizeof *out);
+    sr_kv_cache *cs[1] = { &c };
+    for (int at = 0; at < n;) {
+        int k = at == 0 ? 5 : 1;
+        if (sr_model_forward_cached(m, cs, tok + at, &k, 1, 0, err, sizeof err) < 0) {
+            printf("#   %s\n", err); free(out); out = NULL; break;
+        }
+        memcpy(out + V * at, sr_model_logits(m, k), V * k * sizeof *out);
+        at += k;
+    }
+    sr_kv_cache_free(&c);
+    return out;
+}
+
+static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
+{
+    const char *path = tmp_path(name), *ck = tmp_path("ckpt");
+    sr_model m, r;
+    if (write_case(c, path) < 0 || sr_model_load(&m, path, &opts, err, sizeof err) < 0) {
+        printf("#   %s: %s\n", name, err); CHECK(!"the case loads"); unlink(path); return;
+    }
+    const int qwen2 = !strncmp(name, "qwen2", 5), untied = strstr(name, "untied") != NULL;
+    CHECK(!strcmp(m.arch->name, qwen2 ? "qwen2" : "llama"));
+    CHECK(m.hp.qkv_bias == 1 && m.hp.out_bias == !qwen2 && m.hp.neox == qwen2 && m.hp.tied == !untied);
+    CHECK_NEAR(m.hp.rope_theta, qwen2 ? 1e6 : 1e4, 1e-3);
+    const size_t n = (size_t)m.hp.vocab * nt;
+    float *got = full_logits(&m, tok, nt), *cached = cached_logits(&m, tok, nt);
+    float *ll = unhex_floats(json_string_value(json_object_get(c, "logits")), n);
+    CHECK(got && cached && ll);
+    if (got && cached && ll) {
+        double s = spread(ll, n), d = max_abs_diff(got, ll, n), dc = max_abs_diff(cached, got, n);
+        printf("# %-12s sr vs llama.cpp max |diff| %.3g, cached vs full %.3g (spread %.3g)\n", name, d, dc, s);
+        CHECK(d <= 1e-6 * s);
+        CHECK(dc <= 1e-6 * s);
+    }
+    /* a checkpoint keeps the biases under their names: the same model back */
+    gguf_file g;
+    CHECK(gguf_open(&g, path, err, sizeof err) == 0);
+    CHECK(sr_checkpoint_write(ck, &m, &g, NULL, 0, GGUF_T_F32, err, sizeof err) == 0);
+    gguf_close(&g);
+    if (sr_model_load(&r, ck, &opts, err, sizeof err) == 0) {
+        float *back = full_logits(&r, tok, nt);
+        CHECK(back && got && memcmp(back, got, n * sizeof *got) == 0);
+        free(back);
+        sr_model_free(&r);
+    } else {
+        printf("#   checkpoint: %s\n", err); CHECK(!"the checkpoint loads");
+    }
+    unlink(ck);
+    unlink(path);
+    free(got); free(cached); free(ll);
+    sr_model_free(&m);
+}
+
+TEST(tiny_models_match_llama_cpp)
+{
+    json_error_t e;
+    json_t *j = json_load_file(GOLDEN, 0, &e);
+    if (!j) { printf("#   " GOLDEN ": %s\n", e.text); CHECK(0); return; }
+    json_t *jt = json_object_get(j, "tokens"), *cases = json_object_get(j, "cases");
+    int nt = (int)json_array_size(jt);
+    int32_t tok[16];
+    CHECK(nt > 5 && nt <= 16);
+    for (int i = 0; i < nt && i < 16; i++) tok[i] = (int32_t)json_integer_value(json_array_get(jt, i));
+    const char *name;
+    json_t *c;
+    int n_cases = 0;
+    json_object_foreach(cases, name, c) { check_case(name, c, tok, nt); n_cases++; }
+    CHECK(n_cases == 3);
+    json_decref(j);
+}
+
+/* The qwen2 file with one tensor added (a copy of output_norm's data, which
+ * is as long as an attn_output.bias) or one left out, then loaded. */
+static void expect_refused(const char *add, const char *drop, const char *want)
+{
+    const char *path = tmp_path("q"), *bad = tmp_path("bad");
+    sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
+    to.arch = "qwen2";
+    gguf_file g;
+    if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0 || gguf_open(&g, path, err, sizeof err) < 0) {
+        printf("#   %s\n", err); CHECK(0); return;
+    }
+    gguf_tensor *ts = calloc(g.n_tensors + 1, sizeof *ts);
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const gguf_str nm = g.tensors[i].name;
+        if (drop && nm.n == strlen(drop) && !memcmp(nm.p, drop, nm.n)) continue;
+        ts[n++] = g.tensors[i];
+        if (add && nm.n == strlen("output_norm.weight") && !memcmp(nm.p, "output_norm.weight", nm.n)) {
+            ts[n] = g.tensors[i];
+            ts[n++].name = (gguf_str){ add, strlen(add) };
+        }
+    }
+    CHECK(gguf_write(bad, g.kv, g.n_kv, ts, n, 32, err, sizeof err) == 0);
+    gguf_close(&g);
+    sr_model m;
+    int rc = sr_model_load(&m, bad, &opts, err, sizeof err);
+    CHECK(rc == -1);
+    if (!strstr(err, want)) printf("#   error \"%s\" does not mention \"%s\"\n", err, want);
+    CHECK(strstr(err, want) != NULL);
+    if (rc == 0) sr_model_free(&m);
+    free(ts);
+    unlink(bad);
+    unlink(path);
+}
+
+TEST(qwen2_refuses_what_its_row_lacks)
+{
+    /* qwen2 has no output bias: the row marks it absent */
+    expect_refused("blk.1.attn_output.bias", NULL,
+                   "blk.1.attn_output.bias (attention output bias) is not supported");
+    /* and its q/k/v biases are required */
+    expect_refused(NULL, "blk.1.attn_v.bias", "blk.1.attn_v.bias is missing");
+}
+
+int main(void)
+{
+    RUN(tiny_models_match_llama_cpp);
+    RUN(qwen2_refuses_what_its_row_lacks);
+    return test_done();
+}
