@@ -5,6 +5,7 @@
  * cached forward gives the full forward's; a checkpoint of each reads back
  * to the same logits; and the tensors a row does not have are refused. */
 #include "test.h"
+#include "test_logits.h"
 #include "lm/checkpoint.h"
 #include "lm/gguf.h"
 #include "lm/model.h"
@@ -27,37 +28,6 @@ static const char *tmp_path(const char *what)
     k ^= 1;
     snprintf(p[k], sizeof p[k], "%s/sr-test-arch-%s-%d.gguf", dir ? dir : "/tmp", what, (int)getpid());
     return p[k];
-}
-
-static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
-
-static float *unhex_floats(const char *hex, size_t n)
-{
-    if (!hex || strlen(hex) != 8 * n) return NULL;
-    float *f = malloc(n * sizeof *f);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u = 0;
-        for (int k = 0; k < 8; k++) u = u << 4 | (uint32_t)hexval(hex[8 * i + k]);
-        memcpy(&f[i], &u, 4);
-    }
-    return f;
-}
-
-static double max_abs_diff(const float *a, const float *b, size_t n)
-{
-    double d = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - b[i]);
-        if (e > d || e != e) d = e != e ? INFINITY : e;
-    }
-    return d;
-}
-
-static double spread(const float *a, size_t n)
-{
-    double lo = a[0], hi = a[0];
-    for (size_t i = 1; i < n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i]; }
-    return hi - lo;
 }
 
 /* The case's model written again by tinymodel.c, with its options. */
@@ -123,10 +93,10 @@ static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
     CHECK_NEAR(m.hp.rope_theta, qwen2 ? 1e6 : 1e4, 1e-3);
     const size_t n = (size_t)m.hp.vocab * nt;
     float *got = full_logits(&m, tok, nt), *cached = cached_logits(&m, tok, nt);
-    float *ll = unhex_floats(json_string_value(json_object_get(c, "logits")), n);
+    float *ll = test_unhex_floats(json_string_value(json_object_get(c, "logits")), n);
     CHECK(got && cached && ll);
     if (got && cached && ll) {
-        double s = spread(ll, n), d = max_abs_diff(got, ll, n), dc = max_abs_diff(cached, got, n);
+        double s = test_spread(ll, n), d = test_max_abs_diff(got, ll, n), dc = test_max_abs_diff(cached, got, n);
         printf("# %-12s sr vs llama.cpp max |diff| %.3g, cached vs full %.3g (spread %.3g)\n", name, d, dc, s);
         CHECK(d <= 1e-6 * s);
         CHECK(dc <= 1e-6 * s);

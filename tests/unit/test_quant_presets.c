@@ -12,6 +12,7 @@
  * against sr's F32 ones), which is also checked, per preset: a dequantizer
  * that misplaced values would give an error like the preset's or worse. */
 #include "test.h"
+#include "test_logits.h"
 #include "lm/gguf.h"
 #include "lm/model.h"
 #include "../tools/tinymodel.h"
@@ -25,21 +26,6 @@
 static char err[512];
 static const sr_model_opts opts = { .max_batch = 1, .max_seq = 16, .keep_acts = 0, .threads = 0 };
 
-static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
-
-/* n floats from their float32 bit patterns, 8 hex digits each. */
-static float *unhex_floats(const char *hex, size_t n)
-{
-    if (!hex || strlen(hex) != 8 * n) return NULL;
-    float *f = malloc(n * sizeof *f);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u = 0;
-        for (int k = 0; k < 8; k++) u = u << 4 | (uint32_t)hexval(hex[8 * i + k]);
-        memcpy(&f[i], &u, 4);
-    }
-    return f;
-}
-
 /* Forward the golden tokens; a copy of every position's logits, or NULL. */
 static float *run_logits(sr_model *m, const int32_t *tok, int n)
 {
@@ -48,20 +34,6 @@ static float *run_logits(sr_model *m, const int32_t *tok, int n)
     float *out = malloc(nv * sizeof *out);
     memcpy(out, sr_model_logits(m, n), nv * sizeof *out);
     return out;
-}
-
-static double max_abs_diff(const float *a, const float *b, size_t n)
-{
-    double d = 0;
-    for (size_t i = 0; i < n; i++) if (fabs((double)a[i] - b[i]) > d || a[i] != a[i]) d = a[i] != a[i] ? INFINITY : fabs((double)a[i] - b[i]);
-    return d;
-}
-
-static double spread(const float *a, size_t n)
-{
-    double lo = a[0], hi = a[0];
-    for (size_t i = 1; i < n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i]; }
-    return hi - lo;
 }
 
 typedef struct { float *sr_f32, *ll_f32; size_t n; } case_ref;
@@ -85,10 +57,10 @@ static int case_reference(json_t *c, const int32_t *tok, int nt, case_ref *r)
     if (rc < 0) { printf("#   %s\n", err); return -1; }
     r->n = (size_t)m.hp.vocab * (size_t)nt;
     r->sr_f32 = run_logits(&m, tok, nt);
-    r->ll_f32 = unhex_floats(json_string_value(json_object_get(c, "logits_f32")), r->n);
+    r->ll_f32 = test_unhex_floats(json_string_value(json_object_get(c, "logits_f32")), r->n);
     sr_model_free(&m);
     if (!r->sr_f32 || !r->ll_f32) return -1;
-    double d = max_abs_diff(r->sr_f32, r->ll_f32, r->n), s = spread(r->ll_f32, r->n);
+    double d = test_max_abs_diff(r->sr_f32, r->ll_f32, r->n), s = test_spread(r->ll_f32, r->n);
     printf("# F32 original %dx%d, %d layer(s): sr vs llama.cpp max |diff| %.3g (spread %.3g)\n",
            to.dim, to.ffn_dim, to.n_layer, d, s);
     CHECK(d <= 1e-6 * s);
@@ -168,12 +140,12 @@ static void check_file(json_t *f, const case_ref *r, const int32_t *tok, int nt)
         return;
     }
     float *got = run_logits(&m, tok, nt);
-    float *ll = unhex_floats(json_string_value(json_object_get(f, "logits")), r->n);
+    float *ll = test_unhex_floats(json_string_value(json_object_get(f, "logits")), r->n);
     CHECK(got && ll && (size_t)m.hp.vocab * nt == r->n);
     if (got && ll) {
-        double s = spread(r->ll_f32, r->n);
-        double vs_ll = max_abs_diff(got, ll, r->n) / s, vs_f32 = max_abs_diff(got, r->sr_f32, r->n) / s;
-        double ll_f32 = max_abs_diff(ll, r->ll_f32, r->n) / s;
+        double s = test_spread(r->ll_f32, r->n);
+        double vs_ll = test_max_abs_diff(got, ll, r->n) / s, vs_f32 = test_max_abs_diff(got, r->sr_f32, r->n) / s;
+        double ll_f32 = test_max_abs_diff(ll, r->ll_f32, r->n) / s;
         printf("# %-22s vs llama.cpp %.2e; quantization error: sr %.2e, llama.cpp %.2e (bound %.2g)\n",
                file, vs_ll, vs_f32, ll_f32, preset_bound(preset));
         CHECK(vs_ll <= 0.01);
