@@ -463,11 +463,11 @@ static void rope_case(int n, int n_heads, int head_dim, int n_rot, float theta, 
         float *xc = copy_of(x, nb);
         sr_dev_upload(&gpu, xd, x, nb * sizeof(float));
         if (bwd) {
-            sr_rope_bwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta, neox);
-            sr_rope_bwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta, neox);
+            sr_rope_bwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta, NULL, neox);
+            sr_rope_bwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta, NULL, neox);
         } else {
-            sr_rope_fwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta, neox);
-            sr_rope_fwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta, neox);
+            sr_rope_fwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta, NULL, neox);
+            sr_rope_fwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta, NULL, neox);
         }
         float *xg = down(xd, nb);
         snprintf(what, sizeof what, "rope%s %s n=%d heads=%d hd=%d rot=%d theta=%g", neox ? " neox" : "",
