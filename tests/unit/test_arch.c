@@ -213,9 +213,49 @@ TEST(qwen2_refuses_what_its_row_lacks)
     expect_refused("rope_freqs.weight", NULL, "rope_freqs.weight (rope frequency factors) is not supported");
 }
 
+/* A frequency factor that is not a positive number would turn every logit
+ * NaN: the file is refused, with the factor. */
+TEST(rope_freqs_must_be_positive)
+{
+    const char *path = tmp_path("rf"), *bad = tmp_path("rfbad");
+    sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
+    to.rope_freqs = 1;
+    gguf_file g;
+    if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0 || gguf_open(&g, path, err, sizeof err) < 0) {
+        printf("#   %s\n", err); CHECK(0); return;
+    }
+    gguf_tensor *ts = calloc(g.n_tensors, sizeof *ts);
+    float ff[64] = { 0 };
+    int found = 0;
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        ts[i] = g.tensors[i];
+        const gguf_str nm = ts[i].name;
+        if (nm.n == strlen("rope_freqs.weight") && !memcmp(nm.p, "rope_freqs.weight", nm.n) && ts[i].ne[0] <= 64) {
+            memcpy(ff, ts[i].data, ts[i].ne[0] * sizeof *ff);
+            ff[2] = 0.0f;
+            ts[i].data = ff;
+            found = 1;
+        }
+    }
+    CHECK(found);
+    CHECK(gguf_write(bad, g.kv, g.n_kv, ts, g.n_tensors, 32, err, sizeof err) == 0);
+    gguf_close(&g);
+    sr_model m;
+    int rc = sr_model_load(&m, bad, &opts, err, sizeof err);
+    CHECK(rc == -1);
+    const char *want = "rope_freqs.weight: factor 2 is 0, not a positive number";
+    if (!strstr(err, want)) printf("#   error \"%s\" does not mention \"%s\"\n", err, want);
+    CHECK(strstr(err, want) != NULL);
+    if (rc == 0) sr_model_free(&m);
+    free(ts);
+    unlink(bad);
+    unlink(path);
+}
+
 int main(void)
 {
     RUN(tiny_models_match_llama_cpp);
     RUN(qwen2_refuses_what_its_row_lacks);
+    RUN(rope_freqs_must_be_positive);
     return test_done();
 }
