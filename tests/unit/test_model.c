@@ -215,10 +215,11 @@ TEST(arch_table_lookup)
     sr_arch_tensor(a->t.token_embd, 7, ".weight", buf, sizeof buf);
     CHECK(!strcmp(buf, "token_embd.weight"));
     CHECK(a->qkv_bias == SR_OPTIONAL && a->out_bias == SR_OPTIONAL);
-    CHECK(a->qk_norm == SR_ABSENT && a->rope_factors == SR_ABSENT);
+    CHECK(a->qk_norm == SR_ABSENT && a->rope_factors == SR_OPTIONAL);   /* Llama 3.1's rope_freqs */
     CHECK(a->head == SR_HEAD_TIED_IF_ABSENT && a->rope == SR_ROPE_NORM);
     const sr_arch *q = sr_arch_find("qwen2", 5);
-    CHECK(q != NULL && q->qkv_bias == SR_REQUIRED && q->out_bias == SR_ABSENT && q->rope == SR_ROPE_NEOX);
+    CHECK(q != NULL && q->qkv_bias == SR_REQUIRED && q->out_bias == SR_ABSENT && q->rope == SR_ROPE_NEOX &&
+          q->rope_factors == SR_ABSENT);
     sr_arch_list(buf, sizeof buf);
     CHECK(!strcmp(buf, "\"llama\", \"qwen2\""));
 }
