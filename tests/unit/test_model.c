@@ -119,6 +119,14 @@ TEST(params_layout_counts_everything)
     CHECK(layer[0].wk == layer[0].wq + 32 * 32 && layer[0].wv == layer[0].wk + 16 * 32);
     CHECK(layer[1].w_up == layer[1].w_gate + 48 * 32);
     CHECK(p.output_norm + 32 == base + sr_params_count(&hp));
+    CHECK(p.rope_freqs == NULL);
+    free(base);
+    /* rope_freqs: n_rot/2 more floats, last in the block */
+    hp.rope_freqs = 1;
+    CHECK(sr_params_count(&hp) == 50 * 32 + 2 * per_layer + 32 + (size_t)hp.n_rot / 2);
+    base = calloc(sr_params_count(&hp), sizeof(float));
+    sr_params_map(&hp, base, &p, layer);
+    CHECK(p.rope_freqs == p.output_norm + 32 && p.rope_freqs + hp.n_rot / 2 == base + sr_params_count(&hp));
     free(base);
 }
 
