@@ -42,8 +42,8 @@ struct sr_ops {
                         const float *, const float *, int, int);
     void (*swiglu_fwd)(const sr_ctx *, float *, const float *, int, int);
     void (*swiglu_bwd)(const sr_ctx *, float *, const float *, const float *, int, int);
-    void (*rope_fwd)(const sr_ctx *, float *, int, int, int, int, int, const int32_t *, float, int);
-    void (*rope_bwd)(const sr_ctx *, float *, int, int, int, int, int, const int32_t *, float, int);
+    void (*rope_fwd)(const sr_ctx *, float *, int, int, int, int, int, const int32_t *, float, const float *, int);
+    void (*rope_bwd)(const sr_ctx *, float *, int, int, int, int, int, const int32_t *, float, const float *, int);
 
     /* attention */
     size_t (*attention_workspace)(const sr_ctx *, const sr_attn_shape *, int);

@@ -109,11 +109,14 @@ SR_HD static inline void sr_swiglu_grad(float d, float g, float u, float *dg, fl
 /* ---- rotary position embedding --------------------------------------------- */
 
 /* The angle of pair i (i < n_rot/2) at position pos: pos · theta^(-2i/n_rot),
- * in double because positions run into the thousands and a float angle
- * would lose the low bits that sin and cos depend on. */
-SR_HD static inline double sr_rope_angle(int32_t pos, int i, int n_rot, float theta)
+ * divided by ff[i] when there are frequency factors (ff non-NULL: Llama
+ * 3.1's rope_freqs, which slow the low frequencies down), in double because
+ * positions run into the thousands and a float angle would lose the low bits
+ * that sin and cos depend on. */
+SR_HD static inline double sr_rope_angle(int32_t pos, int i, int n_rot, float theta, const float *ff)
 {
-    return pos * pow((double)theta, -2.0 * i / n_rot);
+    const double a = pos * pow((double)theta, -2.0 * i / n_rot);
+    return ff ? a / ff[i] : a;
 }
 
 /* Rotates the pair (p[0], p[gap]) by the angle whose cosine is c and sine s

@@ -132,12 +132,14 @@ void sr_swiglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *
  * angle pos * theta^(-2i/n_rot), for i < n_rot/2; dimensions from n_rot on
  * are left as they are. The pair is (2i, 2i+1) with neox 0 (GGUF llama
  * tensors' layout) and (i, i + n_rot/2) with neox 1 (qwen2's, ggml's NEOX). x: n tokens, token j's row at x + j*stride, holding n_heads
- * heads of head_dim floats each; pos[n] are the tokens' positions. */
+ * heads of head_dim floats each; pos[n] are the tokens' positions.
+ * freq_factors: NULL, or n_rot/2 floats on the context's device that divide
+ * the pairs' angles (Llama 3.1's rope_freqs.weight, ggml's freq_factors). */
 void sr_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
-                 int head_dim, int n_rot, const int32_t *pos, float theta, int neox);
+                 int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox);
 /* Backward, in place on the gradient dx (same layout): the inverse rotation. */
 void sr_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,
-                 int head_dim, int n_rot, const int32_t *pos, float theta, int neox);
+                 int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox);
 
 /* ---- attention --------------------------------------------------------- */
 

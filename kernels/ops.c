@@ -58,15 +58,15 @@ void sr_swiglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *
 }
 
 void sr_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
-                 int head_dim, int n_rot, const int32_t *pos, float theta, int neox)
+                 int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox)
 {
-    ctx->ops->rope_fwd(ctx, x, n, stride, n_heads, head_dim, n_rot, pos, theta, neox);
+    ctx->ops->rope_fwd(ctx, x, n, stride, n_heads, head_dim, n_rot, pos, theta, freq_factors, neox);
 }
 
 void sr_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,
-                 int head_dim, int n_rot, const int32_t *pos, float theta, int neox)
+                 int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox)
 {
-    ctx->ops->rope_bwd(ctx, dx, n, stride, n_heads, head_dim, n_rot, pos, theta, neox);
+    ctx->ops->rope_bwd(ctx, dx, n, stride, n_heads, head_dim, n_rot, pos, theta, freq_factors, neox);
 }
 
 size_t sr_attention_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int max_len)

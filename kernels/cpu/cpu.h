@@ -22,9 +22,9 @@ void sr_cpu_rmsnorm_bwd(const sr_ctx *ctx, float *dx, float *dw, const float *dy
 void sr_cpu_swiglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f);
 void sr_cpu_swiglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *gu, int n, int f);
 void sr_cpu_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
-                 int head_dim, int n_rot, const int32_t *pos, float theta, int neox);
+                 int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox);
 void sr_cpu_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,
-                 int head_dim, int n_rot, const int32_t *pos, float theta, int neox);
+                 int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox);
 size_t sr_cpu_attention_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int max_len);
 void sr_cpu_attention_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
                       const sr_attn_seq *seqs, int n_seq, float *work);

@@ -144,9 +144,9 @@ void sr_cuda_rmsnorm_bwd(const sr_ctx *ctx, float *dx, float *dw, const float *d
 void sr_cuda_swiglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f);
 void sr_cuda_swiglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *gu, int n, int f);
 void sr_cuda_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
-                      int head_dim, int n_rot, const int32_t *pos, float theta, int neox);
+                      int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox);
 void sr_cuda_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,
-                      int head_dim, int n_rot, const int32_t *pos, float theta, int neox);
+                      int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox);
 
 /* softmax.cu */
 void sr_cuda_softmax_fwd(const sr_ctx *ctx, float *y, const float *x, int n, int cols);

@@ -166,14 +166,14 @@ extern "C" void sr_cuda_swiglu_bwd(const sr_ctx *ctx, float *dgu, const float *d
  * which is the backward). */
 __global__ static void rope_kernel(float *x, size_t total, int half, int stride, int n_heads,
                                    int head_dim, int n_rot, const int32_t *pos, float theta,
-                                   int neox, float sign)
+                                   const float *ff, int neox, float sign)
 {
     const int gap = sr_rope_gap(n_rot, neox);
     for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < total;
          e += (size_t)gridDim.x * blockDim.x) {
         const size_t j = e / half;
         const int i = (int)(e % half);
-        const double a = sr_rope_angle(pos[j], i, n_rot, theta);
+        const double a = sr_rope_angle(pos[j], i, n_rot, theta, ff);
         const float c = (float)cos(a), s = sign * (float)sin(a);
         float *row = x + j * stride;
         for (int h = 0; h < n_heads; h++) sr_rope_rotate(row + (size_t)h * head_dim + sr_rope_first(i, neox), gap, c, s);
@@ -181,24 +181,24 @@ __global__ static void rope_kernel(float *x, size_t total, int half, int stride,
 }
 
 static void rope(const sr_ctx *ctx, float *x, int n, int stride, int n_heads, int head_dim,
-                 int n_rot, const int32_t *pos, float theta, int neox, float sign)
+                 int n_rot, const int32_t *pos, float theta, const float *ff, int neox, float sign)
 {
     const int half = n_rot / 2;
     const size_t total = (size_t)n * half;
     if (!total) return;
     rope_kernel<<<flat_blocks(total), SR_CUDA_THREADS, 0, sr_cuda_stream(ctx)>>>(
-        x, total, half, stride, n_heads, head_dim, n_rot, pos, theta, neox, sign);
+        x, total, half, stride, n_heads, head_dim, n_rot, pos, theta, ff, neox, sign);
     SR_CUDA_LAUNCHED();
 }
 
 extern "C" void sr_cuda_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
-                                 int head_dim, int n_rot, const int32_t *pos, float theta, int neox)
+                                 int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox)
 {
-    rope(ctx, x, n, stride, n_heads, head_dim, n_rot, pos, theta, neox, 1.0f);
+    rope(ctx, x, n, stride, n_heads, head_dim, n_rot, pos, theta, freq_factors, neox, 1.0f);
 }
 
 extern "C" void sr_cuda_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,
-                                 int head_dim, int n_rot, const int32_t *pos, float theta, int neox)
+                                 int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox)
 {
-    rope(ctx, dx, n, stride, n_heads, head_dim, n_rot, pos, theta, neox, -1.0f);
+    rope(ctx, dx, n, stride, n_heads, head_dim, n_rot, pos, theta, freq_factors, neox, -1.0f);
 }

@@ -18,11 +18,11 @@
     .ffn_down = "blk.%d.ffn_down" }
 
 static const sr_arch table[] = {
-    /* Llama 2/3/3.2, Mistral, TinyLlama, SmolLM2. Llama 3.1's rope_freqs
-     * will make rope_factors SR_OPTIONAL once the RoPE kernel takes factors.
+    /* Llama 2/3/3.1/3.2, Mistral, TinyLlama, SmolLM2. Llama 3.1 and 3.2 carry
+     * rope_freqs (their rope scaling, as per-pair divisors of the angle).
      * The biases are optional as llama.cpp's llama loader has them. */
     { .name = "llama", .prefix = "llama", .t = GGML_NAMES,
-      .qkv_bias = SR_OPTIONAL, .out_bias = SR_OPTIONAL, .qk_norm = SR_ABSENT, .rope_factors = SR_ABSENT,
+      .qkv_bias = SR_OPTIONAL, .out_bias = SR_OPTIONAL, .qk_norm = SR_ABSENT, .rope_factors = SR_OPTIONAL,
       .head = SR_HEAD_TIED_IF_ABSENT, .rope = SR_ROPE_NORM },
     /* Qwen2, Qwen2.5: q/k/v biases, no output bias, Hugging Face's rotate_half
      * pairing kept by the converter (NEOX), the head tied in the small sizes. */

@@ -4,9 +4,9 @@
  * A row names the family's metadata key prefix, its tensor names, which
  * optional tensors it carries and how its head and RoPE work. The math is
  * written once per kind (model.c, model_backward.c); a row only says which
- * kinds a family uses. Rows: llama (optional q/k/v/o biases) and qwen2 (q/k/v
- * biases, NEOX rope); the fields for qwen3 (per-head q/k norms) and Llama 3.1
- * (rope frequency factors) are here so that adding one is a row plus its math. */
+ * kinds a family uses. Rows: llama (optional q/k/v/o biases, optional rope
+ * frequency factors) and qwen2 (q/k/v biases, NEOX rope); the field for qwen3
+ * (per-head q/k norms) is here so that adding it is a row plus its math. */
 #ifndef SR_ARCH_H
 #define SR_ARCH_H
 

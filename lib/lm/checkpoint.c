@@ -11,7 +11,7 @@
 
 int sr_model_tensor_count(const sr_hparams *hp)
 {
-    return 2 + !hp->tied + (9 + 3 * !!hp->qkv_bias + !!hp->out_bias) * hp->n_layer;
+    return 2 + !hp->tied + !!hp->rope_freqs + (9 + 3 * !!hp->qkv_bias + !!hp->out_bias) * hp->n_layer;
 }
 
 int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p, sr_named_tensor *out)
@@ -29,6 +29,7 @@ int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p,
     PUT(t->token_embd, 0, p->token_embd, d, V);
     PUT(t->output_norm, 0, p->output_norm, d, 0);
     if (!hp->tied) PUT(t->output, 0, p->output, d, V);
+    if (hp->rope_freqs) PUT(t->rope_freqs, 0, p->rope_freqs, (uint64_t)hp->n_rot / 2, 0);
     for (int l = 0; l < hp->n_layer; l++) {
         const sr_layer_params *L = &p->layer[l];
         PUT(t->attn_norm, l, L->attn_norm, d, 0);

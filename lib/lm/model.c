@@ -25,7 +25,8 @@ static size_t layer_params(const sr_hparams *hp)
 size_t sr_params_count(const sr_hparams *hp)
 {
     size_t embd = (size_t)hp->vocab * hp->dim;
-    return embd + (size_t)hp->n_layer * layer_params(hp) + hp->dim + (hp->tied ? 0 : embd);
+    return embd + (size_t)hp->n_layer * layer_params(hp) + hp->dim + (hp->tied ? 0 : embd) +
+           (hp->rope_freqs ? (size_t)hp->n_rot / 2 : 0);
 }
 
 void sr_params_map(const sr_hparams *hp, float *base, sr_params *p, sr_layer_params *layer)
@@ -51,6 +52,7 @@ void sr_params_map(const sr_hparams *hp, float *base, sr_params *p, sr_layer_par
     }
     p->output_norm = TAKE(d);
     p->output = hp->tied ? p->token_embd : TAKE((size_t)hp->vocab * d);
+    p->rope_freqs = hp->rope_freqs ? TAKE((size_t)hp->n_rot / 2) : NULL;
 #undef TAKE
 }
 
@@ -262,6 +264,21 @@ static load_job *plan_jobs(const sr_model *m, const gguf_file *g, float *stage, 
     return jobs;
 }
 
+/* The frequency factors divide angles: one that is not a positive number
+ * would make every logit NaN, so the file is refused instead. */
+static int check_rope_freqs(const sr_model *m, const float *stage, char *err, size_t errlen)
+{
+    if (!m->w.rope_freqs) return 0;
+    const float *ff = stage + (m->w.rope_freqs - m->params_mem);
+    for (int i = 0; i < m->hp.n_rot / 2; i++)
+        if (!(ff[i] > 0 && isfinite(ff[i]))) {
+            snprintf(err, errlen, "GGUF tensor rope_freqs.weight: factor %d is %g, not a positive "
+                     "number", i, (double)ff[i]);
+            return -1;
+        }
+    return 0;
+}
+
 int sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opts,
                        char *err, size_t errlen)
 {
@@ -296,6 +313,7 @@ int sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opt
         return -1;
     }
     free(jobs);
+    if (check_rope_freqs(m, stage, err, errlen) < 0) { sr_model_free(m); return -1; }
     upload_params(m);
     if (alloc_acts(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
     return 0;
@@ -346,6 +364,14 @@ static void fill_normal(float *p, size_t n, float std, sr_rng *r)
 
 static void fill_ones(float *p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = 1.0f; }
 
+/* Frequency factors of a random model: a ramp from 1 (the first, fastest
+ * pair) to 8 (the slowest), the range of Llama 3.1's (factor 8), so that a
+ * pair read with another pair's factor shows. */
+static void fill_rope_ramp(float *p, int n)
+{
+    for (int i = 0; i < n; i++) p[i] = n > 1 ? 1.0f + 7.0f * (float)i / (float)(n - 1) : 1.0f;
+}
+
 int sr_model_init_random(sr_model *m, const sr_hparams *hp, uint64_t seed,
                          const sr_model_opts *opts, char *err, size_t errlen)
 {
@@ -368,6 +394,7 @@ int sr_model_init_random(sr_model *m, const sr_hparams *hp, uint64_t seed,
         fill_ones(stage + (m->w.layer[l].ffn_norm - m->params_mem), hp->dim);
     }
     fill_ones(stage + (m->w.output_norm - m->params_mem), hp->dim);
+    if (m->w.rope_freqs) fill_rope_ramp(stage + (m->w.rope_freqs - m->params_mem), hp->n_rot / 2);
     upload_params(m);
     if (alloc_acts(m, opts, err, errlen) < 0) { sr_model_free(m); return -1; }
     return 0;
@@ -394,9 +421,9 @@ static void block_qkv(const sr_model *m, int l, sr_layer_acts *A, int N, const i
     linear(m, rows, A->qkv, A->ln1, W->wq, N, d, qkvd, 0);
     if (W->bqkv) linear(m, rows, A->qkv, m->act.ones, W->bqkv, N, 1, qkvd, 1);
     sr_rope_fwd(&m->ctx, A->qkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, pos, hp->rope_theta,
-                hp->neox);
+                m->w.rope_freqs, hp->neox);
     sr_rope_fwd(&m->ctx, A->qkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, pos,
-                hp->rope_theta, hp->neox);
+                hp->rope_theta, m->w.rope_freqs, hp->neox);
 }
 
 /* The second half: attention over seqs (whose keys and values the caller

@@ -35,6 +35,7 @@ typedef struct sr_hparams {
     int qkv_bias;       /* 1: attn_q/k/v.bias are added after the q/k/v projections */
     int out_bias;       /* 1: attn_output.bias is added after the output projection */
     int neox;           /* 1: RoPE pairs (i, i + n_rot/2) (the row's SR_ROPE_NEOX), else (2i, 2i+1) */
+    int rope_freqs;     /* 1: rope_freqs.weight divides RoPE's angles (Llama 3.1); not trained */
 } sr_hparams;
 
 /* One block's weights. Linear weights are [out][in]. wq, wk, wv are
@@ -57,6 +58,8 @@ typedef struct sr_params {
     sr_layer_params *layer;     /* [n_layer] */
     float *output_norm;         /* [dim] */
     float *output;              /* [vocab][dim]; == token_embd when tied */
+    float *rope_freqs;          /* [n_rot/2] RoPE frequency factors, or NULL; last in
+                                   the block, which lets training leave them out */
 } sr_params;
 
 /* Floats in one set of parameters (the same layout serves gradients and

@@ -118,9 +118,9 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
         }
         sr_attention_bwd(ctx, &shape, seqs, gr->seqs, B, gr->att_work);
         sr_rope_bwd(ctx, gr->dqkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, a->d_pos,
-                    hp->rope_theta, hp->neox);
+                    hp->rope_theta, m->w.rope_freqs, hp->neox);
         sr_rope_bwd(ctx, gr->dqkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, a->d_pos,
-                    hp->rope_theta, hp->neox);
+                    hp->rope_theta, m->w.rope_freqs, hp->neox);
         if (Gl->bqkv) sr_matmul_bwd(ctx, NULL, Gl->bqkv, gr->dqkv, a->ones, NULL, N, 1, qkvd, 0);
         sr_matmul_bwd(ctx, dln, Gl->wq, gr->dqkv, A->ln1, Wl->wq, N, d, qkvd, 0);
         sr_rmsnorm_bwd(ctx, dres, Gl->attn_norm, dln, A->x_in, Wl->attn_norm, A->ln1_rstd, N, d);

@@ -303,7 +303,8 @@ static void adamw_all(sr_trainer *t, float gscale, const sr_adamw_hp *hp)
         VEC(L->ffn_norm, d);
     }
     VEC(m->w.output_norm, d);
-    UPDATE(at, m->n_params, wd);
+    /* rope_freqs, last in the block, are constants of the model: not updated */
+    UPDATE(at, m->w.rope_freqs ? (size_t)(m->w.rope_freqs - base) : m->n_params, wd);
 #undef VEC
 #undef UPDATE
 }

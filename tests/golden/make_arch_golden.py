@@ -7,7 +7,9 @@ tests/unit/test_arch.c.
      "qwen2" (--arch qwen2: q/k/v biases, NEOX rope, theta 1e6, tied head),
      "qwen2_untied" (the same with output.weight, as the larger Qwen2.5
      sizes have it) and "llama_bias" (--biases: a llama file with attn_q/k/v/output.bias,
-     which llama.cpp's llama loader accepts and adds);
+     which llama.cpp's llama loader accepts and adds) and "llama_rope_freqs"
+     (--rope-freqs: rope_freqs.weight, Llama 3.1's frequency factors, here a
+     ramp from 1 to 8 over the 8 pairs of a head, which divide each pair's angle);
   2. tests/golden/llama_logits.c, built here against libllama, runs each on
      TOKENS, one token per decode, CPU, KV cache in F32, flash attention off;
   3. the logits are kept as float32 bits, 8 hex digits each.
@@ -32,7 +34,8 @@ OUT = "tests/golden/arch"
 CASES = {"qwen2": {"args": ["--arch", "qwen2"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 11},
          "qwen2_untied": {"args": ["--arch", "qwen2", "--untied"], "dim": 64, "ffn_dim": 96, "layers": 2,
                           "seed": 13},
-         "llama_bias": {"args": ["--biases"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 12}}
+         "llama_bias": {"args": ["--biases"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 12},
+         "llama_rope_freqs": {"args": ["--rope-freqs"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 14}}
 TOKENS = [267, 72, 101, 108, 111, 32, 116, 104, 101, 114, 101, 33, 256, 120]
 
 

@@ -29,6 +29,14 @@ static sr_hparams biased_hp(void)
     return hp;
 }
 
+/* The small llama with rope frequency factors (Llama 3.1's rope_freqs). */
+static sr_hparams freqs_hp(void)
+{
+    sr_hparams hp = small_hp();
+    hp.rope_freqs = 1;
+    return hp;
+}
+
 /* SmolLM2-135M's shape (tied, 9/3 heads of 64), random weights. */
 static sr_hparams smol_hp(void)
 {
@@ -123,6 +131,7 @@ static void forward_parity(const sr_hparams *hp, double tol)
 
 TEST(full_forward_small) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = small_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_biased) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = biased_hp(); forward_parity(&hp, 2e-4); }
+TEST(full_forward_rope_freqs) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = freqs_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_smol_shape) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = smol_hp(); forward_parity(&hp, 2e-3); }
 
 /* Prefill one prompt into a cache, fork it, decode 6 steps on 3 sequences
@@ -247,6 +256,7 @@ static void backward_case(const sr_hparams hp)
 
 TEST(backward_parity) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(small_hp()); }
 TEST(backward_parity_biased) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(biased_hp()); }
+TEST(backward_parity_rope_freqs) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(freqs_hp()); }
 
 /* The real model, loaded from GGUF on both devices: the greedy choice at
  * every position of a text agrees at fp32 (all of them) and at bf16 (nearly
@@ -295,10 +305,12 @@ int main(void)
     if (!have_gpu) printf("# no CUDA device: every test here is skipped\n");
     RUN(full_forward_small);
     RUN(full_forward_biased);
+    RUN(full_forward_rope_freqs);
     RUN(full_forward_smol_shape);
     RUN(cached_decode);
     RUN(backward_parity);
     RUN(backward_parity_biased);
+    RUN(backward_parity_rope_freqs);
     RUN(real_model_greedy);
     return test_done();
 }

@@ -457,26 +457,32 @@ static void rope_case(int n, int n_heads, int head_dim, int n_rot, float theta, 
     for (int j = 0; j < n; j++) pos[j] = j == 0 ? max_pos : (int32_t)((urand() + 1) * 0.5f * max_pos);
     int32_t *posd = up_i(pos, n);
     float *xd = up(x, nb);
-    char what[96];
+    /* frequency factors (Llama 3.1's kind, 1 to 8) on the pairs, or none */
+    float *ff = malloc((size_t)(n_rot / 2 + 1) * sizeof *ff);
+    for (int i = 0; i < n_rot / 2; i++) ff[i] = 1.0f + (float)(i % 8);
+    float *ffd = up(ff, (size_t)(n_rot / 2 + 1));
+    char what[112];
+    for (int f = 0; f <= 1; f++)
     for (int neox = 0; neox <= 1; neox++)
     for (int bwd = 0; bwd <= 1; bwd++) {
         float *xc = copy_of(x, nb);
+        const float *fc = f ? ff : NULL, *fg = f ? ffd : NULL;
         sr_dev_upload(&gpu, xd, x, nb * sizeof(float));
         if (bwd) {
-            sr_rope_bwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta, neox);
-            sr_rope_bwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta, neox);
+            sr_rope_bwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta, fc, neox);
+            sr_rope_bwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta, fg, neox);
         } else {
-            sr_rope_fwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta, neox);
-            sr_rope_fwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta, neox);
+            sr_rope_fwd(&cpu, xc, n, stride, n_heads, head_dim, n_rot, pos, theta, fc, neox);
+            sr_rope_fwd(&gpu, xd, n, stride, n_heads, head_dim, n_rot, posd, theta, fg, neox);
         }
         float *xg = down(xd, nb);
-        snprintf(what, sizeof what, "rope%s %s n=%d heads=%d hd=%d rot=%d theta=%g", neox ? " neox" : "",
-                 bwd ? "bwd" : "fwd", n, n_heads, head_dim, n_rot, theta);
+        snprintf(what, sizeof what, "rope%s%s %s n=%d heads=%d hd=%d rot=%d theta=%g", neox ? " neox" : "",
+                 f ? " factors" : "", bwd ? "bwd" : "fwd", n, n_heads, head_dim, n_rot, theta);
         near(what, xg, xc, nb, 1e-6, 1e-6);
         free(xc); free(xg);
     }
-    free(x); free(pos);
-    sr_dev_free(&gpu, posd); sr_dev_free(&gpu, xd);
+    free(x); free(pos); free(ff);
+    sr_dev_free(&gpu, posd); sr_dev_free(&gpu, xd); sr_dev_free(&gpu, ffd);
 }
 
 TEST(rope)

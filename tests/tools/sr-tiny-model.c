@@ -1,7 +1,8 @@
 /* sr-tiny-model — the tests' tiny random llama model (tinymodel.h), for the
  * bats suites: built by make test beside the unit tests, never installed.
  *
- *   sr-tiny-model -o FILE [--tokenizer-from GGUF] [--seed N] [--arch qwen2 | --biases] [--untied]
+ *   sr-tiny-model -o FILE [--tokenizer-from GGUF] [--seed N] [--arch qwen2 | --biases]
+ *                 [--rope-freqs] [--untied]
  *   sr-tiny-model -o FILE --header-only [--defect NAME]
  *
  * Without --tokenizer-from (or when that file cannot be read) the model has
@@ -31,7 +32,7 @@ int main(int argc, char **argv)
     sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
     long seed = (long)to.seed, dim = to.dim, ffn = to.ffn_dim, layers = to.n_layer;
     const char *from = NULL, *defect = NULL, *arch = NULL;
-    bool header_only = false, biases = false, untied = false;
+    bool header_only = false, biases = false, untied = false, rope_freqs = false;
     const sr_opt opts[] = {
         { "tokenizer-from", 0, SR_OPT_STR, &from, "GGUF", "copy this model's tokenizer (default: the fixture)", 0, 0 },
         { "seed", 0, SR_OPT_INT, &seed, "N", "seed of the random weights", 0, 9.2e18 },
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
         { "layers", 0, SR_OPT_INT, &layers, "N", "number of blocks", 1, 64 },
         { "arch", 0, SR_OPT_STR, &arch, "NAME", "llama (default) or qwen2 (q/k/v biases, NEOX rope)", 0, 0 },
         { "biases", 0, SR_OPT_FLAG, &biases, NULL, "llama: with q/k/v and output biases", 0, 0 },
+        { "rope-freqs", 0, SR_OPT_FLAG, &rope_freqs, NULL, "llama: with rope_freqs.weight, factors 1 to 8 (Llama 3.1's range)", 0, 0 },
         { "untied", 0, SR_OPT_FLAG, &untied, NULL, "a separate output.weight (default: tied to token_embd)", 0, 0 },
         { "header-only", 0, SR_OPT_FLAG, &header_only, NULL, "a 70B llama's header over a hole instead", 0, 0 },
         { "defect", 0, SR_OPT_STR, &defect, "NAME", "with --header-only: the one thing wrong with it", 0, 0 },
@@ -58,6 +60,7 @@ int main(int argc, char **argv)
     to.tokenizer_from = from;
     to.arch = arch;
     to.biases = biases;
+    to.rope_freqs = rope_freqs;
     to.tied = !untied;
     to.seed = (uint64_t)seed;
     to.dim = (int)dim, to.ffn_dim = (int)ffn, to.n_layer = (int)layers;

@@ -156,7 +156,8 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
                       .n_head_kv = o->n_head_kv, .head_dim = o->n_head ? o->dim / o->n_head : 0,
                       .n_rot = o->n_head ? o->dim / o->n_head : 0, .vocab = (int)vocab, .n_ctx = o->n_ctx,
                       .norm_eps = 1e-5f, .rope_theta = (float)theta, .tied = o->tied,
-                      .qkv_bias = qwen2 || o->biases, .out_bias = !qwen2 && o->biases, .neox = qwen2 };
+                      .qkv_bias = qwen2 || o->biases, .out_bias = !qwen2 && o->biases, .neox = qwen2,
+                      .rope_freqs = !qwen2 && o->rope_freqs };
     sr_model_opts mo = { .max_batch = 1, .max_seq = 1, .keep_acts = 0, .threads = 1 };
     if (sr_model_init_random(&m, &hp, o->seed, &mo, err, errlen) < 0) goto out;
     m.arch = arch;   /* the checkpoint names its tensors by the row */

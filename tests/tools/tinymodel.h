@@ -17,10 +17,11 @@ typedef struct sr_tiny_opts {
     const char *tokenizer_from;   /* a GGUF whose tokenizer to copy, or NULL: the fixture */
     const char *arch;             /* "llama" (NULL) or "qwen2" (q/k/v biases, NEOX rope, theta 1e6) */
     int biases;                   /* llama: with q/k/v and output biases */
+    int rope_freqs;               /* llama: with rope_freqs.weight (a ramp of factors 1 to 8) */
 } sr_tiny_opts;
 
 /* 2 layers, dim 32, 4 heads / 2 kv heads, ffn 64, context 256, tied, llama. */
-#define SR_TINY_OPTS_DEFAULT { 2, 32, 64, 4, 2, 256, 1, 1, NULL, NULL, 0 }
+#define SR_TINY_OPTS_DEFAULT { 2, 32, 64, 4, 2, 256, 1, 1, NULL, NULL, 0, 0 }
 
 /* Write the model (F32) to path. Returns 0, or -1 with err set. When
  * tokenizer_from cannot be opened the fixture is used, and *used_real

@@ -1,9 +1,11 @@
 /* test_arch.c — the architectures beyond plain llama: a tiny random qwen2
- * model (q/k/v biases, NEOX rope; tied head, and separate) and a llama file with q/k/v and
- * output biases give llama.cpp's logits for the same file
+ * model (q/k/v biases, NEOX rope; tied head, and separate), a llama file with q/k/v and
+ * output biases and one with rope_freqs.weight (Llama 3.1's frequency
+ * factors) give llama.cpp's logits for the same file
  * (tests/golden/arch/logits.json, by tests/golden/make_arch_golden.py); the
  * cached forward gives the full forward's; a checkpoint of each reads back
- * to the same logits; and the tensors a row does not have are refused. */
+ * to the same logits (the factors kept); and the tensors a row does not
+ * have are refused. */
 #include "test.h"
 #include "test_logits.h"
 #include "lm/checkpoint.h"
@@ -44,6 +46,7 @@ static int write_case(json_t *c, const char *path)
         if (!strcmp(a, "--arch")) to.arch = json_string_value(json_array_get(args, ++i));
         else if (!strcmp(a, "--biases")) to.biases = 1;
         else if (!strcmp(a, "--untied")) to.tied = 0;
+        else if (!strcmp(a, "--rope-freqs")) to.rope_freqs = 1;
     }
     if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0) { printf("#   %s\n", err); return -1; }
     return 0;
@@ -80,6 +83,24 @@ static float *cached_logits(sr_model *m, const int32_t *tok, int n)
     return out;
 }
 
+/* With every factor 1 the model is llama.cpp's no longer: the factors are
+ * what made the logits agree. Puts the factors back. */
+static int factors_matter(sr_model *m, const float *ll, const int32_t *tok, int nt, double spread)
+{
+    const int half = m->hp.n_rot / 2;
+    float saved[64];
+    if (half > 64) return 0;
+    memcpy(saved, m->w.rope_freqs, (size_t)half * sizeof *saved);
+    for (int i = 0; i < half; i++) m->w.rope_freqs[i] = 1.0f;
+    float *plain = full_logits(m, tok, nt);
+    memcpy(m->w.rope_freqs, saved, (size_t)half * sizeof *saved);
+    if (!plain) return 0;
+    const double d = test_max_abs_diff(plain, ll, (size_t)m->hp.vocab * nt);
+    printf("#   without the factors: max |diff| %.3g\n", d);
+    free(plain);
+    return d > 1e-4 * spread;   /* 100 times the agreement above */
+}
+
 static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
 {
     const char *path = tmp_path(name), *ck = tmp_path("ckpt");
@@ -87,9 +108,14 @@ static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
     if (write_case(c, path) < 0 || sr_model_load(&m, path, &opts, err, sizeof err) < 0) {
         printf("#   %s: %s\n", name, err); CHECK(!"the case loads"); unlink(path); return;
     }
-    const int qwen2 = !strncmp(name, "qwen2", 5), untied = strstr(name, "untied") != NULL;
+    const int qwen2 = !strncmp(name, "qwen2", 5), untied = strstr(name, "untied") != NULL,
+              biased = qwen2 || strstr(name, "bias") != NULL, freqs = strstr(name, "rope_freqs") != NULL;
     CHECK(!strcmp(m.arch->name, qwen2 ? "qwen2" : "llama"));
-    CHECK(m.hp.qkv_bias == 1 && m.hp.out_bias == !qwen2 && m.hp.neox == qwen2 && m.hp.tied == !untied);
+    CHECK(m.hp.qkv_bias == biased && m.hp.out_bias == (biased && !qwen2) && m.hp.neox == qwen2 &&
+          m.hp.tied == !untied);
+    /* the factors as tinymodel.c writes them: a ramp from 1 to 8 */
+    CHECK(m.hp.rope_freqs == freqs && !m.w.rope_freqs == !freqs);
+    if (freqs) CHECK(m.w.rope_freqs[0] == 1.0f && m.w.rope_freqs[m.hp.n_rot / 2 - 1] == 8.0f);
     CHECK_NEAR(m.hp.rope_theta, qwen2 ? 1e6 : 1e4, 1e-3);
     const size_t n = (size_t)m.hp.vocab * nt;
     float *got = full_logits(&m, tok, nt), *cached = cached_logits(&m, tok, nt);
@@ -97,9 +123,10 @@ static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
     CHECK(got && cached && ll);
     if (got && cached && ll) {
         double s = test_spread(ll, n), d = test_max_abs_diff(got, ll, n), dc = test_max_abs_diff(cached, got, n);
-        printf("# %-12s sr vs llama.cpp max |diff| %.3g, cached vs full %.3g (spread %.3g)\n", name, d, dc, s);
+        printf("# %-16s sr vs llama.cpp max |diff| %.3g, cached vs full %.3g (spread %.3g)\n", name, d, dc, s);
         CHECK(d <= 1e-6 * s);
         CHECK(dc <= 1e-6 * s);
+        if (freqs) CHECK(factors_matter(&m, ll, tok, nt, s));
     }
     /* a checkpoint keeps the biases under their names: the same model back */
     gguf_file g;
@@ -107,6 +134,8 @@ static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
     CHECK(sr_checkpoint_write(ck, &m, &g, NULL, 0, GGUF_T_F32, err, sizeof err) == 0);
     gguf_close(&g);
     if (sr_model_load(&r, ck, &opts, err, sizeof err) == 0) {
+        CHECK(r.hp.rope_freqs == freqs);
+        if (freqs) CHECK(!memcmp(r.w.rope_freqs, m.w.rope_freqs, (size_t)m.hp.n_rot / 2 * sizeof(float)));
         float *back = full_logits(&r, tok, nt);
         CHECK(back && got && memcmp(back, got, n * sizeof *got) == 0);
         free(back);
@@ -134,7 +163,7 @@ TEST(tiny_models_match_llama_cpp)
     json_t *c;
     int n_cases = 0;
     json_object_foreach(cases, name, c) { check_case(name, c, tok, nt); n_cases++; }
-    CHECK(n_cases == 3);
+    CHECK(n_cases == 4);
     json_decref(j);
 }
 
@@ -180,11 +209,53 @@ TEST(qwen2_refuses_what_its_row_lacks)
                    "blk.1.attn_output.bias (attention output bias) is not supported");
     /* and its q/k/v biases are required */
     expect_refused(NULL, "blk.1.attn_v.bias", "blk.1.attn_v.bias is missing");
+    /* rope frequency factors are llama's (3.1, 3.2), not qwen2's */
+    expect_refused("rope_freqs.weight", NULL, "rope_freqs.weight (rope frequency factors) is not supported");
+}
+
+/* A frequency factor that is not a positive number would turn every logit
+ * NaN: the file is refused, with the factor. */
+TEST(rope_freqs_must_be_positive)
+{
+    const char *path = tmp_path("rf"), *bad = tmp_path("rfbad");
+    sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
+    to.rope_freqs = 1;
+    gguf_file g;
+    if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0 || gguf_open(&g, path, err, sizeof err) < 0) {
+        printf("#   %s\n", err); CHECK(0); return;
+    }
+    gguf_tensor *ts = calloc(g.n_tensors, sizeof *ts);
+    float ff[64] = { 0 };
+    int found = 0;
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        ts[i] = g.tensors[i];
+        const gguf_str nm = ts[i].name;
+        if (nm.n == strlen("rope_freqs.weight") && !memcmp(nm.p, "rope_freqs.weight", nm.n) && ts[i].ne[0] <= 64) {
+            memcpy(ff, ts[i].data, ts[i].ne[0] * sizeof *ff);
+            ff[2] = 0.0f;
+            ts[i].data = ff;
+            found = 1;
+        }
+    }
+    CHECK(found);
+    CHECK(gguf_write(bad, g.kv, g.n_kv, ts, g.n_tensors, 32, err, sizeof err) == 0);
+    gguf_close(&g);
+    sr_model m;
+    int rc = sr_model_load(&m, bad, &opts, err, sizeof err);
+    CHECK(rc == -1);
+    const char *want = "rope_freqs.weight: factor 2 is 0, not a positive number";
+    if (!strstr(err, want)) printf("#   error \"%s\" does not mention \"%s\"\n", err, want);
+    CHECK(strstr(err, want) != NULL);
+    if (rc == 0) sr_model_free(&m);
+    free(ts);
+    unlink(bad);
+    unlink(path);
 }
 
 int main(void)
 {
     RUN(tiny_models_match_llama_cpp);
     RUN(qwen2_refuses_what_its_row_lacks);
+    RUN(rope_freqs_must_be_positive);
     return test_done();
 }

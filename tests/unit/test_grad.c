@@ -148,12 +148,12 @@ TEST(rmsnorm_grad)
 
 /* ---- rope --------------------------------------------------------------- */
 
-typedef struct { int n, stride, heads, hd, rot, neox; int32_t *pos; float *x, *y, *c; } rope_t;
+typedef struct { int n, stride, heads, hd, rot, neox; int32_t *pos; float *x, *y, *c; const float *ff; } rope_t;
 static double rope_loss(fd_case *k)
 {
     rope_t *t = k->data;
     memcpy(t->y, t->x, (size_t)t->n * t->stride * sizeof(float));
-    sr_rope_fwd(&ctx, t->y, t->n, t->stride, t->heads, t->hd, t->rot, t->pos, 10000.0f, t->neox);
+    sr_rope_fwd(&ctx, t->y, t->n, t->stride, t->heads, t->hd, t->rot, t->pos, 10000.0f, t->ff, t->neox);
     return dot(t->c, t->y, (size_t)t->n * t->stride);
 }
 
@@ -161,14 +161,20 @@ TEST(rope_grad)
 {
     int32_t pos[5] = { 0, 1, 7, 300, 4095 };
     /* 3 heads of 8, rotating 6 of them, in rows of 30 (a column block) */
-    rope_t t = { 5, 30, 3, 8, 6, 0, pos, rand_buf(150, 1), zeros(150), rand_buf(150, 1) };
+    rope_t t = { 5, 30, 3, 8, 6, 0, pos, rand_buf(150, 1), zeros(150), rand_buf(150, 1), NULL };
     float *dx = malloc(150 * sizeof(float));
-    for (t.neox = 0; t.neox <= 1; t.neox++) {   /* both pairings */
-        memcpy(dx, t.c, 150 * sizeof(float));
-        sr_rope_bwd(&ctx, dx, 5, 30, 3, 8, 6, pos, 10000.0f, t.neox);
-        fd_case c = { rope_loss, &t };
-        CHECK(fd_check(t.neox ? "rope neox dx" : "rope dx", &c, t.x, dx, 150, 150, 1e-2f, 1e-2, 1e-4) == 0);
-    }
+    /* without frequency factors and with (Llama 3.1's kind: 1 to 8) */
+    static const float factors[3] = { 1.0f, 2.5f, 8.0f };
+    static const char *const names[2][2] = { { "rope dx", "rope neox dx" },
+                                             { "rope factors dx", "rope neox factors dx" } };
+    for (int f = 0; f <= 1; f++)
+        for (t.neox = 0; t.neox <= 1; t.neox++) {   /* both pairings */
+            t.ff = f ? factors : NULL;
+            memcpy(dx, t.c, 150 * sizeof(float));
+            sr_rope_bwd(&ctx, dx, 5, 30, 3, 8, 6, pos, 10000.0f, t.ff, t.neox);
+            fd_case c = { rope_loss, &t };
+            CHECK(fd_check(names[f][t.neox], &c, t.x, dx, 150, 150, 1e-2f, 1e-2, 1e-4) == 0);
+        }
     free(t.x); free(t.y); free(t.c); free(dx);
 }
 
@@ -334,19 +340,24 @@ static double mdl_loss(fd_case *k)
 }
 
 /* biased: q/k/v and output biases and NEOX rope (qwen2's math, and the
- * output bias a llama file may have). */
-static void model_grad(int tied, int biased)
+ * output bias a llama file may have); freqs: rope frequency factors (Llama
+ * 3.1), which are constants, their gradient 0. */
+static void model_grad(int tied, int biased, int freqs)
 {
     sr_hparams hp = { .n_layer = 2, .dim = 32, .ffn_dim = 64, .n_head = 4, .n_head_kv = 2,
                       .head_dim = 8, .n_rot = 8, .vocab = 96, .n_ctx = 64, .norm_eps = 1e-5f,
                       .rope_theta = 10000.0f, .tied = tied,
-                      .qkv_bias = biased, .out_bias = biased, .neox = biased };
+                      .qkv_bias = biased, .out_bias = biased, .neox = biased, .rope_freqs = freqs };
     sr_model_opts o = { .max_batch = 2, .max_seq = 9, .keep_acts = 1, .threads = 0 };
     sr_model m;
-    if (sr_model_init_random(&m, &hp, 7 + tied, &o, err, sizeof err) < 0) { printf("# %s\n", err); CHECK(0); return; }
+    /* the factors' model its own seed: with seed 7 one token_embd element of
+     * gradient -27 is 2.2% off the finite difference of step 1e-2, a
+     * truncation error (a step of 2e-3 brings it within 1.1%) */
+    if (sr_model_init_random(&m, &hp, 7 + tied + 2 * freqs, &o, err, sizeof err) < 0) { printf("# %s\n", err); CHECK(0); return; }
     /* Weights of std 0.02 make a nearly uniform model whose gradients are
      * tiny; spread them (norm weights around 1) so every path matters. */
     for (size_t i = 0; i < m.n_params; i++) m.params_mem[i] *= 12.0f;
+    for (int i = 0; freqs && i < hp.n_rot / 2; i++) m.w.rope_freqs[i] /= 12.0f;   /* back to 1..8 */
     for (int l = 0; l < hp.n_layer; l++)
         for (int j = 0; j < hp.dim; j++) {
             m.w.layer[l].attn_norm[j] = 1.0f + 0.3f * urand();
@@ -430,8 +441,10 @@ static void model_grad(int tied, int biased)
             total++;
         }
     }
-    printf("#   model (%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
+    for (int i = 0; freqs && i < hp.n_rot / 2; i++) CHECK(g.g.rope_freqs[i] == 0.0f);
+    printf("#   model (%s%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
            "%d beyond 2e-2·|an| + 2e-4\n", tied ? "tied" : "untied", biased ? ", biases, neox rope" : "",
+           freqs ? ", rope factors" : "",
            total, worst, bad);
     CHECK(bad == 0);
     CHECK(total >= (biased ? 84 : 60));
@@ -450,9 +463,10 @@ static void model_grad(int tied, int biased)
     sr_model_free(&m);
 }
 
-TEST(model_grad_untied) { model_grad(0, 0); }
-TEST(model_grad_tied) { model_grad(1, 0); }
-TEST(model_grad_biases_neox) { model_grad(1, 1); }
+TEST(model_grad_untied) { model_grad(0, 0, 0); }
+TEST(model_grad_tied) { model_grad(1, 0, 0); }
+TEST(model_grad_biases_neox) { model_grad(1, 1, 0); }
+TEST(model_grad_rope_freqs) { model_grad(0, 0, 1); }
 
 TEST(backward_needs_kept_activations)
 {
@@ -482,6 +496,7 @@ int main(void)
     RUN(model_grad_untied);
     RUN(model_grad_tied);
     RUN(model_grad_biases_neox);
+    RUN(model_grad_rope_freqs);
     RUN(backward_needs_kept_activations);
     return test_done();
 }

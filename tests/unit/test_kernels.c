@@ -88,7 +88,7 @@ TEST(rope_pairs_adjacent_elements)
      * 0,1) turns by 1 rad, pair 1 (elements 2,3) by 10000^(-2/4) = 0.01 rad. */
     float x[4] = {1, 0, 0, 1};
     int32_t pos = 1;
-    sr_rope_fwd(&ctx, x, 1, 4, 1, 4, 4, &pos, 10000.0f, 0);
+    sr_rope_fwd(&ctx, x, 1, 4, 1, 4, 4, &pos, 10000.0f, NULL, 0);
     CHECK_NEAR(x[0], cos(1.0), 1e-6);
     CHECK_NEAR(x[1], sin(1.0), 1e-6);
     CHECK_NEAR(x[2], -sin(0.01), 1e-6);
@@ -96,7 +96,7 @@ TEST(rope_pairs_adjacent_elements)
     /* position 0 is the identity */
     float y[4] = {0.5f, -2, 3, 7};
     pos = 0;
-    sr_rope_fwd(&ctx, y, 1, 4, 1, 4, 4, &pos, 10000.0f, 0);
+    sr_rope_fwd(&ctx, y, 1, 4, 1, 4, 4, &pos, 10000.0f, NULL, 0);
     CHECK(y[0] == 0.5f && y[1] == -2 && y[2] == 3 && y[3] == 7);
 }
 
@@ -119,7 +119,7 @@ TEST(rope_matches_reference)
                 p[0] = x0 * cos(a) - x1 * sin(a);
                 p[1] = x0 * sin(a) + x1 * cos(a);
             }
-    sr_rope_fwd(&ctx, x, n, stride, nh, hd, nrot, pos, 500000.0f, 0);
+    sr_rope_fwd(&ctx, x, n, stride, nh, hd, nrot, pos, 500000.0f, NULL, 0);
     CHECK(max_abs_diff(x, ref, (size_t)n * stride) < 1e-5);
     free(x); free(ref);
 }
@@ -142,7 +142,7 @@ TEST(rope_neox_pairs_half_apart)
                 p[0] = x0 * cos(a) - x1 * sin(a);
                 p[nrot / 2] = x0 * sin(a) + x1 * cos(a);
             }
-    sr_rope_fwd(&ctx, x, n, stride, nh, hd, nrot, pos, 1000000.0f, 1);
+    sr_rope_fwd(&ctx, x, n, stride, nh, hd, nrot, pos, 1000000.0f, NULL, 1);
     CHECK(max_abs_diff(x, ref, (size_t)n * stride) < 1e-5);
     free(x); free(ref);
 }
@@ -155,8 +155,8 @@ TEST(rope_dot_depends_on_distance_only)
     float a[2][16], b[2][16];
     int32_t pa[2] = {5, 105}, pb[2] = {2, 102};
     for (int r = 0; r < 2; r++) { memcpy(a[r], q, sizeof a[r]); memcpy(b[r], k, sizeof b[r]); }
-    sr_rope_fwd(&ctx, a[0], 2, hd, 1, hd, hd, pa, 10000.0f, 0);
-    sr_rope_fwd(&ctx, b[0], 2, hd, 1, hd, hd, pb, 10000.0f, 0);
+    sr_rope_fwd(&ctx, a[0], 2, hd, 1, hd, hd, pa, 10000.0f, NULL, 0);
+    sr_rope_fwd(&ctx, b[0], 2, hd, 1, hd, hd, pb, 10000.0f, NULL, 0);
     double d0 = 0, d1 = 0;
     for (int i = 0; i < hd; i++) { d0 += a[0][i] * b[0][i]; d1 += a[1][i] * b[1][i]; }
     CHECK_NEAR(d0, d1, 1e-4);

@@ -59,8 +59,9 @@ static int write_model(const char *path, const sr_model *m, enum spoil spoil)
     T2("token_embd.weight", d, V, m->w.token_embd);
     T2("output_norm.weight", d, 0, m->w.output_norm);
     if (!hp->tied) T2("output.weight", d, V, m->w.output);
-    /* tensors llama's row marks absent (data borrowed from norm weights) */
-    if (spoil == SPOIL_ROPE_FREQS) T2("rope_freqs.weight", (uint64_t)hp->n_rot / 2, 0, m->w.output_norm);
+    /* tensors llama refuses here (data borrowed from norm weights) */
+    /* rope_freqs of the wrong length (the factors are optional for llama) */
+    if (spoil == SPOIL_ROPE_FREQS) T2("rope_freqs.weight", (uint64_t)hp->n_rot / 2 + 1, 0, m->w.output_norm);
     if (spoil == SPOIL_BIAS) T2("blk.1.attn_k.bias", kvd, 0, m->w.output_norm);
     for (int l = 0; l < hp->n_layer; l++) {
         const sr_layer_params *L = &m->w.layer[l];
@@ -118,6 +119,14 @@ TEST(params_layout_counts_everything)
     CHECK(layer[0].wk == layer[0].wq + 32 * 32 && layer[0].wv == layer[0].wk + 16 * 32);
     CHECK(layer[1].w_up == layer[1].w_gate + 48 * 32);
     CHECK(p.output_norm + 32 == base + sr_params_count(&hp));
+    CHECK(p.rope_freqs == NULL);
+    free(base);
+    /* rope_freqs: n_rot/2 more floats, last in the block */
+    hp.rope_freqs = 1;
+    CHECK(sr_params_count(&hp) == 50 * 32 + 2 * per_layer + 32 + (size_t)hp.n_rot / 2);
+    base = calloc(sr_params_count(&hp), sizeof(float));
+    sr_params_map(&hp, base, &p, layer);
+    CHECK(p.rope_freqs == p.output_norm + 32 && p.rope_freqs + hp.n_rot / 2 == base + sr_params_count(&hp));
     free(base);
 }
 
@@ -191,7 +200,7 @@ TEST(bad_models_are_refused_clearly)
     expect_load_error(SPOIL_NO_KEY, "llama.block_count is missing");
     /* llama's biases are optional, but in every block or none */
     expect_load_error(SPOIL_BIAS, "blk.1.attn_k.bias is present but blk.0.attn_q.bias is not");
-    expect_load_error(SPOIL_ROPE_FREQS, "rope_freqs.weight (rope frequency factors) is not supported");
+    expect_load_error(SPOIL_ROPE_FREQS, "rope_freqs.weight has shape");
     CHECK(sr_model_load(&(sr_model){0}, "/nonexistent/model.gguf", &tiny_opts, err, sizeof err) == -1);
     CHECK(strstr(err, "/nonexistent/model.gguf") != NULL);
 }
@@ -214,10 +223,11 @@ TEST(arch_table_lookup)
     sr_arch_tensor(a->t.token_embd, 7, ".weight", buf, sizeof buf);
     CHECK(!strcmp(buf, "token_embd.weight"));
     CHECK(a->qkv_bias == SR_OPTIONAL && a->out_bias == SR_OPTIONAL);
-    CHECK(a->qk_norm == SR_ABSENT && a->rope_factors == SR_ABSENT);
+    CHECK(a->qk_norm == SR_ABSENT && a->rope_factors == SR_OPTIONAL);   /* Llama 3.1's rope_freqs */
     CHECK(a->head == SR_HEAD_TIED_IF_ABSENT && a->rope == SR_ROPE_NORM);
     const sr_arch *q = sr_arch_find("qwen2", 5);
-    CHECK(q != NULL && q->qkv_bias == SR_REQUIRED && q->out_bias == SR_ABSENT && q->rope == SR_ROPE_NEOX);
+    CHECK(q != NULL && q->qkv_bias == SR_REQUIRED && q->out_bias == SR_ABSENT && q->rope == SR_ROPE_NEOX &&
+          q->rope_factors == SR_ABSENT);
     sr_arch_list(buf, sizeof buf);
     CHECK(!strcmp(buf, "\"llama\", \"qwen2\""));
 }

@@ -32,6 +32,7 @@ typedef struct tiny {
 } tiny;
 
 static const char *tiny_arch;   /* the tiny model's family (NULL: llama) */
+static int tiny_rope_freqs;     /* 1: the tiny llama has rope_freqs.weight */
 
 static int tiny_open(tiny *t, const char *name, int tied, int max_batch, int max_seq)
 {
@@ -40,6 +41,7 @@ static int tiny_open(tiny *t, const char *name, int tied, int max_batch, int max
     sr_tiny_opts o = SR_TINY_OPTS_DEFAULT;
     o.tied = tied;
     o.arch = tiny_arch;
+    o.rope_freqs = tiny_rope_freqs;
     if (sr_tiny_model_write(t->path, &o, NULL, err, sizeof err) < 0 ||
         gguf_open(&t->g, t->path, err, sizeof err) < 0 ||
         sr_tok_load(&t->tok, &t->g, NULL, err, sizeof err) < 0 ||
@@ -504,6 +506,40 @@ TEST(real_model_learns_and_checkpoint_generates)
     unlink(out);
 }
 
+/* rope_freqs are constants of the model: a step with weight decay leaves
+ * them as they were, while the weights move. */
+TEST(rope_freqs_are_not_trained)
+{
+    tiny a;
+    tiny_rope_freqs = 1;
+    int ok = tiny_open(&a, "rf.gguf", 1, 2, 96) == 0;
+    tiny_rope_freqs = 0;
+    if (!ok) { CHECK(0); return; }
+    const sr_hparams *hp = &a.m.hp;
+    CHECK(hp->rope_freqs == 1 && a.m.w.rope_freqs != NULL);
+    if (!a.m.w.rope_freqs) { tiny_close(&a); return; }
+    const size_t half = (size_t)hp->n_rot / 2, nq = (size_t)hp->n_head * hp->head_dim * hp->dim;
+    float ff[64], *wq = malloc(nq * sizeof *wq);
+    CHECK(half <= 64);
+    memcpy(ff, a.m.w.rope_freqs, half * sizeof *ff);
+    memcpy(wq, a.m.w.layer[0].wq, nq * sizeof *wq);
+    sr_train_data d;
+    make_data(&a.chat, &d, 4, 96);
+    sr_train_opts o = SR_TRAIN_OPTS_DEFAULT;
+    o.lr = 1e-2; o.lr_final = 1e-2; o.batch = 2; o.micro_batch = 2; o.max_steps = 1; o.clip = 0;
+    o.weight_decay = 0.5;
+    sr_trainer t;
+    CHECK(sr_trainer_init(&t, &a.m, &d, &o, &sft_loss, err, sizeof err) == 0);
+    sr_step_stats st;
+    CHECK(sr_trainer_step(&t, &st, err, sizeof err) == 0);
+    CHECK(!memcmp(ff, a.m.w.rope_freqs, half * sizeof *ff));
+    CHECK(memcmp(wq, a.m.w.layer[0].wq, nq * sizeof *wq) != 0);
+    free(wq);
+    sr_trainer_free(&t);
+    sr_train_data_free(&d);
+    tiny_close(&a);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/sr-test-train.%ld", (long)getpid());
@@ -512,6 +548,7 @@ int main(void)
     RUN(render_masks_prompt_and_caps_length);
     RUN(loss_is_response_mean_and_accumulation_is_exact);
     RUN(biases_and_norms_are_not_decayed);
+    RUN(rope_freqs_are_not_trained);
     RUN(reported_loss_matches_reference);
     RUN(epochs_are_permutations_seeded);
     RUN(state_resume_is_bit_identical);
