@@ -29,6 +29,12 @@ static const sr_arch table[] = {
     { .name = "qwen2", .prefix = "qwen2", .t = GGML_NAMES,
       .qkv_bias = SR_REQUIRED, .out_bias = SR_ABSENT, .qk_norm = SR_ABSENT, .rope_factors = SR_ABSENT,
       .head = SR_HEAD_TIED_IF_ABSENT, .rope = SR_ROPE_NEOX },
+    /* Qwen3 (dense): no biases, an RMSNorm over each head of q and of k
+     * (attn_q_norm / attn_k_norm, [head_dim]) before RoPE, NEOX rope; its
+     * head_dim is attention.key_length, not embedding / heads (0.6B: 128 vs 64). */
+    { .name = "qwen3", .prefix = "qwen3", .t = GGML_NAMES,
+      .qkv_bias = SR_ABSENT, .out_bias = SR_ABSENT, .qk_norm = SR_REQUIRED, .rope_factors = SR_ABSENT,
+      .head = SR_HEAD_TIED_IF_ABSENT, .rope = SR_ROPE_NEOX },
 };
 #define N_ARCH (sizeof table / sizeof table[0])
 

@@ -5,8 +5,8 @@
  * optional tensors it carries and how its head and RoPE work. The math is
  * written once per kind (model.c, model_backward.c); a row only says which
  * kinds a family uses. Rows: llama (optional q/k/v/o biases, optional rope
- * frequency factors) and qwen2 (q/k/v biases, NEOX rope); the field for qwen3
- * (per-head q/k norms) is here so that adding it is a row plus its math. */
+ * frequency factors), qwen2 (q/k/v biases, NEOX rope) and qwen3 (per-head
+ * q/k RMSNorms, NEOX rope). */
 #ifndef SR_ARCH_H
 #define SR_ARCH_H
 

@@ -11,7 +11,8 @@
 
 int sr_model_tensor_count(const sr_hparams *hp)
 {
-    return 2 + !hp->tied + !!hp->rope_freqs + (9 + 3 * !!hp->qkv_bias + !!hp->out_bias) * hp->n_layer;
+    return 2 + !hp->tied + !!hp->rope_freqs +
+           (9 + 3 * !!hp->qkv_bias + !!hp->out_bias + 2 * !!hp->qk_norm) * hp->n_layer;
 }
 
 int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p, sr_named_tensor *out)
@@ -40,6 +41,10 @@ int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p,
             PUT_AS(t->attn_q, ".bias", l, L->bqkv, qd, 0);
             PUT_AS(t->attn_k, ".bias", l, L->bqkv ? L->bqkv + qd : NULL, kvd, 0);
             PUT_AS(t->attn_v, ".bias", l, L->bqkv ? L->bqkv + qd + kvd : NULL, kvd, 0);
+        }
+        if (hp->qk_norm) {
+            PUT(t->attn_q_norm, l, L->q_norm, (uint64_t)hp->head_dim, 0);
+            PUT(t->attn_k_norm, l, L->k_norm, (uint64_t)hp->head_dim, 0);
         }
         PUT(t->attn_output, l, L->wo, qd, d);
         if (hp->out_bias) PUT_AS(t->attn_output, ".bias", l, L->bo, d, 0);

@@ -19,7 +19,7 @@ static size_t layer_params(const sr_hparams *hp)
 {
     size_t d = hp->dim, f = hp->ffn_dim, qkv = q_dim(hp) + 2 * kv_dim(hp);
     return d + qkv * d + d * q_dim(hp) + d + 2 * f * d + d * f + (hp->qkv_bias ? qkv : 0) +
-           (hp->out_bias ? d : 0);
+           (hp->out_bias ? d : 0) + (hp->qk_norm ? 2 * (size_t)hp->head_dim : 0);
 }
 
 size_t sr_params_count(const sr_hparams *hp)
@@ -43,6 +43,8 @@ void sr_params_map(const sr_hparams *hp, float *base, sr_params *p, sr_layer_par
         L->wk = TAKE(kvd * d);
         L->wv = TAKE(kvd * d);
         L->bqkv = hp->qkv_bias ? TAKE(qd + 2 * kvd) : NULL;   /* bq, bk, bv: one add */
+        L->q_norm = hp->qk_norm ? TAKE(hp->head_dim) : NULL;
+        L->k_norm = hp->qk_norm ? TAKE(hp->head_dim) : NULL;
         L->wo = TAKE(d * qd);
         L->bo = hp->out_bias ? TAKE(d) : NULL;
         L->ffn_norm = TAKE(d);
@@ -146,6 +148,8 @@ static size_t map_acts(const sr_hparams *hp, sr_acts *a, float *base)
         L->ln1 = TAKE(N * d);
         L->ln1_rstd = TAKE(N);
         L->qkv = TAKE(N * qkv);
+        L->qk_raw = hp->qk_norm ? TAKE(N * (q_dim(hp) + kv_dim(hp))) : NULL;
+        L->qk_rstd = hp->qk_norm ? TAKE(N * (hp->n_head + hp->n_head_kv)) : NULL;
         L->att_lse = TAKE(N * hp->n_head);
         L->att_out = TAKE(N * q_dim(hp));
         L->x_mid = TAKE(N * d);
@@ -392,6 +396,7 @@ int sr_model_init_random(sr_model *m, const sr_hparams *hp, uint64_t seed,
     for (int l = 0; l < hp->n_layer; l++) {
         fill_ones(stage + (m->w.layer[l].attn_norm - m->params_mem), hp->dim);
         fill_ones(stage + (m->w.layer[l].ffn_norm - m->params_mem), hp->dim);
+        if (m->w.layer[l].q_norm) fill_ones(stage + (m->w.layer[l].q_norm - m->params_mem), 2 * hp->head_dim);
     }
     fill_ones(stage + (m->w.output_norm - m->params_mem), hp->dim);
     if (m->w.rope_freqs) fill_rope_ramp(stage + (m->w.rope_freqs - m->params_mem), hp->n_rot / 2);
@@ -411,6 +416,34 @@ static void linear(const sr_model *m, int rows, float *y, const float *x, const 
     else      sr_matmul_fwd(&m->ctx, y, x, w, n, in, out, accumulate);
 }
 
+void sr_model_copy_strided(const sr_model *m, float *dst, int dstride, const float *src, int sstride,
+                           int n, int width)
+{
+    float **d = m->act.rows, **s = d + n;
+    for (int i = 0; i < n; i++) {
+        d[i] = dst + (size_t)i * dstride;
+        s[i] = (float *)src + (size_t)i * sstride;
+    }
+    sr_copy_rows(&m->ctx, d, (const float *const *)s, n, width);
+}
+
+/* qwen3's head norms: q and k leave the q|k|v rows for contiguous rows of
+ * head_dim (kept in qk_raw for the backward), so that the model's one
+ * RMSNorm op serves, each head a row; the normed rows go back in place,
+ * through att_out, free until the attention writes it. */
+static void qk_norm_fwd(const sr_model *m, const sr_layer_params *W, sr_layer_acts *A, int N)
+{
+    const sr_hparams *hp = &m->hp;
+    const int qd = (int)q_dim(hp), kvd = (int)kv_dim(hp), qkvd = qd + 2 * kvd, hd = hp->head_dim;
+    float *k_raw = A->qk_raw + (size_t)N * qd, *k_rstd = A->qk_rstd + (size_t)N * hp->n_head;
+    sr_model_copy_strided(m, A->qk_raw, qd, A->qkv, qkvd, N, qd);
+    sr_model_copy_strided(m, k_raw, kvd, A->qkv + qd, qkvd, N, kvd);
+    sr_rmsnorm_fwd(&m->ctx, A->att_out, A->qk_rstd, A->qk_raw, W->q_norm, N * hp->n_head, hd, hp->norm_eps);
+    sr_model_copy_strided(m, A->qkv, qkvd, A->att_out, qd, N, qd);
+    sr_rmsnorm_fwd(&m->ctx, A->att_out, k_rstd, k_raw, W->k_norm, N * hp->n_head_kv, hd, hp->norm_eps);
+    sr_model_copy_strided(m, A->qkv + qd, qkvd, A->att_out, kvd, N, kvd);
+}
+
 /* The first half of block l over N tokens: attn_norm, q|k|v, RoPE. */
 static void block_qkv(const sr_model *m, int l, sr_layer_acts *A, int N, const int32_t *pos, int rows)
 {
@@ -420,6 +453,7 @@ static void block_qkv(const sr_model *m, int l, sr_layer_acts *A, int N, const i
     sr_rmsnorm_fwd(&m->ctx, A->ln1, A->ln1_rstd, A->x_in, W->attn_norm, N, d, hp->norm_eps);
     linear(m, rows, A->qkv, A->ln1, W->wq, N, d, qkvd, 0);
     if (W->bqkv) linear(m, rows, A->qkv, m->act.ones, W->bqkv, N, 1, qkvd, 1);
+    if (W->q_norm) qk_norm_fwd(m, W, A, N);
     sr_rope_fwd(&m->ctx, A->qkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, pos, hp->rope_theta,
                 m->w.rope_freqs, hp->neox);
     sr_rope_fwd(&m->ctx, A->qkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, pos,

@@ -36,6 +36,7 @@ typedef struct sr_hparams {
     int out_bias;       /* 1: attn_output.bias is added after the output projection */
     int neox;           /* 1: RoPE pairs (i, i + n_rot/2) (the row's SR_ROPE_NEOX), else (2i, 2i+1) */
     int rope_freqs;     /* 1: rope_freqs.weight divides RoPE's angles (Llama 3.1); not trained */
+    int qk_norm;        /* 1: attn_q_norm/attn_k_norm RMSNorm each head of q and k before RoPE (qwen3) */
 } sr_hparams;
 
 /* One block's weights. Linear weights are [out][in]. wq, wk, wv are
@@ -46,6 +47,7 @@ typedef struct sr_layer_params {
     float *wq;            /* [q_dim][dim] */
     float *wk, *wv;       /* [kv_dim][dim] each */
     float *bqkv;          /* [q_dim + 2 kv_dim] bq | bk | bv, or NULL (no qkv_bias) */
+    float *q_norm, *k_norm; /* [head_dim] each, back to back, or NULL (no qk_norm) */
     float *wo;            /* [dim][q_dim] */
     float *bo;            /* [dim], or NULL (no out_bias) */
     float *ffn_norm;      /* [dim] */
@@ -75,6 +77,8 @@ typedef struct sr_layer_acts {
     float *ln1;       /* [N][dim] attn_norm(x_in) */
     float *ln1_rstd;  /* [N] */
     float *qkv;       /* [N][q_dim + 2 kv_dim]: q | k | v per token, q and k after RoPE */
+    float *qk_raw;    /* qk_norm: [N][q_dim] q then [N][kv_dim] k, as projected (before their norm) */
+    float *qk_rstd;   /* qk_norm: [N][n_head] then [N][n_head_kv], each head row's 1/rms */
     float *att_lse;   /* [N][n_head] log-sum-exp of each attention row */
     float *att_out;   /* [N][q_dim] attention output, before wo */
     float *x_mid;     /* [N][dim] x_in + attention */
@@ -191,6 +195,13 @@ void sr_model_free(sr_model *m);
 int  sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int *lens,
                       char *err, size_t errlen);
 
+/* Copies n rows of width floats from src (rows `sstride` apart) to dst
+ * (`dstride` apart), on m's device, through m's host pointer array
+ * act.rows (which must not be in use): q and k gathered out of the q|k|v
+ * rows into contiguous head rows for the head norms, and back. */
+void sr_model_copy_strided(const sr_model *m, float *dst, int dstride, const float *src, int sstride,
+                           int n, int width);
+
 /* ==== training: the backward pass (lib/model_backward.c) ==================
  *
  * Gradients of every parameter, in the parameters' own layout (sr_params_map
@@ -209,6 +220,7 @@ typedef struct sr_grads {
     float *datt;                /* [N][q_dim] */
     float *dgu;                 /* [N][2 ffn_dim] */
     float *dh;                  /* [N][ffn_dim] */
+    float *dqk_y, *dqk_x;       /* qk_norm: [N][q_dim] each, a head norm's output and input gradients */
     float *att_work;            /* sr_attention_bwd's workspace */
     sr_attn_seq_grad *seqs;     /* [max_batch] */
     float *scratch;             /* the block the scratch pointers share */

@@ -22,7 +22,8 @@ int sr_grads_init(sr_grads *g, const sr_model *m, char *err, size_t errlen)
     const size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, 0, 0, 0 };
     const size_t work = sr_attention_bwd_workspace(&m->ctx, &shape, a->max_seq, a->max_batch);
-    const size_t scratch = N * (2 * d + qd + 2 * kvd + qd + 2 * f + f) + work;
+    const size_t qkn = hp->qk_norm ? 2 * N * qd : 0;
+    const size_t scratch = N * (2 * d + qd + 2 * kvd + qd + 2 * f + f) + qkn + work;
     g->ctx = &m->ctx;
     g->n = m->n_params;
     g->mem = sr_dev_alloc(g->ctx, g->n * sizeof(float));
@@ -45,6 +46,8 @@ int sr_grads_init(sr_grads *g, const sr_model *m, char *err, size_t errlen)
     g->datt = TAKE(N * qd);
     g->dgu = TAKE(N * 2 * f);
     g->dh = TAKE(N * f);
+    g->dqk_y = hp->qk_norm ? TAKE(N * qd) : NULL;
+    g->dqk_x = hp->qk_norm ? TAKE(N * qd) : NULL;
     g->att_work = TAKE(work);
 #undef TAKE
     return 0;
@@ -64,6 +67,20 @@ void sr_grads_free(sr_grads *g)
     free(g->g.layer);
     free(g->seqs);
     memset(g, 0, sizeof *g);
+}
+
+/* One head norm's backward (qk_norm_fwd in model.c): the gradient of the
+ * normed rows (width wd in the q|k|v rows at off) leaves for contiguous
+ * head rows, goes back through the RMSNorm (the weight's gradient summed
+ * over every token's heads) and returns in place. */
+static void head_norm_bwd(const sr_model *m, sr_grads *gr, int N, int off, int wd, const float *raw,
+                          const float *w, float *dw, const float *rstd)
+{
+    const int qkvd = (m->hp.n_head + 2 * m->hp.n_head_kv) * m->hp.head_dim, hd = m->hp.head_dim;
+    sr_model_copy_strided(m, gr->dqk_y, wd, gr->dqkv + off, qkvd, N, wd);
+    sr_dev_zero(gr->ctx, gr->dqk_x, (size_t)N * wd * sizeof(float));
+    sr_rmsnorm_bwd(gr->ctx, gr->dqk_x, dw, gr->dqk_y, raw, w, rstd, N * (wd / hd), hd);
+    sr_model_copy_strided(m, gr->dqkv + off, qkvd, gr->dqk_x, wd, N, wd);
 }
 
 int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err, size_t errlen)
@@ -121,6 +138,11 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
                     hp->rope_theta, m->w.rope_freqs, hp->neox);
         sr_rope_bwd(ctx, gr->dqkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, a->d_pos,
                     hp->rope_theta, m->w.rope_freqs, hp->neox);
+        if (Gl->q_norm) {
+            head_norm_bwd(m, gr, N, 0, qd, A->qk_raw, Wl->q_norm, Gl->q_norm, A->qk_rstd);
+            head_norm_bwd(m, gr, N, qd, kvd, A->qk_raw + (size_t)N * qd, Wl->k_norm, Gl->k_norm,
+                          A->qk_rstd + (size_t)N * hp->n_head);
+        }
         if (Gl->bqkv) sr_matmul_bwd(ctx, NULL, Gl->bqkv, gr->dqkv, a->ones, NULL, N, 1, qkvd, 0);
         sr_matmul_bwd(ctx, dln, Gl->wq, gr->dqkv, A->ln1, Wl->wq, N, d, qkvd, 0);
         sr_rmsnorm_bwd(ctx, dres, Gl->attn_norm, dln, A->x_in, Wl->attn_norm, A->ln1_rstd, N, d);

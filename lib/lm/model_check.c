@@ -84,7 +84,7 @@ static const sr_arch *find_arch(const gguf_file *g, char *err, size_t errlen)
  * yet; refusing it here keeps a new row from loading into the wrong model. */
 static int check_arch_implemented(const sr_arch *a, char *err, size_t errlen)
 {
-    const char *what = a->qk_norm != SR_ABSENT ? "per-head q/k norms" : NULL;
+    const char *what = a->qk_norm == SR_OPTIONAL ? "optional per-head q/k norms" : NULL;
     if (!what) return 0;
     snprintf(err, errlen, "architecture \"%s\" needs %s, which sr does not implement yet",
              a->name, what);
@@ -146,6 +146,7 @@ static int hparams_from_tensors(sr_hparams *hp, const sr_arch *a, const gguf_fil
     sr_arch_tensor(a->t.output, 0, ".weight", name, sizeof name);
     hp->tied = a->head == SR_HEAD_TIED || (a->head == SR_HEAD_TIED_IF_ABSENT && !gguf_find_tensor(g, name));
     hp->neox = a->rope == SR_ROPE_NEOX;
+    hp->qk_norm = a->qk_norm == SR_REQUIRED;
     sr_arch_tensor(a->t.rope_freqs, 0, ".weight", name, sizeof name);
     hp->rope_freqs = a->rope_factors == SR_REQUIRED ||
                      (a->rope_factors == SR_OPTIONAL && gguf_find_tensor(g, name));

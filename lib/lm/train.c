@@ -299,6 +299,7 @@ static void adamw_all(sr_trainer *t, float gscale, const sr_adamw_hp *hp)
         const sr_layer_params *L = &m->w.layer[l];
         VEC(L->attn_norm, d);
         if (L->bqkv) VEC(L->bqkv, qkv);
+        if (L->q_norm) VEC(L->q_norm, 2 * (size_t)m->hp.head_dim);   /* q_norm | k_norm */
         if (L->bo) VEC(L->bo, d);
         VEC(L->ffn_norm, d);
     }

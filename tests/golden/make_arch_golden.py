@@ -9,7 +9,11 @@ tests/unit/test_arch.c.
      sizes have it) and "llama_bias" (--biases: a llama file with attn_q/k/v/output.bias,
      which llama.cpp's llama loader accepts and adds) and "llama_rope_freqs"
      (--rope-freqs: rope_freqs.weight, Llama 3.1's frequency factors, here a
-     ramp from 1 to 8 over the 8 pairs of a head, which divide each pair's angle);
+     ramp from 1 to 8 over the 8 pairs of a head, which divide each pair's angle)
+     and "qwen3" (--arch qwen3: attn_q_norm/attn_k_norm, an RMSNorm of each
+     head of q and k before RoPE, with weights spread over [0.5, 1.5]; heads
+     of 24 (attention.key_length) where dim / heads is 16, as Qwen3's head
+     size is not dim / heads either);
   2. tests/golden/llama_logits.c, built here against libllama, runs each on
      TOKENS, one token per decode, CPU, KV cache in F32, flash attention off;
   3. the logits are kept as float32 bits, 8 hex digits each.
@@ -35,7 +39,9 @@ CASES = {"qwen2": {"args": ["--arch", "qwen2"], "dim": 64, "ffn_dim": 96, "layer
          "qwen2_untied": {"args": ["--arch", "qwen2", "--untied"], "dim": 64, "ffn_dim": 96, "layers": 2,
                           "seed": 13},
          "llama_bias": {"args": ["--biases"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 12},
-         "llama_rope_freqs": {"args": ["--rope-freqs"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 14}}
+         "llama_rope_freqs": {"args": ["--rope-freqs"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 14},
+         "qwen3": {"args": ["--arch", "qwen3", "--head-dim", "24"], "dim": 64, "ffn_dim": 96, "layers": 2,
+                   "seed": 15}}
 TOKENS = [267, 72, 101, 108, 111, 32, 116, 104, 101, 114, 101, 33, 256, 120]
 
 

@@ -67,15 +67,20 @@ static void fixture_build(fixture *f)
 
 static int starts_with(gguf_str k, const char *p) { size_t n = strlen(p); return k.n >= n && memcmp(k.p, p, n) == 0; }
 
+static int tiny_head_dim(const sr_tiny_opts *o) { return o->head_dim ? o->head_dim : o->dim / o->n_head; }
+
 /* The family's shape keys under its prefix; the strings live in keys. */
 static size_t arch_keys(gguf_kv *kv, char (*keys)[64], const char *pfx, const sr_tiny_opts *o, double theta)
 {
     static const char *const names[] = { "block_count", "context_length", "embedding_length",
-        "feed_forward_length", "attention.head_count", "attention.head_count_kv", "rope.dimension_count" };
+        "feed_forward_length", "attention.head_count", "attention.head_count_kv", "rope.dimension_count",
+        "attention.key_length", "attention.value_length" };
+    const uint64_t hd = (uint64_t)tiny_head_dim(o);
     const uint64_t vals[] = { (uint64_t)o->n_layer, (uint64_t)o->n_ctx, (uint64_t)o->dim, (uint64_t)o->ffn_dim,
-                              (uint64_t)o->n_head, (uint64_t)o->n_head_kv, (uint64_t)(o->dim / o->n_head) };
+                              (uint64_t)o->n_head, (uint64_t)o->n_head_kv, hd, hd, hd };
+    const size_t n_int = o->head_dim ? 9 : 7;   /* the default files stay as they were */
     size_t n = 0;
-    for (; n < 7; n++) {
+    for (; n < n_int; n++) {
         snprintf(keys[n], 64, "%s.%s", pfx, names[n]);
         kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_U32, .v.u = vals[n] } };
     }
@@ -99,6 +104,17 @@ static void widen_biases(sr_model *m)
     }
 }
 
+/* Head norm weights spread over [0.5, 1.5] rather than all 1, so that a
+ * forward that swapped q's and k's or misread one shows in the logits. */
+static void vary_head_norms(sr_model *m)
+{
+    const int hd = m->hp.head_dim;
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        float *w = m->w.layer[l].q_norm;   /* q_norm | k_norm */
+        for (int i = 0; w && i < 2 * hd; i++) w[i] = 0.5f + (float)((i * 7 + l * 3) % 11) / 10.0f;
+    }
+}
+
 int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real, char *err, size_t errlen)
 {
     gguf_file real;
@@ -117,13 +133,14 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
     size_t n = 0;
     const char *arch_name = o->arch ? o->arch : "llama";
     const sr_arch *arch = sr_arch_find(arch_name, strlen(arch_name));
-    const int qwen2 = arch && strcmp(arch->name, "qwen2") == 0;
-    if (!arch || (!qwen2 && strcmp(arch->name, "llama"))) {
-        snprintf(err, errlen, "tiny model: architecture '%s' is not llama or qwen2", arch_name);
+    const int qwen2 = arch && strcmp(arch->name, "qwen2") == 0, qwen3 = arch && strcmp(arch->name, "qwen3") == 0;
+    if (!arch || (!qwen2 && !qwen3 && strcmp(arch->name, "llama"))) {
+        snprintf(err, errlen, "tiny model: architecture '%s' is not llama, qwen2 or qwen3", arch_name);
         goto out;
     }
-    const double theta = qwen2 ? 1000000.0 : 10000.0;   /* Qwen2.5's base; llama 2's */
-    char keys[9][64];
+    const int llama = !qwen2 && !qwen3;
+    const double theta = llama ? 10000.0 : 1000000.0;   /* llama 2's base; Qwen2.5's and Qwen3's */
+    char keys[11][64];
 #define KV(k, t, field, x) kv[n++] = (gguf_kv){ S(k), { .type = t, .v.field = (x) } }
     kv[n++] = (gguf_kv){ S("general.architecture"),
                          { .type = GGUF_STRING, .v.s = { arch->name, strlen(arch->name) } } };
@@ -153,15 +170,16 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
     }
 #undef KV
     sr_hparams hp = { .n_layer = o->n_layer, .dim = o->dim, .ffn_dim = o->ffn_dim, .n_head = o->n_head,
-                      .n_head_kv = o->n_head_kv, .head_dim = o->n_head ? o->dim / o->n_head : 0,
-                      .n_rot = o->n_head ? o->dim / o->n_head : 0, .vocab = (int)vocab, .n_ctx = o->n_ctx,
+                      .n_head_kv = o->n_head_kv, .head_dim = o->n_head ? tiny_head_dim(o) : 0,
+                      .n_rot = o->n_head ? tiny_head_dim(o) : 0, .vocab = (int)vocab, .n_ctx = o->n_ctx,
                       .norm_eps = 1e-5f, .rope_theta = (float)theta, .tied = o->tied,
-                      .qkv_bias = qwen2 || o->biases, .out_bias = !qwen2 && o->biases, .neox = qwen2,
-                      .rope_freqs = !qwen2 && o->rope_freqs };
+                      .qkv_bias = qwen2 || (llama && o->biases), .out_bias = llama && o->biases,
+                      .neox = !llama, .rope_freqs = llama && o->rope_freqs, .qk_norm = qwen3 };
     sr_model_opts mo = { .max_batch = 1, .max_seq = 1, .keep_acts = 0, .threads = 1 };
     if (sr_model_init_random(&m, &hp, o->seed, &mo, err, errlen) < 0) goto out;
     m.arch = arch;   /* the checkpoint names its tensors by the row */
     widen_biases(&m);
+    vary_head_norms(&m);
     rc = sr_checkpoint_write(path, &m, NULL, kv, n, GGUF_T_F32, err, errlen);
 out:
     sr_model_free(&m);

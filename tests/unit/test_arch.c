@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define GOLDEN "tests/golden/arch/logits.json"
@@ -47,6 +48,7 @@ static int write_case(json_t *c, const char *path)
         else if (!strcmp(a, "--biases")) to.biases = 1;
         else if (!strcmp(a, "--untied")) to.tied = 0;
         else if (!strcmp(a, "--rope-freqs")) to.rope_freqs = 1;
+        else if (!strcmp(a, "--head-dim")) to.head_dim = atoi(json_string_value(json_array_get(args, ++i)));
     }
     if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0) { printf("#   %s\n", err); return -1; }
     return 0;
@@ -108,15 +110,19 @@ static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
     if (write_case(c, path) < 0 || sr_model_load(&m, path, &opts, err, sizeof err) < 0) {
         printf("#   %s: %s\n", name, err); CHECK(!"the case loads"); unlink(path); return;
     }
-    const int qwen2 = !strncmp(name, "qwen2", 5), untied = strstr(name, "untied") != NULL,
+    const int qwen2 = !strncmp(name, "qwen2", 5), qwen3 = !strncmp(name, "qwen3", 5),
+              untied = strstr(name, "untied") != NULL,
               biased = qwen2 || strstr(name, "bias") != NULL, freqs = strstr(name, "rope_freqs") != NULL;
-    CHECK(!strcmp(m.arch->name, qwen2 ? "qwen2" : "llama"));
-    CHECK(m.hp.qkv_bias == biased && m.hp.out_bias == (biased && !qwen2) && m.hp.neox == qwen2 &&
+    CHECK(!strcmp(m.arch->name, qwen2 ? "qwen2" : qwen3 ? "qwen3" : "llama"));
+    CHECK(m.hp.qkv_bias == biased && m.hp.out_bias == (biased && !qwen2) && m.hp.neox == (qwen2 || qwen3) &&
           m.hp.tied == !untied);
+    /* qwen3: the head norms, and heads of attention.key_length (24), not dim / heads (16) */
+    CHECK(m.hp.qk_norm == qwen3 && !m.w.layer[0].q_norm == !qwen3 && !m.w.layer[1].k_norm == !qwen3);
+    if (qwen3) CHECK(m.hp.head_dim == 24 && m.hp.n_rot == 24 && m.hp.head_dim * m.hp.n_head != m.hp.dim);
     /* the factors as tinymodel.c writes them: a ramp from 1 to 8 */
     CHECK(m.hp.rope_freqs == freqs && !m.w.rope_freqs == !freqs);
     if (freqs) CHECK(m.w.rope_freqs[0] == 1.0f && m.w.rope_freqs[m.hp.n_rot / 2 - 1] == 8.0f);
-    CHECK_NEAR(m.hp.rope_theta, qwen2 ? 1e6 : 1e4, 1e-3);
+    CHECK_NEAR(m.hp.rope_theta, qwen2 || qwen3 ? 1e6 : 1e4, 1e-3);
     const size_t n = (size_t)m.hp.vocab * nt;
     float *got = full_logits(&m, tok, nt), *cached = cached_logits(&m, tok, nt);
     float *ll = test_unhex_floats(json_string_value(json_object_get(c, "logits")), n);
@@ -134,7 +140,7 @@ static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
     CHECK(sr_checkpoint_write(ck, &m, &g, NULL, 0, GGUF_T_F32, err, sizeof err) == 0);
     gguf_close(&g);
     if (sr_model_load(&r, ck, &opts, err, sizeof err) == 0) {
-        CHECK(r.hp.rope_freqs == freqs);
+        CHECK(r.hp.rope_freqs == freqs && r.hp.qk_norm == qwen3 && r.hp.head_dim == m.hp.head_dim);
         if (freqs) CHECK(!memcmp(r.w.rope_freqs, m.w.rope_freqs, (size_t)m.hp.n_rot / 2 * sizeof(float)));
         float *back = full_logits(&r, tok, nt);
         CHECK(back && got && memcmp(back, got, n * sizeof *got) == 0);
@@ -163,17 +169,17 @@ TEST(tiny_models_match_llama_cpp)
     json_t *c;
     int n_cases = 0;
     json_object_foreach(cases, name, c) { check_case(name, c, tok, nt); n_cases++; }
-    CHECK(n_cases == 4);
+    CHECK(n_cases == 5);
     json_decref(j);
 }
 
 /* The qwen2 file with one tensor added (a copy of output_norm's data, which
  * is as long as an attn_output.bias) or one left out, then loaded. */
-static void expect_refused(const char *add, const char *drop, const char *want)
+static void expect_refused(const char *arch, const char *add, const char *drop, const char *want)
 {
     const char *path = tmp_path("q"), *bad = tmp_path("bad");
     sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
-    to.arch = "qwen2";
+    to.arch = arch;
     gguf_file g;
     if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0 || gguf_open(&g, path, err, sizeof err) < 0) {
         printf("#   %s\n", err); CHECK(0); return;
@@ -205,16 +211,26 @@ static void expect_refused(const char *add, const char *drop, const char *want)
 TEST(qwen2_refuses_what_its_row_lacks)
 {
     /* qwen2 has no output bias: the row marks it absent */
-    expect_refused("blk.1.attn_output.bias", NULL,
+    expect_refused("qwen2", "blk.1.attn_output.bias", NULL,
                    "blk.1.attn_output.bias (attention output bias) is not supported");
     /* and its q/k/v biases are required */
-    expect_refused(NULL, "blk.1.attn_v.bias", "blk.1.attn_v.bias is missing");
+    expect_refused("qwen2", NULL, "blk.1.attn_v.bias", "blk.1.attn_v.bias is missing");
     /* rope frequency factors are llama's (3.1, 3.2), not qwen2's */
-    expect_refused("rope_freqs.weight", NULL, "rope_freqs.weight (rope frequency factors) is not supported");
+    expect_refused("qwen2", "rope_freqs.weight", NULL, "rope_freqs.weight (rope frequency factors) is not supported");
 }
 
 /* A frequency factor that is not a positive number would turn every logit
  * NaN: the file is refused, with the factor. */
+TEST(qwen3_refuses_what_its_row_lacks)
+{
+    /* the head norms are required, each by its name */
+    expect_refused("qwen3", NULL, "blk.1.attn_k_norm.weight", "blk.1.attn_k_norm.weight is missing");
+    expect_refused("qwen3", NULL, "blk.0.attn_q_norm.weight", "blk.0.attn_q_norm.weight is missing");
+    /* qwen3 has no biases */
+    expect_refused("qwen3", "blk.0.attn_output.bias", NULL,
+                   "blk.0.attn_output.bias (attention output bias) is not supported");
+}
+
 TEST(rope_freqs_must_be_positive)
 {
     const char *path = tmp_path("rf"), *bad = tmp_path("rfbad");
@@ -256,6 +272,7 @@ int main(void)
 {
     RUN(tiny_models_match_llama_cpp);
     RUN(qwen2_refuses_what_its_row_lacks);
+    RUN(qwen3_refuses_what_its_row_lacks);
     RUN(rope_freqs_must_be_positive);
     return test_done();
 }
