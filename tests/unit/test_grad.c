@@ -341,13 +341,14 @@ static double mdl_loss(fd_case *k)
 
 /* biased: q/k/v and output biases and NEOX rope (qwen2's math, and the
  * output bias a llama file may have); freqs: rope frequency factors (Llama
- * 3.1), which are constants, their gradient 0. */
-static void model_grad(int tied, int biased, int freqs)
+ * 3.1), which are constants, their gradient 0; qkn: qwen3's per-head q/k
+ * norms, NEOX rope, heads of 12 where dim / heads is 8 (as its key_length). */
+static void model_grad(int tied, int biased, int freqs, int qkn)
 {
     sr_hparams hp = { .n_layer = 2, .dim = 32, .ffn_dim = 64, .n_head = 4, .n_head_kv = 2,
-                      .head_dim = 8, .n_rot = 8, .vocab = 96, .n_ctx = 64, .norm_eps = 1e-5f,
-                      .rope_theta = 10000.0f, .tied = tied,
-                      .qkv_bias = biased, .out_bias = biased, .neox = biased, .rope_freqs = freqs };
+                      .head_dim = qkn ? 12 : 8, .n_rot = qkn ? 12 : 8, .vocab = 96, .n_ctx = 64,
+                      .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = tied, .qkv_bias = biased,
+                      .out_bias = biased, .neox = biased || qkn, .rope_freqs = freqs, .qk_norm = qkn };
     sr_model_opts o = { .max_batch = 2, .max_seq = 9, .keep_acts = 1, .threads = 0 };
     sr_model m;
     /* the factors' model its own seed: with seed 7 one token_embd element of
@@ -363,6 +364,8 @@ static void model_grad(int tied, int biased, int freqs)
             m.w.layer[l].attn_norm[j] = 1.0f + 0.3f * urand();
             m.w.layer[l].ffn_norm[j] = 1.0f + 0.3f * urand();
         }
+    for (int l = 0; qkn && l < hp.n_layer; l++)
+        for (int j = 0; j < 2 * hp.head_dim; j++) m.w.layer[l].q_norm[j] = 1.0f + 0.3f * urand();
     for (int j = 0; j < hp.dim; j++) m.w.output_norm[j] = 1.0f + 0.3f * urand();
 
     enum { B = 2, T = 9 };
@@ -407,12 +410,16 @@ static void model_grad(int tied, int biased, int freqs)
         { "blk.1.attn_q|k|v.bias", W[1].bqkv, G[1].bqkv, 32 + 16 + 16 },
         { "blk.0.attn_output.bias", W[0].bo, G[0].bo, 32 },
         { "blk.1.attn_output.bias", W[1].bo, G[1].bo, 32 },
+        { "blk.0.attn_q_norm", W[0].q_norm, G[0].q_norm, (size_t)hp.head_dim },
+        { "blk.0.attn_k_norm", W[0].k_norm, G[0].k_norm, (size_t)hp.head_dim },
+        { "blk.1.attn_q_norm", W[1].q_norm, G[1].q_norm, (size_t)hp.head_dim },
+        { "blk.1.attn_k_norm", W[1].k_norm, G[1].k_norm, (size_t)hp.head_dim },
     };
     int n_kinds = (int)(sizeof kinds / sizeof kinds[0]), total = 0, bad = 0;
     double worst = 0;
     for (int k = 0; k < n_kinds; k++) {
         if (tied && k == 2) continue;   /* output is token_embd */
-        if (!kinds[k].w) continue;      /* no biases in this model */
+        if (!kinds[k].w) continue;      /* no biases (or head norms) in this model */
         /* the 3 largest |gradient| elements, then 3 spread over the tensor */
         size_t pick[6];
         int np = 0;
@@ -442,12 +449,12 @@ static void model_grad(int tied, int biased, int freqs)
         }
     }
     for (int i = 0; freqs && i < hp.n_rot / 2; i++) CHECK(g.g.rope_freqs[i] == 0.0f);
-    printf("#   model (%s%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
+    printf("#   model (%s%s%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
            "%d beyond 2e-2·|an| + 2e-4\n", tied ? "tied" : "untied", biased ? ", biases, neox rope" : "",
-           freqs ? ", rope factors" : "",
+           freqs ? ", rope factors" : "", qkn ? ", q/k head norms, neox rope, heads of 12" : "",
            total, worst, bad);
     CHECK(bad == 0);
-    CHECK(total >= (biased ? 84 : 60));
+    CHECK(total >= (biased || qkn ? 84 : 60));
 
     /* gradients accumulate: a second backward of the same forward doubles them */
     float *first = malloc(g.n * sizeof(float));
@@ -463,10 +470,11 @@ static void model_grad(int tied, int biased, int freqs)
     sr_model_free(&m);
 }
 
-TEST(model_grad_untied) { model_grad(0, 0, 0); }
-TEST(model_grad_tied) { model_grad(1, 0, 0); }
-TEST(model_grad_biases_neox) { model_grad(1, 1, 0); }
-TEST(model_grad_rope_freqs) { model_grad(0, 0, 1); }
+TEST(model_grad_untied) { model_grad(0, 0, 0, 0); }
+TEST(model_grad_tied) { model_grad(1, 0, 0, 0); }
+TEST(model_grad_biases_neox) { model_grad(1, 1, 0, 0); }
+TEST(model_grad_rope_freqs) { model_grad(0, 0, 1, 0); }
+TEST(model_grad_qk_norm) { model_grad(1, 0, 0, 1); }
 
 TEST(backward_needs_kept_activations)
 {
@@ -497,6 +505,7 @@ int main(void)
     RUN(model_grad_tied);
     RUN(model_grad_biases_neox);
     RUN(model_grad_rope_freqs);
+    RUN(model_grad_qk_norm);
     RUN(backward_needs_kept_activations);
     return test_done();
 }
