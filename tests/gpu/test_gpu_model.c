@@ -37,6 +37,17 @@ static sr_hparams freqs_hp(void)
     return hp;
 }
 
+/* qwen3's math: per-head q/k RMSNorms before NEOX rope, tied, theta 1e6,
+ * heads of 16 where dim / heads is 12 (its key_length differs too). */
+static sr_hparams qk_norm_hp(void)
+{
+    sr_hparams hp = small_hp();
+    hp.qk_norm = hp.neox = hp.tied = 1;
+    hp.head_dim = hp.n_rot = 16;
+    hp.rope_theta = 1e6f;
+    return hp;
+}
+
 /* SmolLM2-135M's shape (tied, 9/3 heads of 64), random weights. */
 static sr_hparams smol_hp(void)
 {
@@ -132,15 +143,14 @@ static void forward_parity(const sr_hparams *hp, double tol)
 TEST(full_forward_small) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = small_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_biased) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = biased_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_rope_freqs) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = freqs_hp(); forward_parity(&hp, 2e-4); }
+TEST(full_forward_qk_norm) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = qk_norm_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_smol_shape) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = smol_hp(); forward_parity(&hp, 2e-3); }
 
 /* Prefill one prompt into a cache, fork it, decode 6 steps on 3 sequences
  * with the batch-invariant path: each step's last-token logits, CUDA vs
  * CPU; and the CUDA decode rows equal a CUDA full forward of the same text. */
-TEST(cached_decode)
+static void cached_case(const sr_hparams hp)
 {
-    if (!have_gpu) { test_skip("no CUDA device"); return; }
-    const sr_hparams hp = small_hp();
     enum { S = 3, P = 11, STEPS = 6, CAP = P + STEPS + 1 };
     sr_model c, g;
     sr_model_opts o = { .max_batch = S, .max_seq = CAP };
@@ -195,6 +205,9 @@ TEST(cached_decode)
     free(full); free(last[0]); free(last[1]);
     sr_model_free(&c); sr_model_free(&g);
 }
+
+TEST(cached_decode) { if (!have_gpu) { test_skip("no CUDA device"); return; } cached_case(small_hp()); }
+TEST(cached_decode_qk_norm) { if (!have_gpu) { test_skip("no CUDA device"); return; } cached_case(qk_norm_hp()); }
 
 /* The backward: a weighted sum of target log-probs as the loss; every
  * parameter's gradient, CUDA vs CPU, as one vector: relative L2 error. */
@@ -257,6 +270,7 @@ static void backward_case(const sr_hparams hp)
 TEST(backward_parity) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(small_hp()); }
 TEST(backward_parity_biased) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(biased_hp()); }
 TEST(backward_parity_rope_freqs) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(freqs_hp()); }
+TEST(backward_parity_qk_norm) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(qk_norm_hp()); }
 
 /* The real model, loaded from GGUF on both devices: the greedy choice at
  * every position of a text agrees at fp32 (all of them) and at bf16 (nearly
@@ -306,11 +320,14 @@ int main(void)
     RUN(full_forward_small);
     RUN(full_forward_biased);
     RUN(full_forward_rope_freqs);
+    RUN(full_forward_qk_norm);
     RUN(full_forward_smol_shape);
     RUN(cached_decode);
+    RUN(cached_decode_qk_norm);
     RUN(backward_parity);
     RUN(backward_parity_biased);
     RUN(backward_parity_rope_freqs);
+    RUN(backward_parity_qk_norm);
     RUN(real_model_greedy);
     return test_done();
 }
