@@ -195,11 +195,13 @@ TEST(loss_is_response_mean_and_accumulation_is_exact)
 }
 
 /* Weight decay pulls the matrices only: one step with and one without it
- * leave a qwen2 model's norms and biases the same bits, and its matrices not. */
-TEST(biases_and_norms_are_not_decayed)
+ * leave a qwen2 model's norms and biases (a qwen3's norms, its q/k head
+ * norms among them) the same bits, and its matrices not. */
+static void decay_case(const char *arch)
 {
     tiny a, b;
-    tiny_arch = "qwen2";
+    const int qwen3 = !strcmp(arch, "qwen3");
+    tiny_arch = arch;
     int ok = tiny_open(&a, "wd_a.gguf", 1, 2, 96) == 0 && tiny_open(&b, "wd_b.gguf", 1, 2, 96) == 0;
     tiny_arch = NULL;
     if (!ok) { CHECK(0); return; }
@@ -220,10 +222,13 @@ TEST(biases_and_norms_are_not_decayed)
     int same_vec = 1, diff_mat = 1;
     for (int l = 0; l < hp->n_layer; l++) {
         const sr_layer_params *A = &a.m.w.layer[l], *B = &b.m.w.layer[l];
-        CHECK(A->bqkv != NULL && A->bo == NULL);
-        if (!A->bqkv) break;
-        same_vec &= !memcmp(A->bqkv, B->bqkv, qkv * sizeof(float)) &&
-                    !memcmp(A->attn_norm, B->attn_norm, d_ * sizeof(float)) &&
+        CHECK(A->bo == NULL && (A->bqkv == NULL) == qwen3 && (A->q_norm != NULL) == qwen3);
+        if ((A->bqkv == NULL) == (A->q_norm == NULL)) break;
+        if (qwen3)   /* q_norm | k_norm, back to back */
+            same_vec &= !memcmp(A->q_norm, B->q_norm, 2 * (size_t)hp->head_dim * sizeof(float));
+        else
+            same_vec &= !memcmp(A->bqkv, B->bqkv, qkv * sizeof(float));
+        same_vec &= !memcmp(A->attn_norm, B->attn_norm, d_ * sizeof(float)) &&
                     !memcmp(A->ffn_norm, B->ffn_norm, d_ * sizeof(float));
         diff_mat &= memcmp(A->wq, B->wq, qkv * d_ * sizeof(float)) != 0 &&
                     memcmp(A->wo, B->wo, d_ * d_ * sizeof(float)) != 0;
@@ -234,6 +239,9 @@ TEST(biases_and_norms_are_not_decayed)
     sr_train_data_free(&d);
     tiny_close(&a); tiny_close(&b);
 }
+
+TEST(biases_and_norms_are_not_decayed) { decay_case("qwen2"); }
+TEST(qwen3_head_norms_are_not_decayed) { decay_case("qwen3"); }
 
 TEST(reported_loss_matches_reference)
 {
@@ -548,6 +556,7 @@ int main(void)
     RUN(render_masks_prompt_and_caps_length);
     RUN(loss_is_response_mean_and_accumulation_is_exact);
     RUN(biases_and_norms_are_not_decayed);
+    RUN(qwen3_head_norms_are_not_decayed);
     RUN(rope_freqs_are_not_trained);
     RUN(reported_loss_matches_reference);
     RUN(epochs_are_permutations_seeded);
