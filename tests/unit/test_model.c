@@ -128,6 +128,16 @@ TEST(params_layout_counts_everything)
     sr_params_map(&hp, base, &p, layer);
     CHECK(p.rope_freqs == p.output_norm + 32 && p.rope_freqs + hp.n_rot / 2 == base + sr_params_count(&hp));
     free(base);
+    /* qk_norm: q_norm | k_norm, head_dim each, after wv in every block */
+    hp.rope_freqs = 0;
+    hp.qk_norm = 1;
+    CHECK(sr_params_count(&hp) == 50 * 32 + 2 * (per_layer + 2 * (size_t)hp.head_dim) + 32);
+    base = calloc(sr_params_count(&hp), sizeof(float));
+    sr_params_map(&hp, base, &p, layer);
+    CHECK(layer[1].q_norm == layer[1].wv + 16 * 32 && layer[1].k_norm == layer[1].q_norm + hp.head_dim &&
+          layer[1].wo == layer[1].k_norm + hp.head_dim);
+    CHECK(p.output_norm + 32 == base + sr_params_count(&hp));
+    free(base);
 }
 
 TEST(random_init_is_deterministic)
@@ -228,8 +238,13 @@ TEST(arch_table_lookup)
     const sr_arch *q = sr_arch_find("qwen2", 5);
     CHECK(q != NULL && q->qkv_bias == SR_REQUIRED && q->out_bias == SR_ABSENT && q->rope == SR_ROPE_NEOX &&
           q->rope_factors == SR_ABSENT);
+    const sr_arch *q3 = sr_arch_find("qwen3", 5);
+    CHECK(q3 != NULL && q3->qk_norm == SR_REQUIRED && q3->qkv_bias == SR_ABSENT && q3->out_bias == SR_ABSENT &&
+          q3->rope == SR_ROPE_NEOX && q3->rope_factors == SR_ABSENT && q3->head == SR_HEAD_TIED_IF_ABSENT);
+    if (q3) sr_arch_tensor(q3->t.attn_k_norm, 3, ".weight", buf, sizeof buf);
+    CHECK(!strcmp(buf, "blk.3.attn_k_norm.weight"));
     sr_arch_list(buf, sizeof buf);
-    CHECK(!strcmp(buf, "\"llama\", \"qwen2\""));
+    CHECK(!strcmp(buf, "\"llama\", \"qwen2\", \"qwen3\""));
 }
 
 TEST(kv_heads_default_to_heads)
