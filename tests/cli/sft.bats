@@ -181,3 +181,16 @@ PY
     assert_success
     assert_output --partial '"finish":"length"'
 }
+
+@test "a qwen3 model (q/k head norms, heads of key_length) trains, and its checkpoint keeps the norms and generates" {
+    write_tiny_model "$T/q3.gguf" --arch qwen3 --head-dim 12
+    run --separate-stderr sr-sft -m "$T/q3.gguf" -i "$T/ex.mp" -o "$T/o3.gguf" --threads 2 --lr 1e-3 \
+        --batch 2 --max-steps 2
+    assert_success
+    # the head norms are written back under their names
+    run grep -a -c "blk.1.attn_k_norm.weight" "$T/o3.gguf"
+    assert_success
+    run --separate-stderr bash -c "sr-gen -m '$T/o3.gguf' -i '$T/ex.mp' --max-tokens 4 --max-prompt-tokens 64 | sr-cat"
+    assert_success
+    assert_output --partial '"finish":"length"'
+}
