@@ -419,12 +419,13 @@ static void linear(const sr_model *m, int rows, float *y, const float *x, const 
 void sr_model_copy_strided(const sr_model *m, float *dst, int dstride, const float *src, int sstride,
                            int n, int width)
 {
-    float **d = m->act.rows, **s = d + n;
+    float **d = m->act.rows;
+    const float **s = (const float **)(d + n);   /* the array's second half holds the sources */
     for (int i = 0; i < n; i++) {
         d[i] = dst + (size_t)i * dstride;
-        s[i] = (float *)src + (size_t)i * sstride;
+        s[i] = src + (size_t)i * sstride;
     }
-    sr_copy_rows(&m->ctx, d, (const float *const *)s, n, width);
+    sr_copy_rows(&m->ctx, d, s, n, width);
 }
 
 /* qwen3's head norms: q and k leave the q|k|v rows for contiguous rows of
