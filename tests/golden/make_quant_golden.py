@@ -17,14 +17,19 @@ tests/unit/test_quant_presets.c.
      ended up in, checksums of gguf-py's dequantization of each quantized
      tensor (so sr's must match to the bit), and llama.cpp's logits as
      float32 bits (KV cache in F32 and flash attention off, as sr runs).
-The F32 originals are not committed: the test writes them again with the
-same options through tests/tools/tinymodel.c.
+  5. quant/blocks.json keeps, per file, the raw bytes (base64) of every
+     tensor llama-quantize did not leave in F32; the F32 ones are checked
+     to be the original's bytes.
+No GGUF is committed: the test writes the F32 originals again with the same
+options through tests/tools/tinymodel.c and builds each preset's file from
+the original's metadata and F32 tensors with the blocks put in.
 
   make -j2 NVCC= build/rel/tests/sr-tiny-model
   /work/venv-quant/bin/python tests/golden/make_quant_golden.py
 
 LLAMA_CPP names the llama.cpp tree (source with build/bin beside it).
 """
+import base64
 import json
 import os
 import subprocess
@@ -83,6 +88,20 @@ def tensor_checks(path):
     return out
 
 
+def blocks(path, f32):
+    """The quantized tensors' raw bytes, base64; the rest must be f32's."""
+    orig = {t.name: t for t in gguf.GGUFReader(f32).tensors}
+    out = {}
+    for t in gguf.GGUFReader(path).tensors:
+        raw = t.data.tobytes()
+        if t.tensor_type.name == "F32":
+            if raw != orig[t.name].data.tobytes():
+                raise SystemExit(f"{path}: F32 tensor {t.name} differs from the original")
+            continue
+        out[t.name] = base64.b64encode(raw).decode()
+    return out
+
+
 def main():
     tmp = tempfile.mkdtemp()
     tool = os.path.join(tmp, "llama_logits")
@@ -93,6 +112,7 @@ def main():
            "llama_cpp": subprocess.run(["git", "-C", LLAMA, "describe", "--always", "--tags"],
                                        capture_output=True, text=True).stdout.strip() or LLAMA,
            "cases": {}, "files": []}
+    all_blocks = {}
     for case, o in CASES.items():
         f32 = os.path.join(tmp, case + ".F32.gguf")
         run([TINY, "-o", f32, "--dim", str(o["dim"]), "--ffn-dim", str(o["ffn_dim"]),
@@ -100,15 +120,19 @@ def main():
         doc["cases"][case] = dict(o, logits_f32="".join(logits(tool, f32)))
         for p in PRESETS if case == "k256" else FALLBACK:
             name = f"{case}.{p}.gguf"
-            path = os.path.join(OUT, name)
+            path = os.path.join(tmp, name)
             run([os.path.join(BIN, "llama-quantize"), f32, path, p])
             types = sorted(set(tensor_types(path).values()))
             doc["files"].append({"file": name, "case": case, "preset": p, "types": types,
                                  "dequant": tensor_checks(path),
                                  "logits": "".join(logits(tool, path))})
+            all_blocks[name] = blocks(path, f32)
             print(f"{name}: {os.path.getsize(path)} bytes, types {types}", file=sys.stderr)
     with open(os.path.join(OUT, "logits.json"), "w") as f:
         json.dump(doc, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(OUT, "blocks.json"), "w") as f:
+        json.dump(all_blocks, f, indent=0, sort_keys=True)
         f.write("\n")
 
 

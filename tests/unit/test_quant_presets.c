@@ -1,7 +1,8 @@
 /* test_quant_presets.c — a tiny llama model in each of llama.cpp's
- * quantization presets (tests/golden/quant/, written by
- * tests/golden/make_quant_golden.py with llama-quantize) loads in sr and gives
- * llama.cpp's logits for the same file.
+ * quantization presets loads in sr and gives llama.cpp's logits for the same
+ * file. tests/golden/make_quant_golden.py ran llama-quantize and kept its
+ * blocks (quant/blocks.json) and llama.cpp's logits (quant/logits.json); the
+ * test writes each file again from those blocks and tinymodel.c's original.
  *
  * llama.cpp multiplies quantized weights by activations it quantizes too
  * (to Q8_K / Q8_0), while sr dequantizes the weights to fp32 at load and
@@ -13,6 +14,7 @@
  * that misplaced values would give an error like the preset's or worse. */
 #include "test.h"
 #include "test_logits.h"
+#include "base/base64.h"
 #include "lm/gguf.h"
 #include "lm/model.h"
 #include "../tools/tinymodel.h"
@@ -36,7 +38,7 @@ static float *run_logits(sr_model *m, const int32_t *tok, int n)
     return out;
 }
 
-typedef struct { float *sr_f32, *ll_f32; size_t n; } case_ref;
+typedef struct { float *sr_f32, *ll_f32; size_t n; char path[256]; } case_ref;
 
 /* The F32 original, written again by tinymodel.c with the case's options:
  * sr's logits on it, which must be llama.cpp's on the script's copy. */
@@ -47,14 +49,11 @@ static int case_reference(json_t *c, const int32_t *tok, int nt, case_ref *r)
     to.ffn_dim = (int)json_integer_value(json_object_get(c, "ffn_dim"));
     to.n_layer = (int)json_integer_value(json_object_get(c, "layers"));
     to.seed = (uint64_t)json_integer_value(json_object_get(c, "seed"));
-    char path[256];
     const char *dir = getenv("TMPDIR");
-    snprintf(path, sizeof path, "%s/sr-test-quant-%d.gguf", dir ? dir : "/tmp", (int)getpid());
-    if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0) { printf("#   %s\n", err); return -1; }
+    snprintf(r->path, sizeof r->path, "%s/sr-test-quant-%d.gguf", dir ? dir : "/tmp", (int)getpid());
+    if (sr_tiny_model_write(r->path, &to, NULL, err, sizeof err) < 0) { printf("#   %s\n", err); return -1; }
     sr_model m;
-    int rc = sr_model_load(&m, path, &opts, err, sizeof err);
-    unlink(path);
-    if (rc < 0) { printf("#   %s\n", err); return -1; }
+    if (sr_model_load(&m, r->path, &opts, err, sizeof err) < 0) { printf("#   %s\n", err); return -1; }
     r->n = (size_t)m.hp.vocab * (size_t)nt;
     r->sr_f32 = run_logits(&m, tok, nt);
     r->ll_f32 = test_unhex_floats(json_string_value(json_object_get(c, "logits_f32")), r->n);
@@ -125,12 +124,58 @@ static double preset_bound(const char *p)
     return 0.04;   /* Q6_K, Q8_0 */
 }
 
-static void check_file(json_t *f, const case_ref *r, const int32_t *tok, int nt)
+/* The preset's file as llama-quantize wrote it, less the two keys it adds
+ * (general.file_type, general.quantization_version, which sr does not read):
+ * the F32 original's metadata and F32 tensors, with llama-quantize's blocks
+ * (blocks.json) in place of the tensors it quantized, their types from the
+ * "dequant" entry. Written to path; 0, or -1 with a message. */
+static int build_preset(const char *path, const case_ref *r, json_t *f, json_t *blocks)
+{
+    json_t *dq = json_object_get(f, "dequant");
+    gguf_file g;
+    if (gguf_open(&g, r->path, err, sizeof err) < 0) return -1;
+    gguf_tensor *t = malloc(g.n_tensors * sizeof *t);
+    void **bufs = calloc(g.n_tensors, sizeof *bufs);
+    int rc = 0;
+    for (uint64_t i = 0; i < g.n_tensors && rc == 0; i++) {
+        t[i] = g.tensors[i];
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)t[i].name.n, t[i].name.p);
+        const char *b64 = json_string_value(json_object_get(blocks, name));
+        if (!b64) continue;
+        const char *type = json_string_value(json_array_get(json_object_get(dq, name), 0));
+        int ty = -1;
+        for (int k = 0; k < 64 && type; k++) if (!strcmp(gguf_type_name((enum gguf_ttype)k), type)) ty = k;
+        size_t n = strlen(b64), bad;
+        bufs[i] = malloc(n / 4 * 3 + 1);
+        long got = sr_base64_decode(bufs[i], b64, n, &bad);
+        if (ty < 0 || got < 0 || (uint64_t)got != gguf_type_size((enum gguf_ttype)ty, t[i].n_elems)) {
+            snprintf(err, sizeof err, "blocks.json: tensor %s: bad type or length", name);
+            rc = -1;
+            break;
+        }
+        t[i].type = (enum gguf_ttype)ty;
+        t[i].data = bufs[i];
+    }
+    if (rc == 0) rc = gguf_write(path, g.kv, g.n_kv, t, g.n_tensors, 0, err, sizeof err);
+    for (uint64_t i = 0; i < g.n_tensors; i++) free(bufs[i]);
+    free(bufs);
+    free(t);
+    gguf_close(&g);
+    return rc;
+}
+
+static void check_file(json_t *f, json_t *blocks, const case_ref *r, const int32_t *tok, int nt)
 {
     const char *file = json_string_value(json_object_get(f, "file"));
     const char *preset = json_string_value(json_object_get(f, "preset"));
     char path[512];
-    snprintf(path, sizeof path, DIR "%s", file);
+    snprintf(path, sizeof path, "%s.%s", r->path, file);
+    if (build_preset(path, r, f, json_object_get(blocks, file)) < 0) {
+        printf("#   %s: %s\n", file, err);
+        CHECK(!"preset file built");
+        return;
+    }
     check_types(path, json_object_get(f, "types"));
     check_dequant(path, json_object_get(f, "dequant"));
     sr_model m;
@@ -157,13 +202,15 @@ static void check_file(json_t *f, const case_ref *r, const int32_t *tok, int nt)
     free(got);
     free(ll);
     sr_model_free(&m);
+    unlink(path);
 }
 
 TEST(every_preset_loads_and_matches_llama_cpp)
 {
     json_error_t e;
     json_t *j = json_load_file(DIR "logits.json", 0, &e);
-    if (!j) { printf("#   " DIR "logits.json: %s\n", e.text); CHECK(0); return; }
+    json_t *blocks = json_load_file(DIR "blocks.json", 0, &e);
+    if (!j || !blocks) { printf("#   " DIR "logits.json, blocks.json: %s\n", e.text); CHECK(0); return; }
     json_t *jt = json_object_get(j, "tokens"), *cases = json_object_get(j, "cases");
     int nt = (int)json_array_size(jt);
     int32_t tok[16];
@@ -176,22 +223,24 @@ TEST(every_preset_loads_and_matches_llama_cpp)
     json_t *c;
     json_object_foreach(cases, cname, c) {
         case_ref r = {0};
-        if (case_reference(c, tok, nt, &r) < 0) { CHECK(!"F32 original"); continue; }
+        if (case_reference(c, tok, nt, &r) < 0) { unlink(r.path); CHECK(!"F32 original"); continue; }
         json_t *files = json_object_get(j, "files");
         for (size_t k = 0; k < json_array_size(files); k++) {
             json_t *f = json_array_get(files, k);
             if (strcmp(json_string_value(json_object_get(f, "case")), cname) != 0) continue;
             const char *p = json_string_value(json_object_get(f, "preset"));
             for (int w = 0; w < 16; w++) if (strcmp(p, want[w]) == 0) seen |= 1 << w;
-            check_file(f, &r, tok, nt);
+            check_file(f, blocks, &r, tok, nt);
             nfiles++;
         }
+        unlink(r.path);
         free(r.sr_f32);
         free(r.ll_f32);
     }
     printf("# %d files\n", nfiles);
     CHECK(seen == 0xffff && nfiles >= 16);
     json_decref(j);
+    json_decref(blocks);
 }
 
 int main(void)
