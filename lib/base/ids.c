@@ -53,6 +53,11 @@ sr_rng sr_rng_epoch(uint64_t seed, int64_t epoch)
     return (sr_rng){ sr_hash(&epoch, sizeof epoch, seed) };
 }
 
+sr_rng sr_rng_bootstrap(uint64_t seed)
+{
+    return (sr_rng){ sr_hash("bootstrap", 9, seed) };
+}
+
 /* Odd multipliers keep two hashes from cancelling when they are equal. */
 uint64_t sr_train_inputs_hash(uint64_t parent_hash, uint64_t data_hash)
 {

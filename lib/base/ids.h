@@ -77,6 +77,13 @@ uint64_t sr_eft_balance_key(const char example_id[17], uint64_t seed);
  * --keep P keeps the trees below P; --held-out the others. */
 unsigned sr_split_percentile(const char *tree_id, size_t n, const char *salt, size_t salt_len);
 
+/* --- evaluation (lib/sr/winrate.c) --- */
+
+/* The stream that draws a head-to-head report's bootstrap resamples: XXH64
+ * of "bootstrap" with --seed as the seed, so an interval is the same on
+ * every run of the same records. */
+sr_rng sr_rng_bootstrap(uint64_t seed);
+
 /* The stream a random-init model (lm/model.h) fills its weights from: the
  * seed itself, so a preset and a seed name one model on every machine. */
 sr_rng sr_rng_for_init(uint64_t seed);
