@@ -1,7 +1,8 @@
 /* sr-judge — the model judges responses with the additive 5-point rubric
- * (METHOD step 3 and "The judge prompt"; sr/judging.h); with --eval, no
- * model: how well judged scores agree with the human ranking of OASST
- * replies (sr/agreement.h). */
+ * (METHOD step 3 and "The judge prompt"; sr/judging.h), or with --pairwise
+ * which of two responses is better, asked in both orders
+ * (sr/pairwise_judging.h); with --eval, no model: how well judged scores
+ * agree with the human ranking of OASST replies (sr/agreement.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,10 @@
 #include "sr/agreement.h"
 #include "sr/judge.h"
 #include "sr/judging.h"
+#include "sr/pairwise_judging.h"
 
 typedef struct opts {
-    bool eval;
+    bool eval, pairwise;
     const char *eval_json;
     /* judging */
     sr_llm_opts llm;
@@ -33,6 +35,45 @@ static int run_eval(sr_cli *cli, const opts *o)
     return SR_EXIT_OK;
 }
 
+/* The model, sized for eo's longest judge prompt: the arena and the
+ * caches are only touched as far as the prompts really reach. */
+static void open_judge(sr_llm *llm, const opts *o, sr_gen_opts *eo)
+{
+    char err[512];
+    if (sr_sample_check(&eo->sample, err, sizeof err) < 0) sr_usage_error("%s", err);
+    sr_model_opts mo = { .max_batch = (eo->slots + eo->cap - 1) / eo->cap, .max_seq = eo->cap };
+    sr_llm_open(llm, &o->llm, &mo);
+    eo->eot = sr_chat_eot(&llm->chat);
+}
+
+static sr_gen_opts engine_opts(const opts *o, int cap)
+{
+    return (sr_gen_opts){
+        { (float)o->temperature, (float)o->top_p, (float)o->min_p, 1.0f, (int)o->top_k },
+        (int)o->max_tokens, (int)o->batch, cap, 0,
+    };
+}
+
+static int run_pairwise(sr_cli *cli, const opts *o)
+{
+    sr_pairwise_opts po = { o->max_prompt_tokens, (uint64_t)o->seed, 0, 1, o->keep_text, o->quiet };
+    if (o->shard && sr_shard_parse(o->shard, &po.shard_k, &po.shard_n) < 0)
+        sr_usage_error("--shard: '%s' is not K/N with 0 <= K < N", o->shard);
+    char err[512];
+    sr_pairwise pw;
+    int rc = sr_pairwise_load(&pw, o->template_path, err, sizeof err);
+    if (rc == SR_TMPL_EBAD) sr_usage_error("--template: %s", err);
+    if (rc < 0) sr_die(SR_EXIT_FAIL, "--template: %s", err);
+    sr_gen_opts eo = engine_opts(o, sr_pairwise_cap(&po, (int)o->max_tokens));
+    sr_llm llm;
+    open_judge(&llm, o, &eo);
+    sr_pairwise_run(cli, &llm, &pw, &po, &eo);
+    sr_pairwise_free(&pw);
+    sr_llm_close(&llm);
+    sr_cli_finish(cli);
+    return SR_EXIT_OK;
+}
+
 static int run_judge(sr_cli *cli, const opts *o)
 {
     sr_judging_opts jo = { o->k, o->retries, o->max_prompt_tokens, (uint64_t)o->seed, 0, 1,
@@ -44,17 +85,9 @@ static int run_judge(sr_cli *cli, const opts *o)
     int rc = sr_rubric_load(&rb, o->template_path, err, sizeof err);
     if (rc == SR_JUDGE_EBAD) sr_usage_error("--template: %s", err);
     if (rc < 0) sr_die(SR_EXIT_FAIL, "--template: %s", err);
-    sr_gen_opts eo = {
-        { (float)o->temperature, (float)o->top_p, (float)o->min_p, 1.0f, (int)o->top_k },
-        (int)o->max_tokens, (int)o->batch, sr_judging_cap(&jo, (int)o->max_tokens), 0,
-    };
-    if (sr_sample_check(&eo.sample, err, sizeof err) < 0) sr_usage_error("%s", err);
-    /* Sized for the longest judge prompt allowed: the arena and the caches
-     * are only touched as far as the prompts really reach. */
+    sr_gen_opts eo = engine_opts(o, sr_judging_cap(&jo, (int)o->max_tokens));
     sr_llm llm;
-    sr_model_opts mo = { .max_batch = (eo.slots + eo.cap - 1) / eo.cap, .max_seq = eo.cap };
-    sr_llm_open(&llm, &o->llm, &mo);
-    eo.eot = sr_chat_eot(&llm.chat);
+    open_judge(&llm, o, &eo);
     sr_judging_run(cli, &llm, &rb, &jo, &eo);
     sr_rubric_free(&rb);
     sr_llm_close(&llm);
@@ -75,8 +108,10 @@ int main(int argc, char **argv)
         { "eval", 0, SR_OPT_FLAG, &o.eval, NULL,
           "no judging: agreement of judged ranked records' scores with their human ranks", 0, 0 },
         { "eval-json", 0, SR_OPT_STR, &o.eval_json, "FILE", "--eval: also write the measures as one JSON object", 0, 0 },
+        { "pairwise", 0, SR_OPT_FLAG, &o.pairwise, NULL,
+          "which of response_a and response_b is better, asked in both orders (one judgement each)", 0, 0 },
         { "template", 0, SR_OPT_STR, &o.template_path, "FILE",
-          "the judge prompt, with {prompt} and {response} (default: the built-in rubric)", 0, 0 },
+          "the judge prompt, with {prompt} and {response} (--pairwise: {response_a}, {response_b})", 0, 0 },
         { "keep-text", 0, SR_OPT_FLAG, &o.keep_text, NULL, "keep the judgement texts (key judgements)", 0, 0 },
         { "samples", 'k', SR_OPT_INT, &o.k, "N", "judgements per record, their scores averaged", 1, 64 },
         { "no-force-score", 0, SR_OPT_FLAG, &o.no_force, NULL,
@@ -99,13 +134,19 @@ int main(int argc, char **argv)
     };
     sr_cli cli = {
         .name = "sr-judge",
-        .summary = "Score responses with the model as a judge (additive 5-point rubric), or --eval the scores.",
+        .summary = "Score responses with the model as a judge (additive 5-point rubric), compare two\n"
+                   "(--pairwise), or --eval the scores.",
         .usage = "[OPTION]...",
-        .details = "Input: records with prompt and response (--eval: judged ranked records with prompt_id,\n"
-                   "human_rank and score). Output: the records plus score (the mean, or nil) and scores\n"
-                   "(--keep-text: judgements); with --eval, the agreement report as text.",
+        .details = "Input: records with prompt and response (--pairwise: prompt, response_a, response_b;\n"
+                   "--eval: judged ranked records with prompt_id, human_rank and score). Output: the records\n"
+                   "plus score (the mean, or nil) and scores (--pairwise: verdict a, b or tie, or nil, and\n"
+                   "verdicts, the two orders'; --keep-text: judgements); with --eval, the agreement report.",
     };
     sr_cli_parse(&cli, table, argc, argv);
     if (o.eval_json && !o.eval) sr_usage_error("--eval-json needs --eval");
-    return o.eval ? run_eval(&cli, &o) : run_judge(&cli, &o);
+    if (o.eval && o.pairwise) sr_usage_error("--eval and --pairwise exclude each other");
+    if (o.pairwise && o.no_force) sr_usage_error("--pairwise always forces a verdict line; --no-force-score is "
+                                                  "for scores");
+    if (o.eval) return run_eval(&cli, &o);
+    return o.pairwise ? run_pairwise(&cli, &o) : run_judge(&cli, &o);
 }

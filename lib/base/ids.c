@@ -110,6 +110,11 @@ uint64_t sr_judge_force_seed(uint64_t record_seed, int s)
     return rehash(record_seed, ((uint64_t)1 << 32) + (uint64_t)s);
 }
 
+uint64_t sr_pairwise_order_seed(uint64_t record_seed, int order)
+{
+    return order == 0 ? record_seed : rehash(record_seed, ((uint64_t)1 << 33) + (uint64_t)order);
+}
+
 /* --- sr-pairs (lib/sr/pairs.c, lib/sr/eft.c): pair ids and EFT example ids --- */
 
 void sr_pair_id(const char *prompt_id, size_t prompt_id_len, const char *chosen_id, size_t chosen_id_len,

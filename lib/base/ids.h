@@ -57,6 +57,12 @@ uint64_t sr_judge_retry_seed(uint64_t record_seed, int attempt);
  * retry's, with hash seeds 2^32 + s that no attempt number reaches. */
 uint64_t sr_judge_force_seed(uint64_t record_seed, int s);
 
+/* The seed of order `order` of a pairwise judgement (sr-judge --pairwise):
+ * the record's own for the first (0), a rehash with 2^33 + order, which
+ * neither a retry nor a forced line reaches, for the swapped one (1). Its
+ * forced verdict line draws from sr_judge_force_seed(this, 0). */
+uint64_t sr_pairwise_order_seed(uint64_t record_seed, int order);
+
 /* --- sr-pairs (lib/sr/pairs.c, lib/sr/eft.c): pair ids and EFT example ids --- */
 
 /* A preference pair's id: XXH64 (seed 0) of its prompt id, chosen id and

@@ -2,7 +2,6 @@
  * the built-in rubric. */
 #include "sr/judge.h"
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,154 +51,25 @@ const char *sr_judge_builtin_template(void) { return builtin; }
 
 /* ---- templates ---------------------------------------------------------------- */
 
-static const char PH_PROMPT[] = "{prompt}", PH_RESPONSE[] = "{response}";
-
-static bool starts(const char *s, size_t n, const char *lit)
-{
-    size_t k = strlen(lit);
-    return n >= k && memcmp(s, lit, k) == 0;
-}
-
-static size_t line_of(const char *s, size_t at)
-{
-    size_t line = 1;
-    for (size_t i = 0; i < at; i++) line += s[i] == '\n';
-    return line;
-}
+static const char *const NAMES[] = { "prompt", "response" };
 
 int sr_judge_tmpl_init(sr_judge_tmpl *t, const char *text, size_t len, char *err, size_t errlen)
 {
-    memset(t, 0, sizeof *t);
-    size_t bad = sr_utf8_valid_prefix(text, len);
-    if (bad != len) {
-        snprintf(err, errlen, "invalid UTF-8 at byte %zu (line %zu)", bad, line_of(text, bad));
-        return SR_JUDGE_EBAD;
-    }
-    bool has_prompt = false, has_response = false;
-    for (size_t i = 0; i < len; i++) {
-        const char *p = text + i;
-        size_t left = len - i;
-        if (*p == '{') {
-            if (left > 1 && p[1] == '{') { i++; continue; }
-            if (starts(p, left, PH_PROMPT)) { has_prompt = true; i += sizeof PH_PROMPT - 2; continue; }
-            if (starts(p, left, PH_RESPONSE)) { has_response = true; i += sizeof PH_RESPONSE - 2; continue; }
-            size_t k = 1;
-            while (k < left && k < 40 && p[k] != '}' && p[k] != '{' && p[k] != '\n') k++;
-            if (k < left && p[k] == '}')
-                snprintf(err, errlen, "line %zu: unknown placeholder \"%.*s\" (the placeholders are "
-                         "{prompt} and {response}; write {{ and }} for literal braces)",
-                         line_of(text, i), (int)(k + 1), p);
-            else
-                snprintf(err, errlen, "line %zu: a lone '{' (write {{ for a literal brace)", line_of(text, i));
-            return SR_JUDGE_EBAD;
-        }
-        if (*p == '}') {
-            if (left > 1 && p[1] == '}') { i++; continue; }
-            snprintf(err, errlen, "line %zu: a lone '}' (write }} for a literal brace)", line_of(text, i));
-            return SR_JUDGE_EBAD;
-        }
-    }
-    if (!has_prompt || !has_response) {
-        snprintf(err, errlen, "the placeholder %s is missing (a judge template needs both {prompt} and {response})",
-                 !has_prompt ? PH_PROMPT : PH_RESPONSE);
-        return SR_JUDGE_EBAD;
-    }
-    t->text = malloc(len + 1);
-    if (!t->text) {
-        snprintf(err, errlen, "out of memory");
-        return SR_JUDGE_EIO;
-    }
-    memcpy(t->text, text, len);
-    t->text[len] = 0;
-    t->len = len;
-    return 0;
+    return sr_tmpl_init(t, text, len, NAMES, 2, err, errlen);
 }
 
 int sr_judge_tmpl_load(sr_judge_tmpl *t, const char *path, char *err, size_t errlen)
 {
-    if (!path) return sr_judge_tmpl_init(t, builtin, sizeof builtin - 1, err, errlen);
-    memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return SR_JUDGE_EIO;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (cap - n < 4096) {
-            cap = cap ? 2 * cap : 8192;
-            if (cap > ((size_t)1 << 26)) {      /* a prompt template, not a corpus */
-                snprintf(err, errlen, "%s: larger than 64 MiB", path);
-                free(buf);
-                fclose(f);
-                return SR_JUDGE_EBAD;
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                snprintf(err, errlen, "%s: out of memory", path);
-                free(buf);
-                fclose(f);
-                return SR_JUDGE_EIO;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) {
-        snprintf(err, errlen, "read %s: %s", path, strerror(errno));
-        free(buf);
-        fclose(f);
-        return SR_JUDGE_EIO;
-    }
-    fclose(f);
-    char why[400];
-    int rc = sr_judge_tmpl_init(t, buf ? buf : "", n, why, sizeof why);
-    if (rc) snprintf(err, errlen, "%s: %s", path, why);
-    free(buf);
-    return rc;
+    return sr_tmpl_load(t, path, builtin, NAMES, 2, err, errlen);
 }
 
-void sr_judge_tmpl_free(sr_judge_tmpl *t)
-{
-    free(t->text);
-    memset(t, 0, sizeof *t);
-}
+void sr_judge_tmpl_free(sr_judge_tmpl *t) { sr_tmpl_free(t); }
 
 char *sr_judge_render(const sr_judge_tmpl *t, const char *prompt, size_t prompt_len,
                       const char *response, size_t response_len, size_t *len)
 {
-    /* Two passes over the template: the size, then the text. */
-    char *out = NULL;
-    size_t total = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        size_t o = 0;
-        for (size_t i = 0; i < t->len; i++) {
-            const char *p = t->text + i;
-            size_t left = t->len - i;
-            const char *put = p;
-            size_t n = 1;
-            if (*p == '{' && starts(p, left, PH_PROMPT)) {
-                put = prompt; n = prompt_len; i += sizeof PH_PROMPT - 2;
-            } else if (*p == '{' && starts(p, left, PH_RESPONSE)) {
-                put = response; n = response_len; i += sizeof PH_RESPONSE - 2;
-            } else if ((*p == '{' || *p == '}') && left > 1 && p[1] == *p) {
-                i++;
-            }
-            if (out && n) memcpy(out + o, put, n);
-            o += n;
-        }
-        if (!out) {
-            total = o;
-            out = malloc(total + 1);
-            if (!out) return NULL;
-        }
-    }
-    out[total] = 0;
-    if (len) *len = total;
-    return out;
+    const sr_tmpl_val v[] = { { prompt, prompt_len }, { response, response_len } };
+    return sr_tmpl_render(t, v, len);
 }
 
 /* ---- the score parser --------------------------------------------------------- */

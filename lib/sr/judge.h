@@ -25,15 +25,16 @@
 
 #include <stddef.h>
 
+#include "sr/template.h"
+
 /* The built-in template (NUL-terminated, static). */
 const char *sr_judge_builtin_template(void);
 
-typedef struct sr_judge_tmpl {
-    char *text;         /* the template as given (malloc'd, NUL-terminated) */
-    size_t len;
-} sr_judge_tmpl;
+/* A judge template is a template (sr/template.h) with the placeholders
+ * {prompt} and {response}. */
+typedef sr_tmpl sr_judge_tmpl;
 
-enum { SR_JUDGE_EIO = -1, SR_JUDGE_EBAD = -2 };
+enum { SR_JUDGE_EIO = SR_TMPL_EIO, SR_JUDGE_EBAD = SR_TMPL_EBAD };
 
 /* Check a template and keep a copy: 0, or SR_JUDGE_EBAD with the reason in
  * err — a missing {prompt} or {response} (named), an unknown placeholder or a

@@ -103,7 +103,8 @@ static void attempt(judging *r, size_t i, bool retry, sr_ordered_req *q)
     for (int s = 0; s < r->o->k; s++)
         if (!retry || j->score[s] == NO_SCORE) j->which[n++] = s;
     j->pending = n;
-    *q = (sr_ordered_req){ i, n, retry ? sr_judge_retry_seed(j->seed, j->attempt) : j->seed, TAG_JUDGE };
+    *q = (sr_ordered_req){ .rec = i, .n = n, .seed = retry ? sr_judge_retry_seed(j->seed, j->attempt) : j->seed,
+                           .tag = TAG_JUDGE };
 }
 
 static void judge_start(void *ctx, size_t i, sr_ordered_req *q) { attempt(ctx, i, false, q); }

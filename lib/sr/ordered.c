@@ -44,7 +44,8 @@ static int next(void *ctx, sr_gen_req *req)
         st->start(st->ctx, q.rec, &q);
     }
     const sr_ordered_rec *r = &o->recs[q.rec];
-    *req = (sr_gen_req){ r->prompt, r->prompt_len, q.n, q.seed, to_user(q.rec, q.tag) };
+    *req = (sr_gen_req){ q.prompt ? q.prompt : r->prompt, q.prompt ? q.prompt_len : r->prompt_len,
+                         q.n, q.seed, to_user(q.rec, q.tag) };
     return 1;
 }
 

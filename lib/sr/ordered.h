@@ -42,6 +42,11 @@ typedef struct sr_ordered_req {
     int n;
     uint64_t seed;
     int tag;
+    /* Optional: a prompt of the stage's own for this request, kept by the
+     * stage until the request has been handed out (the engine copies it);
+     * NULL: the record's prompt (sr-judge --pairwise: the swapped order). */
+    const int32_t *prompt;
+    int prompt_len;
 } sr_ordered_req;
 
 typedef struct sr_ordered_stage {
