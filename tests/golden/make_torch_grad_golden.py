@@ -93,14 +93,14 @@ LLAMA3_ROPE = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "hi
 
 # dim 32, 4 query heads of 8 over 2 kv heads (grouped), 2 blocks, vocab 128.
 BASE = {"vocab": 128, "dim": 32, "ffn_dim": 48, "layers": 2, "heads": 4, "kv_heads": 2, "head_dim": None,
-        "tied": False, "bias": False, "theta": 10000.0, "eps": 1e-5, "rope": None}
+        "tied": False, "bias": False, "theta": 10000.0, "eps": 1e-5, "rope": None, "variants": False}
 CASES = {
-    "llama": {"arch": "llama", "seed": 1},
+    "llama": {"arch": "llama", "seed": 1, "variants": True},
     "llama_tied_mha": {"arch": "llama", "seed": 2, "tied": True, "kv_heads": 4, "eps": 1e-6},
     "llama_bias": {"arch": "llama", "seed": 3, "bias": True},
     "llama_rope_freqs": {"arch": "llama", "seed": 4, "theta": 10000.0, "rope": LLAMA3_ROPE},
     "qwen2": {"arch": "qwen2", "seed": 5, "tied": True, "theta": 1000000.0, "eps": 1e-6},
-    "qwen3": {"arch": "qwen3", "seed": 6, "head_dim": 12, "theta": 1000000.0, "eps": 1e-6},
+    "qwen3": {"arch": "qwen3", "seed": 6, "head_dim": 12, "theta": 1000000.0, "eps": 1e-6, "variants": True},
 }
 
 # The data: (prompt length, response length) per SFT example and, per DPO
@@ -108,6 +108,11 @@ CASES = {
 SFT_SHAPES = [(5, 7), (3, 6), (8, 8), (2, 5)]
 DPO_SHAPES = [(4, 6, 3), (6, 2, 7), (3, 5, 5)]
 DPO = {"kind": "sigmoid", "beta": 0.1, "length_norm": False, "rpo_alpha": 0.0}
+# The other losses of the family, for the cases with "variants": their
+# gradients reach the model through the same dlp, with other weights.
+DPO_VARIANTS = [{"kind": "ipo", "beta": 0.1, "length_norm": False, "rpo_alpha": 0.0},
+                {"kind": "hinge", "beta": 0.5, "length_norm": False, "rpo_alpha": 0.0},
+                {"kind": "sigmoid", "beta": 0.1, "length_norm": True, "rpo_alpha": 0.5}]
 
 
 def b64(a):
@@ -276,17 +281,32 @@ def sft_case(model, c, hd, sft):
     return float(loss.detach()), grads(model, c, hd)
 
 
-def dpo_case(model, ref, c, hd, dpo):
+def pair_loss(o, pw, pl, rw, rl, nw, nl):
+    """One pair's loss as sr_dpo_pair has it, written from lib/sr/dpo.h."""
+    sw, sl = (1.0 / nw, 1.0 / nl) if o["length_norm"] else (1.0, 1.0)
+    h = (pw - rw) * sw - (pl - rl) * sl
+    beta = o["beta"]
+    if o["kind"] == "sigmoid":
+        loss = torch.nn.functional.softplus(-beta * h)
+    elif o["kind"] == "ipo":
+        loss = (h - 1.0 / (2.0 * beta)) ** 2
+    elif o["kind"] == "hinge":
+        loss = torch.relu(1.0 - beta * h)
+    else:
+        raise SystemExit(f"unknown DPO loss {o['kind']}")
+    return loss + o["rpo_alpha"] * (-pw / nw)
+
+
+def dpo_case(model, ref, c, hd, dpo, o):
     with torch.no_grad():
         ref_lp = [[float(seq_logps(ref, s)[0].sum()) for s in pair] for pair in dpo]
     model.zero_grad()
-    beta = DPO["beta"]
     total, pol = 0, []
     for pair, r in zip(dpo, ref_lp):
         pw, pl = (seq_logps(model, s)[0].sum() for s in pair)
         pol.append([float(pw.detach()), float(pl.detach())])
-        h = (pw - r[0]) - (pl - r[1])
-        total = total + torch.nn.functional.softplus(-beta * h)
+        n = [len(s["ids"]) - s["resp"] for s in pair]
+        total = total + pair_loss(o, pw, pl, r[0], r[1], n[0], n[1])
     loss = total / len(dpo)
     loss.backward()
     return float(loss.detach()), grads(model, c, hd), ref_lp, pol
@@ -324,7 +344,11 @@ def one_case(name, spec):
     with torch.no_grad():
         _, logits0 = seq_logps(model, sft[0])
     sft_loss, sft_g = sft_case(model, c, hd, sft)
-    dpo_loss, dpo_g, ref_lp, pol_lp = dpo_case(model, ref, c, hd, dpo)
+    dpo_loss, dpo_g, ref_lp, pol_lp = dpo_case(model, ref, c, hd, dpo, DPO)
+    variants = []
+    for o in DPO_VARIANTS if c["variants"] else []:
+        v_loss, v_g, _, _ = dpo_case(model, ref, c, hd, dpo, o)
+        variants.append(dict(o, loss=v_loss, grads={k: b64(v[1]) for k, v in v_g.items()}))
     # the float32 round trip of what is stored, as a measure of what the file can carry
     worst = max(rel_l2(v[1].astype(np.float32).astype(np.float64), v[1]) for v in sft_g.values())
     print(f"{name}: {sum(v[1].size for v in weights.values())} weights, sft loss {sft_loss:.6f}, "
@@ -338,6 +362,7 @@ def one_case(name, spec):
                 "grads": {k: b64(v[1]) for k, v in sft_g.items()}},
         "dpo": dict(DPO, data=dpo, loss=dpo_loss, ref_logps=ref_lp, policy_logps=pol_lp,
                     grads={k: b64(v[1]) for k, v in dpo_g.items()}),
+        "dpo_variants": variants,
     }
 
 

@@ -10,7 +10,8 @@
  * micro-batches, padding, loss and backward the tools run), which leaves
  * the step's gradient in the trainer. DPO's reference log-probs come from a
  * second file (the policy with its norm weights perturbed) through
- * sr_dpo_logps, as sr-dpo --ref computes them. Bounds: the loss to 1e-5
+ * sr_dpo_logps, as sr-dpo --ref computes them; some cases add the other
+ * losses of the family (IPO, hinge, length normalisation with RPO). Bounds: the loss to 1e-5
  * relative, every parameter's gradient to 1e-4 relative L2 (fp32 against
  * float64). */
 #include "test.h"
@@ -315,33 +316,49 @@ static int ref_logps(json_t *c, const sr_train_data *d, double *ref)
     return rc;
 }
 
-static void dpo_case(json_t *c, const char *path)
+/* One DPO loss (o: its kind and settings, its torch loss and gradients)
+ * through one trainer step on the policy at path. */
+static void dpo_step(json_t *o, const char *path, const sr_train_data *d, const double *ref)
 {
-    json_t *dj = json_object_get(c, "dpo");
-    sr_train_data d;
+    sr_dpo dpo = SR_DPO_DEFAULT;
+    const char *kind = json_string_value(json_object_get(o, "kind"));
+    CHECK(kind && sr_dpo_kind_parse(kind, &dpo.kind) == 0);
+    dpo.beta = json_number_value(json_object_get(o, "beta"));
+    dpo.length_norm = json_is_true(json_object_get(o, "length_norm"));
+    dpo.rpo_alpha = json_number_value(json_object_get(o, "rpo_alpha"));
+    dpo.ref = ref;
+    char what[64];
+    snprintf(what, sizeof what, "dpo %s b%g%s%s", kind ? kind : "?", dpo.beta, dpo.length_norm ? " ln" : "",
+             dpo.rpo_alpha > 0 ? " rpo" : "");
     sr_model m;
     sr_trainer t;
     double loss;
-    CHECK(!strcmp(json_string_value(json_object_get(dj, "kind")), "sigmoid"));
-    CHECK(load_data(json_object_get(dj, "data"), 2, &d) == 0);
-    double *ref = calloc(2 * d.n_ex, sizeof *ref);
-    sr_dpo o = SR_DPO_DEFAULT;
-    o.beta = json_number_value(json_object_get(dj, "beta"));
-    o.length_norm = json_is_true(json_object_get(dj, "length_norm"));
-    o.rpo_alpha = json_number_value(json_object_get(dj, "rpo_alpha"));
-    o.ref = ref;
-    if (ref_logps(c, &d, ref) < 0 || load(path, 2 * MICRO, d.max_len, &m) < 0) {
-        CHECK(0); free(ref); sr_train_data_free(&d); return;
-    }
-    sr_loss l = sr_dpo_loss(&o);
-    if (one_step(&m, &d, &l, &t, &loss) == 0) {
-        check_loss("dpo", loss, json_number_value(json_object_get(dj, "loss")));
-        check_grads("dpo gradients", &m, &t.g, json_object_get(dj, "grads"));
+    if (load(path, 2 * MICRO, d->max_len, &m) < 0) { CHECK(0); return; }
+    sr_loss l = sr_dpo_loss(&dpo);
+    if (one_step(&m, d, &l, &t, &loss) == 0) {
+        check_loss(what, loss, json_number_value(json_object_get(o, "loss")));
+        check_grads(what, &m, &t.g, json_object_get(o, "grads"));
     } else {
         CHECK(0);
     }
     sr_trainer_free(&t);
     sr_model_free(&m);
+}
+
+/* The default DPO loss and the case's variants, on one set of reference
+ * log-probs. */
+static void dpo_case(json_t *c, const char *path)
+{
+    json_t *dj = json_object_get(c, "dpo"), *vars = json_object_get(c, "dpo_variants");
+    sr_train_data d;
+    CHECK(load_data(json_object_get(dj, "data"), 2, &d) == 0);
+    double *ref = calloc(2 * d.n_ex, sizeof *ref);
+    if (ref_logps(c, &d, ref) == 0) {
+        dpo_step(dj, path, &d, ref);
+        for (size_t i = 0; i < json_array_size(vars); i++) dpo_step(json_array_get(vars, i), path, &d, ref);
+    } else {
+        CHECK(0);
+    }
     free(ref);
     sr_train_data_free(&d);
 }
