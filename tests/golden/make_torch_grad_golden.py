@@ -91,9 +91,16 @@ ARCHS = {
 LLAMA3_ROPE = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                "original_max_position_embeddings": 128}
 
+# The data: (prompt length, response length) per SFT example and, per DPO
+# pair, the prompt's length and the chosen and rejected responses' lengths.
+# A case may give its own ("sft", "dpo").
+SFT_SHAPES = [(5, 7), (3, 6), (8, 8), (2, 5)]
+DPO_SHAPES = [(4, 6, 3), (6, 2, 7), (3, 5, 5)]
+
 # dim 32, 4 query heads of 8 over 2 kv heads (grouped), 2 blocks, vocab 128.
 BASE = {"vocab": 128, "dim": 32, "ffn_dim": 48, "layers": 2, "heads": 4, "kv_heads": 2, "head_dim": None,
-        "tied": False, "bias": False, "theta": 10000.0, "eps": 1e-5, "rope": None, "variants": False}
+        "tied": False, "bias": False, "theta": 10000.0, "eps": 1e-5, "rope": None, "variants": False,
+        "sft": SFT_SHAPES, "dpo": DPO_SHAPES}
 CASES = {
     "llama": {"arch": "llama", "seed": 1, "variants": True},
     "llama_tied_mha": {"arch": "llama", "seed": 2, "tied": True, "kv_heads": 4, "eps": 1e-6},
@@ -101,12 +108,10 @@ CASES = {
     "llama_rope_freqs": {"arch": "llama", "seed": 4, "theta": 10000.0, "rope": LLAMA3_ROPE},
     "qwen2": {"arch": "qwen2", "seed": 5, "tied": True, "theta": 1000000.0, "eps": 1e-6},
     "qwen3": {"arch": "qwen3", "seed": 6, "head_dim": 12, "theta": 1000000.0, "eps": 1e-6, "variants": True},
+    # sequences beyond sr's attention block of 128 queries, padded beside short ones
+    "llama_long": {"arch": "llama", "seed": 7, "sft": [(5, 7), (20, 130)], "dpo": [(10, 125, 8), (4, 6, 3)]},
 }
 
-# The data: (prompt length, response length) per SFT example and, per DPO
-# pair, the prompt's length and the chosen and rejected responses' lengths.
-SFT_SHAPES = [(5, 7), (3, 6), (8, 8), (2, 5)]
-DPO_SHAPES = [(4, 6, 3), (6, 2, 7), (3, 5, 5)]
 DPO = {"kind": "sigmoid", "beta": 0.1, "length_norm": False, "rpo_alpha": 0.0}
 # The other losses of the family, for the cases with "variants": their
 # gradients reach the model through the same dlp, with other weights.
@@ -242,10 +247,10 @@ def make_data(c):
     g = np.random.default_rng(2000 + c["seed"])
     tok = lambda n: [int(x) for x in g.integers(0, c["vocab"], n)]
     sft = []
-    for p, r in SFT_SHAPES:
+    for p, r in c["sft"]:
         sft.append({"ids": tok(p + r), "resp": p})
     dpo = []
-    for p, w, l in DPO_SHAPES:
+    for p, w, l in c["dpo"]:
         prompt = tok(p)
         dpo.append([{"ids": prompt + tok(w), "resp": p}, {"ids": prompt + tok(l), "resp": p}])
     return sft, dpo
