@@ -16,7 +16,8 @@ set of token sequences the script computes, exactly as sr defines them:
         SUM of the response tokens' log-probs; h = (pw - rw) - (pl - rl);
         the step's loss is the mean of -log sigmoid(beta h) over the pairs.
         The reference is the policy with every norm weight perturbed, so
-        the log-ratios are not 0;
+        the log-ratios are not 0. Cases with "variants" add IPO, hinge and
+        sigmoid with length normalisation and RPO (DPO_VARIANTS);
 
 and the gradient of each loss with respect to every parameter. The file
 holds the weights as the GGUF sr loads has them (named and shaped as
