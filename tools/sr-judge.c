@@ -2,7 +2,9 @@
  * (METHOD step 3 and "The judge prompt"; sr/judging.h), or with --pairwise
  * which of two responses is better, asked in both orders
  * (sr/pairwise_judging.h); with --eval, no model: how well judged scores
- * agree with the human ranking of OASST replies (sr/agreement.h). */
+ * agree with the human ranking of OASST replies (sr/agreement.h); with
+ * --winrate, no model: the head-to-head report of pairwise verdicts
+ * (sr/headtohead.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +14,13 @@
 #include "lm/generate.h"
 #include "sr/lm_cli.h"
 #include "sr/agreement.h"
+#include "sr/headtohead.h"
 #include "sr/judge.h"
 #include "sr/judging.h"
 #include "sr/pairwise_judging.h"
 
 typedef struct opts {
-    bool eval, pairwise;
+    bool eval, pairwise, winrate;
     const char *eval_json;
     /* judging */
     sr_llm_opts llm;
@@ -30,7 +33,8 @@ typedef struct opts {
 
 static int run_eval(sr_cli *cli, const opts *o)
 {
-    sr_agree_eval(cli, o->eval_json);
+    if (o->winrate) sr_h2h_eval(cli, o->eval_json, (uint64_t)o->seed);
+    else sr_agree_eval(cli, o->eval_json);
     sr_cli_finish(cli);
     return SR_EXIT_OK;
 }
@@ -107,7 +111,10 @@ int main(int argc, char **argv)
     const sr_opt table[] = {
         { "eval", 0, SR_OPT_FLAG, &o.eval, NULL,
           "no judging: agreement of judged ranked records' scores with their human ranks", 0, 0 },
-        { "eval-json", 0, SR_OPT_STR, &o.eval_json, "FILE", "--eval: also write the measures as one JSON object", 0, 0 },
+        { "winrate", 0, SR_OPT_FLAG, &o.winrate, NULL,
+          "no judging: win/tie/loss, win rate and LC win rate of --pairwise verdicts, with 95% intervals", 0, 0 },
+        { "eval-json", 0, SR_OPT_STR, &o.eval_json, "FILE",
+          "--eval, --winrate: also write the measures as one JSON object", 0, 0 },
         { "pairwise", 0, SR_OPT_FLAG, &o.pairwise, NULL,
           "which of response_a and response_b is better, asked in both orders (one judgement each)", 0, 0 },
         { "template", 0, SR_OPT_STR, &o.template_path, "FILE",
@@ -126,7 +133,7 @@ int main(int argc, char **argv)
         { "max-prompt-tokens", 0, SR_OPT_INT, &o.max_prompt_tokens, "N",
           "longest judge prompt accepted, chat template included", 1, 1 << 20 },
         { "batch", 0, SR_OPT_INT, &o.batch, "N", "sequences decoded together", 1, 4096 },
-        { "seed", 0, SR_OPT_INT, &o.seed, "N", "seed of the sampling (per record: XXH64(id, seed))", 0, 9007199254740991.0 },
+        { "seed", 0, SR_OPT_INT, &o.seed, "N", "seed of the sampling (per record: XXH64(id, seed)); --winrate: of the bootstrap", 0, 9007199254740991.0 },
         { "shard", 0, SR_OPT_STR, &o.shard, "K/N", "judge only the records of shard K of N", 0, 0 },
         { "quiet", 'q', SR_OPT_FLAG, &o.quiet, NULL, "no progress or summary on standard error", 0, 0 },
         SR_LLM_OPTS(&o.llm),
@@ -140,13 +147,14 @@ int main(int argc, char **argv)
         .details = "Input: records with prompt and response (--pairwise: prompt, response_a, response_b;\n"
                    "--eval: judged ranked records with prompt_id, human_rank and score). Output: the records\n"
                    "plus score (the mean, or nil) and scores (--pairwise: verdict a, b or tie, or nil, and\n"
-                   "verdicts, the two orders'; --keep-text: judgements); with --eval, the agreement report.",
+                   "verdicts, the two orders'; --keep-text: judgements); with --eval, the agreement report;\n"
+                   "with --winrate (input: --pairwise's output), the head-to-head report.",
     };
     sr_cli_parse(&cli, table, argc, argv);
-    if (o.eval_json && !o.eval) sr_usage_error("--eval-json needs --eval");
-    if (o.eval && o.pairwise) sr_usage_error("--eval and --pairwise exclude each other");
+    if (o.eval_json && !o.eval && !o.winrate) sr_usage_error("--eval-json needs --eval or --winrate");
+    if (o.eval + o.pairwise + o.winrate > 1) sr_usage_error("--eval, --pairwise and --winrate exclude each other");
     if (o.pairwise && o.no_force) sr_usage_error("--pairwise always forces a verdict line; --no-force-score is "
                                                   "for scores");
-    if (o.eval) return run_eval(&cli, &o);
+    if (o.eval || o.winrate) return run_eval(&cli, &o);
     return o.pairwise ? run_pairwise(&cli, &o) : run_judge(&cli, &o);
 }

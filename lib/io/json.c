@@ -741,3 +741,24 @@ int sr_json_to_msgpack(const char *text, size_t n, msgpack_zone *zone, msgpack_o
     free(big.v);
     return rc;
 }
+
+void sr_json_member_num(sr_jbuf *out, const char *key, double v, int more)
+{
+    sr_jbuf_putc(out, '"');
+    sr_jbuf_put(out, key, strlen(key));
+    sr_jbuf_put(out, "\":", 2);
+    if (isnan(v)) sr_jbuf_put(out, "null", 4);
+    else sr_json_double(out, v);
+    if (more) sr_jbuf_putc(out, ',');
+}
+
+void sr_json_member_int(sr_jbuf *out, const char *key, uint64_t v, int more)
+{
+    char buf[64];
+    int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    sr_jbuf_putc(out, '"');
+    sr_jbuf_put(out, key, strlen(key));
+    sr_jbuf_put(out, "\":", 2);
+    sr_jbuf_put(out, buf, (size_t)n);
+    if (more) sr_jbuf_putc(out, ',');
+}

@@ -20,6 +20,7 @@
 
 #include <msgpack.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A growing text buffer. Zero-initialise; grows as needed (exits 1 when out
  * of memory, like the record writer). */
@@ -44,6 +45,11 @@ void sr_json_from_msgpack(sr_jbuf *out, const msgpack_object *o, int flags);
 /* Append a double in the shortest form that reads back to it, with ".0" on
  * integral values; it must be finite. */
 void sr_json_double(sr_jbuf *out, double d);
+
+/* Append one member of a flat report object, "key":value, and a comma when
+ * more follow: a number (NaN as null), or an unsigned integer. */
+void sr_json_member_num(sr_jbuf *out, const char *key, double v, int more);
+void sr_json_member_int(sr_jbuf *out, const char *key, uint64_t v, int more);
 
 /* Append any bytes as one JSON string: UTF-8 as sr_json_from_msgpack writes
  * it, and each byte that is not part of valid UTF-8 as a lone surrogate

@@ -270,48 +270,31 @@ static void eval_text(const sr_agree *a, const sr_agree_report *r, uint64_t nil,
              (unsigned long long)nil, (unsigned long long)a->single);
 }
 
-static void json_num(sr_jbuf *j, const char *key, double v, bool more)
-{
-    sr_jbuf_put(j, "\"", 1);
-    sr_jbuf_put(j, key, strlen(key));
-    sr_jbuf_put(j, "\":", 2);
-    if (isnan(v)) sr_jbuf_put(j, "null", 4);
-    else sr_json_double(j, v);
-    if (more) sr_jbuf_putc(j, ',');
-}
-
-static void json_int(sr_jbuf *j, const char *key, uint64_t v, bool more)
-{
-    char buf[64];
-    int n = snprintf(buf, sizeof buf, "\"%s\":%llu%s", key, (unsigned long long)v, more ? "," : "");
-    sr_jbuf_put(j, buf, (size_t)n);
-}
-
 static void eval_json(const sr_agree *a, const sr_agree_report *r, uint64_t nil, const char *path)
 {
     sr_jbuf j = { 0 };
     sr_jbuf_putc(&j, '{');
-    json_int(&j, "prompts", a->prompts, true);
-    json_int(&j, "replies", a->replies, true);
-    json_int(&j, "pairs", a->pairs, true);
-    json_num(&j, "pairwise_accuracy", r->pairwise, true);
-    json_int(&j, "pairs_agree", a->pairs_agree, true);
-    json_int(&j, "pairs_tied", a->pairs_tied, true);
-    json_num(&j, "tie_share", r->tie_share, true);
-    json_num(&j, "five_best", r->five_best, true);
-    json_int(&j, "fives", a->fives, true);
-    json_int(&j, "fives_best", a->fives_best, true);
-    json_num(&j, "exact_match", r->exact, true);
-    json_int(&j, "exact", a->exact, true);
-    json_num(&j, "spearman", r->spearman, true);
-    json_num(&j, "kendall_tau", r->kendall, true);
-    json_int(&j, "corr_prompts", a->corr_prompts, true);
-    json_num(&j, "judge_prefers_longer", r->judge_longer, true);
-    json_int(&j, "judge_length_pairs", a->judge_len_pairs, true);
-    json_num(&j, "human_prefers_longer", r->human_longer, true);
-    json_int(&j, "human_length_pairs", a->human_len_pairs, true);
-    json_int(&j, "nil_scores", nil, true);
-    json_int(&j, "single_prompts", a->single, false);
+    sr_json_member_int(&j, "prompts", a->prompts, 1);
+    sr_json_member_int(&j, "replies", a->replies, 1);
+    sr_json_member_int(&j, "pairs", a->pairs, 1);
+    sr_json_member_num(&j, "pairwise_accuracy", r->pairwise, 1);
+    sr_json_member_int(&j, "pairs_agree", a->pairs_agree, 1);
+    sr_json_member_int(&j, "pairs_tied", a->pairs_tied, 1);
+    sr_json_member_num(&j, "tie_share", r->tie_share, 1);
+    sr_json_member_num(&j, "five_best", r->five_best, 1);
+    sr_json_member_int(&j, "fives", a->fives, 1);
+    sr_json_member_int(&j, "fives_best", a->fives_best, 1);
+    sr_json_member_num(&j, "exact_match", r->exact, 1);
+    sr_json_member_int(&j, "exact", a->exact, 1);
+    sr_json_member_num(&j, "spearman", r->spearman, 1);
+    sr_json_member_num(&j, "kendall_tau", r->kendall, 1);
+    sr_json_member_int(&j, "corr_prompts", a->corr_prompts, 1);
+    sr_json_member_num(&j, "judge_prefers_longer", r->judge_longer, 1);
+    sr_json_member_int(&j, "judge_length_pairs", a->judge_len_pairs, 1);
+    sr_json_member_num(&j, "human_prefers_longer", r->human_longer, 1);
+    sr_json_member_int(&j, "human_length_pairs", a->human_len_pairs, 1);
+    sr_json_member_int(&j, "nil_scores", nil, 1);
+    sr_json_member_int(&j, "single_prompts", a->single, 0);
     sr_jbuf_put(&j, "}\n", 2);
     sr_outfile f;
     sr_outfile_open(&f, path);

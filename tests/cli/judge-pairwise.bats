@@ -102,3 +102,56 @@ COMBINED='(.verdicts) as [$x, $y]
     assert_failure 2
     [[ $stderr == *"--no-force-score"* ]]
 }
+
+# ---- --winrate: the head-to-head report, no model ------------------------------
+# Hand-made verdicts: a, a, tie, b and a nil one; q2's orders disagreed.
+# win 2/4, tie 1/4, loss 1/4, win rate (2 + 1/2) / 4 = 62.5%.
+verdicts() {
+    cat > "$T/v.json" <<'JSON'
+{"id":"q1","prompt":"p","response_a":"long answer here","response_b":"short","verdict":"a","verdicts":["a","a"]}
+{"id":"q2","prompt":"p","response_a":"x","response_b":"yy","verdict":"tie","verdicts":["a","b"]}
+{"id":"q3","prompt":"p","response_a":"abc","response_b":"abcd","verdict":"a","verdicts":["a","a"]}
+{"id":"q4","prompt":"p","response_a":"é","response_b":"b","verdict":"b","verdicts":["b","b"]}
+{"id":"q5","prompt":"p","response_a":"a","response_b":"b","verdict":null,"verdicts":[null,"a"]}
+JSON
+    sr-cat --from-json < "$T/v.json" > "$T/v.mp"
+}
+
+@test "--winrate: shares, win rate and LC win rate with intervals, lengths, position disagreement" {
+    verdicts
+    run --separate-stderr sr-judge --winrate --eval-json "$T/w.json" -i "$T/v.mp"
+    assert_success
+    [[ $output == *"4 prompts (1 with no verdict left out)"* ]] || { echo "$output"; false; }
+    assert_line --regexp '^win +50\.0%  \[ *[0-9.]+%, *[0-9.]+%\]$'
+    assert_line --regexp '^tie +25\.0%'
+    assert_line --regexp '^loss +25\.0%'
+    assert_line --regexp '^win rate +62\.5%.*wins \+ ties / 2'
+    assert_line --regexp '^LC win rate +[0-9.]+%.*length-controlled'
+    # characters, not bytes: a's mean (16 + 1 + 3 + 1) / 4, b's (5 + 2 + 4 + 1) / 4
+    assert_line 'mean length    a 5, b 3 characters'
+    assert_line --partial 'position disagreement 25.0% (1 of 4 records'
+    run jq -c '[.prompts, .no_verdict, .win, .tie, .loss, .win_rate, .both_orders, .position_disagreement,
+                (.win_rate_lo <= .win_rate and .win_rate <= .win_rate_hi), (.lc_win_rate | type)]' "$T/w.json"
+    assert_output '[4,1,0.5,0.25,0.25,0.625,4,0.25,true,"number"]'
+    # the same seed, the same intervals
+    sr-judge --winrate -i "$T/v.mp" > "$T/again.txt"
+    [ "$output" != "" ] && diff <(sr-judge --winrate -i "$T/v.mp") "$T/again.txt"
+}
+
+@test "--winrate: a bad verdict exits 3 naming the record and field; nothing to report exits 3" {
+    verdicts
+    { head -2 "$T/v.json"; echo '{"id":"bad","response_a":"a","response_b":"b","verdict":"c"}'; } |
+        sr-cat --from-json > "$T/bad.mp"
+    run --separate-stderr sr-judge --winrate -i "$T/bad.mp"
+    assert_failure 3
+    [[ $stderr == *'record 3 (id "bad")'*'verdict'* ]] || { echo "$stderr"; false; }
+    run --separate-stderr sr-judge --winrate --skip-bad -i "$T/bad.mp"
+    assert_success
+    [[ $output == *"2 prompts"* && $stderr == *"skipped 1 bad record"* ]] || { echo "$output $stderr"; false; }
+    echo '{"id":"n","response_a":"a","response_b":"b","verdict":null}' | sr-cat --from-json > "$T/nil.mp"
+    run --separate-stderr sr-judge --winrate -i "$T/nil.mp"
+    assert_failure 3
+    [[ $stderr == *"no record with a verdict"* ]]
+    run --separate-stderr sr-judge --winrate --pairwise < /dev/null
+    assert_failure 2
+}
