@@ -41,7 +41,13 @@ CASES = {"qwen2": {"args": ["--arch", "qwen2"], "dim": 64, "ffn_dim": 96, "layer
          "llama_bias": {"args": ["--biases"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 12},
          "llama_rope_freqs": {"args": ["--rope-freqs"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 14},
          "qwen3": {"args": ["--arch", "qwen3", "--head-dim", "24"], "dim": 64, "ffn_dim": 96, "layers": 2,
-                   "seed": 15}}
+                   "seed": 15},
+         "phi3": {"args": ["--arch", "phi3", "--untied"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 16},
+         # Phi-3's own vocabulary (32064 tokens, SentencePiece): every 64th logit kept
+         "phi3_vocab": {"args": ["--arch", "phi3", "--untied", "--tokenizer-from",
+                                 "data/vocab/ggml-vocab-phi-3.gguf"], "dim": 64, "ffn_dim": 96, "layers": 2,
+                        "seed": 17, "stride": 64}}
+SHARED = os.environ.get("SR_SHARED", "/work/shared")
 TOKENS = [267, 72, 101, 108, 111, 32, 116, 104, 101, 114, 101, 33, 256, 120]
 
 
@@ -62,10 +68,13 @@ def main():
         cases = {}
         for name, c in CASES.items():
             path = os.path.join(tmp, name + ".gguf")
+            args = [os.path.join(SHARED, a) if a.startswith("data/") else a for a in c["args"]]
             run([TINY, "-o", path, "--seed", str(c["seed"]), "--dim", str(c["dim"]),
-                 "--ffn-dim", str(c["ffn_dim"]), "--layers", str(c["layers"])] + c["args"])
+                 "--ffn-dim", str(c["ffn_dim"]), "--layers", str(c["layers"])] + args)
             rows = run([tool, path] + [str(t) for t in TOKENS]).split()
             assert len(rows) == len(TOKENS)
+            stride = c.get("stride", 1)
+            rows = ["".join(r[i:i + 8] for i in range(0, len(r), 8 * stride)) for r in rows]
             cases[name] = {k: v for k, v in c.items()} | {"logits": "".join(rows)}
     out = {"source": "llama.cpp (libllama, CPU, 1 thread) via tests/golden/llama_logits.c",
            "tokens": TOKENS, "cases": cases}

@@ -1,7 +1,7 @@
 /* sr-tiny-model — the tests' tiny random llama model (tinymodel.h), for the
  * bats suites: built by make test beside the unit tests, never installed.
  *
- *   sr-tiny-model -o FILE [--tokenizer-from GGUF] [--seed N] [--arch qwen2 | --biases]
+ *   sr-tiny-model -o FILE [--tokenizer-from GGUF] [--seed N] [--arch qwen2|qwen3|phi3 | --biases]
  *                 [--rope-freqs] [--untied]
  *   sr-tiny-model -o FILE --header-only [--defect NAME]
  *
@@ -40,7 +40,7 @@ int main(int argc, char **argv)
         { "dim", 0, SR_OPT_INT, &dim, "N", "embedding width (a multiple of 4 heads x 2)", 8, 8192 },
         { "ffn-dim", 0, SR_OPT_INT, &ffn, "N", "feed-forward width", 1, 65536 },
         { "layers", 0, SR_OPT_INT, &layers, "N", "number of blocks", 1, 64 },
-        { "arch", 0, SR_OPT_STR, &arch, "NAME", "llama (default), qwen2 (q/k/v biases, NEOX rope) or qwen3 (q/k head norms)", 0, 0 },
+        { "arch", 0, SR_OPT_STR, &arch, "NAME", "llama (default), qwen2 (q/k/v biases, NEOX rope), qwen3 (q/k head norms) or phi3 (fused qkv, gate|up)", 0, 0 },
         { "head-dim", 0, SR_OPT_INT, &head_dim, "N", "head size, written as attention.key_length (default dim / 4)", 2, 1024 },
         { "biases", 0, SR_OPT_FLAG, &biases, NULL, "llama: with q/k/v and output biases", 0, 0 },
         { "rope-freqs", 0, SR_OPT_FLAG, &rope_freqs, NULL, "llama: with rope_freqs.weight, factors 1 to 8 (Llama 3.1's range)", 0, 0 },

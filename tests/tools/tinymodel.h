@@ -16,7 +16,8 @@ typedef struct sr_tiny_opts {
     uint64_t seed;
     const char *tokenizer_from;   /* a GGUF whose tokenizer to copy, or NULL: the fixture */
     const char *arch;             /* "llama" (NULL), "qwen2" (q/k/v biases, NEOX rope, theta 1e6)
-                                     or "qwen3" (q/k head norms, NEOX rope, theta 1e6) */
+                                     or "qwen3" (q/k head norms, NEOX rope, theta 1e6) or "phi3"
+                                     (fused attn_qkv and gate|up ffn_up, NEOX rope, theta 1e4) */
     int biases;                   /* llama: with q/k/v and output biases */
     int rope_freqs;               /* llama: with rope_freqs.weight (a ramp of factors 1 to 8) */
     int head_dim;                 /* 0: dim / n_head; else written as attention.key_length/value_length */
