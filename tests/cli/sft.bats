@@ -192,3 +192,9 @@ train_then_generate() {
 @test "a qwen3 model (q/k head norms, heads of key_length) trains, and its checkpoint keeps the norms and generates" {
     train_then_generate blk.1.attn_k_norm.weight --arch qwen3 --head-dim 12
 }
+
+@test "a phi3 model (fused attn_qkv and gate|up ffn_up) trains, and its checkpoint keeps the fused tensors and generates" {
+    train_then_generate blk.1.attn_qkv.weight --arch phi3 --untied
+    run grep -a -c blk.1.ffn_gate "$T/o.gguf"
+    assert_failure
+}
