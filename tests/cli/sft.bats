@@ -198,3 +198,16 @@ train_then_generate() {
     run grep -a -c blk.1.ffn_gate "$T/o.gguf"
     assert_failure
 }
+
+@test "sr-gen notes once that a phi3 sliding window shorter than its sequences is not applied" {
+    write_tiny_model "$T/w.gguf" --arch phi3 --sliding-window 16
+    run --separate-stderr bash -c "sr-gen -m '$T/w.gguf' -i '$T/ex.mp' --max-tokens 4 --max-prompt-tokens 64 | sr-cat"
+    assert_success
+    [ "$(grep -c 'sliding window' <<< "$stderr")" -eq 1 ]
+    [[ "$stderr" == *"the model's 16-token sliding window is not applied: sequences up to 68 tokens"* ]]
+    # within the window, nothing is said
+    write_tiny_model "$T/w.gguf" --arch phi3 --sliding-window 80
+    run --separate-stderr bash -c "sr-gen -m '$T/w.gguf' -i '$T/ex.mp' --max-tokens 4 --max-prompt-tokens 64 | sr-cat"
+    assert_success
+    [[ "$stderr" != *"sliding window"* ]]
+}

@@ -150,7 +150,8 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
     n += arch_keys(kv + n, keys, arch->prefix, o, theta);
     if (phi3) {   /* Phi-3-mini-4k's window, which llama.cpp (and sr) do not apply */
         snprintf(keys[11], 64, "%s.attention.sliding_window", arch->prefix);
-        kv[n++] = (gguf_kv){ { keys[11], strlen(keys[11]) }, { .type = GGUF_U32, .v.u = 2047 } };
+        const uint64_t w = o->sliding_window ? (uint64_t)o->sliding_window : 2047;
+        kv[n++] = (gguf_kv){ { keys[11], strlen(keys[11]) }, { .type = GGUF_U32, .v.u = w } };
     }
     if (have_real) {
         const gguf_value *toks = gguf_get_arr(&real, "tokenizer.ggml.tokens");
