@@ -211,3 +211,8 @@ train_then_generate() {
     assert_success
     [[ "$stderr" != *"sliding window"* ]]
 }
+
+@test "a phi3 model with Phi-3's own tokenizer and chat template trains and generates" {
+    need_shared data/vocab/ggml-vocab-phi-3.gguf
+    train_then_generate blk.0.ffn_up.weight --arch phi3 --untied --tokenizer-from "$SHARED/data/vocab/ggml-vocab-phi-3.gguf"
+}
