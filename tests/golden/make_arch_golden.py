@@ -16,17 +16,25 @@ tests/unit/test_arch.c.
      size is not dim / heads either);
   2. tests/golden/llama_logits.c, built here against libllama, runs each on
      TOKENS, one token per decode, CPU, KV cache in F32, flash attention off;
-  3. the logits are kept as float32 bits, 8 hex digits each.
+  3. the logits are kept as float32 bits, 8 hex digits each (every
+     "stride"-th one where a case has a stride: "phi3_vocab", with Phi-3's
+     own 32064-token vocabulary from ../shared);
+  4. a checkpoint sr writes of a phi3 model loads in llama.cpp: the "phi3"
+     case trained 3 steps by bin/sr-sft (its attn_qkv and ffn_up written
+     fused again), then llama.cpp's logits on that checkpoint against sr's
+     (tests/golden/sr_logits.c, against build/rel/libsr.a); printed, not
+     stored. Needs make -j2 NVCC= all first.
 The models are not committed: the test writes them again with the same
 options through tests/tools/tinymodel.c. Needs no Python package.
 
-  make -j2 NVCC= build/rel/tests/sr-tiny-model
+  make -j2 NVCC= all build/rel/tests/sr-tiny-model
   python3 tests/golden/make_arch_golden.py
 
 LLAMA_CPP names the llama.cpp tree (source with build/bin beside it).
 """
 import json
 import os
+import struct
 import subprocess
 import tempfile
 
@@ -59,6 +67,41 @@ def run(cmd):
     return r.stdout
 
 
+EXAMPLES = [{"id": "a", "prompt": "What is two plus two?", "response": "Four."},
+            {"id": "b", "prompt": "Say hi.", "response": "Hi there!", "system": "Be friendly."}]
+
+
+def floats(text):
+    return [[struct.unpack(">f", bytes.fromhex(r[i:i + 8]))[0] for i in range(0, len(r), 8)]
+            for r in text.split()]
+
+
+def check_checkpoint(tmp, tool):
+    """sr-sft's checkpoint of the tiny phi3, in llama.cpp and in sr: the same logits."""
+    c = CASES["phi3"]
+    src, ckpt, ex = (os.path.join(tmp, n) for n in ("ck-src.gguf", "ck.gguf", "ex.mp"))
+    srl = os.path.join(tmp, "sr_logits")
+    run(["cc", "-std=c11", "-O2", "-fopenmp", "-D_GNU_SOURCE", "-Ilib", "-Ikernels",
+         "-I/usr/include/x86_64-linux-gnu/openblas-pthread", "tests/golden/sr_logits.c", "build/rel/libsr.a",
+         "-lmsgpackc", "-lxxhash", "-ljansson", "-lpcre2-8", "-lopenblas", "-lz", "-lm", "-ldl", "-o", srl])
+    run([TINY, "-o", src, "--seed", str(c["seed"]), "--dim", str(c["dim"]), "--ffn-dim", str(c["ffn_dim"]),
+         "--layers", str(c["layers"])] + c["args"])
+    lines = "".join(json.dumps(e) + "\n" for e in EXAMPLES)
+    with open(ex, "wb") as f:
+        f.write(subprocess.run(["bin/sr-cat", "--from-json"], input=lines.encode(), capture_output=True,
+                               check=True).stdout)
+    run(["bin/sr-sft", "-q", "-m", src, "-i", ex, "-o", ckpt, "--threads", "1", "--lr", "1e-2", "--batch", "2",
+         "--max-steps", "3", "--dtype", "f32"])
+    ids = [str(t) for t in TOKENS]
+    theirs, ours, before = floats(run([tool, ckpt] + ids)), floats(run([srl, ckpt] + ids)), floats(run([tool, src] + ids))
+    diff = max(abs(a - b) for ra, rb in zip(theirs, ours) for a, b in zip(ra, rb))
+    moved = max(abs(a - b) for ra, rb in zip(theirs, before) for a, b in zip(ra, rb))
+    spread = max(map(max, theirs)) - min(map(min, theirs))
+    print(f"phi3 checkpoint in llama.cpp: max |diff| to sr {diff:.3g} (spread {spread:.3g}; "
+          f"training moved the logits by {moved:.3g})")
+    assert diff <= 1e-6 * spread and moved > 1e-3 * spread
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,6 +119,7 @@ def main():
             stride = c.get("stride", 1)
             rows = ["".join(r[i:i + 8] for i in range(0, len(r), 8 * stride)) for r in rows]
             cases[name] = {k: v for k, v in c.items()} | {"logits": "".join(rows)}
+        check_checkpoint(tmp, tool)
     out = {"source": "llama.cpp (libllama, CPU, 1 thread) via tests/golden/llama_logits.c",
            "tokens": TOKENS, "cases": cases}
     with open(os.path.join(OUT, "logits.json"), "w") as f:
