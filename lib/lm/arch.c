@@ -36,7 +36,7 @@ static const sr_arch table[] = {
     { .name = "qwen3", .prefix = "qwen3", .t = GGML_NAMES,
       .qkv_bias = SR_ABSENT, .out_bias = SR_ABSENT, .qk_norm = SR_REQUIRED, .rope_factors = SR_ABSENT,
       .head = SR_HEAD_TIED_IF_ABSENT, .rope = SR_ROPE_NEOX },
-    /* Phi-3, Phi-3.5-mini (and Phi-4-mini): attn_qkv holds q, k, v (grouped
+    /* Phi-3 (mini-4k, medium-4k): attn_qkv holds q, k, v (grouped
      * kv heads allowed) and ffn_up holds gate then up, for a SwiGLU over its
      * two halves; no biases, NEOX rope, output.weight separate (tied if
      * absent). LongRoPE's rope_factors_long/short are refused (model_check.c). */
