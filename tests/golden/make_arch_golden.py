@@ -19,7 +19,10 @@ tests/unit/test_arch.c.
   3. the logits are kept as float32 bits, 8 hex digits each (every
      "stride"-th one where a case has a stride: "phi3_vocab", with Phi-3's
      own 32064-token vocabulary from ../shared);
-  4. a checkpoint sr writes of a phi3 model loads in llama.cpp: the "phi3"
+  4. "phi3_q8_0" is the "phi3" file through llama-quantize Q8_0: the raw
+     bytes of every tensor it quantized are kept (base64, "blocks"), and
+     the test rebuilds the file from the F32 one;
+  5. a checkpoint sr writes of a phi3 model loads in llama.cpp: the "phi3"
      case trained 3 steps by bin/sr-sft (its attn_qkv and ffn_up written
      fused again), then llama.cpp's logits on that checkpoint against sr's
      (tests/golden/sr_logits.c, against build/rel/libsr.a); printed, not
@@ -32,6 +35,7 @@ options through tests/tools/tinymodel.c. Needs no Python package.
 
 LLAMA_CPP names the llama.cpp tree (source with build/bin beside it).
 """
+import base64
 import json
 import os
 import struct
@@ -54,7 +58,10 @@ CASES = {"qwen2": {"args": ["--arch", "qwen2"], "dim": 64, "ffn_dim": 96, "layer
          # Phi-3's own vocabulary (32064 tokens, SentencePiece): every 64th logit kept
          "phi3_vocab": {"args": ["--arch", "phi3", "--untied", "--tokenizer-from",
                                  "data/vocab/ggml-vocab-phi-3.gguf"], "dim": 64, "ffn_dim": 96, "layers": 2,
-                        "seed": 17, "stride": 64}}
+                        "seed": 17, "stride": 64},
+         # the "phi3" file through llama-quantize Q8_0: its blocks kept (base64), the test rebuilds it
+         "phi3_q8_0": {"args": ["--arch", "phi3", "--untied"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 16,
+                       "quantize": "Q8_0"}}
 SHARED = os.environ.get("SR_SHARED", "/work/shared")
 TOKENS = [267, 72, 101, 108, 111, 32, 116, 104, 101, 114, 101, 33, 256, 120]
 
@@ -69,6 +76,77 @@ def run(cmd):
 
 EXAMPLES = [{"id": "a", "prompt": "What is two plus two?", "response": "Four."},
             {"id": "b", "prompt": "Say hi.", "response": "Hi there!", "system": "Be friendly."}]
+
+
+# bytes per block and elements per block of the types llama-quantize writes here
+TYPES = {0: ("F32", 4, 1), 1: ("F16", 2, 1), 8: ("Q8_0", 34, 32)}
+
+
+def gguf_tensors(path):
+    """{name: (type name, raw bytes)} of a GGUF v3 file: enough of the format
+    to read llama-quantize's output without gguf-py."""
+    data = open(path, "rb").read()
+    at = 0
+
+    def take(fmt):
+        nonlocal at
+        v = struct.unpack_from("<" + fmt, data, at)
+        at += struct.calcsize("<" + fmt)
+        return v[0] if len(v) == 1 else v
+
+    def string():
+        nonlocal at
+        n = take("Q")
+        at += n
+        return data[at - n:at].decode()
+
+    sizes = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+
+    def value(t):
+        if t == 8:
+            return string()
+        if t == 9:
+            et, n = take("I"), take("Q")
+            return [value(et) for _ in range(n)]
+        return take(sizes[t])
+
+    assert data[:4] == b"GGUF" and struct.unpack_from("<I", data, 4)[0] == 3
+    at = 8
+    n_t, n_kv = take("Q"), take("Q")
+    kv = {}
+    for _ in range(n_kv):
+        k = string()
+        kv[k] = value(take("I"))
+    infos = []
+    for _ in range(n_t):
+        name = string()
+        dims = [take("Q") for _ in range(take("I"))]
+        infos.append((name, dims, take("I"), take("Q")))
+    align = kv.get("general.alignment", 32)
+    base = (at + align - 1) // align * align
+    out = {}
+    for name, dims, t, off in infos:
+        tname, bsize, belems = TYPES[t]
+        n = 1
+        for d in dims:
+            n *= d
+        out[name] = (tname, data[base + off:base + off + n // belems * bsize])
+    return out
+
+
+def quantize(tmp, name, path, preset):
+    """llama-quantize's file of path: its path, and {tensor: [type, base64]} of
+    every tensor it did not leave in F32 (those must be the original's bytes)."""
+    q = os.path.join(tmp, name + "." + preset + ".gguf")
+    run([os.path.join(BIN, "llama-quantize"), path, q, preset])
+    orig, got = gguf_tensors(path), gguf_tensors(q)
+    blocks = {}
+    for t, (ty, raw) in got.items():
+        if ty == "F32":
+            assert raw == orig[t][1], t
+        else:
+            blocks[t] = [ty, base64.b64encode(raw).decode()]
+    return q, blocks
 
 
 def floats(text):
@@ -114,11 +192,16 @@ def main():
             args = [os.path.join(SHARED, a) if a.startswith("data/") else a for a in c["args"]]
             run([TINY, "-o", path, "--seed", str(c["seed"]), "--dim", str(c["dim"]),
                  "--ffn-dim", str(c["ffn_dim"]), "--layers", str(c["layers"])] + args)
+            blocks = None
+            if "quantize" in c:
+                path, blocks = quantize(tmp, name, path, c["quantize"])
             rows = run([tool, path] + [str(t) for t in TOKENS]).split()
             assert len(rows) == len(TOKENS)
             stride = c.get("stride", 1)
             rows = ["".join(r[i:i + 8] for i in range(0, len(r), 8 * stride)) for r in rows]
             cases[name] = {k: v for k, v in c.items()} | {"logits": "".join(rows)}
+            if blocks:
+                cases[name]["blocks"] = blocks
         check_checkpoint(tmp, tool)
     out = {"source": "llama.cpp (libllama, CPU, 1 thread) via tests/golden/llama_logits.c",
            "tokens": TOKENS, "cases": cases}
