@@ -2,7 +2,7 @@
  * model (q/k/v biases, NEOX rope; tied head, and separate), a llama file with q/k/v and
  * output biases and one with rope_freqs.weight (Llama 3.1's frequency
  * factors), a qwen3 (head norms) and a phi3 (fused attn_qkv and gate|up
- * ffn_up; with the fixture tokenizer and with Phi-3's own) give llama.cpp's
+ * ffn_up; with the fixture tokenizer, with Phi-3's own, and in Q8_0) give llama.cpp's
  * logits for the same file
  * (tests/golden/arch/logits.json, by tests/golden/make_arch_golden.py); the
  * cached forward gives the full forward's; a checkpoint of each reads back
