@@ -142,7 +142,7 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
     const int llama = !qwen2 && !qwen3 && !phi3;
     /* llama 2's base (and Phi-3's); Qwen2.5's and Qwen3's */
     const double theta = llama || phi3 ? 10000.0 : 1000000.0;
-    char keys[12][64];
+    char keys[13][64];
 #define KV(k, t, field, x) kv[n++] = (gguf_kv){ S(k), { .type = t, .v.field = (x) } }
     kv[n++] = (gguf_kv){ S("general.architecture"),
                          { .type = GGUF_STRING, .v.s = { arch->name, strlen(arch->name) } } };
@@ -152,6 +152,9 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
         snprintf(keys[11], 64, "%s.attention.sliding_window", arch->prefix);
         const uint64_t w = o->sliding_window ? (uint64_t)o->sliding_window : 2047;
         kv[n++] = (gguf_kv){ { keys[11], strlen(keys[11]) }, { .type = GGUF_U32, .v.u = w } };
+        /* the converter writes it for every Phi-3; without LongRoPE it is the context */
+        snprintf(keys[12], 64, "%s.rope.scaling.original_context_length", arch->prefix);
+        kv[n++] = (gguf_kv){ { keys[12], strlen(keys[12]) }, { .type = GGUF_U32, .v.u = (uint64_t)o->n_ctx } };
     }
     if (have_real) {
         const gguf_value *toks = gguf_get_arr(&real, "tokenizer.ggml.tokens");
