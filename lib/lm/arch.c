@@ -14,6 +14,7 @@
     .attn_norm = "blk.%d.attn_norm", .attn_q = "blk.%d.attn_q", .attn_k = "blk.%d.attn_k", \
     .attn_v = "blk.%d.attn_v", .attn_output = "blk.%d.attn_output", \
     .attn_q_norm = "blk.%d.attn_q_norm", .attn_k_norm = "blk.%d.attn_k_norm", \
+    .attn_qkv = "blk.%d.attn_qkv", \
     .ffn_norm = "blk.%d.ffn_norm", .ffn_gate = "blk.%d.ffn_gate", .ffn_up = "blk.%d.ffn_up", \
     .ffn_down = "blk.%d.ffn_down" }
 
@@ -35,6 +36,13 @@ static const sr_arch table[] = {
     { .name = "qwen3", .prefix = "qwen3", .t = GGML_NAMES,
       .qkv_bias = SR_ABSENT, .out_bias = SR_ABSENT, .qk_norm = SR_REQUIRED, .rope_factors = SR_ABSENT,
       .head = SR_HEAD_TIED_IF_ABSENT, .rope = SR_ROPE_NEOX },
+    /* Phi-3 (mini-4k, medium-4k): attn_qkv holds q, k, v (grouped
+     * kv heads allowed) and ffn_up holds gate then up, for a SwiGLU over its
+     * two halves; no biases, NEOX rope, output.weight separate (tied if
+     * absent). LongRoPE's rope_factors_long/short are refused (model_check.c). */
+    { .name = "phi3", .prefix = "phi3", .t = GGML_NAMES,
+      .qkv_bias = SR_ABSENT, .out_bias = SR_ABSENT, .qk_norm = SR_ABSENT, .rope_factors = SR_ABSENT,
+      .head = SR_HEAD_TIED_IF_ABSENT, .rope = SR_ROPE_NEOX, .fused_qkv = 1, .fused_gate_up = 1 },
 };
 #define N_ARCH (sizeof table / sizeof table[0])
 

@@ -5,8 +5,9 @@
  * optional tensors it carries and how its head and RoPE work. The math is
  * written once per kind (model.c, model_backward.c); a row only says which
  * kinds a family uses. Rows: llama (optional q/k/v/o biases, optional rope
- * frequency factors), qwen2 (q/k/v biases, NEOX rope) and qwen3 (per-head
- * q/k RMSNorms, NEOX rope). */
+ * frequency factors), qwen2 (q/k/v biases, NEOX rope), qwen3 (per-head
+ * q/k RMSNorms, NEOX rope) and phi3 (fused q|k|v and gate|up tensors, NEOX
+ * rope). */
 #ifndef SR_ARCH_H
 #define SR_ARCH_H
 
@@ -31,6 +32,7 @@ typedef struct sr_arch_names {
     const char *token_embd, *output_norm, *output, *rope_freqs;
     const char *attn_norm, *attn_q, *attn_k, *attn_v, *attn_output;
     const char *attn_q_norm, *attn_k_norm;
+    const char *attn_qkv;      /* the fused q|k|v weight of a row with fused_qkv */
     const char *ffn_norm, *ffn_gate, *ffn_up, *ffn_down;
 } sr_arch_names;
 
@@ -44,6 +46,10 @@ typedef struct sr_arch {
     sr_presence rope_factors;  /* rope_freqs.weight, per-frequency divisors (Llama 3.1) */
     sr_head head;
     sr_rope_style rope;
+    /* phi3: q|k|v is one tensor, attn_qkv [dim, q_dim + 2 kv_dim] (rows q,
+     * then k, then v), and gate|up one, ffn_up [dim, 2 ffn_dim] (gate the
+     * first half); the model's block holds them so already (model.h). */
+    int fused_qkv, fused_gate_up;
 } sr_arch;
 
 /* The row for an architecture name of n bytes (not NUL-terminated), or NULL. */

@@ -12,13 +12,14 @@
 int sr_model_tensor_count(const sr_hparams *hp)
 {
     return 2 + !hp->tied + !!hp->rope_freqs +
-           (9 + 3 * !!hp->qkv_bias + !!hp->out_bias + 2 * !!hp->qk_norm) * hp->n_layer;
+           (9 + 3 * !!hp->qkv_bias + !!hp->out_bias + 2 * !!hp->qk_norm - 2 * !!hp->fused_qkv -
+            !!hp->fused_gate_up) * hp->n_layer;
 }
 
 int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p, sr_named_tensor *out)
 {
-    const uint64_t d = hp->dim, f = hp->ffn_dim, qd = (uint64_t)hp->n_head * hp->head_dim,
-                   kvd = (uint64_t)hp->n_head_kv * hp->head_dim, V = hp->vocab;
+    const uint64_t d = hp->dim, f = hp->ffn_dim, f2 = 2 * f, qd = (uint64_t)hp->n_head * hp->head_dim,
+                   kvd = (uint64_t)hp->n_head_kv * hp->head_dim, qkvd = qd + 2 * kvd, V = hp->vocab;
     const sr_arch_names *t = &a->t;
     int n = 0;
     /* Names from the architecture's row, so a family's checkpoint reads back
@@ -34,9 +35,13 @@ int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p,
     for (int l = 0; l < hp->n_layer; l++) {
         const sr_layer_params *L = &p->layer[l];
         PUT(t->attn_norm, l, L->attn_norm, d, 0);
-        PUT(t->attn_q, l, L->wq, d, qd);
-        PUT(t->attn_k, l, L->wk, d, kvd);
-        PUT(t->attn_v, l, L->wv, d, kvd);
+        if (hp->fused_qkv) {   /* wq | wk | wv lie back to back: one tensor of q, k, v rows */
+            PUT(t->attn_qkv, l, L->wq, d, qkvd);
+        } else {
+            PUT(t->attn_q, l, L->wq, d, qd);
+            PUT(t->attn_k, l, L->wk, d, kvd);
+            PUT(t->attn_v, l, L->wv, d, kvd);
+        }
         if (hp->qkv_bias) {   /* one block bq | bk | bv, written as llama.cpp names them */
             PUT_AS(t->attn_q, ".bias", l, L->bqkv, qd, 0);
             PUT_AS(t->attn_k, ".bias", l, L->bqkv ? L->bqkv + qd : NULL, kvd, 0);
@@ -49,8 +54,12 @@ int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p,
         PUT(t->attn_output, l, L->wo, qd, d);
         if (hp->out_bias) PUT_AS(t->attn_output, ".bias", l, L->bo, d, 0);
         PUT(t->ffn_norm, l, L->ffn_norm, d, 0);
-        PUT(t->ffn_gate, l, L->w_gate, d, f);
-        PUT(t->ffn_up, l, L->w_up, d, f);
+        if (hp->fused_gate_up) {   /* w_gate | w_up, phi3's ffn_up: gate rows, then up rows */
+            PUT(t->ffn_up, l, L->w_gate, d, f2);
+        } else {
+            PUT(t->ffn_gate, l, L->w_gate, d, f);
+            PUT(t->ffn_up, l, L->w_up, d, f);
+        }
         PUT(t->ffn_down, l, L->w_down, f, d);
     }
 #undef PUT

@@ -37,6 +37,10 @@ typedef struct sr_hparams {
     int neox;           /* 1: RoPE pairs (i, i + n_rot/2) (the row's SR_ROPE_NEOX), else (2i, 2i+1) */
     int rope_freqs;     /* 1: rope_freqs.weight divides RoPE's angles (Llama 3.1); not trained */
     int qk_norm;        /* 1: attn_q_norm/attn_k_norm RMSNorm each head of q and k before RoPE (qwen3) */
+    int fused_qkv;      /* 1: wq|wk|wv are read and written as one tensor, attn_qkv (phi3) */
+    int fused_gate_up;  /* 1: w_gate|w_up are read and written as one tensor, ffn_up (phi3) */
+    int n_swa;          /* .attention.sliding_window, or 0: a window sr does not apply (all
+                           positions attend), as llama.cpp does not for phi3 and llama */
 } sr_hparams;
 
 /* One block's weights. Linear weights are [out][in]. wq, wk, wv are

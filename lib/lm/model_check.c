@@ -124,6 +124,23 @@ static int refuse_absent_blocks(const sr_arch *a, const gguf_file *g, int n_laye
     return 0;
 }
 
+/* LongRoPE (Phi-3-mini-128k, Phi-3.5-mini): two sets of frequency factors,
+ * the short ones up to rope.scaling.original_context_length and the long ones
+ * past it, and cos/sin scaled by rope.scaling.attn_factor. sr has neither
+ * the choice nor the scaling, so such a file is refused by the tensor's name
+ * rather than run as a plain-RoPE model it is not. */
+static int refuse_longrope(const gguf_file *g, char *err, size_t errlen)
+{
+    static const char *const names[] = { "rope_factors_long.weight", "rope_factors_short.weight" };
+    for (int i = 0; i < 2; i++)
+        if (gguf_find_tensor(g, names[i])) {
+            snprintf(err, errlen, "GGUF tensor %s (LongRoPE frequency factors, as Phi-3-128k and "
+                     "Phi-3.5 carry) is not supported; the 4k-context Phi-3 files are", names[i]);
+            return -1;
+        }
+    return 0;
+}
+
 /* The sizes that do not come from a key: the vocabulary from token_embd's
  * rows, and whether the head is tied (no output.weight). */
 static int hparams_from_tensors(sr_hparams *hp, const sr_arch *a, const gguf_file *g,
@@ -147,6 +164,8 @@ static int hparams_from_tensors(sr_hparams *hp, const sr_arch *a, const gguf_fil
     hp->tied = a->head == SR_HEAD_TIED || (a->head == SR_HEAD_TIED_IF_ABSENT && !gguf_find_tensor(g, name));
     hp->neox = a->rope == SR_ROPE_NEOX;
     hp->qk_norm = a->qk_norm == SR_REQUIRED;
+    hp->fused_qkv = a->fused_qkv;
+    hp->fused_gate_up = a->fused_gate_up;
     sr_arch_tensor(a->t.rope_freqs, 0, ".weight", name, sizeof name);
     hp->rope_freqs = a->rope_factors == SR_REQUIRED ||
                      (a->rope_factors == SR_OPTIONAL && gguf_find_tensor(g, name));
@@ -201,7 +220,7 @@ int sr_hparams_from_gguf(sr_hparams *hp, const sr_arch **arch, const gguf_file *
         return -1;
     }
     if (refuse_absent(g, a->rope_factors, a->t.rope_freqs, 1, ".weight", "rope frequency factors",
-                      err, errlen) < 0)
+                      err, errlen) < 0 || refuse_longrope(g, err, errlen) < 0)
         return -1;
     if (meta_int(g, KEY("block_count"), -1, &hp->n_layer, err, errlen) < 0 ||
         meta_int(g, KEY("embedding_length"), -1, &hp->dim, err, errlen) < 0 ||
@@ -210,7 +229,8 @@ int sr_hparams_from_gguf(sr_hparams *hp, const sr_arch **arch, const gguf_file *
         meta_int(g, KEY("attention.head_count_kv"), hp->n_head, &hp->n_head_kv, err, errlen) < 0 ||
         meta_int(g, KEY("context_length"), -1, &hp->n_ctx, err, errlen) < 0 ||
         meta_float(g, KEY("attention.layer_norm_rms_epsilon"), 1e-5, &hp->norm_eps, err, errlen) < 0 ||
-        meta_float(g, KEY("rope.freq_base"), 10000.0, &hp->rope_theta, err, errlen) < 0)
+        meta_float(g, KEY("rope.freq_base"), 10000.0, &hp->rope_theta, err, errlen) < 0 ||
+        meta_int(g, KEY("attention.sliding_window"), 0, &hp->n_swa, err, errlen) < 0)
         return -1;
     if (hp->n_head <= 0 || hp->dim <= 0) {
         snprintf(err, errlen, "GGUF metadata: head_count %d and embedding_length %d must be positive",

@@ -70,6 +70,13 @@ void sr_llm_open(sr_llm *llm, const sr_llm_opts *o, const sr_model_opts *mo)
     int rc = sr_llm_load(llm, path, &m, fmt, err, sizeof err);
     free(path);
     if (rc != SR_LM_OK) sr_die(rc, "%s", err);
+    /* A window (Phi-3-mini-4k's 2047, Mistral 7B v0.1's 4096) is not applied,
+     * as llama.cpp applies none for phi3 or llama: said once when sequences
+     * may outgrow it, where the two differ from a windowed model. */
+    const int w = llm->model.hp.n_swa;
+    if (w > 0 && m.max_seq > w)
+        sr_warn("note: the model's %d-token sliding window is not applied: sequences up to %d "
+                "tokens attend to every earlier position", w, m.max_seq);
 }
 
 void sr_train_flags_apply(sr_train_flags *f, const sr_train_opts *o, enum sr_overlong *policy,

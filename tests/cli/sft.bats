@@ -192,3 +192,27 @@ train_then_generate() {
 @test "a qwen3 model (q/k head norms, heads of key_length) trains, and its checkpoint keeps the norms and generates" {
     train_then_generate blk.1.attn_k_norm.weight --arch qwen3 --head-dim 12
 }
+
+@test "a phi3 model (fused attn_qkv and gate|up ffn_up) trains, and its checkpoint keeps the fused tensors and generates" {
+    train_then_generate blk.1.attn_qkv.weight --arch phi3 --untied
+    run grep -a -c blk.1.ffn_gate "$T/o.gguf"
+    assert_failure
+}
+
+@test "sr-gen notes once that a phi3 sliding window shorter than its sequences is not applied" {
+    write_tiny_model "$T/w.gguf" --arch phi3 --sliding-window 16
+    run --separate-stderr bash -c "sr-gen -m '$T/w.gguf' -i '$T/ex.mp' --max-tokens 4 --max-prompt-tokens 64 | sr-cat"
+    assert_success
+    [ "$(grep -c 'sliding window' <<< "$stderr")" -eq 1 ]
+    [[ "$stderr" == *"the model's 16-token sliding window is not applied: sequences up to 68 tokens"* ]]
+    # within the window, nothing is said
+    write_tiny_model "$T/w.gguf" --arch phi3 --sliding-window 80
+    run --separate-stderr bash -c "sr-gen -m '$T/w.gguf' -i '$T/ex.mp' --max-tokens 4 --max-prompt-tokens 64 | sr-cat"
+    assert_success
+    [[ "$stderr" != *"sliding window"* ]]
+}
+
+@test "a phi3 model with Phi-3's own tokenizer and chat template trains and generates" {
+    need_shared data/vocab/ggml-vocab-phi-3.gguf
+    train_then_generate blk.0.ffn_up.weight --arch phi3 --untied --tokenizer-from "$SHARED/data/vocab/ggml-vocab-phi-3.gguf"
+}

@@ -48,6 +48,15 @@ static sr_hparams qk_norm_hp(void)
     return hp;
 }
 
+/* phi3's: fused attn_qkv and gate|up ffn_up (the block's wq|wk|wv and
+ * w_gate|w_up as they are), NEOX rope, untied, grouped-query heads. */
+static sr_hparams phi3_hp(void)
+{
+    sr_hparams hp = small_hp();
+    hp.fused_qkv = hp.fused_gate_up = hp.neox = 1;
+    return hp;
+}
+
 /* SmolLM2-135M's shape (tied, 9/3 heads of 64), random weights. */
 static sr_hparams smol_hp(void)
 {
@@ -144,6 +153,7 @@ TEST(full_forward_small) { if (!have_gpu) { test_skip("no CUDA device"); return;
 TEST(full_forward_biased) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = biased_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_rope_freqs) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = freqs_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_qk_norm) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = qk_norm_hp(); forward_parity(&hp, 2e-4); }
+TEST(full_forward_phi3) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = phi3_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_smol_shape) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = smol_hp(); forward_parity(&hp, 2e-3); }
 
 /* Prefill one prompt into a cache, fork it, decode 6 steps on 3 sequences
@@ -208,6 +218,7 @@ static void cached_case(const sr_hparams hp)
 
 TEST(cached_decode) { if (!have_gpu) { test_skip("no CUDA device"); return; } cached_case(small_hp()); }
 TEST(cached_decode_qk_norm) { if (!have_gpu) { test_skip("no CUDA device"); return; } cached_case(qk_norm_hp()); }
+TEST(cached_decode_phi3) { if (!have_gpu) { test_skip("no CUDA device"); return; } cached_case(phi3_hp()); }
 
 /* The backward: a weighted sum of target log-probs as the loss; every
  * parameter's gradient, CUDA vs CPU, as one vector: relative L2 error. */
@@ -271,6 +282,7 @@ TEST(backward_parity) { if (!have_gpu) { test_skip("no CUDA device"); return; } 
 TEST(backward_parity_biased) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(biased_hp()); }
 TEST(backward_parity_rope_freqs) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(freqs_hp()); }
 TEST(backward_parity_qk_norm) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(qk_norm_hp()); }
+TEST(backward_parity_phi3) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(phi3_hp()); }
 
 /* The real model, loaded from GGUF on both devices: the greedy choice at
  * every position of a text agrees at fp32 (all of them) and at bf16 (nearly
@@ -321,13 +333,16 @@ int main(void)
     RUN(full_forward_biased);
     RUN(full_forward_rope_freqs);
     RUN(full_forward_qk_norm);
+    RUN(full_forward_phi3);
     RUN(full_forward_smol_shape);
     RUN(cached_decode);
     RUN(cached_decode_qk_norm);
+    RUN(cached_decode_phi3);
     RUN(backward_parity);
     RUN(backward_parity_biased);
     RUN(backward_parity_rope_freqs);
     RUN(backward_parity_qk_norm);
+    RUN(backward_parity_phi3);
     RUN(real_model_greedy);
     return test_done();
 }

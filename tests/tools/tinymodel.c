@@ -133,19 +133,29 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
     size_t n = 0;
     const char *arch_name = o->arch ? o->arch : "llama";
     const sr_arch *arch = sr_arch_find(arch_name, strlen(arch_name));
-    const int qwen2 = arch && strcmp(arch->name, "qwen2") == 0, qwen3 = arch && strcmp(arch->name, "qwen3") == 0;
-    if (!arch || (!qwen2 && !qwen3 && strcmp(arch->name, "llama"))) {
-        snprintf(err, errlen, "tiny model: architecture '%s' is not llama, qwen2 or qwen3", arch_name);
+    const int qwen2 = arch && strcmp(arch->name, "qwen2") == 0, qwen3 = arch && strcmp(arch->name, "qwen3") == 0,
+              phi3 = arch && strcmp(arch->name, "phi3") == 0;
+    if (!arch || (!qwen2 && !qwen3 && !phi3 && strcmp(arch->name, "llama"))) {
+        snprintf(err, errlen, "tiny model: architecture '%s' is not llama, qwen2, qwen3 or phi3", arch_name);
         goto out;
     }
-    const int llama = !qwen2 && !qwen3;
-    const double theta = llama ? 10000.0 : 1000000.0;   /* llama 2's base; Qwen2.5's and Qwen3's */
-    char keys[11][64];
+    const int llama = !qwen2 && !qwen3 && !phi3;
+    /* llama 2's base (and Phi-3's); Qwen2.5's and Qwen3's */
+    const double theta = llama || phi3 ? 10000.0 : 1000000.0;
+    char keys[13][64];
 #define KV(k, t, field, x) kv[n++] = (gguf_kv){ S(k), { .type = t, .v.field = (x) } }
     kv[n++] = (gguf_kv){ S("general.architecture"),
                          { .type = GGUF_STRING, .v.s = { arch->name, strlen(arch->name) } } };
     KV("general.name", GGUF_STRING, s, S("sr tiny test model"));
     n += arch_keys(kv + n, keys, arch->prefix, o, theta);
+    if (phi3) {   /* Phi-3-mini-4k's window, which llama.cpp (and sr) do not apply */
+        snprintf(keys[11], 64, "%s.attention.sliding_window", arch->prefix);
+        const uint64_t w = o->sliding_window ? (uint64_t)o->sliding_window : 2047;
+        kv[n++] = (gguf_kv){ { keys[11], strlen(keys[11]) }, { .type = GGUF_U32, .v.u = w } };
+        /* the converter writes it for every Phi-3; without LongRoPE it is the context */
+        snprintf(keys[12], 64, "%s.rope.scaling.original_context_length", arch->prefix);
+        kv[n++] = (gguf_kv){ { keys[12], strlen(keys[12]) }, { .type = GGUF_U32, .v.u = (uint64_t)o->n_ctx } };
+    }
     if (have_real) {
         const gguf_value *toks = gguf_get_arr(&real, "tokenizer.ggml.tokens");
         if (!toks) { snprintf(err, errlen, "%s: no tokenizer.ggml.tokens", o->tokenizer_from); goto out; }
@@ -174,7 +184,8 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
                       .n_rot = o->n_head ? tiny_head_dim(o) : 0, .vocab = (int)vocab, .n_ctx = o->n_ctx,
                       .norm_eps = 1e-5f, .rope_theta = (float)theta, .tied = o->tied,
                       .qkv_bias = qwen2 || (llama && o->biases), .out_bias = llama && o->biases,
-                      .neox = !llama, .rope_freqs = llama && o->rope_freqs, .qk_norm = qwen3 };
+                      .neox = !llama, .rope_freqs = llama && o->rope_freqs, .qk_norm = qwen3,
+                      .fused_qkv = phi3, .fused_gate_up = phi3 };
     sr_model_opts mo = { .max_batch = 1, .max_seq = 1, .keep_acts = 0, .threads = 1 };
     if (sr_model_init_random(&m, &hp, o->seed, &mo, err, errlen) < 0) goto out;
     m.arch = arch;   /* the checkpoint names its tensors by the row */

@@ -9,6 +9,7 @@
  * gradient is checked the same way at a few dozen weights of every kind. */
 #include "test.h"
 #include "kernels.h"
+#include "lm/checkpoint.h"
 #include "lm/model.h"
 
 #include <stdint.h>
@@ -342,13 +343,16 @@ static double mdl_loss(fd_case *k)
 /* biased: q/k/v and output biases and NEOX rope (qwen2's math, and the
  * output bias a llama file may have); freqs: rope frequency factors (Llama
  * 3.1), which are constants, their gradient 0; qkn: qwen3's per-head q/k
- * norms, NEOX rope, heads of 12 where dim / heads is 8 (as its key_length). */
-static void model_grad(int tied, int biased, int freqs, int qkn)
+ * norms, NEOX rope, heads of 12 where dim / heads is 8 (as its key_length);
+ * fused: phi3's, NEOX rope, whose attn_qkv and gate|up ffn_up are checked as
+ * the tensors the checkpoint stores (named through phi3's row). */
+static void model_grad(int tied, int biased, int freqs, int qkn, int fused)
 {
     sr_hparams hp = { .n_layer = 2, .dim = 32, .ffn_dim = 64, .n_head = 4, .n_head_kv = 2,
                       .head_dim = qkn ? 12 : 8, .n_rot = qkn ? 12 : 8, .vocab = 96, .n_ctx = 64,
                       .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = tied, .qkv_bias = biased,
-                      .out_bias = biased, .neox = biased || qkn, .rope_freqs = freqs, .qk_norm = qkn };
+                      .out_bias = biased, .neox = biased || qkn || fused, .rope_freqs = freqs, .qk_norm = qkn,
+                      .fused_qkv = fused, .fused_gate_up = fused };
     sr_model_opts o = { .max_batch = 2, .max_seq = 9, .keep_acts = 1, .threads = 0 };
     sr_model m;
     /* the factors' model its own seed: with seed 7 one token_embd element of
@@ -390,6 +394,20 @@ static void model_grad(int tied, int biased, int freqs, int qkn)
     /* Every kind of tensor, a handful of elements each (the most sensitive
      * ones of a tensor and a spread of others), 4+ per kind, 60+ in all. */
     const sr_layer_params *W = m.w.layer, *G = g.g.layer;
+    /* phi3's stored tensors, as the checkpoint names and writes them */
+    sr_named_tensor nw[40], ng[40];
+    float *fw[4] = { 0 }, *fg[4] = { 0 };
+    const char *fnames[4] = { "blk.0.attn_qkv.weight", "blk.0.ffn_up.weight", "blk.1.attn_qkv.weight",
+                              "blk.1.ffn_up.weight" };
+    if (fused && sr_model_tensor_count(&hp) <= 40) {
+        const sr_arch *phi3 = sr_arch_find("phi3", 4);
+        int nn = sr_model_tensors(phi3, &hp, &m.w, nw);
+        sr_model_tensors(phi3, &hp, &g.g, ng);
+        for (int i = 0; i < nn; i++)
+            for (int f = 0; f < 4; f++)
+                if (!strcmp(nw[i].name, fnames[f])) { fw[f] = nw[i].data; fg[f] = ng[i].data; }
+        CHECK(fw[0] && fw[1] && fw[2] && fw[3]);
+    }
     struct { const char *name; float *w, *g; size_t n; } kinds[] = {
         { "token_embd", m.w.token_embd, g.g.token_embd, (size_t)hp.vocab * hp.dim },
         { "output_norm", m.w.output_norm, g.g.output_norm, (size_t)hp.dim },
@@ -414,6 +432,10 @@ static void model_grad(int tied, int biased, int freqs, int qkn)
         { "blk.0.attn_k_norm", W[0].k_norm, G[0].k_norm, (size_t)hp.head_dim },
         { "blk.1.attn_q_norm", W[1].q_norm, G[1].q_norm, (size_t)hp.head_dim },
         { "blk.1.attn_k_norm", W[1].k_norm, G[1].k_norm, (size_t)hp.head_dim },
+        { "blk.0.attn_qkv", fw[0], fg[0], (32 + 16 + 16) * 32 },
+        { "blk.0.ffn_up (gate|up)", fw[1], fg[1], 2 * 64 * 32 },
+        { "blk.1.attn_qkv", fw[2], fg[2], (32 + 16 + 16) * 32 },
+        { "blk.1.ffn_up (gate|up)", fw[3], fg[3], 2 * 64 * 32 },
     };
     int n_kinds = (int)(sizeof kinds / sizeof kinds[0]), total = 0, bad = 0;
     double worst = 0;
@@ -449,12 +471,12 @@ static void model_grad(int tied, int biased, int freqs, int qkn)
         }
     }
     for (int i = 0; freqs && i < hp.n_rot / 2; i++) CHECK(g.g.rope_freqs[i] == 0.0f);
-    printf("#   model (%s%s%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
+    printf("#   model (%s%s%s%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
            "%d beyond 2e-2·|an| + 2e-4\n", tied ? "tied" : "untied", biased ? ", biases, neox rope" : "",
            freqs ? ", rope factors" : "", qkn ? ", q/k head norms, neox rope, heads of 12" : "",
-           total, worst, bad);
+           fused ? ", phi3's fused attn_qkv and ffn_up, neox rope" : "", total, worst, bad);
     CHECK(bad == 0);
-    CHECK(total >= (biased || qkn ? 84 : 60));
+    CHECK(total >= (biased || qkn || fused ? 84 : 60));
 
     /* gradients accumulate: a second backward of the same forward doubles them */
     float *first = malloc(g.n * sizeof(float));
@@ -470,11 +492,12 @@ static void model_grad(int tied, int biased, int freqs, int qkn)
     sr_model_free(&m);
 }
 
-TEST(model_grad_untied) { model_grad(0, 0, 0, 0); }
-TEST(model_grad_tied) { model_grad(1, 0, 0, 0); }
-TEST(model_grad_biases_neox) { model_grad(1, 1, 0, 0); }
-TEST(model_grad_rope_freqs) { model_grad(0, 0, 1, 0); }
-TEST(model_grad_qk_norm) { model_grad(1, 0, 0, 1); }
+TEST(model_grad_untied) { model_grad(0, 0, 0, 0, 0); }
+TEST(model_grad_tied) { model_grad(1, 0, 0, 0, 0); }
+TEST(model_grad_biases_neox) { model_grad(1, 1, 0, 0, 0); }
+TEST(model_grad_rope_freqs) { model_grad(0, 0, 1, 0, 0); }
+TEST(model_grad_qk_norm) { model_grad(1, 0, 0, 1, 0); }
+TEST(model_grad_phi3_fused) { model_grad(0, 0, 0, 0, 1); }
 
 TEST(backward_needs_kept_activations)
 {
@@ -506,6 +529,7 @@ int main(void)
     RUN(model_grad_biases_neox);
     RUN(model_grad_rope_freqs);
     RUN(model_grad_qk_norm);
+    RUN(model_grad_phi3_fused);
     RUN(backward_needs_kept_activations);
     return test_done();
 }

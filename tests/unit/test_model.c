@@ -243,8 +243,16 @@ TEST(arch_table_lookup)
           q3->rope == SR_ROPE_NEOX && q3->rope_factors == SR_ABSENT && q3->head == SR_HEAD_TIED_IF_ABSENT);
     if (q3) sr_arch_tensor(q3->t.attn_k_norm, 3, ".weight", buf, sizeof buf);
     CHECK(!strcmp(buf, "blk.3.attn_k_norm.weight"));
+    /* phi3: one attn_qkv and one gate|up ffn_up per block, no biases */
+    const sr_arch *p3 = sr_arch_find("phi3", 4);
+    CHECK(p3 != NULL && p3->fused_qkv && p3->fused_gate_up && p3->qkv_bias == SR_ABSENT &&
+          p3->out_bias == SR_ABSENT && p3->qk_norm == SR_ABSENT && p3->rope == SR_ROPE_NEOX &&
+          p3->rope_factors == SR_ABSENT && p3->head == SR_HEAD_TIED_IF_ABSENT);
+    if (p3) sr_arch_tensor(p3->t.attn_qkv, 2, ".weight", buf, sizeof buf);
+    CHECK(!strcmp(buf, "blk.2.attn_qkv.weight"));
+    CHECK(!a->fused_qkv && !a->fused_gate_up && q3 && !q3->fused_qkv);
     sr_arch_list(buf, sizeof buf);
-    CHECK(!strcmp(buf, "\"llama\", \"qwen2\", \"qwen3\""));
+    CHECK(strncmp(buf, "\"llama\", \"qwen2\", \"qwen3\"", 25) == 0 && strstr(buf, "\"phi3\"") != NULL);
 }
 
 TEST(kv_heads_default_to_heads)
