@@ -20,7 +20,7 @@
 #include "sr/pairwise_judging.h"
 
 typedef struct opts {
-    bool eval, pairwise, winrate;
+    bool eval, pairwise, winrate, meta;
     const char *eval_json;
     /* judging */
     sr_llm_opts llm;
@@ -65,7 +65,7 @@ static int run_pairwise(sr_cli *cli, const opts *o)
         sr_usage_error("--shard: '%s' is not K/N with 0 <= K < N", o->shard);
     char err[512];
     sr_pairwise pw;
-    int rc = sr_pairwise_load(&pw, o->template_path, err, sizeof err);
+    int rc = sr_pairwise_load(&pw, o->template_path, o->meta, err, sizeof err);
     if (rc == SR_TMPL_EBAD) sr_usage_error("--template: %s", err);
     if (rc < 0) sr_die(SR_EXIT_FAIL, "--template: %s", err);
     sr_gen_opts eo = engine_opts(o, sr_pairwise_cap(&po, (int)o->max_tokens));
@@ -117,6 +117,8 @@ int main(int argc, char **argv)
           "--eval, --winrate: also write the measures as one JSON object", 0, 0 },
         { "pairwise", 0, SR_OPT_FLAG, &o.pairwise, NULL,
           "which of response_a and response_b is better, asked in both orders (one judgement each)", 0, 0 },
+        { "meta", 0, SR_OPT_FLAG, &o.meta, NULL,
+          "--pairwise with the meta-judge prompt: which of two judgements is better (sr-meta)", 0, 0 },
         { "template", 0, SR_OPT_STR, &o.template_path, "FILE",
           "the judge prompt, with {prompt} and {response} (--pairwise: {response_a}, {response_b})", 0, 0 },
         { "keep-text", 0, SR_OPT_FLAG, &o.keep_text, NULL, "keep the judgement texts (key judgements)", 0, 0 },
@@ -151,6 +153,8 @@ int main(int argc, char **argv)
                    "with --winrate (input: --pairwise's output), the head-to-head report.",
     };
     sr_cli_parse(&cli, table, argc, argv);
+    if (o.meta && o.template_path) sr_usage_error("--meta is the built-in meta-judge prompt; --template replaces it");
+    if (o.meta) o.pairwise = true;
     if (o.eval_json && !o.eval && !o.winrate) sr_usage_error("--eval-json needs --eval or --winrate");
     if (o.eval + o.pairwise + o.winrate > 1) sr_usage_error("--eval, --pairwise and --winrate exclude each other");
     if (o.pairwise && o.no_force) sr_usage_error("--pairwise always forces a verdict line; --no-force-score is "

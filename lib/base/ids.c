@@ -142,6 +142,8 @@ uint64_t sr_eft_balance_key(const char example_id[17], uint64_t seed)
     return sr_hash(example_id, 16, seed);
 }
 
+uint64_t sr_meta_cut_key(const char pair_id[17], uint64_t seed) { return sr_hash(pair_id, 16, seed); }
+
 /* --- sr-filter-oasst (lib/sr/oasst.c): the --keep split of OASST trees --- */
 
 unsigned sr_split_percentile(const char *tree_id, size_t n, const char *salt, size_t salt_len)

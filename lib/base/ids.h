@@ -77,6 +77,14 @@ void sr_eft_example_id(const char *reply_id, size_t reply_id_len, uint32_t judge
  * choice does not depend on input order. */
 uint64_t sr_eft_balance_key(const char example_id[17], uint64_t seed);
 
+/* --- sr-meta (lib/sr/metapass.c): the meta-judge's battles and judge pairs --- */
+
+/* A judgement's id is sr_eft_example_id(reply id, index); a battle's and a
+ * judge pair's are sr_pair_id(reply id, the two judgements' ids). The key
+ * that orders judge pairs when the caps cut them: XXH64 of the pair id's 16
+ * hex digits with --seed as the seed. */
+uint64_t sr_meta_cut_key(const char pair_id[17], uint64_t seed);
+
 /* --- sr-filter-oasst (lib/sr/oasst.c): the --keep split of OASST trees --- */
 
 /* Where a tree falls in the split, 0..99: XXH64(tree id, XXH64(salt)) % 100.

@@ -36,17 +36,48 @@ static const char builtin[] =
     "Verdict: B\n"
     "Verdict: tie";
 
+/* The meta-judge's (Meta-Rewarding): the same question about two of the
+ * model's own judgements of one reply; {prompt} is the judge prompt they
+ * answered. */
+static const char builtin_meta[] =
+    "Below is a grading task that was given to an AI judge, followed by two gradings the "
+    "judge wrote for it. Decide which grading is better: the one that applies the task's "
+    "rubric more faithfully, sees the answer's real strengths and faults more accurately, "
+    "and arrives at the score the answer deserves. A grading is not better for being "
+    "longer, and the order in which they are shown says nothing about them.\n"
+    "\n"
+    "The grading task:\n"
+    "\"\"\"\n"
+    "{prompt}\n"
+    "\"\"\"\n"
+    "\n"
+    "Grading A:\n"
+    "\"\"\"\n"
+    "{response_a}\n"
+    "\"\"\"\n"
+    "\n"
+    "Grading B:\n"
+    "\"\"\"\n"
+    "{response_b}\n"
+    "\"\"\"\n"
+    "\n"
+    "First compare the two gradings in at most 100 words. Then end with a line of its own "
+    "holding your verdict, written exactly like one of these:\n"
+    "Verdict: A\n"
+    "Verdict: B\n"
+    "Verdict: tie";
+
 static const char *const NAMES[] = { "prompt", "response_a", "response_b" };
 
 /* As the rubric's "\nScore:", no space after the colon: the model writes it. */
 static const char FORCE_LINE[] = "\nVerdict:";
 
-const char *sr_pairwise_builtin_template(void) { return builtin; }
+const char *sr_pairwise_builtin_template(bool meta) { return meta ? builtin_meta : builtin; }
 
-int sr_pairwise_load(sr_pairwise *p, const char *template_path, char *err, size_t errlen)
+int sr_pairwise_load(sr_pairwise *p, const char *template_path, bool meta, char *err, size_t errlen)
 {
     *p = (sr_pairwise){ .force = FORCE_LINE, .force_tokens = 4 };
-    return sr_tmpl_load(&p->tmpl, template_path, builtin, NAMES, 3, err, errlen);
+    return sr_tmpl_load(&p->tmpl, template_path, sr_pairwise_builtin_template(meta), NAMES, 3, err, errlen);
 }
 
 void sr_pairwise_free(sr_pairwise *p) { sr_tmpl_free(&p->tmpl); }

@@ -12,13 +12,16 @@
 #ifndef SR_PAIRWISE_H
 #define SR_PAIRWISE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sr/template.h"
 #include "sr/verdict.h"
 
-/* The built-in template (NUL-terminated, static). */
-const char *sr_pairwise_builtin_template(void);
+/* The built-in template (NUL-terminated, static): two answers to a
+ * question, or with meta the meta-judge's, two judgements of one answer
+ * ({prompt} then holds the judge prompt they answered; sr/metapass.h). */
+const char *sr_pairwise_builtin_template(bool meta);
 
 typedef struct sr_pairwise {
     sr_tmpl tmpl;             /* what the judge is asked */
@@ -27,8 +30,9 @@ typedef struct sr_pairwise {
 } sr_pairwise;
 
 /* The pairwise judge with its template read from template_path (NULL: the
- * built-in one): 0, or SR_TMPL_EIO / SR_TMPL_EBAD with err set. */
-int  sr_pairwise_load(sr_pairwise *p, const char *template_path, char *err, size_t errlen);
+ * built-in one, the meta-judge's with meta): 0, or SR_TMPL_EIO /
+ * SR_TMPL_EBAD with err set. */
+int  sr_pairwise_load(sr_pairwise *p, const char *template_path, bool meta, char *err, size_t errlen);
 void sr_pairwise_free(sr_pairwise *p);
 
 /* The judge prompt with `first` shown as answer A and `second` as answer B

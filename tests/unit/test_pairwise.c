@@ -45,7 +45,7 @@ TEST(forced_line)
 {
     char err[256];
     sr_pairwise pw;
-    CHECK(sr_pairwise_load(&pw, NULL, err, sizeof err) == 0);
+    CHECK(sr_pairwise_load(&pw, NULL, false, err, sizeof err) == 0);
     /* the forced line and a typical completion make a verdict */
     char buf[64];
     snprintf(buf, sizeof buf, "%s A", pw.force);
@@ -59,7 +59,7 @@ TEST(template)
 {
     char err[256];
     sr_pairwise pw;
-    CHECK(sr_pairwise_load(&pw, NULL, err, sizeof err) == 0);
+    CHECK(sr_pairwise_load(&pw, NULL, false, err, sizeof err) == 0);
     size_t n;
     char *r = sr_pairwise_render(&pw, "Q?", 2, "first {x}", 9, "second", 6, &n);
     CHECK(r && n == strlen(r));
@@ -80,7 +80,7 @@ TEST(template)
     const char *text = "{prompt}\n{response}\n{response_a} {response_b}\n";
     CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
     close(fd);
-    CHECK(sr_pairwise_load(&pw, path, err, sizeof err) == SR_TMPL_EBAD);
+    CHECK(sr_pairwise_load(&pw, path, false, err, sizeof err) == SR_TMPL_EBAD);
     CHECK(strstr(err, "line 2: unknown placeholder \"{response}\"") != NULL);
     CHECK(strstr(err, path) != NULL);
     CHECK(strstr(err, "{prompt}, {response_a} and {response_b}") != NULL);
