@@ -22,7 +22,7 @@ int sr_atomic_open(sr_atomic *a, const char *path, char *err, size_t errlen)
     a->f = fopen(a->tmp, "wbe");
     if (!a->f) {
         int saved = errno;
-        snprintf(err, errlen, "cannot write %s: %s", a->tmp, strerror(saved));
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
         free(a->tmp);
         free(a->path);
         memset(a, 0, sizeof *a);
@@ -44,7 +44,8 @@ int sr_atomic_commit(sr_atomic *a, char *err, size_t errlen)
     } else if (rename(a->tmp, a->path) != 0) {
         bad = 1;
         saved = errno;
-        snprintf(err, errlen, "cannot rename %s to %s: %s", a->tmp, a->path, strerror(saved));
+        snprintf(err, errlen, "cannot write %s: renaming its temporary into place: %s", a->path,
+                 strerror(saved));
     } else {
         sr_sync_parent_dir(a->path);
     }

@@ -18,12 +18,14 @@ typedef struct sr_atomic {
 } sr_atomic;
 
 /* Create the temporary. Returns 0, or -1 with errno kept and err set
- * ("cannot write TMP: reason"). */
+ * ("cannot write PATH: reason" — the name the caller gave, never the
+ * temporary's). */
 int  sr_atomic_open(sr_atomic *a, const char *path, char *err, size_t errlen);
 
 /* Flush, fsync and close the temporary, rename it over path and sync the
  * directory. Returns 0, or -1 with errno kept, err set ("write PATH:
- * reason", "cannot rename TMP to PATH: reason") and the temporary removed.
+ * reason", "cannot write PATH: renaming its temporary into place: reason")
+ * and the temporary removed.
  * Either way a is done with; sr_atomic_abort on it is then a no-op. */
 int  sr_atomic_commit(sr_atomic *a, char *err, size_t errlen);
 
