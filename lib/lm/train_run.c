@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/atomic.h"
 #include "base/ids.h"
 #include "lm/checkpoint.h"
 
@@ -103,6 +104,10 @@ static int resume(sr_train_job *j, sr_trainer *tr, const char *state, char *err,
 static int run_trainer(sr_train_job *j, sr_trainer *tr, const char *state, const char *data_desc,
                        const char *loss_desc, char *err, size_t errlen)
 {
+    /* A killed run's partial checkpoint and state go now, not at this
+     * run's first save, which may be hours away. */
+    sr_atomic_clean_stale(j->out);
+    sr_atomic_clean_stale(state);
     if (j->resume) {
         int rc = resume(j, tr, state, err, errlen);
         if (rc) return rc;
