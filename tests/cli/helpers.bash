@@ -92,4 +92,7 @@ kill_then_resume_is_identical() {
     [ ! -e "$T/cut.gguf.tmp.$pid" ] && [ ! -e "$T/cut.gguf.state.tmp.$pid" ]
     [ -e "$T/cut.gguf.tmp.$$" ] && [ -e "$T/full.gguf.tmp.$pid" ]
     rm "$T/cut.gguf.tmp.$$" "$T/full.gguf.tmp.$pid"
+    # the log: one line per step, 1 to 300 in order, none of the redone twice
+    [ "$(wc -l < "$T/cut.log")" -eq 300 ]
+    [ "$(sed 's/^{"step":\([0-9]*\),.*/\1/' "$T/cut.log" | tr '\n' ' ')" = "$(seq -s ' ' 1 300) " ]
 }
