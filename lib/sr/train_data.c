@@ -247,10 +247,20 @@ void sr_pairs_reference_file(sr_pairs *p, const char *path, const sr_model_opts 
     ro.max_seq = p->data.max_len;
     ro.keep_acts = 0;
     char err[512];
-    if (sr_model_load(&ref, path, &ro, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "--ref %s: %s", path, err);
-    if (ref.hp.vocab != vocab)
-        sr_die(SR_EXIT_FAIL, "--ref %s: a vocabulary of %d tokens, the model's is %d: the reference "
-               "must share the model's tokenizer", path, ref.hp.vocab, vocab);
+    /* A bad file is bad data (exit 3), told from its header before any
+     * weight is allocated; only the load itself fails for want of memory. */
+    gguf_file g;
+    sr_hparams hp;
+    const sr_arch *arch;
+    if (gguf_open(&g, path, err, sizeof err) < 0) sr_die(SR_EXIT_DATA, "--ref %s: %s", path, err);
+    if (sr_model_check_gguf(&g, &hp, &arch, err, sizeof err) < 0)
+        sr_die(SR_EXIT_DATA, "--ref %s: %s", path, err);
+    if (hp.vocab != vocab)
+        sr_die(SR_EXIT_DATA, "--ref %s: a vocabulary of %d tokens, the model's is %d: the reference "
+               "must share the model's tokenizer", path, hp.vocab, vocab);
+    int rc = sr_model_load_gguf(&ref, &g, &ro, err, sizeof err);
+    gguf_close(&g);
+    if (rc < 0) sr_die(SR_EXIT_FAIL, "--ref %s: %s", path, err);
     if (sr_file_xxh64(path, file_hash, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
     sr_pairs_reference(p, &ref, path, quiet);
     sr_model_free(&ref);

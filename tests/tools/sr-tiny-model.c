@@ -26,7 +26,7 @@ static void write_header_only(const char *out, const char *defect)
     sr_header_opts ho = SR_HEADER_70B;
     if (defect && sr_header_defect_parse(defect, &ho.defect) < 0)
         sr_usage_error("--defect: '%s' is not one of none, arch, tok-model, tok-pre, unknown-tensor, "
-                       "bias, type, shape, vocab-rows, missing, truncated", defect);
+                       "bias, type, shape, vocab-rows, missing, truncated, head-rows", defect);
     char err[512];
     if (sr_header_model_write(out, &ho, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
 }
