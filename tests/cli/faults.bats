@@ -36,3 +36,124 @@ setup() {
     [[ $stderr == *'record 1 (id "c7"): non-finite logits at token 1 of sample 0'* ]]
     [ ! -e "$T/j.mp" ]
 }
+
+# ---- full disks and I/O errors (the fault shim) ----------------------------------
+
+# The shim (tests/fault/faultshim.c, built by make test) makes the Nth write,
+# fsync, rename or read of a tool's own files fail with ENOSPC or EIO.
+need_shim() {
+    if [ -z "${SR_FAULT_SHIM:-}" ] || [ ! -e "$SR_FAULT_SHIM" ]; then
+        [ "${CI:-}" != true ] || { echo "SR_FAULT_SHIM '${SR_FAULT_SHIM:-}' is missing (make test builds it)" >&2; return 1; }
+        skip "no fault shim (SR_FAULT_SHIM; make test builds it)"
+    fi
+}
+
+# faulted SPEC CMD...: CMD with the shim and SR_FAULT=SPEC. Under ASan the
+# shim comes before the ASan runtime, which ASan allows when told.
+faulted() {
+    ( export LD_PRELOAD=$SR_FAULT_SHIM SR_FAULT=$1 ASAN_OPTIONS="verify_asan_link_order=0:${ASAN_OPTIONS:-}"
+      shift; "$@" )
+}
+# counted CMD...: CMD with the shim counting its calls into $T/count.
+counted() {
+    rm -f "$T/count"
+    ( export LD_PRELOAD=$SR_FAULT_SHIM SR_FAULT_COUNT=$T/count ASAN_OPTIONS="verify_asan_link_order=0:${ASAN_OPTIONS:-}"
+      "$@" )
+}
+# calls CALL: how many the counted run made.
+calls() { awk -v c="$1" '$1 == c { n += $2 } END { print n + 0 }' "$T/count"; }
+# picks TOTAL: which of the calls to fail: the first two, a middle one, the
+# last two.
+picks() { printf '%s\n' 1 2 $(($1 / 2)) $(($1 - 1)) "$1" | awk -v n="$1" '$1 >= 1 && $1 <= n && !seen[$1]++'; }
+# The errno alternates, so both are seen.
+next_errno() { [ "${ERRNO:-EIO}" = EIO ] && ERRNO=ENOSPC || ERRNO=EIO; }
+
+no_temporaries() {
+    local left
+    left=$(find "$T" -name '*.tmp.[0-9]*')
+    [ -z "$left" ] || { echo "# temporaries left: $left" >&3; return 1; }
+}
+
+# output_faults OUT CMD...: CMD writes OUT (its -o). Run clean, counted; then
+# for a few N of each of write, fsync and rename, over a previous OUT: the
+# Nth call failing makes CMD exit 1 with a message naming OUT (the name
+# given, not a temporary's), and leaves the previous OUT byte for byte and
+# no temporary. A failed fsync of the directory, after the rename, is not
+# reported (nothing is lost: the file is whole, in place); then OUT is the
+# clean run's.
+output_faults() {
+    local out=$1 call n failed=0; shift
+    counted "$@"
+    cp "$out" "$T/want"
+    for call in write fsync rename; do
+        for n in $(picks "$(calls $call)"); do
+            next_errno
+            echo previous > "$out"
+            run --separate-stderr faulted "$call:$n:$ERRNO" "$@"
+            if [ "$status" -eq 0 ] && [ "$call" = fsync ]; then
+                cmp "$out" "$T/want"
+                continue
+            fi
+            echo "# $1, $call #$n ($ERRNO): exit $status: ${stderr//$'\n'/ | }" >&3
+            [ "$status" -eq 1 ]
+            [[ $stderr == *"$out"* && $stderr != *.tmp.* ]]
+            [ "$(cat "$out")" = previous ]
+            no_temporaries
+            failed=$((failed + 1))
+        done
+    done
+    [ "$failed" -ge 3 ]
+    cp "$T/want" "$out"
+}
+
+# read_faults IN CMD...: the Nth read of CMD's input failing (EIO) makes it
+# exit 1 naming IN, never treat the input as ended.
+read_faults() {
+    local in=$1 n; shift
+    counted "$@" > /dev/null
+    for n in $(picks "$(calls read)"); do
+        run --separate-stderr faulted "read:$n:EIO" "$@"
+        echo "# $1, read #$n: exit $status: ${stderr//$'\n'/ | }" >&3
+        [ "$status" -eq 1 ]
+        [[ $stderr == *"$in"*"Input/output error"* ]]
+    done
+}
+
+fixture_prompts() {
+    for i in 1 2 3; do echo "{\"id\":\"p$i\",\"prompt\":\"Question $i?\"}"; done | sr-cat --from-json > "$T/p.mp"
+}
+
+@test "sr-cat -o: a failed write, fsync or rename exits 1 naming the file, the previous one kept" {
+    need_shim
+    seq 1 4000 | awk '{ printf "{\"id\":\"r%d\",\"prompt\":\"line %d of the input\"}\n", $1, $1 }' > "$T/in.json"
+    output_faults "$T/out.mp" sr-cat --from-json -i "$T/in.json" -o "$T/out.mp"
+    output_faults "$T/out.json" sr-cat -i "$T/out.mp" -o "$T/out.json"
+}
+
+@test "sr-cat: a failed read of the input exits 1 naming it" {
+    need_shim
+    seq 1 4000 | awk '{ printf "{\"id\":\"r%d\",\"prompt\":\"line %d of the input\"}\n", $1, $1 }' > "$T/in.json"
+    sr-cat --from-json -i "$T/in.json" -o "$T/in.mp"
+    read_faults "$T/in.json" sr-cat --from-json -i "$T/in.json" -o "$T/o1.mp"
+    read_faults "$T/in.mp" sr-cat -i "$T/in.mp" -o "$T/o2.json"
+}
+
+@test "sr-gen and sr-judge -o: failed writes, fsyncs and renames exit 1 naming the file" {
+    need_shim
+    write_tiny_model "$T/tiny.gguf"
+    fixture_prompts
+    output_faults "$T/c.mp" sr-gen -q -m "$T/tiny.gguf" -i "$T/p.mp" -n 2 --max-tokens 4 \
+        --max-prompt-tokens 64 -o "$T/c.mp"
+    printf 'Rate: {prompt} / {response}\nScore: ' > "$T/tmpl.txt"
+    output_faults "$T/j.mp" sr-judge -q -m "$T/tiny.gguf" --template "$T/tmpl.txt" -k 1 --max-tokens 4 \
+        --max-prompt-tokens 64 --retries 0 -i "$T/c.mp" -o "$T/j.mp"
+}
+
+@test "sr-pairs -o and the sr-judge --eval-json report: failed writes exit 1 naming the file" {
+    need_shim
+    for p in a b c; do for s in 0 1 2; do
+        echo "{\"id\":\"$p$s\",\"prompt_id\":\"$p\",\"prompt\":\"Q $p?\",\"response\":\"R $s\",\"sample\":$s,\"score\":$((s + 2)),\"human_rank\":$((2 - s))}"
+    done; done | sr-cat --from-json > "$T/judged.mp"
+    output_faults "$T/pairs.mp" sr-pairs -q -i "$T/judged.mp" -o "$T/pairs.mp"
+    output_faults "$T/m.json" sr-judge --eval --eval-json "$T/m.json" -i "$T/judged.mp"
+}
