@@ -65,8 +65,14 @@ calls() { awk -v c="$1" '$1 == c { n += $2 } END { print n + 0 }' "$T/count"; }
 # picks TOTAL: which of the calls to fail: the first two, a middle one, the
 # last two.
 picks() { printf '%s\n' 1 2 $(($1 / 2)) $(($1 - 1)) "$1" | awk -v n="$1" '$1 >= 1 && $1 <= n && !seen[$1]++'; }
-# The errno alternates, so both are seen.
+# The errno alternates, so both are seen; the message must give the one
+# that happened (a later call's errno, or a made-up EIO, would mislead).
 next_errno() { [ "${ERRNO:-EIO}" = EIO ] && ERRNO=ENOSPC || ERRNO=EIO; }
+says_errno() {
+    local text="No space left on device"
+    [ "$ERRNO" = EIO ] && text="Input/output error"
+    [[ $stderr == *"$text"* ]]
+}
 
 no_temporaries() {
     local left
@@ -97,6 +103,7 @@ output_faults() {
             echo "# $1, $call #$n ($ERRNO): exit $status: ${stderr//$'\n'/ | }" >&3
             [ "$status" -eq 1 ]
             [[ $stderr == *"$out"* && $stderr != *.tmp.* ]]
+            says_errno
             [ "$(cat "$out")" = previous ]
             no_temporaries
             failed=$((failed + 1))
@@ -156,4 +163,94 @@ fixture_prompts() {
     done; done | sr-cat --from-json > "$T/judged.mp"
     output_faults "$T/pairs.mp" sr-pairs -q -i "$T/judged.mp" -o "$T/pairs.mp"
     output_faults "$T/m.json" sr-judge --eval --eval-json "$T/m.json" -i "$T/judged.mp"
+}
+
+# training_faults TOOL ARGS...: TOOL trains 4 steps with --save-every 2, so
+# the checkpoint and its .state are written at step 2 and again at step 4.
+# A rename failing at step 4's checkpoint leaves step 2's files: those are
+# "the previous checkpoint and state". Then for a few N of each call, a run
+# from scratch with the Nth failing exits 1 naming one of the two files,
+# leaves no temporary, and what it leaves is whole: the checkpoint absent,
+# step 2's byte for byte, or step 4's (when only the last state failed); the
+# state absent or step 2's. And --resume from whatever was left ends
+# byte-identical to a clean run: nothing is lost.
+training_faults() {
+    local tool=$1 call n failed=0; shift
+    local run=("$tool" -q "$@" --max-steps 4 --save-every 2 --micro-batch 1)
+    "${run[@]}" -o "$T/want.gguf"
+    counted "${run[@]}" -o "$T/o.gguf"
+    cmp "$T/o.gguf" "$T/want.gguf"
+    [ "$(calls rename)" -eq 4 ]
+    rm -f "$T"/o.gguf*
+    run --separate-stderr faulted rename:3:ENOSPC "${run[@]}" -o "$T/o.gguf"
+    [ "$status" -eq 1 ]
+    cp "$T/o.gguf" "$T/prev.gguf"
+    cp "$T/o.gguf.state" "$T/prev.state"
+    ! cmp -s "$T/prev.gguf" "$T/want.gguf"
+    for call in write fsync rename; do
+        for n in $(picks "$(calls $call)"); do
+            next_errno
+            rm -f "$T"/o.gguf*
+            run --separate-stderr faulted "$call:$n:$ERRNO" "${run[@]}" -o "$T/o.gguf"
+            echo "# $tool, $call #$n ($ERRNO): exit $status: ${stderr//$'\n'/ | }" >&3
+            if [ "$status" -ne 0 ] || [ "$call" != fsync ]; then
+                [ "$status" -eq 1 ]
+                [[ $stderr == *"$T/o.gguf"* && $stderr != *.tmp.* ]]
+                says_errno
+                failed=$((failed + 1))
+            fi
+            no_temporaries
+            [ ! -e "$T/o.gguf" ] || cmp -s "$T/o.gguf" "$T/prev.gguf" || cmp "$T/o.gguf" "$T/want.gguf"
+            [ ! -e "$T/o.gguf.state" ] || cmp -s "$T/o.gguf.state" "$T/prev.state" || [ "$status" -eq 0 ]
+            "${run[@]}" -o "$T/o.gguf" --resume 2> /dev/null
+            cmp "$T/o.gguf" "$T/want.gguf"
+        done
+    done
+    [ "$failed" -ge 8 ]
+}
+
+sft_fixture() {
+    write_tiny_model "$T/tiny.gguf"
+    for i in 1 2 3 4 5 6; do
+        echo "{\"id\":\"x$i\",\"prompt\":\"Question number $i?\",\"response\":\"Answer $i.\"}"
+    done | sr-cat --from-json > "$T/ex.mp"
+}
+
+@test "sr-sft: a failed write, fsync or rename of a checkpoint or state keeps the previous pair; --resume recovers" {
+    need_shim
+    sft_fixture
+    training_faults sr-sft -m "$T/tiny.gguf" -i "$T/ex.mp" --threads 2 --lr 1e-3 --batch 2
+}
+
+@test "sr-dpo: the same for its checkpoints and states" {
+    need_shim
+    write_tiny_model "$T/tiny.gguf"
+    for i in 1 2 3 4 5 6; do
+        echo "{\"id\":\"x$i\",\"prompt\":\"Question $i?\",\"chosen\":\"Answer $i.\",\"rejected\":\"No.\"}"
+    done | sr-cat --from-json > "$T/pairs.mp"
+    training_faults sr-dpo -m "$T/tiny.gguf" -i "$T/pairs.mp" --threads 2 --lr 1e-3 --batch 2
+}
+
+@test "sr-sft --resume: a failed read of the state exits 1 naming it, and leaves it as it was" {
+    need_shim
+    sft_fixture
+    local run=(sr-sft -q -m "$T/tiny.gguf" -i "$T/ex.mp" --threads 2 --lr 1e-3 --batch 2 --max-steps 4
+               --save-every 2 --micro-batch 1)
+    run faulted rename:3:ENOSPC "${run[@]}" -o "$T/o.gguf"
+    [ "$status" -eq 1 ]
+    cp "$T/o.gguf.state" "$T/prev.state"
+    cp "$T/o.gguf" "$T/prev.gguf"
+    SR_FAULT_TRACE=1 counted "${run[@]}" -o "$T/probe.gguf" 2> "$T/trace"
+    # the reads of the state come after those of the data: aim at the state's
+    cp "$T/prev.state" "$T/probe.gguf.state"
+    SR_FAULT_TRACE=1 counted "${run[@]}" -o "$T/probe.gguf" --resume 2> "$T/trace"
+    local n
+    for n in $(grep -E '^faultshim: read #[0-9]+ .*probe\.gguf\.state$' "$T/trace" | awk '{ sub("#", "", $3); print $3 }' | sed -n '1p;$p'); do
+        run --separate-stderr faulted "read:$n:EIO" "${run[@]}" -o "$T/o.gguf" --resume
+        echo "# sr-sft --resume, read #$n: exit $status: ${stderr//$'\n'/ | }" >&3
+        [ "$status" -eq 1 ]
+        [[ $stderr == *"$T/o.gguf.state: read error: Input/output error"* ]]
+        cmp "$T/o.gguf.state" "$T/prev.state"
+        cmp "$T/o.gguf" "$T/prev.gguf"
+    done
 }
