@@ -254,3 +254,29 @@ sft_fixture() {
         cmp "$T/o.gguf" "$T/prev.gguf"
     done
 }
+
+# ---- a real full disk ------------------------------------------------------------
+
+# A 256 KiB tmpfs in a mount namespace of its own (unshare -rm: no root
+# needed where user namespaces are allowed; nothing outside sees it), and an
+# output of about 400 KB: the kernel's ENOSPC, not the shim's.
+@test "a real full disk (a 256 KiB tmpfs): sr-cat -o exits 1 naming the file, the previous one kept" {
+    local ns=(unshare -rm)
+    "${ns[@]}" true 2> /dev/null || ns=(unshare -m)
+    "${ns[@]}" true 2> /dev/null || skip "no mount namespace (unshare -rm and unshare -m refused): no tmpfs to fill"
+    seq 1 8000 | awk '{ printf "{\"id\":\"r%d\",\"prompt\":\"line %d of the input, padded out\"}\n", $1, $1 }' > "$T/in.json"
+    mkdir "$T/mnt"
+    run --separate-stderr "${ns[@]}" bash -c '
+        mount -t tmpfs -o size=256k tmpfs "$1" || exit 77
+        echo previous > "$1/out.mp"
+        sr-cat --from-json -i "$2" -o "$1/out.mp"
+        echo "status $?"
+        echo "left $(ls "$1" | paste -sd " ")"
+        echo "out $(cat "$1/out.mp")"' _ "$T/mnt" "$T/in.json"
+    [ "$status" -ne 77 ] || skip "tmpfs cannot be mounted here: $stderr"
+    echo "# $output | $stderr" >&3
+    assert_line "status 1"
+    assert_line "left out.mp"
+    assert_line "out previous"
+    [[ $stderr == *"$T/mnt/out.mp: No space left on device"* ]]
+}
