@@ -5,6 +5,8 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
+SR_FAULT_SHIM=${SR_FAULT_SHIM:-$SR_ROOT/build/fault/libsr-faultshim.so}
+
 setup() {
     T=$BATS_TEST_TMPDIR
 }
