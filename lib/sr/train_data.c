@@ -228,6 +228,11 @@ void sr_pairs_reference(sr_pairs *p, sr_model *m, const char *what, bool quiet)
         if (!isnan(p->ref[2 * e])) continue;
         if (sr_dpo_logps(m, d, e, e + 1, p->ref, err, sizeof err) < 0)
             sr_die(SR_EXIT_FAIL, "reference pass (%s): %s", what, err);
+        /* NaN is "not given" here: a broken model's NaN must not pass for
+         * that, nor reach --write-ref's records or the loss */
+        if (!isfinite(p->ref[2 * e]) || !isfinite(p->ref[2 * e + 1]))
+            sr_die(SR_EXIT_FAIL, "reference pass (%s): pair %zu: non-finite log-probabilities "
+                   "(the model's numbers are NaN or infinite)", what, e + 1);
         tokens += d->seq[2 * e].len + d->seq[2 * e + 1].len;
         done++;
         if (!quiet && (sr_now() - last > 5 || done == missing)) {

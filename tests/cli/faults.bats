@@ -39,6 +39,27 @@ setup() {
     [ ! -e "$T/j.mp" ]
 }
 
+# The training tools: the reference pass (its NaN must not pass for "not
+# given", nor reach --write-ref's records), --eval's JSON, and the loss.
+@test "NaN logits: sr-dpo's reference pass and --eval, and sr-sft's loss, exit 1 writing nothing" {
+    write_tiny_model "$T/nan.gguf" --nan output_norm.weight
+    write_tiny_model "$T/ok.gguf"
+    echo '{"id":"a","prompt":"Hi?","chosen":"Hello.","rejected":"No.","response":"Hello."}' |
+        sr-cat --from-json > "$T/p.mp"
+    run --separate-stderr sr-dpo -m "$T/nan.gguf" -i "$T/p.mp" --write-ref "$T/ref.mp" -o "$T/o.gguf"
+    assert_failure 1
+    [[ $stderr == *"reference pass ($T/nan.gguf): pair 1: non-finite log-probabilities"* ]]
+    [ ! -e "$T/ref.mp" ] && [ ! -e "$T/o.gguf" ]
+    run --separate-stderr sr-dpo --eval -m "$T/nan.gguf" --ref "$T/ok.gguf" -i "$T/p.mp"
+    assert_failure 1
+    [[ $stderr == *"--eval: the loss is not finite"* ]]
+    [[ $output != *nan* ]]
+    run --separate-stderr sr-sft -m "$T/nan.gguf" -i "$T/p.mp" -o "$T/s.gguf" --max-steps 1
+    assert_failure 1
+    [[ $stderr == *"step 1: the loss is not finite"* ]]
+    [ ! -e "$T/s.gguf" ]
+}
+
 # ---- full disks and I/O errors (the fault shim) ----------------------------------
 
 # The shim (tests/fault/faultshim.c, built by make test) makes the Nth write,
