@@ -78,6 +78,9 @@ UNIT      := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test
 # and sr-tiny-model, its command for the bats suites.
 TEST_OBJ  := $(OUT)/tests/tools/tinymodel.o $(OUT)/tests/tools/headermodel.o
 TINY_TOOL := $(OUT)/tests/sr-tiny-model
+# The fault shim (tests/fault): an LD_PRELOAD library for tests/cli/faults.bats,
+# built without sanitizers for both trees (it runs inside the tools).
+FAULT_SHIM := $(BUILD)/fault/libsr-faultshim.so
 GPU_TESTS := $(patsubst tests/gpu/%.c,$(OUT)/gpu-tests/%,$(wildcard tests/gpu/test_*.c))
 BENCH     := $(patsubst bench/%.c,$(OUT)/bench/%,$(wildcard bench/bench_*.c))
 
@@ -113,6 +116,10 @@ $(OUT)/tests/%: $(OUT)/tests/unit/%.o $(TEST_OBJ) $(LIBSR)
 $(TINY_TOOL): $(OUT)/tests/tools/sr-tiny-model.o $(TEST_OBJ) $(LIBSR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(FAULT_SHIM): tests/fault/faultshim.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
+
 $(OUT)/gpu-tests/%: $(OUT)/tests/gpu/%.o $(CUDA_LINKED) $(LIBSR)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(CUDA_LINKED) $(LIBSR) $(LDLIBS) $(CUDA_LIBS)
@@ -143,9 +150,9 @@ $(PLUGIN): $(CU_OBJ)
 # The benchmarks are built (not run), so they cannot rot unseen. The default
 # model is fetched first, so a fresh clone runs the whole suite;
 # where it cannot be fetched (offline) the tests that need it skip, saying so.
-test: $(TOOLS) $(PLUGIN) $(UNIT) $(GPU_TESTS) $(TINY_TOOL) $(BENCH)
+test: $(TOOLS) $(PLUGIN) $(UNIT) $(GPU_TESTS) $(TINY_TOOL) $(FAULT_SHIM) $(BENCH)
 	@[ -e $(MODEL_FILE) ] || scripts/fetch-model $(MODEL_FILE) || echo "make test: no model; the tests that need it will skip" >&2
-	@SR_TINY_MODEL=$(abspath $(TINY_TOOL)) tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
+	@SR_TINY_MODEL=$(abspath $(TINY_TOOL)) SR_FAULT_SHIM=$(abspath $(FAULT_SHIM)) tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
 
 test-gpu: $(TOOLS) $(PLUGIN) $(GPU_TESTS) $(TINY_TOOL)
 	@SR_TINY_MODEL=$(abspath $(TINY_TOOL)) tests/run $(OUT)/gpu-tests $(BIN) gpu

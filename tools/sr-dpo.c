@@ -7,6 +7,7 @@
  * another model loaded for that pass and freed before the policy is. Then
  * the DPO loss (sr/dpo.h) through the training run sr-sft uses
  * (lm/train_run.h, with DPO's part in sr/dpo_run.h). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,10 @@ static void print_eval(sr_model *m, const sr_pairs *pi, const sr_dpo *dpo)
     double loss, v[SR_DPO_N_METRICS];
     char err[512];
     if (sr_dpo_eval(m, &pi->data, dpo, &loss, v, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
+    /* as training stops on a loss that is not finite: no "nan" in the JSON */
+    if (!isfinite(loss))
+        sr_die(SR_EXIT_FAIL, "--eval: the loss is not finite (%g): the model's numbers are NaN or infinite",
+               loss);
     printf("{\"pairs\":%zu,\"loss\":%.6f", pi->data.n_ex, loss);
     for (int k = 0; k < SR_DPO_N_METRICS; k++) printf(",\"%s\":%.6f", sr_dpo_metric_names[k], v[k]);
     printf("}\n");

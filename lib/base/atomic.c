@@ -1,16 +1,52 @@
 /* atomic.c — write beside, sync, rename, sync the directory. */
 #include "base/atomic.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* The pid of a temporary of base ("BASE.tmp.PID", digits only), or 0 when
+ * name is not one. */
+static long tmp_pid(const char *name, const char *base)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp.", 5) != 0) return 0;
+    const char *d = name + n + 5;
+    if (!*d || strspn(d, "0123456789") != strlen(d) || strlen(d) > 9) return 0;
+    return strtol(d, NULL, 10);
+}
+
+int sr_atomic_clean_stale(const char *path)
+{
+    char *dcopy = strdup(path), *bcopy = strdup(path);
+    DIR *dir = dcopy && bcopy ? opendir(dirname(dcopy)) : NULL;
+    int removed = 0;
+    if (dir) {
+        const char *base = basename(bcopy);
+        for (struct dirent *e; (e = readdir(dir));) {
+            long pid = tmp_pid(e->d_name, base);
+            /* only a writer that is gone: kill(pid, 0) says ESRCH. A live
+             * one (EPERM: someone else's) keeps its temporary. */
+            if (pid <= 0 || pid == (long)getpid()) continue;
+            if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+            removed += unlinkat(dirfd(dir), e->d_name, 0) == 0;
+        }
+        closedir(dir);
+    }
+    free(dcopy);
+    free(bcopy);
+    return removed;
+}
+
 int sr_atomic_open(sr_atomic *a, const char *path, char *err, size_t errlen)
 {
     memset(a, 0, sizeof *a);
+    sr_atomic_clean_stale(path);
     a->path = strdup(path);
     if (!a->path || asprintf(&a->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
         free(a->path);
@@ -22,7 +58,7 @@ int sr_atomic_open(sr_atomic *a, const char *path, char *err, size_t errlen)
     a->f = fopen(a->tmp, "wbe");
     if (!a->f) {
         int saved = errno;
-        snprintf(err, errlen, "cannot write %s: %s", a->tmp, strerror(saved));
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
         free(a->tmp);
         free(a->path);
         memset(a, 0, sizeof *a);
@@ -44,7 +80,8 @@ int sr_atomic_commit(sr_atomic *a, char *err, size_t errlen)
     } else if (rename(a->tmp, a->path) != 0) {
         bad = 1;
         saved = errno;
-        snprintf(err, errlen, "cannot rename %s to %s: %s", a->tmp, a->path, strerror(saved));
+        snprintf(err, errlen, "cannot write %s: renaming its temporary into place: %s", a->path,
+                 strerror(saved));
     } else {
         sr_sync_parent_dir(a->path);
     }

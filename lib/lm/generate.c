@@ -169,6 +169,18 @@ static int32_t draw(const engine *e, slot *s)
                           &s->rng, s->p, s->idx);
 }
 
+/* The sampler refused slot s's row (a NaN or infinite logit): the run
+ * stops, naming the token, and the request goes back to the caller, who
+ * knows which record it is. */
+static int refuse_row(engine *e, const slot *s)
+{
+    snprintf(e->err, e->errlen, "non-finite logits at token %d of sample %d (the model's numbers "
+             "are NaN or infinite)", s->n_hist - s->n_prompt + 1, s->sample);
+    e->st.non_finite = 1;
+    e->st.fail_user = s->req->user;
+    return -1;
+}
+
 /* Put the next sample of the current request (starting requests as
  * needed) into free slot s and draw its first token. 1: started (it may
  * have finished at once); 0: no more requests; -1: error. */
@@ -195,7 +207,9 @@ static int fill(engine *e, slot *s)
     memcpy(s->hist, g->req.prompt, sizeof(int32_t) * (size_t)g->req.prompt_len);
     s->n_hist = s->n_prompt = g->req.prompt_len;
     memcpy(s->logits, g->logits, sizeof(float) * (size_t)e->m->hp.vocab);
-    return advance(e, s, draw(e, s)) < 0 ? -1 : 1;
+    int32_t tok = draw(e, s);
+    if (tok < 0) return refuse_row(e, s);
+    return advance(e, s, tok) < 0 ? -1 : 1;
 }
 
 static int alloc_slots(engine *e)
@@ -300,7 +314,8 @@ int sr_generate(sr_model *m, const sr_gen_opts *o, const sr_gen_io *io,
             next[j] = draw(&e, s);
         }
         for (int j = 0; j < n && rc == 0; j++)
-            if (advance(&e, &e.slots[which[j]], next[j]) < 0) rc = -1;
+            if (next[j] < 0 ? refuse_row(&e, &e.slots[which[j]]) < 0
+                            : advance(&e, &e.slots[which[j]], next[j]) < 0) rc = -1;
     }
     free(caches); free(toks); free(n_new); free(which); free(next);
     free_engine(&e);

@@ -87,13 +87,19 @@ typedef struct sr_gen_stats {
     uint64_t prompts, samples, tokens;   /* tokens: generated, over all samples */
     uint64_t steps;                      /* batched decoding forwards */
     uint64_t follows;                    /* follow-ups (their samples are in samples) */
+    int non_finite;                      /* the run failed on a row of logits that was not
+                                            finite: fail_user is its request's user pointer */
+    void *fail_user;
 } sr_gen_stats;
 
 /* Run until next() has no more requests and every sample is done. The
  * model must have been set up with max_seq >= opts->cap and room for
  * opts->slots sequences (max_batch × max_seq >= slots). Returns 0, or -1
- * with err set (a bad request, out of memory, or a callback's abort: err
- * empty then). stats may be NULL. */
+ * with err set: a bad request, out of memory, a row of logits with a NaN or
+ * an infinity ("non-finite logits at token N of sample S", with
+ * stats->non_finite set and the request's user in stats->fail_user, so the
+ * caller can name its record), or a callback's abort (err empty then).
+ * stats may be NULL. */
 int sr_generate(sr_model *m, const sr_gen_opts *opts, const sr_gen_io *io,
                 sr_gen_stats *stats, char *err, size_t errlen);
 

@@ -7,6 +7,7 @@
  * data padded to the alignment. */
 #include "lm/gguf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +82,15 @@ static int check_value(const gguf_value *v, int depth, char *why, size_t cap) {
 
 /* --- output --------------------------------------------------------------- */
 
-static void put(FILE *f, const void *p, size_t n) { if (n) fwrite(p, 1, n, f); }
+/* The first failed write's errno (ENOSPC, EIO), kept for the message: by
+ * the commit, later calls may have changed errno. Per thread, as two
+ * threads may each write a file. */
+static _Thread_local int put_errno;
+
+static void put(FILE *f, const void *p, size_t n)
+{
+    if (n && fwrite(p, 1, n, f) != n && !put_errno) put_errno = errno ? errno : EIO;
+}
 static void put_u32(FILE *f, uint32_t v) { put(f, &v, 4); }
 static void put_u64(FILE *f, uint64_t v) { put(f, &v, 8); }
 static void put_str(FILE *f, gguf_str s) { put_u64(f, s.n); put(f, s.p, s.n); }
@@ -294,24 +303,21 @@ int gguf_write(const char *path, const gguf_kv *kv, uint64_t n_kv,
         free(bytes);
         return -1;
     }
-    char why[512];
     sr_atomic a;
-    if (sr_atomic_open(&a, path, why, sizeof why) < 0) {
-        snprintf(err, errlen, "%s: %s", path, why);
+    /* the atomic writer's messages name path already */
+    if (sr_atomic_open(&a, path, err, errlen) < 0) {
         free(bytes);
         return -1;
     }
     setvbuf(a.f, NULL, _IOFBF, 1 << 20);
+    put_errno = 0;
     int bad = put_file(a.f, kv, n_kv, add_align, alignment, tensors, n_tensors, bytes);
     free(bytes);
-    if (bad) {
-        snprintf(err, errlen, "%s: write failed: cannot tell the file position", path);
+    if (bad || put_errno) {
+        if (put_errno) snprintf(err, errlen, "write %s: %s", path, strerror(put_errno));
+        else snprintf(err, errlen, "%s: write failed: cannot tell the file position", path);
         sr_atomic_abort(&a);
         return -1;
     }
-    if (sr_atomic_commit(&a, why, sizeof why) < 0) {
-        snprintf(err, errlen, "%s: %s", path, why);
-        return -1;
-    }
-    return 0;
+    return sr_atomic_commit(&a, err, errlen) < 0 ? -1 : 0;
 }

@@ -135,6 +135,11 @@ int32_t sr_sample_next(const sr_sample_opts *o, float *logits, int n,
                        const int32_t *history, size_t n_hist, sr_rng *rng,
                        float *p, int *idx)
 {
+    /* A NaN passes no cut (every comparison is false) and an infinity makes
+     * the softmax NaN, so the candidates would be none: a broken model's
+     * numbers, refused before they can pick an id. */
+    for (int i = 0; i < n; i++)
+        if (!isfinite(logits[i])) return -1;
     if (o->repeat_penalty != 1.0f && n_hist)
         penalise(logits, history, n_hist, n, o->repeat_penalty, p);
     if (o->temperature <= 0) return sr_argmax(logits, n);

@@ -46,7 +46,11 @@ int sr_sample_filter(const float *p, int n, double total, int top_k, float top_p
 
 /* The next token from logits[n]. The penalty, when on, rewrites logits of
  * the ids in history[n_hist] in place. p and idx are workspace of n each.
- * Deterministic: the same logits, history and stream give the same token. */
+ * Deterministic: the same logits, history and stream give the same token.
+ * Any non-finite logit (NaN, +inf or -inf) returns -1, nothing drawn: even
+ * one infinity means the model's numbers have broken down, and a -inf
+ * "mask" is no part of sr's models, so refusing the row is simplest and
+ * safest. */
 int32_t sr_sample_next(const sr_sample_opts *o, float *logits, int n,
                        const int32_t *history, size_t n_hist, sr_rng *rng,
                        float *p, int *idx);

@@ -410,18 +410,34 @@ int sr_trainer_save_state(const sr_trainer *t, const char *path, char *err, size
     char why[512];
     sr_atomic a;
     int bad = sr_atomic_open(&a, path, why, sizeof why) < 0;   /* errno says why */
+    int saved = bad ? errno : 0;
     if (!bad) {
-        fwrite(&h, sizeof h, 1, a.f);
-        for (int b = 0; b < 3; b++) fwrite(blocks[b], sizeof(float), n, a.f);
-        fwrite(&sum, sizeof sum, 1, a.f);
-        bad = sr_atomic_commit(&a, why, sizeof why) < 0;   /* a short write shows here */
+        /* the first failed write's errno: later calls may change errno */
+        bad = fwrite(&h, sizeof h, 1, a.f) != 1;
+        for (int b = 0; b < 3 && !bad; b++) bad = fwrite(blocks[b], sizeof(float), n, a.f) != n;
+        bad = bad || fwrite(&sum, sizeof sum, 1, a.f) != 1;
+        if (bad) {
+            saved = errno ? errno : EIO;
+            sr_atomic_abort(&a);
+        } else if (sr_atomic_commit(&a, why, sizeof why) < 0) {   /* a late write error shows here */
+            bad = 1;
+            saved = errno;
+        }
     }
     free(owned[1]); free(owned[2]);
     if (bad) {
-        snprintf(err, errlen, "%s: cannot write the training state: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: cannot write the training state: %s", path, strerror(saved));
         return -1;
     }
     return 0;
+}
+
+/* A short read of the state: an I/O error says so (the file may be
+ * fine), else the content is wrong (what). */
+static void short_read(FILE *f, const char *path, const char *what, char *err, size_t errlen)
+{
+    if (ferror(f)) snprintf(err, errlen, "%s: read error: %s", path, strerror(errno ? errno : EIO));
+    else snprintf(err, errlen, "%s: %s", path, what);
 }
 
 int sr_trainer_load_state(sr_trainer *t, const char *path, char *err, size_t errlen)
@@ -437,7 +453,7 @@ int sr_trainer_load_state(sr_trainer *t, const char *path, char *err, size_t err
     int rc = -1;
     float *blocks[3] = { NULL, NULL, NULL };
     if (fread(&h, sizeof h, 1, f) != 1 || memcmp(h.magic, STATE_MAGIC, 8) != 0) {
-        snprintf(err, errlen, "%s: not an sr training state", path);
+        short_read(f, path, "not an sr training state", err, errlen);
         goto out;
     }
     if (h.n_params != n) {
@@ -459,12 +475,12 @@ int sr_trainer_load_state(sr_trainer *t, const char *path, char *err, size_t err
         blocks[b] = malloc(n * sizeof(float));
         if (!blocks[b]) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
         if (fread(blocks[b], sizeof(float), n, f) != n) {
-            snprintf(err, errlen, "%s: truncated", path);
+            short_read(f, path, "truncated", err, errlen);
             goto out;
         }
     }
     uint64_t sum;
-    if (fread(&sum, sizeof sum, 1, f) != 1) { snprintf(err, errlen, "%s: truncated", path); goto out; }
+    if (fread(&sum, sizeof sum, 1, f) != 1) { short_read(f, path, "truncated", err, errlen); goto out; }
     XXH64_state_t *xs = XXH64_createState();
     if (!xs) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
     XXH64_reset(xs, 0);

@@ -2,10 +2,14 @@
  * load/free/reload, resuming, the log, and checkpoints with provenance. */
 #include "lm/train_run.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
+#include "base/atomic.h"
 #include "base/ids.h"
 #include "lm/checkpoint.h"
 
@@ -100,16 +104,50 @@ static int resume(sr_train_job *j, sr_trainer *tr, const char *state, char *err,
     return SR_LM_OK;
 }
 
+/* The log, positioned for the line of step `step` + 1. A run resumed from
+ * a checkpoint at step S redoes the steps after S, so the log is cut back
+ * to its lines of steps 1 .. S (and any line a kill left half-written)
+ * before the redone steps are written again: it ends with one line per
+ * step, each from the run whose weights count. Cutting rather than skipping
+ * the redone steps keeps the lines of the run that made the final weights,
+ * and drops nothing of a step that still counts. */
+static FILE *open_log(const char *path, long step)
+{
+    FILE *f = step > 0 ? fopen(path, "r+") : NULL;
+    if (!f) return fopen(path, "w");   /* a new run, or no log yet */
+    char *line = NULL;
+    size_t cap = 0;
+    off_t keep = 0;
+    for (ssize_t n; (n = getline(&line, &cap, f)) > 0;) {
+        long s;
+        if (line[n - 1] != '\n') break;
+        if (sscanf(line, "{\"step\":%ld", &s) == 1 && s > step) break;
+        keep += n;
+    }
+    free(line);
+    if (ftruncate(fileno(f), keep) != 0 || fseeko(f, keep, SEEK_SET) != 0) {
+        int saved = errno;
+        fclose(f);
+        errno = saved;
+        return NULL;
+    }
+    return f;
+}
+
 static int run_trainer(sr_train_job *j, sr_trainer *tr, const char *state, const char *data_desc,
                        const char *loss_desc, char *err, size_t errlen)
 {
+    /* A killed run's partial checkpoint and state go now, not at this
+     * run's first save, which may be hours away. */
+    sr_atomic_clean_stale(j->out);
+    sr_atomic_clean_stale(state);
     if (j->resume) {
         int rc = resume(j, tr, state, err, errlen);
         if (rc) return rc;
     }
     FILE *log = NULL;
-    if (j->log_path && !(log = fopen(j->log_path, j->resume && tr->step > 0 ? "a" : "w"))) {
-        snprintf(err, errlen, "--log %s: cannot open", j->log_path);
+    if (j->log_path && !(log = open_log(j->log_path, j->resume ? tr->step : 0))) {
+        snprintf(err, errlen, "--log %s: cannot open: %s", j->log_path, strerror(errno));
         return SR_LM_FAIL;
     }
     char dev[64];

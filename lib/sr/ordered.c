@@ -106,6 +106,17 @@ static void add_stats(sr_gen_stats *a, const sr_gen_stats *b)
     a->follows += b->follows;
 }
 
+/* A failed run: a broken row of logits is named by its record, like a
+ * bad record, but it is the model that failed (exit 1). */
+_Noreturn static void fail(const sr_ordered *o, const sr_gen_stats *st, const char *err)
+{
+    if (!st->non_finite) sr_die(SR_EXIT_FAIL, "%s", err);
+    const sr_held *h = &o->recs[user_rec(st->fail_user)].held;
+    if (h->id && h->id[0])
+        sr_die(SR_EXIT_FAIL, "record %llu (id \"%.80s\"): %s", (unsigned long long)h->index, h->id, err);
+    sr_die(SR_EXIT_FAIL, "record %llu: %s", (unsigned long long)h->index, err);
+}
+
 void sr_ordered_run(sr_ordered *o, sr_model *m, const sr_gen_opts *eo, bool quiet, const char *unit)
 {
     const sr_ordered_stage *st = o->stage;
@@ -119,7 +130,7 @@ void sr_ordered_run(sr_ordered *o, sr_model *m, const sr_gen_opts *eo, bool quie
     sr_gen_stats one;
     do {
         one = (sr_gen_stats){ 0 };
-        if (sr_generate(m, eo, &io, &one, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
+        if (sr_generate(m, eo, &io, &one, err, sizeof err) < 0) fail(o, &one, err);
         add_stats(&o->stats, &one);
     } while (o->next_out < o->n && one.prompts > 0);
     if (o->next_out != o->n)

@@ -228,6 +228,11 @@ void sr_pairs_reference(sr_pairs *p, sr_model *m, const char *what, bool quiet)
         if (!isnan(p->ref[2 * e])) continue;
         if (sr_dpo_logps(m, d, e, e + 1, p->ref, err, sizeof err) < 0)
             sr_die(SR_EXIT_FAIL, "reference pass (%s): %s", what, err);
+        /* NaN is "not given" here: a broken model's NaN must not pass for
+         * that, nor reach --write-ref's records or the loss */
+        if (!isfinite(p->ref[2 * e]) || !isfinite(p->ref[2 * e + 1]))
+            sr_die(SR_EXIT_FAIL, "reference pass (%s): pair %zu: non-finite log-probabilities "
+                   "(the model's numbers are NaN or infinite)", what, e + 1);
         tokens += d->seq[2 * e].len + d->seq[2 * e + 1].len;
         done++;
         if (!quiet && (sr_now() - last > 5 || done == missing)) {
@@ -247,10 +252,20 @@ void sr_pairs_reference_file(sr_pairs *p, const char *path, const sr_model_opts 
     ro.max_seq = p->data.max_len;
     ro.keep_acts = 0;
     char err[512];
-    if (sr_model_load(&ref, path, &ro, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "--ref %s: %s", path, err);
-    if (ref.hp.vocab != vocab)
-        sr_die(SR_EXIT_FAIL, "--ref %s: a vocabulary of %d tokens, the model's is %d: the reference "
-               "must share the model's tokenizer", path, ref.hp.vocab, vocab);
+    /* A bad file is bad data (exit 3), told from its header before any
+     * weight is allocated; only the load itself fails for want of memory. */
+    gguf_file g;
+    sr_hparams hp;
+    const sr_arch *arch;
+    if (gguf_open(&g, path, err, sizeof err) < 0) sr_die(SR_EXIT_DATA, "--ref %s: %s", path, err);
+    if (sr_model_check_gguf(&g, &hp, &arch, err, sizeof err) < 0)
+        sr_die(SR_EXIT_DATA, "--ref %s: %s", path, err);
+    if (hp.vocab != vocab)
+        sr_die(SR_EXIT_DATA, "--ref %s: a vocabulary of %d tokens, the model's is %d: the reference "
+               "must share the model's tokenizer", path, hp.vocab, vocab);
+    int rc = sr_model_load_gguf(&ref, &g, &ro, err, sizeof err);
+    gguf_close(&g);
+    if (rc < 0) sr_die(SR_EXIT_FAIL, "--ref %s: %s", path, err);
     if (sr_file_xxh64(path, file_hash, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
     sr_pairs_reference(p, &ref, path, quiet);
     sr_model_free(&ref);

@@ -362,3 +362,11 @@ big_stream() {
     [ ! -e "$T/fail.mp" ]
     [ -z "$(ls "$T" | grep '\.tmp\.')" ]
 }
+
+@test "-o into a directory that is not there names the file given, not its temporary" {
+    echo '{"a":1}' | sr-cat --from-json > "$T/a.mp"
+    run --separate-stderr sr-cat -i "$T/a.mp" -o "$T/no-such-dir/x.json"
+    assert_failure 1
+    [[ $stderr == *"cannot write $T/no-such-dir/x.json: "* ]]
+    [[ $stderr != *.tmp.* ]]
+}

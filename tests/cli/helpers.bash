@@ -78,8 +78,21 @@ kill_then_resume_is_identical() {
     done_steps=$(wc -l < "$T/cut.log")
     echo "# killed after $done_steps of 300 steps" >&3
     [ "$done_steps" -lt 300 ]
-    run --separate-stderr "$run" -o "$T/cut.gguf" "${args[@]}" --resume
+    # What a kill during a save leaves: the dead run's partial checkpoint and
+    # state go when the resumed run starts; a live writer's temporary and
+    # another output's stay.
+    echo partial > "$T/cut.gguf.tmp.$pid"
+    echo partial > "$T/cut.gguf.state.tmp.$pid"
+    echo partial > "$T/cut.gguf.tmp.$$"
+    echo partial > "$T/full.gguf.tmp.$pid"
+    run --separate-stderr "$run" -o "$T/cut.gguf" "${args[@]}" --resume --log "$T/cut.log"
     assert_success
     [[ $stderr == *"resuming"* ]]
     cmp "$T/full.gguf" "$T/cut.gguf"
+    [ ! -e "$T/cut.gguf.tmp.$pid" ] && [ ! -e "$T/cut.gguf.state.tmp.$pid" ]
+    [ -e "$T/cut.gguf.tmp.$$" ] && [ -e "$T/full.gguf.tmp.$pid" ]
+    rm "$T/cut.gguf.tmp.$$" "$T/full.gguf.tmp.$pid"
+    # the log: one line per step, 1 to 300 in order, none of the redone twice
+    [ "$(wc -l < "$T/cut.log")" -eq 300 ]
+    [ "$(sed 's/^{"step":\([0-9]*\),.*/\1/' "$T/cut.log" | tr '\n' ' ')" = "$(seq -s ' ' 1 300) " ]
 }

@@ -79,6 +79,9 @@ sft() { refused "$1" "$2" sr-sft -i /dev/null -o "$T/out.gguf"; }
 @test "sr-gen: embedding rows other than the token count are refused" {
     gen vocab-rows "token_embd.weight has 128000 rows for a tokenizer of 128256 tokens"
 }
+@test "sr-gen: an output head of fewer rows than the vocabulary is refused" {
+    gen head-rows "output.weight has shape [8192, 128000], expected [8192, 128256]"
+}
 @test "sr-gen: a missing tensor is refused, naming it" {
     gen missing "blk.79.ffn_up.weight is missing"
 }
@@ -122,4 +125,21 @@ sft() { refused "$1" "$2" sr-sft -i /dev/null -o "$T/out.gguf"; }
     refused vocab-rows "128000 rows for a tokenizer of 128256 tokens" sr-judge -i /dev/null
     printf '' > "$T/pairs.mp"
     refused shape "blk.7.attn_k.weight has shape" sr-dpo -i "$T/pairs.mp" -o "$T/out.gguf"
+}
+
+# The reference model of sr-dpo is checked from its header as the model is:
+# a bad one, or one of another vocabulary, is bad data (exit 3), not a
+# failure of the run.
+@test "sr-dpo --ref: a bad reference, or one of another vocabulary, exits 3 from its header" {
+    "$SR_TINY_MODEL" -o "$T/tiny.gguf"
+    echo '{"id":"a","prompt":"Hi?","chosen":"Hello.","rejected":"No."}' | sr-cat --from-json > "$T/p.mp"
+    "$SR_TINY_MODEL" -o "$T/bad.gguf" --header-only --defect shape
+    "$SR_TINY_MODEL" -o "$T/big.gguf" --header-only
+    run --separate-stderr sr-dpo -m "$T/tiny.gguf" -i "$T/p.mp" -o "$T/o.gguf" --max-steps 1 --ref "$T/bad.gguf"
+    assert_failure 3
+    [[ $stderr == *"--ref $T/bad.gguf: "*"blk.7.attn_k.weight has shape [8192, 8192]"* ]]
+    run --separate-stderr sr-dpo -m "$T/tiny.gguf" -i "$T/p.mp" -o "$T/o.gguf" --max-steps 1 --ref "$T/big.gguf"
+    assert_failure 3
+    [[ $stderr == *"--ref $T/big.gguf: a vocabulary of 128256 tokens"* ]]
+    [ ! -e "$T/o.gguf" ]
 }

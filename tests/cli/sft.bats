@@ -121,6 +121,17 @@ tiny_sft_bg() { sr-sft "${tiny_sft_args[@]}" "$@" & }
     kill_then_resume_is_identical tiny_sft tiny_sft_bg
 }
 
+@test "--resume cuts --log back to the checkpoint's steps: later lines and a half-written one go" {
+    tiny_sft -q -o "$T/o.gguf" --max-steps 2 --save-every 2 --log "$T/o.log"
+    cp "$T/o.log" "$T/want.log"
+    # what a run killed after its checkpoint at step 2 leaves: a line of a
+    # step that will be redone, and one cut short
+    printf '{"step":3,"loss":1.0}\n{"step":4,"lo' >> "$T/o.log"
+    run --separate-stderr tiny_sft -o "$T/o.gguf" --max-steps 2 --save-every 2 --log "$T/o.log" --resume
+    assert_success
+    cmp "$T/o.log" "$T/want.log"
+}
+
 @test "--resume with other settings is refused" {
     tiny_sft -q -o "$T/o.gguf" --max-steps 4 --save-every 2
     run --separate-stderr tiny_sft -o "$T/o.gguf" --max-steps 4 --save-every 2 --lr 5e-4 --resume

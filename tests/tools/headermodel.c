@@ -19,7 +19,7 @@ static const struct { const char *name; sr_header_defect d; } DEFECTS[] = {
     { "tok-pre", SR_DEFECT_TOK_PRE }, { "unknown-tensor", SR_DEFECT_UNKNOWN_TENSOR },
     { "bias", SR_DEFECT_BIAS }, { "type", SR_DEFECT_TYPE }, { "shape", SR_DEFECT_SHAPE },
     { "vocab-rows", SR_DEFECT_VOCAB_ROWS }, { "missing", SR_DEFECT_MISSING },
-    { "truncated", SR_DEFECT_TRUNCATED },
+    { "truncated", SR_DEFECT_TRUNCATED }, { "head-rows", SR_DEFECT_HEAD_ROWS },
 };
 
 int sr_header_defect_parse(const char *name, sr_header_defect *out)
@@ -123,7 +123,7 @@ static int llama_tensors(const sr_header_opts *o, tinfo *t)
     char nm[64];
     add(t, &n, "token_embd.weight", d, V, ty);
     add(t, &n, "output_norm.weight", d, 0, ty);
-    add(t, &n, "output.weight", d, V, ty);
+    add(t, &n, "output.weight", d, V - (o->defect == SR_DEFECT_HEAD_ROWS ? 256 : 0), ty);
     for (int l = 0; l < o->n_layer; l++) {
 #define BLK(s, a, b, type) (snprintf(nm, sizeof nm, "blk.%d.%s", l, s), add(t, &n, nm, a, b, type))
         BLK("attn_norm.weight", d, 0, ty);

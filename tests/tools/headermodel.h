@@ -24,6 +24,7 @@ typedef enum sr_header_defect {
     SR_DEFECT_VOCAB_ROWS,      /* token_embd/output with 256 rows fewer than the tokenizer's tokens */
     SR_DEFECT_MISSING,         /* no blk.<last>.ffn_up.weight */
     SR_DEFECT_TRUNCATED,       /* the file ends halfway through the data */
+    SR_DEFECT_HEAD_ROWS,       /* output.weight with 256 rows fewer than token_embd and the tokens */
 } sr_header_defect;
 
 /* The defect of a name ("none", "arch", "tok-model", "tok-pre", "unknown-tensor",

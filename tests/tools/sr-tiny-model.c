@@ -2,19 +2,23 @@
  * bats suites: built by make test beside the unit tests, never installed.
  *
  *   sr-tiny-model -o FILE [--tokenizer-from GGUF] [--seed N] [--arch qwen2|qwen3|phi3 | --biases]
- *                 [--rope-freqs] [--untied]
+ *                 [--rope-freqs] [--untied] [--nan TENSOR]
  *   sr-tiny-model -o FILE --header-only [--defect NAME]
  *
  * Without --tokenizer-from (or when that file cannot be read) the model has
  * the fixture tokenizer, so it is the same whether or not the real model is
  * present. --header-only writes instead a 70B llama's header over a hole
  * (headermodel.h), with at most one defect, for the refusal tests. */
+#include <fcntl.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "headermodel.h"
 #include "io/cli.h"
+#include "lm/gguf.h"
 #include "tinymodel.h"
 
 static void write_header_only(const char *out, const char *defect)
@@ -22,16 +26,34 @@ static void write_header_only(const char *out, const char *defect)
     sr_header_opts ho = SR_HEADER_70B;
     if (defect && sr_header_defect_parse(defect, &ho.defect) < 0)
         sr_usage_error("--defect: '%s' is not one of none, arch, tok-model, tok-pre, unknown-tensor, "
-                       "bias, type, shape, vocab-rows, missing, truncated", defect);
+                       "bias, type, shape, vocab-rows, missing, truncated, head-rows", defect);
     char err[512];
     if (sr_header_model_write(out, &ho, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
+}
+
+/* --nan NAME: the first float of tensor NAME becomes a NaN, written over
+ * the file in place — a broken model's numbers for the tests of what the
+ * tools do with them (one NaN in output_norm.weight makes every logit NaN). */
+static void poison(const char *path, const char *tensor)
+{
+    gguf_file g;
+    char err[512];
+    if (gguf_open(&g, path, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
+    const gguf_tensor *t = gguf_find_tensor(&g, tensor);
+    if (!t || t->type != GGUF_T_F32) sr_die(SR_EXIT_FAIL, "--nan: no F32 tensor %s", tensor);
+    off_t at = (off_t)((const char *)t->data - (const char *)g.map);
+    gguf_close(&g);
+    const float nan = NAN;
+    int fd = open(path, O_WRONLY);
+    if (fd < 0 || pwrite(fd, &nan, sizeof nan, at) != (ssize_t)sizeof nan || close(fd) != 0)
+        sr_die(SR_EXIT_FAIL, "--nan: cannot write %s", path);
 }
 
 int main(int argc, char **argv)
 {
     sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
     long seed = (long)to.seed, dim = to.dim, ffn = to.ffn_dim, layers = to.n_layer, head_dim = 0, swa = 0;
-    const char *from = NULL, *defect = NULL, *arch = NULL;
+    const char *from = NULL, *defect = NULL, *arch = NULL, *nan = NULL;
     bool header_only = false, biases = false, untied = false, rope_freqs = false;
     const sr_opt opts[] = {
         { "tokenizer-from", 0, SR_OPT_STR, &from, "GGUF", "copy this model's tokenizer (default: the fixture)", 0, 0 },
@@ -46,6 +68,7 @@ int main(int argc, char **argv)
         { "biases", 0, SR_OPT_FLAG, &biases, NULL, "llama: with q/k/v and output biases", 0, 0 },
         { "rope-freqs", 0, SR_OPT_FLAG, &rope_freqs, NULL, "llama: with rope_freqs.weight, factors 1 to 8 (Llama 3.1's range)", 0, 0 },
         { "untied", 0, SR_OPT_FLAG, &untied, NULL, "a separate output.weight (default: tied to token_embd)", 0, 0 },
+        { "nan", 0, SR_OPT_STR, &nan, "TENSOR", "then make the first float of this F32 tensor a NaN", 0, 0 },
         { "header-only", 0, SR_OPT_FLAG, &header_only, NULL, "a 70B llama's header over a hole instead", 0, 0 },
         { "defect", 0, SR_OPT_STR, &defect, "NAME", "with --header-only: the one thing wrong with it", 0, 0 },
         SR_OPT_END,
@@ -72,5 +95,6 @@ int main(int argc, char **argv)
     if (dim % (2 * to.n_head)) sr_usage_error("--dim must be a multiple of %d", 2 * to.n_head);
     char err[512];
     if (sr_tiny_model_write(cli.output, &to, NULL, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
+    if (nan) poison(cli.output, nan);
     return SR_EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[64], path[128], err[512];
@@ -52,7 +53,8 @@ TEST(failures_are_returned)
     sr_atomic a;
     errno = 0;
     CHECK(sr_atomic_open(&a, "/nonexistent-dir/x", err, sizeof err) == -1 && errno == ENOENT);
-    CHECK(strstr(err, "/nonexistent-dir/x.tmp.") != NULL);
+    /* the name the caller gave, not the temporary's */
+    CHECK(strstr(err, "cannot write /nonexistent-dir/x: ") != NULL && !strstr(err, ".tmp."));
     /* the rename fails when the target is a directory with something in it */
     char sub[160], inner[200];
     snprintf(sub, sizeof sub, "%s/d", dir);
@@ -62,10 +64,64 @@ TEST(failures_are_returned)
     CHECK(f != NULL);
     if (f) fclose(f);
     CHECK(sr_atomic_open(&a, sub, err, sizeof err) == 0);
-    CHECK(sr_atomic_commit(&a, err, sizeof err) == -1 && strstr(err, "cannot rename"));
+    CHECK(sr_atomic_commit(&a, err, sizeof err) == -1 && strstr(err, "cannot write ") &&
+          strstr(err, "/d: renaming") && !strstr(err, ".tmp."));
     CHECK(entries() == 1);              /* the directory; the temporary is gone */
     unlink(inner);
     rmdir(sub);
+}
+
+/* A pid that was running a moment ago and is not now. */
+static long dead_pid(void)
+{
+    pid_t p = fork();
+    if (p == 0) _exit(0);
+    int st;
+    waitpid(p, &st, 0);
+    return (long)p;
+}
+
+static void touch(const char *fmt, long pid)
+{
+    char name[256];
+    snprintf(name, sizeof name, fmt, path, pid);
+    FILE *f = fopen(name, "w");
+    if (f) { fputs("partial", f); fclose(f); }
+}
+
+static int exists(const char *fmt, long pid)
+{
+    char name[256];
+    snprintf(name, sizeof name, fmt, path, pid);
+    return access(name, F_OK) == 0;
+}
+
+/* A killed writer's temporary of this output goes when the next one opens;
+ * a live writer's, another output's and a look-alike name stay. */
+TEST(stale_temporaries_are_removed)
+{
+    long dead = dead_pid(), live = (long)getppid();
+    touch("%s.tmp.%ld", dead);
+    touch("%s.tmp.%ld", live);
+    touch("%s.state.tmp.%ld", dead);     /* another output's */
+    touch("%s.tmp.%ldx", dead);          /* not a pid */
+    CHECK(entries() == 4);
+    sr_atomic a;
+    CHECK(sr_atomic_open(&a, path, err, sizeof err) == 0);
+    CHECK(!exists("%s.tmp.%ld", dead));
+    CHECK(exists("%s.tmp.%ld", live));
+    CHECK(exists("%s.state.tmp.%ld", dead));
+    CHECK(exists("%s.tmp.%ldx", dead));
+    CHECK(sr_atomic_commit(&a, err, sizeof err) == 0);
+    CHECK(sr_atomic_clean_stale(path) == 0);
+    char name[256];
+    const char *left[] = { "%s.tmp.%ld", "%s.state.tmp.%ld", "%s.tmp.%ldx" };
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, left[i], path, i == 0 ? live : dead);
+        unlink(name);
+    }
+    unlink(path);
+    CHECK(entries() == 0);
 }
 
 int main(void)
@@ -76,6 +132,7 @@ int main(void)
     RUN(commit_renames_into_place);
     RUN(abort_leaves_nothing);
     RUN(failures_are_returned);
+    RUN(stale_temporaries_are_removed);
     rmdir(dir);
     return test_done();
 }

@@ -95,6 +95,8 @@ TEST(each_defect_is_refused_by_name)
     expect_refused(SR_DEFECT_MISSING, "GGUF tensor blk.79.ffn_up.weight is missing");
     expect_refused(SR_DEFECT_TRUNCATED, "tensor 'blk.38.ffn_down.weight': data at offset");
     expect_refused(SR_DEFECT_TRUNCATED, "the file is truncated");
+    /* the output head is checked against the vocabulary as the embedding is */
+    expect_refused(SR_DEFECT_HEAD_ROWS, "GGUF tensor output.weight has shape [8192, 128000], expected [8192, 128256]");
 }
 
 /* The weights' load alone (a training reload, a DPO reference) checks the

@@ -4,7 +4,9 @@
 #include "kernels.h"
 #include "lm/sample.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 static int filter(const float *logits, int n, float temp, int top_k, float top_p, float min_p,
                   int *idx)
@@ -89,6 +91,40 @@ TEST(greedy_is_argmax_with_ties_to_lowest)
     CHECK(y[1] == 2.5f);                                       /* applied once, not twice */
 }
 
+/* A broken model's row — all NaN, one NaN, one +inf or -inf among finite
+ * logits — is refused (-1) under greedy decoding and under every cut, never
+ * drawn from: an all-NaN row once kept no candidate and read idx[-1]. The
+ * workspace is on the heap so that read shows under ASan. */
+TEST(non_finite_logits_are_refused)
+{
+    enum { N = 8 };
+    const sr_sample_opts cuts[] = {
+        /* temperature, top-p, min-p, repeat penalty, top-k */
+        { 0, 0.9f, 0, 1, 0 }, SR_SAMPLE_OPTS_DEFAULT, { 1, 1, 0, 1, 0 }, { 1, 1, 0, 1, 3 },
+        { 1, 0.5f, 0, 1, 0 }, { 1, 1, 0.1f, 1, 0 }, { 0.7f, 0.9f, 0.05f, 1.1f, 5 },
+    };
+    float *x = malloc(N * sizeof *x), *p = malloc(N * sizeof *p);
+    int *idx = malloc(N * sizeof *idx);
+    int32_t hist[2] = { 1, 5 };
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++)
+        for (int kind = 0; kind < 4; kind++) {
+            for (int i = 0; i < N; i++) x[i] = kind == 0 ? NAN : (float)i * 0.25f;
+            if (kind == 1) x[3] = NAN;
+            if (kind == 2) x[6] = INFINITY;
+            if (kind == 3) x[0] = -INFINITY;
+            sr_rng r = sr_rng_for(5, (uint64_t)c);
+            int32_t t = sr_sample_next(&cuts[c], x, N, hist, 2, &r, p, idx);
+            if (t != -1) printf("#   cut set %zu, row kind %d: got %d\n", c, kind, (int)t);
+            CHECK(t == -1);
+        }
+    /* finite rows still draw an id */
+    for (int i = 0; i < N; i++) x[i] = (float)i;
+    sr_rng r = sr_rng_for(5, 0);
+    int32_t t = sr_sample_next(&cuts[1], x, N, NULL, 0, &r, p, idx);
+    CHECK(t >= 0 && t < N);
+    free(x); free(p); free(idx);
+}
+
 TEST(same_seed_same_draws_and_streams_differ)
 {
     sr_sample_opts o = SR_SAMPLE_OPTS_DEFAULT;
@@ -157,6 +193,7 @@ int main(void)
     RUN(cuts_keep_the_right_sets);
     RUN(top_p_over_a_large_vocabulary);
     RUN(greedy_is_argmax_with_ties_to_lowest);
+    RUN(non_finite_logits_are_refused);
     RUN(same_seed_same_draws_and_streams_differ);
     RUN(draw_frequencies_follow_the_distribution);
     RUN(options_are_checked);
