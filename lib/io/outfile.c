@@ -126,3 +126,11 @@ void sr_outfile_abort(sr_outfile *o)
     }
     memset(o, 0, sizeof *o);
 }
+
+void sr_outfile_put(const char *path, const void *buf, size_t n)
+{
+    sr_outfile f;
+    sr_outfile_open(&f, path);
+    sr_outfile_write(&f, buf, n);
+    sr_outfile_commit(&f);
+}

@@ -33,6 +33,9 @@ void sr_outfile_abort(sr_outfile *o);
 /* Write bytes; a failed write exits (0 for EPIPE, 1 otherwise). */
 void sr_outfile_write(sr_outfile *o, const void *buf, size_t len);
 
+/* The whole of path at once: open, write n bytes, commit (a report). */
+void sr_outfile_put(const char *path, const void *buf, size_t n);
+
 /* Call after a failed write to FILE *f that belongs to o: exits 0 quietly on
  * EPIPE, else 1 with the error. */
 _Noreturn void sr_outfile_failed(const sr_outfile *o);

@@ -296,10 +296,7 @@ static void eval_json(const sr_agree *a, const sr_agree_report *r, uint64_t nil,
     sr_json_member_int(&j, "nil_scores", nil, 1);
     sr_json_member_int(&j, "single_prompts", a->single, 0);
     sr_jbuf_put(&j, "}\n", 2);
-    sr_outfile f;
-    sr_outfile_open(&f, path);
-    sr_outfile_write(&f, j.p, j.n);
-    sr_outfile_commit(&f);
+    sr_outfile_put(path, j.p, j.n);
     sr_jbuf_free(&j);
 }
 
@@ -315,8 +312,5 @@ void sr_agree_eval(sr_cli *cli, const char *json_path)
     char text[2048];
     eval_text(&a, &r, nil, text, sizeof text);
     if (json_path) eval_json(&a, &r, nil, json_path);
-    sr_outfile f;
-    sr_outfile_open(&f, cli->output);
-    sr_outfile_write(&f, text, strlen(text));
-    sr_outfile_commit(&f);
+    sr_outfile_put(cli->output, text, strlen(text));
 }

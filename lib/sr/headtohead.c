@@ -128,10 +128,7 @@ static void report_json(const sr_winrate *w, const h2h_read *r, const char *path
     sr_json_member_int(&j, "both_orders", r->both, 1);
     sr_json_member_num(&j, "position_disagreement", r->both ? (double)r->disagree / (double)r->both : NAN, 0);
     sr_jbuf_put(&j, "}\n", 2);
-    sr_outfile f;
-    sr_outfile_open(&f, path);
-    sr_outfile_write(&f, j.p, j.n);
-    sr_outfile_commit(&f);
+    sr_outfile_put(path, j.p, j.n);
     sr_jbuf_free(&j);
 }
 
@@ -148,8 +145,5 @@ void sr_h2h_eval(sr_cli *cli, const char *json_path, uint64_t seed)
     char text[2048];
     report_text(&w, &r, text, sizeof text);
     if (json_path) report_json(&w, &r, json_path);
-    sr_outfile f;
-    sr_outfile_open(&f, cli->output);
-    sr_outfile_write(&f, text, strlen(text));
-    sr_outfile_commit(&f);
+    sr_outfile_put(cli->output, text, strlen(text));
 }

@@ -558,7 +558,7 @@ static void o_start(void *ctx, size_t i, sr_ordered_req *q)
 {
     ostage *st = ctx;
     st->want[i] = 1 + (int)(i % 3);
-    *q = (sr_ordered_req){ i, st->want[i], 100 + i, 0 };
+    *q = (sr_ordered_req){ .rec = i, .n = st->want[i], .seed = 100 + i, .tag = 0 };
 }
 
 static int o_again(void *ctx, sr_ordered_req *q)
@@ -566,7 +566,7 @@ static int o_again(void *ctx, sr_ordered_req *q)
     ostage *st = ctx;
     if (!st->n_queue) return 0;
     size_t i = st->queue[--st->n_queue];
-    *q = (sr_ordered_req){ i, 1, 900 + i, 2 };
+    *q = (sr_ordered_req){ .rec = i, .n = 1, .seed = 900 + i, .tag = 2 };
     return 1;
 }
 
