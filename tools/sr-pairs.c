@@ -13,7 +13,7 @@
 #include "sr/pairs.h"
 
 typedef struct opts {
-    bool eft, quiet;
+    bool eft, quiet, keep_truncated;
     double min_gap;
     const char *length_control;   /* RHO, parsed into rho */
     double rho;
@@ -31,8 +31,8 @@ static void check_opts(opts *o)
             sr_usage_error("--length-control: '%s' is not a number", o->length_control);
         if (!(o->rho >= 0 && o->rho < 1)) sr_usage_error("--length-control: %g is outside [0, 1)", o->rho);
     }
-    if (o->eft && (o->length_control || o->min_gap != 0))
-        sr_usage_error("--length-control and --min-gap make pairs; they do not apply to --eft");
+    if (o->eft && (o->length_control || o->min_gap != 0 || o->keep_truncated))
+        sr_usage_error("--length-control, --min-gap and --keep-truncated make pairs; they do not apply to --eft");
     if (!o->eft && o->template_path) sr_usage_error("--template applies only to --eft");
 }
 
@@ -57,6 +57,8 @@ int main(int argc, char **argv)
         { "min-gap", 0, SR_OPT_DOUBLE, &o.min_gap, "D", "drop pairs whose score gap is below D (0: any gap)", 0, 1e9 },
         { "length-control", 0, SR_OPT_STR, &o.length_control, "RHO",
           "chosen: the shortest in the top band, rejected: the longest in the bottom band; RHO in [0, 1)", 0, 0 },
+        { "keep-truncated", 0, SR_OPT_FLAG, &o.keep_truncated, NULL,
+          "keep candidates cut off at the length cap (finish \"length\"); default: left out", 0, 0 },
         { "eft", 0, SR_OPT_FLAG, &o.eft, NULL, "EFT examples from judged ranked replies instead of pairs", 0, 0 },
         { "template", 0, SR_OPT_STR, &o.template_path, "FILE",
           "--eft: the judge prompt template (as given to sr-judge; default: the built-in rubric)", 0, 0 },
@@ -92,7 +94,8 @@ int main(int argc, char **argv)
         if (!o.quiet) sr_eft_report(&st);
     } else {
         sr_pairs_stats st;
-        sr_pick_opts po = { .min_gap = o.min_gap, .rho = o.rho, .length_control = o.length_control != NULL };
+        sr_pick_opts po = { .min_gap = o.min_gap, .rho = o.rho, .length_control = o.length_control != NULL,
+                            .keep_truncated = o.keep_truncated };
         sr_pairs_write(g, out, &po, r.min, r.max, &st);
         sr_writer_close(out);
         if (!o.quiet) sr_pairs_report(&st);

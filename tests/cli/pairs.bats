@@ -137,6 +137,28 @@ lc_fixture() {
     done
 }
 
+@test "truncated candidates (finish length) are left out and counted; --keep-truncated keeps them" {
+    # T: the best (5) and the worst (0) were cut off at the cap
+    jq -nc '[[5, "length"], [3, "stop"], [1, "stop"], [0, "length"]] | to_entries[] |
+        {id: "T-\(.key)", prompt_id: "T", prompt: "Q", response: "r\(.key)", sample: .key,
+         finish: .value[1], score: .value[0]}' | sr-cat --from-json > "$T/c.mp"
+    run pairs_json
+    assert_success
+    assert_output '{"prompt_id":"T","chosen_id":"T-1","rejected_id":"T-2","chosen_score":3.0,"rejected_score":1.0}'
+    grep -q 'truncated candidates (finish "length"): 2 left out' "$T/err"
+    run pairs_json --keep-truncated
+    assert_output '{"prompt_id":"T","chosen_id":"T-0","rejected_id":"T-3","chosen_score":5.0,"rejected_score":0.0}'
+    grep -q 'truncated candidates (finish "length") kept' "$T/err"
+    # a prompt whose candidates were all cut off gives no pair
+    jq -nc '[5, 1] | to_entries[] | {id: "U-\(.key)", prompt_id: "U", prompt: "Q", response: "r", finish: "length",
+        score: .value}' | sr-cat --from-json > "$T/c.mp"
+    run pairs_json
+    assert_output ''
+    grep -q 'fewer than 2 scored 1' "$T/err"
+    run sr-pairs --eft --keep-truncated < /dev/null
+    assert_failure 2
+}
+
 # ---- --eft ---------------------------------------------------------------------------
 
 # A judged ranked reply: reply PROMPT RANK MEAN '[scores]'; judgement j reads
