@@ -219,12 +219,14 @@ $(MODEL_M1): $(R)/iter1/ift+eft.mp | $(M0) $(PIPE_PRE)
 
 # --- iterations 2 and 3: M_t -> M_t+1 ----------------------------------------------
 # $(1): the iteration (2, 3); $(2): M_t's file; $(3): M_t+1's file; $(4): the
-# earlier iterations' prompts, which seed self-instruct too so no prompt repeats.
+# earlier iterations' prompts. The shots are the IFT seed's (6) and this run's
+# own (2), as METHOD step 1 says; the earlier prompts are --known: a new prompt
+# must differ from them (dedup, ROUGE-L), but they are never shots.
 define iteration
 $(R)/iter$(1)/prompts.mp: $(R)/seed/ift.mp $(4) | $(PROMPT_MODEL) $(PIPE_PRE)
 	@mkdir -p $$(@D)
-	$$(STAGE) bash -o pipefail -c 'cat $(R)/seed/ift.mp $(4) | $$(GEN) --self-instruct --count $(PROMPTS) \
-	    -m $(PROMPT_MODEL) -o $$@'
+	$$(STAGE) $$(GEN) --self-instruct --count $(PROMPTS) -m $(PROMPT_MODEL) \
+	    -i $(R)/seed/ift.mp $(addprefix --known ,$(4)) -o $$@
 
 $(R)/iter$(1)/candidates.mp: $(R)/iter$(1)/prompts.mp $(2) | $(PIPE_PRE)
 	$$(STAGE) $$(SHARDS) $$(GEN) -n $(N) $$(SAMPLING) --max-tokens $(GEN_MAX_TOKENS) -m $(2) -i $$<

@@ -57,6 +57,11 @@ tiny_model() {
     [ "$m2" -lt "$c3" ] && [ "$c3" -lt "$j3" ] && [ "$j3" -lt "$m3" ]
     # The self-instruct prompts come from the fixed prompt model (M0).
     grep -q 'iter3/prompts.mp -- .*--self-instruct .*-m models/SmolLM2' <<<"$out"
+    # Shots from the IFT seed only: iteration 2's prompts reach iteration 3 as
+    # --known (dedup and ROUGE-L), never as input; iteration 2 knows none.
+    grep -q 'iter3/prompts.mp -- .*--self-instruct .*-i [^ ]*/seed/ift.mp --known [^ ]*/iter2/prompts.mp' <<<"$out"
+    ! grep -q 'iter2/prompts.mp -- .*--known' <<<"$out"
+    ! grep -q 'cat [^ ]*/seed/ift.mp [^ ]*/iter2/prompts.mp' <<<"$out"
 }
 
 @test "SCALE=paper uses the paper's counts and hyperparameters; a wrong SCALE is refused" {
