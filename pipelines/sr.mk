@@ -127,6 +127,9 @@ TOP_P       ?= 0.9
 SEED        ?= 0
 TEMPLATE    ?=
 JUDGE       ?= $(R)/iter1/M1.gguf
+# EFT examples one ranked reply gives at most, of its EFT_K judgements that
+# agree with the humans on their own (sr-pairs --eft-per-reply; 0: all).
+EFT_PER_REPLY ?= 1
 
 # Counter-measures, per iteration: each takes one value, or a list whose t-th
 # word is iteration t's (`RHO="off off 0.1"`: length control for M3 only; a
@@ -231,7 +234,7 @@ $(R)/iter1/ranked-judged.mp: $(R)/seed/ranked.mp $(MODEL_sft) | $(PIPE_PRE)
 	    -m $(MODEL_sft) -i $<
 
 $(R)/iter1/eft.mp: $(R)/iter1/ranked-judged.mp | $(PIPE_PRE)
-	$(STAGE) bash -o pipefail -c '$(BIN)/sr-pairs --eft $(TMPL) --seed $(SEED) -i $< \
+	$(STAGE) bash -o pipefail -c '$(BIN)/sr-pairs --eft $(TMPL) --seed $(SEED) --eft-per-reply $(EFT_PER_REPLY) -i $< \
 	    $(call headrecs,$(EFT_MAX)) -o $@'
 
 $(R)/iter1/ift+eft.mp: $(R)/seed/ift.mp $(R)/iter1/eft.mp
@@ -311,7 +314,7 @@ $(R)/report/README.md: $(REPORT_IN) scripts/report scripts/distinct-n | $(PIPE_P
 
 # What the pipeline runs with: `make pipeline-vars`, and report/settings.txt.
 PIPE_VARS := RUN SCALE OASST M0 PROMPT_MODEL JUDGE JOBS NGPU THREADS DEVICE SSHLOGINFILE \
-    KEEP SPLIT_SALT IFT_MAX EFT_K EFT_MAX SFT_LR SFT_LR_FINAL SFT_BATCH SFT_EPOCHS SFT_MAX_LEN \
+    KEEP SPLIT_SALT IFT_MAX EFT_K EFT_PER_REPLY EFT_MAX SFT_LR SFT_LR_FINAL SFT_BATCH SFT_EPOCHS SFT_MAX_LEN \
     PROMPTS N GEN_MAX_TOKENS K JUDGE_MAX_TOKENS RETRIES TEMPERATURE TOP_P SEED TEMPLATE \
     DPO_LR DPO_LR_FINAL DPO_BATCH DPO_EPOCHS DPO_BETA SAVE_EVERY \
     RHO MIN_GAP DPO_LOSS RPO_ALPHA LENGTH_NORM \

@@ -39,7 +39,7 @@ tiny_model() {
     ift=$(pos 'sr-filter-oasst .*-o [^ ]*/seed/ift.mp')
     sft=$(pos 'sr-sft .*-i [^ ]*/seed/ift.mp')
     rj=$(pos 'sr-judge .*--keep-text')
-    eft=$(pos 'sr-pairs --eft')
+    eft=$(pos 'sr-pairs --eft .*--eft-per-reply 1 ')
     m1=$(pos 'iter1/M1.gguf -- .*sr-sft')
     p2=$(pos 'iter2/prompts.mp -- .*--self-instruct')
     c2=$(pos 'iter2/candidates.mp .*sr-gen .*-n 4')
