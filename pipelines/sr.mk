@@ -127,6 +127,32 @@ TOP_P       ?= 0.9
 SEED        ?= 0
 TEMPLATE    ?=
 JUDGE       ?= $(R)/iter1/M1.gguf
+# EFT examples one ranked reply gives at most, of its EFT_K judgements that
+# agree with the humans on their own (sr-pairs --eft-per-reply; 0: all).
+EFT_PER_REPLY ?= 1
+
+# Counter-measures, per iteration: each takes one value, or a list whose t-th
+# word is iteration t's (`RHO="off off 0.1"`: length control for M3 only; a
+# list shorter than the iterations repeats its last word). Iteration 1 (SFT)
+# makes no pairs, so only the words of iterations 2 and 3 are used.
+#   RHO          sr-pairs --length-control RHO, or off (the default)
+#   MIN_GAP      sr-pairs --min-gap: the least score gap of a pair
+#   DPO_LOSS     sr-dpo --loss: sigmoid (DPO), ipo or hinge
+#   RPO_ALPHA    sr-dpo --rpo-alpha: the chosen reply's NLL weight (0: off)
+#   LENGTH_NORM  1: sr-dpo --length-norm (mean log-prob per token), 0: the sum
+RHO         ?= off
+MIN_GAP     ?= 0
+DPO_LOSS    ?= sigmoid
+RPO_ALPHA   ?= 0
+LENGTH_NORM ?= 0
+# $(call per_iter,VAR,t): VAR's word for iteration t.
+per_iter = $(strip $(or $(word $(2),$($(1))),$(lastword $($(1)))))
+$(foreach w,$(LENGTH_NORM),$(if $(filter 0 1,$(w)),,$(error LENGTH_NORM=$(LENGTH_NORM): each word is 0 or 1)))
+# The options they give the tools at iteration t.
+PAIRS_OPTS = $(strip --min-gap $(call per_iter,MIN_GAP,$(1)) \
+    $(if $(filter-out off,$(call per_iter,RHO,$(1))),--length-control $(call per_iter,RHO,$(1))))
+DPO_OPTS   = $(strip --loss $(call per_iter,DPO_LOSS,$(1)) --rpo-alpha $(call per_iter,RPO_ALPHA,$(1)) \
+    $(if $(filter 1,$(call per_iter,LENGTH_NORM,$(1))),--length-norm))
 
 # --- where it runs ------------------------------------------------------------
 # JOBS shards per generation or judging stage: one per GPU, else 1. THREADS
@@ -208,7 +234,7 @@ $(R)/iter1/ranked-judged.mp: $(R)/seed/ranked.mp $(MODEL_sft) | $(PIPE_PRE)
 	    -m $(MODEL_sft) -i $<
 
 $(R)/iter1/eft.mp: $(R)/iter1/ranked-judged.mp | $(PIPE_PRE)
-	$(STAGE) bash -o pipefail -c '$(BIN)/sr-pairs --eft $(TMPL) --seed $(SEED) -i $< \
+	$(STAGE) bash -o pipefail -c '$(BIN)/sr-pairs --eft $(TMPL) --seed $(SEED) --eft-per-reply $(EFT_PER_REPLY) -i $< \
 	    $(call headrecs,$(EFT_MAX)) -o $@'
 
 $(R)/iter1/ift+eft.mp: $(R)/seed/ift.mp $(R)/iter1/eft.mp
@@ -219,12 +245,14 @@ $(MODEL_M1): $(R)/iter1/ift+eft.mp | $(M0) $(PIPE_PRE)
 
 # --- iterations 2 and 3: M_t -> M_t+1 ----------------------------------------------
 # $(1): the iteration (2, 3); $(2): M_t's file; $(3): M_t+1's file; $(4): the
-# earlier iterations' prompts, which seed self-instruct too so no prompt repeats.
+# earlier iterations' prompts. The shots are the IFT seed's (6) and this run's
+# own (2), as METHOD step 1 says; the earlier prompts are --known: a new prompt
+# must differ from them (dedup, ROUGE-L), but they are never shots.
 define iteration
 $(R)/iter$(1)/prompts.mp: $(R)/seed/ift.mp $(4) | $(PROMPT_MODEL) $(PIPE_PRE)
 	@mkdir -p $$(@D)
-	$$(STAGE) bash -o pipefail -c 'cat $(R)/seed/ift.mp $(4) | $$(GEN) --self-instruct --count $(PROMPTS) \
-	    -m $(PROMPT_MODEL) -o $$@'
+	$$(STAGE) $$(GEN) --self-instruct --count $(PROMPTS) -m $(PROMPT_MODEL) \
+	    -i $(R)/seed/ift.mp $(addprefix --known ,$(4)) -o $$@
 
 $(R)/iter$(1)/candidates.mp: $(R)/iter$(1)/prompts.mp $(2) | $(PIPE_PRE)
 	$$(STAGE) $$(SHARDS) $$(GEN) -n $(N) $$(SAMPLING) --max-tokens $(GEN_MAX_TOKENS) -m $(2) -i $$<
@@ -233,7 +261,7 @@ $(R)/iter$(1)/judged.mp: $(R)/iter$(1)/candidates.mp $(2) | $(PIPE_PRE)
 	$$(STAGE) $$(SHARDS) $$(JUDGECMD) -k $(K) --max-tokens $(JUDGE_MAX_TOKENS) -m $(2) -i $$<
 
 $(R)/iter$(1)/pairs.mp: $(R)/iter$(1)/judged.mp | $(PIPE_PRE)
-	$$(STAGE) $(BIN)/sr-pairs -i $$< -o $$@
+	$$(STAGE) $(BIN)/sr-pairs $(call PAIRS_OPTS,$(1)) -i $$< -o $$@
 
 # With no pairs at all (every prompt tied, or its scores were nil: a judge
 # that cannot judge yet), DPO has nothing to learn from and M_t+1 is M_t:
@@ -244,8 +272,8 @@ $(3): $(R)/iter$(1)/pairs.mp $(2) | $(PIPE_PRE)
 	    echo "pipeline: $$< holds no pairs, so $$@ is a copy of $(2) (0 DPO steps)" >&2; \
 	    : > $(R)/iter$(1)/dpo.log.jsonl && cp $(2) $$@.tmp && mv $$@.tmp $$@; \
 	else \
-	    echo '$$(STAGE) $$(TRAIN) $$(DPOCMD) -m $(2) -i $$< --log $(R)/iter$(1)/dpo.log.jsonl'; \
-	    $$(STAGE) $$(TRAIN) $$(DPOCMD) -m $(2) -i $$< --log $(R)/iter$(1)/dpo.log.jsonl; \
+	    echo '$$(STAGE) $$(TRAIN) $$(DPOCMD) $(call DPO_OPTS,$(1)) -m $(2) -i $$< --log $(R)/iter$(1)/dpo.log.jsonl'; \
+	    $$(STAGE) $$(TRAIN) $$(DPOCMD) $(call DPO_OPTS,$(1)) -m $(2) -i $$< --log $(R)/iter$(1)/dpo.log.jsonl; \
 	fi
 endef
 $(eval $(call iteration,2,$(MODEL_M1),$(MODEL_M2),))
@@ -286,9 +314,10 @@ $(R)/report/README.md: $(REPORT_IN) scripts/report scripts/distinct-n | $(PIPE_P
 
 # What the pipeline runs with: `make pipeline-vars`, and report/settings.txt.
 PIPE_VARS := RUN SCALE OASST M0 PROMPT_MODEL JUDGE JOBS NGPU THREADS DEVICE SSHLOGINFILE \
-    KEEP SPLIT_SALT IFT_MAX EFT_K EFT_MAX SFT_LR SFT_LR_FINAL SFT_BATCH SFT_EPOCHS SFT_MAX_LEN \
+    KEEP SPLIT_SALT IFT_MAX EFT_K EFT_PER_REPLY EFT_MAX SFT_LR SFT_LR_FINAL SFT_BATCH SFT_EPOCHS SFT_MAX_LEN \
     PROMPTS N GEN_MAX_TOKENS K JUDGE_MAX_TOKENS RETRIES TEMPERATURE TOP_P SEED TEMPLATE \
     DPO_LR DPO_LR_FINAL DPO_BATCH DPO_EPOCHS DPO_BETA SAVE_EVERY \
+    RHO MIN_GAP DPO_LOSS RPO_ALPHA LENGTH_NORM \
     EVAL_K H2H_MAX H2H_K H2H_MAX_TOKENS GEN_BATCH
 pipeline-vars:
 	@printf '%s\n' $(foreach v,$(PIPE_VARS),'$(v) = $($(v))')

@@ -17,8 +17,10 @@
 typedef struct gen_opts {
     long n, top_k, max_tokens, max_prompt_tokens, batch, seed, count;
     double temperature, top_p, min_p, repeat_penalty;
-    const char *shard;
-    bool self_instruct, quiet;
+    const char *shard, *known;        /* known: the last --known, for --help; the rest from argv */
+    bool self_instruct, shots, quiet;
+    int argc;
+    char **argv;
 } gen_opts;
 
 /* The model, sized for prompts of up to cap tokens with their replies: the
@@ -48,12 +50,25 @@ static void run_candidates(sr_cli *cli, const gen_opts *g, const sr_llm_opts *lo
     sr_llm_close(&llm);
 }
 
+/* Every --known FILE (or --known=FILE) of argv, in order, into s: the option
+ * table keeps only the last, and --known may be given once per file. */
+static void read_known(sr_si *s, sr_cli *cli, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "--known") == 0 && i + 1 < argc) sr_si_read_known(s, cli, argv[++i]);
+        else if (strncmp(argv[i], "--known=", 8) == 0) sr_si_read_known(s, cli, argv[i] + 8);
+    }
+}
+
 static void run_self_instruct(sr_cli *cli, const gen_opts *g, const sr_llm_opts *lo, double temp)
 {
     if (g->count <= 0) sr_usage_error("--self-instruct needs --count K (how many new prompts)");
     int max_tokens = g->max_tokens < SR_SI_MAX_TOKENS ? (int)g->max_tokens : SR_SI_MAX_TOKENS;
     int cap = (int)g->max_prompt_tokens + max_tokens;
     sr_si *s = sr_si_read(cli);
+    read_known(s, cli, g->argc, g->argv);
+    sr_si_with_shots(s, g->shots);
     sr_llm llm;
     open_model(&llm, lo, cap, (int)g->batch);
     if (cap > llm.model.hp.n_ctx)
@@ -80,7 +95,7 @@ int main(int argc, char **argv)
 {
     gen_opts g = { .n = 4, .top_k = 0, .max_tokens = 512, .max_prompt_tokens = 1024, .batch = 16,
                    .seed = 0, .count = 0, .temperature = 0.7, .top_p = 0.9, .min_p = 0,
-                   .repeat_penalty = 1.0 };
+                   .repeat_penalty = 1.0, .argc = argc, .argv = argv };
     sr_llm_opts lo = SR_LLM_OPTS_INIT;
     const sr_opt opts[] = {
         { "samples", 'n', SR_OPT_INT, &g.n, "N", "candidates per prompt", 1, 1000 },
@@ -101,6 +116,10 @@ int main(int argc, char **argv)
         { "self-instruct", 0, SR_OPT_FLAG, &g.self_instruct, NULL,
           "write new prompt records made from the input's prompts", 0, 0 },
         { "count", 0, SR_OPT_INT, &g.count, "K", "--self-instruct: how many new prompts", 0, 1e9 },
+        { "known", 0, SR_OPT_STR, &g.known, "FILE",
+          "--self-instruct: prompts a new one must differ from, never shots (repeatable)", 0, 0 },
+        { "shots", 0, SR_OPT_FLAG, &g.shots, NULL,
+          "--self-instruct: add the key shots, the ids of each prompt's few-shot examples", 0, 0 },
         { "quiet", 'q', SR_OPT_FLAG, &g.quiet, NULL, "no progress or summary on standard error", 0, 0 },
         SR_LLM_OPTS(&lo),
         SR_OPT_END,
@@ -111,12 +130,14 @@ int main(int argc, char **argv)
         .usage = "[OPTION]... [-i PROMPTS] [-o OUT]",
         .details = "Input: msgpack records {id, prompt, [system]}; every key is kept.\n"
                    "Output: {id, prompt_id, prompt, response, sample, finish, tokens} per candidate,\n"
-                   "in input order; with --self-instruct, {id, prompt, source}.",
+                   "in input order; with --self-instruct, {id, prompt, source, [shots]}.",
     };
     sr_cli_parse(&cli, opts, argc, argv);
     uint64_t sk = 0, sn = 1;
     if (g.shard && sr_shard_parse(g.shard, &sk, &sn) < 0)
         sr_usage_error("--shard: '%s' is not K/N with 0 <= K < N", g.shard);
+    if (!g.self_instruct && (g.known || g.shots))
+        sr_usage_error("--known and --shots apply only to --self-instruct");
     if (g.self_instruct && g.shard)
         sr_usage_error("--shard does not apply to --self-instruct (its output depends on all of it)");
 

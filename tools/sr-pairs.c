@@ -13,12 +13,12 @@
 #include "sr/pairs.h"
 
 typedef struct opts {
-    bool eft, quiet;
+    bool eft, quiet, keep_truncated;
     double min_gap;
     const char *length_control;   /* RHO, parsed into rho */
     double rho;
     const char *template_path;
-    long seed;
+    long seed, per_reply;
 } opts;
 
 /* What the table cannot check: RHO, and flags of the other mode. */
@@ -31,9 +31,10 @@ static void check_opts(opts *o)
             sr_usage_error("--length-control: '%s' is not a number", o->length_control);
         if (!(o->rho >= 0 && o->rho < 1)) sr_usage_error("--length-control: %g is outside [0, 1)", o->rho);
     }
-    if (o->eft && (o->length_control || o->min_gap != 0))
-        sr_usage_error("--length-control and --min-gap make pairs; they do not apply to --eft");
+    if (o->eft && (o->length_control || o->min_gap != 0 || o->keep_truncated))
+        sr_usage_error("--length-control, --min-gap and --keep-truncated make pairs; they do not apply to --eft");
     if (!o->eft && o->template_path) sr_usage_error("--template applies only to --eft");
+    if (!o->eft && o->per_reply != 1) sr_usage_error("--eft-per-reply applies only to --eft");
 }
 
 /* Every good record, grouped by prompt_id; bad ones stop the stage or are skipped. */
@@ -52,15 +53,19 @@ static sr_groups *read_all(sr_cli *cli, bool eft)
 
 int main(int argc, char **argv)
 {
-    opts o = { .min_gap = 0, .seed = 0 };
+    opts o = { .min_gap = 0, .seed = 0, .per_reply = 1 };
     const sr_opt table[] = {
         { "min-gap", 0, SR_OPT_DOUBLE, &o.min_gap, "D", "drop pairs whose score gap is below D (0: any gap)", 0, 1e9 },
         { "length-control", 0, SR_OPT_STR, &o.length_control, "RHO",
           "chosen: the shortest in the top band, rejected: the longest in the bottom band; RHO in [0, 1)", 0, 0 },
+        { "keep-truncated", 0, SR_OPT_FLAG, &o.keep_truncated, NULL,
+          "keep candidates cut off at the length cap (finish \"length\"); default: left out", 0, 0 },
         { "eft", 0, SR_OPT_FLAG, &o.eft, NULL, "EFT examples from judged ranked replies instead of pairs", 0, 0 },
         { "template", 0, SR_OPT_STR, &o.template_path, "FILE",
           "--eft: the judge prompt template (as given to sr-judge; default: the built-in rubric)", 0, 0 },
         { "seed", 0, SR_OPT_INT, &o.seed, "N", "--eft: the seed of the score balancing", 0, 9007199254740991.0 },
+        { "eft-per-reply", 0, SR_OPT_INT, &o.per_reply, "N",
+          "--eft: examples a reply gives at most, of its k judgements (0: all)", 0, 1e9 },
         { "quiet", 'q', SR_OPT_FLAG, &o.quiet, NULL, "no summary on standard error", 0, 0 },
         SR_OPT_END,
     };
@@ -87,12 +92,13 @@ int main(int argc, char **argv)
     sr_writer *out = sr_writer_open(&cli);
     if (o.eft) {
         sr_eft_stats st;
-        sr_eft_write(g, out, &r.tmpl, (uint64_t)o.seed, r.min, r.max, &st);
+        sr_eft_write(g, out, &r.tmpl, (uint64_t)o.seed, r.min, r.max, (size_t)o.per_reply, &st);
         sr_writer_close(out);     /* first: a reader that stopped early ends us here, quietly */
         if (!o.quiet) sr_eft_report(&st);
     } else {
         sr_pairs_stats st;
-        sr_pick_opts po = { .min_gap = o.min_gap, .rho = o.rho, .length_control = o.length_control != NULL };
+        sr_pick_opts po = { .min_gap = o.min_gap, .rho = o.rho, .length_control = o.length_control != NULL,
+                            .keep_truncated = o.keep_truncated };
         sr_pairs_write(g, out, &po, r.min, r.max, &st);
         sr_writer_close(out);
         if (!o.quiet) sr_pairs_report(&st);

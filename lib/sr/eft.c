@@ -3,6 +3,7 @@
 #include "sr/eft.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,16 +120,28 @@ typedef struct eft_item {
     char id[17];
 } eft_item;
 
+/* One judgement of an agreeing prompt while its conflicts are resolved. */
+typedef struct judged {
+    size_t reply;            /* index into the prompt's scored replies */
+    uint32_t j;
+    int score;
+    bool alive;
+    char id[17];
+} judged;
+
 /* What the pass keeps between prompts: the examples so far, and room for
- * one prompt's scored replies. */
+ * one prompt's scored replies and their judgements. */
 typedef struct pass {
     int min, max;
+    size_t per_reply;        /* 0: no cap */
     eft_item *items;
     size_t nitems, icap;
     int64_t *rank;
     double *score;
     const sr_rec **recs;
     size_t cap;
+    judged *js;
+    size_t njs, jcap;
 } pass;
 
 static void add_item(pass *p, const sr_rec *reply, uint32_t j, int score)
@@ -143,8 +156,81 @@ static void add_item(pass *p, const sr_rec *reply, uint32_t j, int score)
     sr_eft_example_id(reply->id.p, reply->id.n, j, it->id);
 }
 
+/* Whether judgements a and b of two replies disagree with the human order:
+ * of different ranks, and the better not scored strictly higher. */
+static bool conflict(const pass *p, const judged *a, const judged *b)
+{
+    int64_t ra = p->rank[a->reply], rb = p->rank[b->reply];
+    if (a->reply == b->reply || ra == rb) return false;
+    return ra < rb ? a->score <= b->score : b->score <= a->score;
+}
+
+/* Which of two judgements with as many conflicts goes first: the one
+ * farther from its reply's mean (the odd one out of its k), then the larger
+ * example id, so the choice never depends on input order. */
+static bool worse(const pass *p, const judged *a, const judged *b)
+{
+    double da = fabs(a->score - p->score[a->reply]), db = fabs(b->score - p->score[b->reply]);
+    if (da != db) return da > db;
+    return strcmp(a->id, b->id) > 0;
+}
+
+/* Drop, one at a time, the judgement with the most conflicts with the
+ * others still kept, until every kept judgement agrees with the human order
+ * against every other reply's kept ones. Returns how many were dropped. */
+static uint64_t resolve_conflicts(pass *p)
+{
+    uint64_t dropped = 0;
+    for (;;) {
+        size_t most = 0, at = p->njs;
+        for (size_t a = 0; a < p->njs; a++) {
+            if (!p->js[a].alive) continue;
+            size_t c = 0;
+            for (size_t b = 0; b < p->njs; b++) c += p->js[b].alive && conflict(p, &p->js[a], &p->js[b]);
+            if (c > most || (c == most && c > 0 && worse(p, &p->js[a], &p->js[at]))) { most = c; at = a; }
+        }
+        if (most == 0) return dropped;
+        p->js[at].alive = false;
+        dropped++;
+    }
+}
+
+/* An agreeing prompt's m scored replies: their judgements on the scale, less
+ * those that disagree with the humans on their own, at most per_reply of
+ * each reply (the first ones), become examples. */
+static void take_agreeing(pass *p, size_t m, sr_eft_stats *st)
+{
+    p->njs = 0;
+    for (size_t i = 0; i < m; i++) {
+        const msgpack_object_array *sc;
+        sr_get_array(p->recs[i], "scores", &sc);
+        for (uint32_t j = 0; j < sc->size; j++) {
+            int s;
+            if (judgement_score(&sc->ptr[j], p->min, p->max, &s) != J_SCORE) continue;
+            if (p->njs == p->jcap) {
+                p->jcap = p->jcap ? 2 * p->jcap : 64;
+                p->js = realloc(p->js, p->jcap * sizeof *p->js);
+                if (!p->js) sr_die(SR_EXIT_FAIL, "out of memory");
+            }
+            judged *x = &p->js[p->njs++];
+            *x = (judged){ i, j, s, true, "" };
+            sr_eft_example_id(p->recs[i]->id.p, p->recs[i]->id.n, j, x->id);
+        }
+    }
+    st->on_scale += p->njs;
+    st->conflicting += resolve_conflicts(p);
+    size_t reply = SIZE_MAX, taken = 0;       /* the judgements come reply by reply */
+    for (size_t a = 0; a < p->njs; a++) {
+        if (!p->js[a].alive) continue;
+        if (p->js[a].reply != reply) { reply = p->js[a].reply; taken = 0; }
+        if (p->per_reply && taken >= p->per_reply) { st->over_cap++; continue; }
+        taken++;
+        add_item(p, p->recs[p->js[a].reply], p->js[a].j, p->js[a].score);
+    }
+}
+
 /* One prompt's replies: count their judgements, check the judge agrees with
- * the human ranks, and, if it does, take every judgement on the scale. */
+ * the human ranks, and, if it does, take its judgements (take_agreeing). */
 static void add_prompt(pass *p, sr_rec *const *all, size_t n, sr_eft_stats *st)
 {
     st->replies += n;
@@ -174,14 +260,7 @@ static void add_prompt(pass *p, sr_rec *const *all, size_t n, sr_eft_stats *st)
     if (pairs == 0) { st->unchecked++; return; }
     if (agree != pairs) { st->disagreeing++; return; }
     st->agreeing++;
-    for (size_t i = 0; i < m; i++) {
-        const msgpack_object_array *sc;
-        sr_get_array(p->recs[i], "scores", &sc);
-        for (uint32_t j = 0; j < sc->size; j++) {
-            int s;
-            if (judgement_score(&sc->ptr[j], p->min, p->max, &s) == J_SCORE) add_item(p, p->recs[i], j, s);
-        }
-    }
+    take_agreeing(p, m, st);
 }
 
 /* The reply's keys an example does not keep. system: the judge prompt is
@@ -242,15 +321,16 @@ static void balance_and_write(const pass *p, sr_writer *out, const sr_judge_tmpl
 }
 
 void sr_eft_write(const sr_groups *g, sr_writer *out, const sr_judge_tmpl *t, uint64_t seed, int score_min,
-                  int score_max, sr_eft_stats *st)
+                  int score_max, size_t per_reply, sr_eft_stats *st)
 {
     sr_scale_need(score_min, score_max);
     memset(st, 0, sizeof *st);
     st->score_min = score_min;
     st->score_max = score_max;
     st->seed = seed;
+    st->per_reply = per_reply;
     st->prompts = sr_groups_count(g);
-    pass p = { .min = score_min, .max = score_max };
+    pass p = { .min = score_min, .max = score_max, .per_reply = per_reply };
     for (size_t gi = 0; gi < st->prompts; gi++) {
         size_t n;
         sr_rec *const *all = sr_groups_get(g, gi, &n);
@@ -262,6 +342,7 @@ void sr_eft_write(const sr_groups *g, sr_writer *out, const sr_judge_tmpl *t, ui
     free(p.rank);
     free(p.score);
     free(p.recs);
+    free(p.js);
 }
 
 void sr_eft_report(const sr_eft_stats *st)
@@ -273,7 +354,12 @@ void sr_eft_report(const sr_eft_stats *st)
             (unsigned long long)st->unchecked);
     sr_warn("--eft: %llu judgements: unparsed %llu, off the %d..%d scale %llu; %zu from agreeing prompts",
             (unsigned long long)st->judgements, (unsigned long long)st->unparsed, st->score_min, st->score_max,
-            (unsigned long long)st->off_scale, st->candidates);
+            (unsigned long long)st->off_scale, (size_t)st->on_scale);
+    char cap[32] = "no cap";
+    if (st->per_reply) snprintf(cap, sizeof cap, "%zu", st->per_reply);
+    sr_warn("--eft: of those, %llu disagree with the human order on their own (dropped), %llu over the "
+            "examples per reply (%s); %zu to balance", (unsigned long long)st->conflicting,
+            (unsigned long long)st->over_cap, cap, st->candidates);
     int nb = st->score_max - st->score_min + 1;
     char line[4096];
     sr_score_line(line, sizeof line, "--eft: per score before balancing:", st->score_min, st->balance.before, nb, NULL);

@@ -6,10 +6,15 @@
  * pair of scored replies with different human ranks is ordered the same way
  * by mean score (a score tie disagrees; replies with a nil score are left
  * out of the check, and a prompt with no such pair is unchecked, not kept).
- * Each judgement of an agreeing prompt whose score is a whole point of the
- * judge's scale becomes one example: {id, the reply's other keys, prompt:
- * the judge prompt, response: the judgement, score, source: "eft",
- * reply_id}. The examples are then balanced over the scale's points. */
+ * The judgements of an agreeing prompt whose score is a whole point of the
+ * judge's scale must then each agree with the humans on their own: while
+ * some kept judgement is ordered wrong (or tied) against a kept judgement
+ * of a reply with another rank, the one with the most such conflicts is
+ * dropped (ties: the one farther from its reply's mean, then the larger
+ * example id). Of what is left, the first per_reply of each reply (0: all)
+ * become examples: {id, the reply's other keys, prompt: the judge prompt,
+ * response: the judgement, score, source: "eft", reply_id}. The examples
+ * are then balanced over the scale's points. */
 #ifndef SR_EFT_H
 #define SR_EFT_H
 
@@ -53,18 +58,22 @@ typedef struct sr_eft_stats {
     size_t prompts;
     uint64_t agreeing, disagreeing, unchecked;   /* prompts */
     uint64_t judgements, unparsed, off_scale;    /* judgements: all, nil, not a whole point of the scale */
+    uint64_t on_scale;                     /* judgements of agreeing prompts on the scale */
+    uint64_t conflicting, over_cap;        /* of those: dropped as disagreeing alone; over per_reply */
     size_t candidates;                     /* examples from agreeing prompts, before balancing */
+    size_t per_reply;
     uint64_t written;
     int score_min, score_max;
     uint64_t seed;
     sr_eft_balance balance;                /* bucket b: the score score_min + b */
 } sr_eft_stats;
 
-/* The examples of every group of g (one prompt's checked replies), the judge
- * prompt rendered with t, balanced with seed, written to out; the judge's
- * scale is score_min..score_max (sr_scale_ok). Counts go to *st. */
+/* The examples of every group of g (one prompt's checked replies), at most
+ * per_reply of each reply (0: no cap), the judge prompt rendered with t,
+ * balanced with seed, written to out; the judge's scale is
+ * score_min..score_max (sr_scale_ok). Counts go to *st. */
 void sr_eft_write(const sr_groups *g, sr_writer *out, const sr_judge_tmpl *t, uint64_t seed, int score_min,
-                  int score_max, sr_eft_stats *st);
+                  int score_max, size_t per_reply, sr_eft_stats *st);
 /* The summary of a pass, on standard error. */
 void sr_eft_report(const sr_eft_stats *st);
 

@@ -10,15 +10,16 @@
 #include "base/utf8.h"
 
 /* ---- the built-in rubric ----------------------------------------------------
- * The additive 5-point rubric of METHOD.md in this project's own words. The
- * criteria are cumulative: a point counts only when the ones before it are
- * met, which is what makes the total a rank of quality rather than a tally.
- * Its scale, 0..5, is set beside it in sr_rubric_load. */
+ * The additive 5-point rubric of METHOD.md in this project's own words: each
+ * criterion the answer meets earns its point, whether or not an earlier one
+ * was met, and the score is the sum — the paper's form (a gated reading,
+ * stopping at the first criterion missed, is a different rubric). Its scale,
+ * 0..5, is set beside it in sr_rubric_load. */
 static const char builtin[] =
     "You are grading an answer that an AI assistant gave to a user. Read the user's "
-    "question and the answer, then score the answer from 0 to 5 points, adding points "
-    "one criterion at a time, in the order below. Stop at the first criterion the answer "
-    "does not meet: a later point is only earned on top of all the earlier ones.\n"
+    "question and the answer, then go through the five criteria below. The answer earns "
+    "one point for every criterion it meets, each judged on its own, and the points add "
+    "up to a score from 0 to 5.\n"
     "\n"
     "1. Relevance (+1): the answer is on topic and tells the user something useful about "
     "what was asked, even if it is incomplete or wanders off in places.\n"
@@ -44,7 +45,7 @@ static const char builtin[] =
     "\"\"\"\n"
     "\n"
     "First explain in at most 100 words which criteria the answer meets. Then end with a "
-    "line of its own holding the total, written exactly like this:\n"
+    "line of its own holding the sum of its points, written exactly like this:\n"
     "Score: <points>";
 
 const char *sr_judge_builtin_template(void) { return builtin; }

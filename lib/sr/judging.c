@@ -189,10 +189,11 @@ static int judge_done(void *ctx, size_t i, int tag, const sr_gen_out *out)
         if (to_force(r, j, s)) return 0;     /* pending until judge_follow's line is back */
     }
     if (--j->pending > 0) return 0;
-    /* Without forcing, judgements with no score are drawn again. */
+    /* Judgements still with no score (with forcing: even the forced line
+     * gave none) are drawn again, the whole judgement, from a new stream. */
     int failed = 0;
     for (long k = 0; k < r->o->k; k++) failed += j->score[k] == NO_SCORE;
-    if (failed > 0 && r->o->no_force && j->attempt < r->o->retries) {
+    if (failed > 0 && j->attempt < r->o->retries) {
         j->attempt++;
         r->retried += (uint64_t)failed;
         retry_push(r, i);
@@ -211,7 +212,9 @@ static int judge_follow(void *ctx, size_t i, int tag, const sr_gen_out *out, sr_
     if (tag != TAG_JUDGE) return 0;
     int s = j->which[out->sample];
     if (!to_force(r, j, s)) return 0;
-    *f = (sr_gen_follow){ r->suffix.v, (int)r->suffix.n, sr_judge_force_seed(j->seed, s), NULL };
+    /* a retry's forced line draws from its attempt's stream, not the first's */
+    uint64_t seed = j->attempt ? sr_judge_retry_seed(j->seed, j->attempt) : j->seed;
+    *f = (sr_gen_follow){ r->suffix.v, (int)r->suffix.n, sr_judge_force_seed(seed, s), NULL };
     *ftag = 1 + s;
     r->forced++;
     return 1;
@@ -314,10 +317,12 @@ static void summary(const judging *r)
                 (unsigned long long)r->nil_records);
     else
         sr_warn("%zu records, %llu judgements: %llu with a score, %llu without one, left out of the means; "
-                "%llu forced score lines, %llu of them with a score; %llu records with a nil score",
+                "%llu forced score lines, %llu of them with a score; %llu records with a nil score; "
+                "%llu resamples where the forced line gave none (--retries %ld)",
                 r->ord.n, (unsigned long long)total, (unsigned long long)(total - r->unparsed),
                 (unsigned long long)r->unparsed, (unsigned long long)r->forced,
-                (unsigned long long)r->forced_ok, (unsigned long long)r->nil_records);
+                (unsigned long long)r->forced_ok, (unsigned long long)r->nil_records,
+                (unsigned long long)r->retried, r->o->retries);
     char hist[512];
     size_t h = 0;
     for (int v = r->rb->min; v <= r->rb->max && h < sizeof hist; v++)

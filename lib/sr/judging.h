@@ -9,7 +9,10 @@
  * with no score is, by default, continued where it stopped with the
  * rubric's forced score line (an engine follow-up, the KV cache kept; seed
  * sr_judge_force_seed) and scored from that line alone; with no_force it is
- * drawn again instead, up to `retries` times (seed sr_judge_retry_seed).
+ * not. A judgement still with no score (with forcing: the forced line gave
+ * none either) is drawn again, whole, up to `retries` times (seed
+ * sr_judge_retry_seed of the attempt; a retry's forced line draws from
+ * sr_judge_force_seed of that seed).
  * Each record goes out in input order with
  *
  *   score       the mean of the judgements that have one, or nil
@@ -29,7 +32,7 @@
 
 typedef struct sr_judging_opts {
     long k;                   /* judgements per record, 1..64 */
-    long retries;             /* no_force: resamples of a judgement without a score */
+    long retries;             /* resamples of a judgement left without a score */
     long max_prompt_tokens;   /* longest judge prompt, chat template included */
     uint64_t seed;            /* --seed */
     uint64_t shard_k, shard_n;

@@ -202,9 +202,16 @@ typedef struct scratch {
     size_t cap;
 } scratch;
 
+/* Whether r was cut off at the length cap (sr-gen's finish "length"). */
+static bool truncated(const sr_rec *r)
+{
+    sr_str f;
+    return sr_get_str(r, "finish", &f) == 1 && f.n == 6 && memcmp(f.p, "length", 6) == 0;
+}
+
 /* The scored candidates of one prompt as sr_cand, in c[0..m) beside their
- * records; returns m. */
-static size_t gather(sr_rec *const *all, size_t n, scratch *s, sr_pairs_stats *st)
+ * records (truncated ones left out unless kept); returns m. */
+static size_t gather(sr_rec *const *all, size_t n, scratch *s, bool keep_truncated, sr_pairs_stats *st)
 {
     if (n > s->cap) {
         s->cap = n;
@@ -217,6 +224,7 @@ static size_t gather(sr_rec *const *all, size_t n, scratch *s, sr_pairs_stats *s
     for (size_t i = 0; i < n; i++) {
         double score;
         int64_t v;
+        if (!keep_truncated && truncated(all[i])) { st->truncated++; continue; }
         if (!sr_judged_score(all[i], &score)) { st->nil++; continue; }
         sr_score_hist_add(&st->hist, score);
         s->c[m] = (sr_cand){ .score = score, .sample = SR_NO_SAMPLE, .id = all[i]->id, .order = i };
@@ -247,7 +255,7 @@ void sr_pairs_write(const sr_groups *g, sr_writer *out, const sr_pick_opts *o, i
         size_t n, ch, rj;
         sr_rec *const *all = sr_groups_get(g, gi, &n);
         st->records += n;
-        size_t m = gather(all, n, &s, st);
+        size_t m = gather(all, n, &s, o->keep_truncated, st);
         enum sr_pick r = sr_pairs_pick(s.c, m, o, &ch, &rj);
         if (r != SR_PICK_OK) { st->dropped[r]++; continue; }
         write_pair(out, s.recs[ch], s.recs[rj], s.c[ch].score, s.c[rj].score);
@@ -269,6 +277,10 @@ void sr_pairs_report(const sr_pairs_stats *st)
             (unsigned long long)st->records, (unsigned long long)st->nil, st->prompts,
             (unsigned long long)st->pairs, (unsigned long long)st->dropped[SR_PICK_TIE],
             (unsigned long long)st->dropped[SR_PICK_SINGLE], (unsigned long long)st->dropped[SR_PICK_GAP]);
+    if (st->pick.keep_truncated)
+        sr_warn("truncated candidates (finish \"length\") kept (--keep-truncated)");
+    else
+        sr_warn("truncated candidates (finish \"length\"): %llu left out", (unsigned long long)st->truncated);
     char line[4096];
     sr_score_line(line, sizeof line, "candidate scores (rounded):", st->hist.min, st->hist.bin,
                   st->hist.max - st->hist.min + 1, &st->hist.other);

@@ -42,6 +42,7 @@ typedef struct sr_pick_opts {
     double min_gap;        /* >= 0 */
     double rho;            /* length control's band, in [0, 1); ignored unless length_control */
     bool length_control;
+    bool keep_truncated;   /* sr_pairs_write: keep candidates with finish "length" */
 } sr_pick_opts;
 
 enum sr_pick { SR_PICK_OK = 0, SR_PICK_SINGLE, SR_PICK_TIE, SR_PICK_GAP };
@@ -93,6 +94,7 @@ void sr_score_line(char *buf, size_t size, const char *title, int first, const u
 
 typedef struct sr_pairs_stats {
     uint64_t records, nil;              /* candidates read; with a nil score */
+    uint64_t truncated;                 /* left out: finish "length" (unless keep_truncated) */
     size_t prompts;                     /* groups */
     uint64_t pairs, dropped[4];         /* dropped[enum sr_pick] */
     uint64_t tokens_prompts;            /* prompts whose lengths were in tokens */
@@ -103,7 +105,9 @@ typedef struct sr_pairs_stats {
 } sr_pairs_stats;
 
 /* One pair for each group of g (one prompt's checked candidates), written
- * to out: the chosen record's keys less a candidate's own (response, score,
+ * to out. A candidate cut off at its length cap (finish "length") is left
+ * out unless o->keep_truncated: its reply is unfinished, so preferring or
+ * rejecting it teaches DPO about the cap, not about quality. Each pair is the chosen record's keys less a candidate's own (response, score,
  * scores, judgements, sample, finish, tokens, human_rank), its id replaced
  * by sr_pair_id, then chosen, rejected, chosen_score, rejected_score,
  * chosen_id, rejected_id. Length control measures tokens

@@ -187,12 +187,18 @@ int sr_si_check(const char *s, size_t n, int min_words, int max_words, const cha
 
 enum { SI_SEEDS = 6, SI_FROM_NEW = 2, SI_MIN_WORDS = 3, SI_MAX_WORDS = 150 };
 
-typedef struct si_prompt { char *text; size_t len; sr_words words; } si_prompt;
+/* A prompt the stage knows: its text, its words for ROUGE-L, and its id (the
+ * record's, or the hex dedup key) for the shots key. */
+typedef struct si_prompt { char *text; size_t len; sr_words words; char *id; } si_prompt;
+
+/* A shot of a request, as an index that survives s->kept growing: a seed's,
+ * or with SHOT_KEPT set, a kept prompt's. */
+#define SHOT_KEPT ((size_t)1 << (sizeof(size_t) * 8 - 1))
 
 struct sr_si {
     sr_llm *llm;
-    si_prompt *seeds, *kept;
-    size_t n_seeds, n_kept;
+    si_prompt *seeds, *kept;     /* seeds: the input's prompts, then the known ones */
+    size_t n_seeds, n_kept, n_known, cap_seeds;
     size_t *examples;            /* seeds usable as examples (within the length bounds) */
     size_t n_examples;
     uint64_t *keys;              /* dedup keys: seeds and kept, sorted */
@@ -204,6 +210,9 @@ struct sr_si {
     size_t reply_len[SR_SI_ROUND];
     int n_round, next_req;
     uint64_t round_seed[SR_SI_ROUND];
+    size_t shot[SR_SI_ROUND][SI_SEEDS + SI_FROM_NEW];   /* the shots of each request */
+    int n_shot[SR_SI_ROUND];
+    bool with_shots;                   /* write them as the key "shots" */
     sr_progress prog;
     uint64_t rejected[SR_SI_KEYWORD + 3];   /* by reason; + rouge, duplicate */
     uint64_t tried;
@@ -233,11 +242,48 @@ static void add_key(sr_si *s, uint64_t k)
 
 static si_prompt make_prompt(const char *t, size_t n)
 {
-    si_prompt p = { malloc(n + 1), n, { 0 } };
+    si_prompt p = { malloc(n + 1), n, { 0 }, NULL };
     if (!p.text || sr_words_of(t, n, &p.words) < 0) sr_die(SR_EXIT_FAIL, "out of memory");
     memcpy(p.text, t, n);
     p.text[n] = 0;
     return p;
+}
+
+static char *id_of(const sr_rec *rec, uint64_t key)
+{
+    sr_str id;
+    char hex[17];
+    if (sr_get_str(rec, "id", &id) != 1) { sr_hex64(key, hex); id.p = hex; id.n = 16; }
+    char *out = malloc(id.n + 1);
+    if (!out) sr_die(SR_EXIT_FAIL, "out of memory");
+    memcpy(out, id.p, id.n);
+    out[id.n] = 0;
+    return out;
+}
+
+/* Every prompt of in, each text once, appended to s->seeds; with examples,
+ * those within the word bounds may be shots, else they only filter. */
+static void read_prompts(sr_si *s, sr_reader *in, bool examples)
+{
+    sr_rec rec;
+    while (sr_read(in, &rec)) {
+        sr_str prompt;
+        if (!sr_need_str(&rec, "prompt", &prompt)) continue;
+        if (s->n_seeds == s->cap_seeds) {
+            s->cap_seeds = s->cap_seeds ? 2 * s->cap_seeds : 64;
+            s->seeds = realloc(s->seeds, s->cap_seeds * sizeof *s->seeds);
+            s->examples = realloc(s->examples, s->cap_seeds * sizeof *s->examples);
+            if (!s->seeds || !s->examples) sr_die(SR_EXIT_FAIL, "out of memory");
+        }
+        uint64_t k = sr_si_key(prompt.p, prompt.n);
+        if (has_key(s, k)) continue;           /* the same text twice counts once */
+        add_key(s, k);
+        if (examples && sr_si_check(prompt.p, prompt.n, SI_MIN_WORDS, SI_MAX_WORDS, NULL) == SR_SI_OK)
+            s->examples[s->n_examples++] = s->n_seeds;
+        s->n_known += !examples;
+        s->seeds[s->n_seeds] = make_prompt(prompt.p, prompt.n);
+        s->seeds[s->n_seeds++].id = id_of(&rec, k);
+    }
 }
 
 sr_si *sr_si_read(sr_cli *cli)
@@ -245,24 +291,7 @@ sr_si *sr_si_read(sr_cli *cli)
     sr_si *s = calloc(1, sizeof *s);
     if (!s) sr_die(SR_EXIT_FAIL, "out of memory");
     sr_reader *in = sr_reader_open(cli);
-    sr_rec rec;
-    size_t cap = 0;
-    while (sr_read(in, &rec)) {
-        sr_str prompt;
-        if (!sr_need_str(&rec, "prompt", &prompt)) continue;
-        if (s->n_seeds == cap) {
-            cap = cap ? 2 * cap : 64;
-            s->seeds = realloc(s->seeds, cap * sizeof *s->seeds);
-            s->examples = realloc(s->examples, cap * sizeof *s->examples);
-            if (!s->seeds || !s->examples) sr_die(SR_EXIT_FAIL, "out of memory");
-        }
-        uint64_t k = sr_si_key(prompt.p, prompt.n);
-        if (has_key(s, k)) continue;           /* the same seed twice counts once */
-        add_key(s, k);
-        if (sr_si_check(prompt.p, prompt.n, SI_MIN_WORDS, SI_MAX_WORDS, NULL) == SR_SI_OK)
-            s->examples[s->n_examples++] = s->n_seeds;
-        s->seeds[s->n_seeds++] = make_prompt(prompt.p, prompt.n);
-    }
+    read_prompts(s, in, true);
     sr_reader_close(in);
     if (s->n_examples == 0)
         sr_die(SR_EXIT_DATA, "--self-instruct: no input record has a prompt of %d to %d words to use "
@@ -270,10 +299,19 @@ sr_si *sr_si_read(sr_cli *cli)
     return s;
 }
 
+void sr_si_read_known(sr_si *s, sr_cli *cli, const char *path)
+{
+    sr_reader *in = sr_reader_open_path(cli, path);
+    read_prompts(s, in, false);
+    sr_reader_close(in);
+}
+
+void sr_si_with_shots(sr_si *s, bool on) { s->with_shots = on; }
+
 /* The examples of request g, drawn without replacement from its own
  * stream: 6 seeds and 2 earlier kept prompts, shuffled so the new prompts
  * are not always last. Returns how many. */
-static int pick_examples(const sr_si *s, uint64_t rs, const char **ex, size_t *len)
+static int pick_examples(const sr_si *s, uint64_t rs, size_t *shot)
 {
     sr_rng rng = sr_si_shots_rng(rs);
     int k = 0;
@@ -288,18 +326,17 @@ static int pick_examples(const sr_si *s, uint64_t rs, const char **ex, size_t *l
             for (int q = 0; q < i; q++) again |= pick[q] == j;
         } while (again);
         pick[i] = j;
-        ex[k] = s->seeds[j].text; len[k++] = s->seeds[j].len;
+        shot[k++] = j;
     }
     int nn = s->n_kept < SI_FROM_NEW ? (int)s->n_kept : SI_FROM_NEW;
     size_t first = s->n_kept ? sr_rng_next(&rng) % s->n_kept : 0;
     for (int i = 0; i < nn; i++) {
         size_t j = (first + i * (s->n_kept / 2 + 1)) % s->n_kept;
-        ex[k] = s->kept[j].text; len[k++] = s->kept[j].len;
+        shot[k++] = j | SHOT_KEPT;
     }
     for (int i = k - 1; i > 0; i--) {
         int j = (int)(sr_rng_next(&rng) % (uint64_t)(i + 1));
-        const char *t = ex[i]; ex[i] = ex[j]; ex[j] = t;
-        size_t l = len[i]; len[i] = len[j]; len[j] = l;
+        size_t t = shot[i]; shot[i] = shot[j]; shot[j] = t;
     }
     return k;
 }
@@ -311,7 +348,13 @@ static void build_request(sr_si *s, int slot, uint64_t g, uint64_t seed, int max
     uint64_t rs = sr_si_request_seed(g, seed);
     const char *ex[SI_SEEDS + SI_FROM_NEW];
     size_t len[SI_SEEDS + SI_FROM_NEW];
-    int k = pick_examples(s, rs, ex, len);
+    size_t *shot = s->shot[slot];
+    int k = pick_examples(s, rs, shot);
+    for (int i = 0; i < k; i++) {
+        const si_prompt *p = shot[i] & SHOT_KEPT ? &s->kept[shot[i] & ~SHOT_KEPT] : &s->seeds[shot[i]];
+        ex[i] = p->text;
+        len[i] = p->len;
+    }
     char err[256];
     for (;;) {
         size_t n;
@@ -329,6 +372,7 @@ static void build_request(sr_si *s, int slot, uint64_t g, uint64_t seed, int max
         sr_ids_free(&ids);
         k--;                                  /* too long: one example fewer */
     }
+    s->n_shot[slot] = k;
     s->round_seed[slot] = rs;
 }
 
@@ -380,9 +424,25 @@ static int si_filter(const sr_si *s, const char *p, size_t len, uint64_t *key, s
     return why;
 }
 
-/* Parse and filter one reply; 1 when kept (and written). */
-static int si_take(sr_si *s, sr_writer *out, const char *reply, size_t n)
+/* The ids of request slot's shots as the key "shots". */
+static void put_shots(const sr_si *s, int slot, sr_recb *b)
 {
+    msgpack_object ids[SI_SEEDS + SI_FROM_NEW];
+    for (int i = 0; i < s->n_shot[slot]; i++) {
+        size_t j = s->shot[slot][i];
+        const char *id = j & SHOT_KEPT ? s->kept[j & ~SHOT_KEPT].id : s->seeds[j].id;
+        ids[i] = (msgpack_object){ .type = MSGPACK_OBJECT_STR,
+                                   .via.str = { (uint32_t)strlen(id), id } };
+    }
+    msgpack_object arr = { .type = MSGPACK_OBJECT_ARRAY, .via.array = { (uint32_t)s->n_shot[slot], ids } };
+    sr_recb_obj(b, "shots", &arr);
+}
+
+/* Parse and filter the reply of request slot; 1 when kept (and written). */
+static int si_take(sr_si *s, sr_writer *out, int slot)
+{
+    const char *reply = s->reply[slot];
+    size_t n = s->reply_len[slot];
     size_t len;
     char *p = sr_si_parse(reply, n, &len);
     if (!p) sr_die(SR_EXIT_FAIL, "out of memory");
@@ -397,16 +457,18 @@ static int si_take(sr_si *s, sr_writer *out, const char *reply, size_t n)
         return 0;
     }
     add_key(s, key);
-    s->kept = realloc(s->kept, (s->n_kept + 1) * sizeof *s->kept);
-    if (!s->kept) sr_die(SR_EXIT_FAIL, "out of memory");
-    s->kept[s->n_kept++] = cand;
     char hex[17];
     sr_hex64(key, hex);
+    cand.id = strdup(hex);
+    s->kept = realloc(s->kept, (s->n_kept + 1) * sizeof *s->kept);
+    if (!s->kept || !cand.id) sr_die(SR_EXIT_FAIL, "out of memory");
+    s->kept[s->n_kept++] = cand;
     sr_recb b;
     sr_recb_init(&b, NULL);
     sr_recb_cstr(&b, "id", hex);
     sr_recb_str(&b, "prompt", cand.text, cand.len);
     sr_recb_cstr(&b, "source", "self-instruct");
+    if (s->with_shots) put_shots(s, slot, &b);
     sr_write(out, &b);
     sr_recb_free(&b);
     return 1;
@@ -414,6 +476,8 @@ static int si_take(sr_si *s, sr_writer *out, const char *reply, size_t n)
 
 static void si_summary(const sr_si *s, long count)
 {
+    sr_warn("self-instruct: %zu seed prompts (%zu usable as shots), %zu known prompts (only for dedup and "
+            "ROUGE-L)", s->n_seeds - s->n_known, s->n_examples, s->n_known);
     sr_warn("self-instruct: %llu generated, %zu kept; removed: %llu empty, %llu too short, "
             "%llu too long, %llu punctuation first, %llu non-ASCII, %llu keyword, %llu ROUGE-L >= 0.7, "
             "%llu duplicate", (unsigned long long)s->tried, s->n_kept,
@@ -449,7 +513,7 @@ void sr_si_run(sr_si *s, sr_cli *cli, sr_llm *llm, const sr_si_opts *o, const sr
         for (int i = 0; i < round; i++) {
             if (s->n_kept < (size_t)o->count) {
                 s->tried++;
-                s->prog.done += (uint64_t)si_take(s, out, s->reply[i], s->reply_len[i]);
+                s->prog.done += (uint64_t)si_take(s, out, i);
             }
             free(s->reply[i]); s->reply[i] = NULL;
             free(s->ids[i]); s->ids[i] = NULL;
@@ -464,8 +528,12 @@ void sr_si_run(sr_si *s, sr_cli *cli, sr_llm *llm, const sr_si_opts *o, const sr
 void sr_si_free(sr_si *s)
 {
     if (!s) return;
-    for (size_t i = 0; i < s->n_seeds; i++) { free(s->seeds[i].text); sr_words_free(&s->seeds[i].words); }
-    for (size_t i = 0; i < s->n_kept; i++) { free(s->kept[i].text); sr_words_free(&s->kept[i].words); }
+    for (size_t i = 0; i < s->n_seeds; i++) {
+        free(s->seeds[i].text); free(s->seeds[i].id); sr_words_free(&s->seeds[i].words);
+    }
+    for (size_t i = 0; i < s->n_kept; i++) {
+        free(s->kept[i].text); free(s->kept[i].id); sr_words_free(&s->kept[i].words);
+    }
     free(s->seeds); free(s->kept); free(s->examples); free(s->keys);
     free(s);
 }

@@ -83,6 +83,16 @@ typedef struct sr_si sr_si;
  * skipped), each text once. Exits 3 when none is 3 to 150 words long, the
  * bounds of an example. */
 sr_si *sr_si_read(sr_cli *cli);
+/* Known prompts from the file at path (sr-gen --known: earlier iterations'
+ * prompts): a new prompt must differ from them as from the seeds (dedup and
+ * ROUGE-L), but they are never shots — the 6 shots of a request are seeds,
+ * the other 2 prompts this run made (METHOD step 1). Bad records exit 3, or
+ * are skipped. */
+void sr_si_read_known(sr_si *s, sr_cli *cli, const char *path);
+/* Write each kept prompt with the key "shots": the ids of its request's
+ * examples, in prompt order (a seed's record id, or the hex dedup key when
+ * it has none; a kept prompt's id). */
+void sr_si_with_shots(sr_si *s, bool on);
 /* Make new prompts and write them to cli's output; the summary on standard
  * error unless quiet. eo's max_tokens is at most SR_SI_MAX_TOKENS and its
  * cap max_prompt_tokens + max_tokens. Exits 1 on failure. */

@@ -124,6 +124,40 @@ prompts() {
     cmp "$T/a" "$T/b"
 }
 
+@test "--self-instruct: the shots are seeds only; --known prompts only filter (METHOD step 1)" {
+    need_model
+    # half the IFT prompts are the seeds, the other half (ids known-*) an earlier iteration's
+    sr-filter-oasst -q -i "$EXAMPLES/oasst-sample.jsonl" | sr-cat > "$T/all.json"
+    local n; n=$(wc -l < "$T/all.json")
+    awk -v n="$n" 'NR <= n / 2' "$T/all.json" | sr-cat --from-json > "$T/seeds.mp"
+    awk -v n="$n" 'NR > n / 2' "$T/all.json" | jq -c '.id = "known-" + .id' | sr-cat --from-json > "$T/known.mp"
+    run --separate-stderr bash -c "sr-gen -m '$MODEL' -i '$T/seeds.mp' --known '$T/known.mp' --shots \
+        --self-instruct --count 2 --max-tokens 32 | sr-cat"
+    assert_success
+    echo "$output" > "$T/a"
+    [ "$(wc -l < "$T/a")" -eq 2 ]
+    [[ $stderr == *"seed prompts"*"known prompts (only for dedup and ROUGE-L)"* ]]
+    # every shot is a seed or a prompt this run made before; none is a known prompt
+    sr-cat < "$T/seeds.mp" | jq -r .id > "$T/seed-ids"
+    jq -r .id "$T/a" >> "$T/seed-ids"
+    run jq -r '.shots[]' "$T/a"
+    assert_success
+    [ "$(echo "$output" | wc -l)" -ge 6 ]
+    run grep -vxF -f "$T/seed-ids" <<<"$output"
+    assert_output ""
+    # a known prompt is never made again: known = the first run's prompts, same seed,
+    # so the same first requests now give duplicates, refused and counted
+    sr-cat --from-json < "$T/a" > "$T/first.mp"
+    run --separate-stderr bash -c "sr-gen -m '$MODEL' -i '$T/seeds.mp' --known '$T/known.mp' \
+        --known '$T/first.mp' --self-instruct --count 2 --max-tokens 32 | sr-cat"
+    assert_success
+    [ "$(jq -r .prompt <<<"$output" | sort | comm -12 - <(jq -r .prompt "$T/a" | sort) | wc -l)" -eq 0 ]
+    [[ $stderr =~ [1-9][0-9]*\ duplicate ]]
+    # --known and --shots belong to --self-instruct
+    run sr-gen -m "$MODEL" --known "$T/known.mp" < /dev/null
+    assert_failure 2
+}
+
 @test "--self-instruct without --count is a usage error" {
     need_model
     run --separate-stderr sr-gen -m "$MODEL" --self-instruct < /dev/null

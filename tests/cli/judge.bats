@@ -310,3 +310,34 @@ MEAN_OK='(.scores | map(select(. != null))) as $s
     run bash -c "sr-cat < '$T/n.mp' | jq -c '[.score, .scores, (.judgements | map(test(\"Score:\")) | any)]'"
     assert_output '[null,[null,null],false]'
 }
+
+# ---- --retries with forcing, on a tiny random model --------------------------------
+# A random model's forced "Score:" line seldom continues with a digit, so the
+# judgements below end with no score even after forcing: --retries draws them
+# again (the whole judgement, then its forced line, from the attempt's streams).
+
+@test "--retries: a judgement whose forced line gives no score is drawn again, deterministically" {
+    write_tiny_model "$T/tiny.gguf" --seed 2
+    candidates
+    printf '%s\n' 'Q: {prompt}' 'A: {response}' 'Score:' > "$T/tmpl.txt"
+    tj() { sr-judge -m "$T/tiny.gguf" --template "$T/tmpl.txt" -k 3 --max-tokens 8 --max-prompt-tokens 128 \
+               --keep-text -i "$T/c.mp" "$@"; }
+    run --separate-stderr tj --retries 0 -o "$T/r0.mp"
+    assert_success
+    [[ $stderr == *"0 with a score, 6 without one"*"6 forced score lines, 0 of them with a score; 2 records with a nil score; 0 resamples"* ]] ||
+        { echo "$stderr"; false; }
+    run --separate-stderr tj --retries 3 --batch 1 -o "$T/r3.mp"
+    assert_success
+    # 6 failed at first, so 6 resamples in round 1, and the fewer still failing after each
+    [[ $stderr =~ "; "([0-9]+)" forced score lines, "([1-6])" of them with a score; "[0-9]+" records with a nil score; "([0-9]+)" resamples where the forced line gave none (--retries 3)" ]] ||
+        { echo "$stderr"; false; }
+    local forced=${BASH_REMATCH[1]} ok=${BASH_REMATCH[2]} resampled=${BASH_REMATCH[3]}
+    [ "$resampled" -gt 6 ] && [ "$resampled" -le 18 ] && [ "$forced" -eq $((6 + resampled)) ]
+    # the scores the retries found are in the records, each from a forced line
+    sr-cat < "$T/r3.mp" > "$T/r3.json"
+    [ "$(jq '[.scores[] | select(. != null)] | length' "$T/r3.json" | paste -sd+ | bc)" -eq "$ok" ]
+    jq -e '[.scores, .judgements] | transpose[] | select(.[0] != null) | .[1] | test("\nScore: ?[0-5][^\n]*$")' \
+        "$T/r3.json" > /dev/null
+    # the same records for any --batch
+    tj -q --retries 3 --batch 7 | sr-cat | cmp - "$T/r3.json"
+}

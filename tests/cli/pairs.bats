@@ -137,6 +137,28 @@ lc_fixture() {
     done
 }
 
+@test "truncated candidates (finish length) are left out and counted; --keep-truncated keeps them" {
+    # T: the best (5) and the worst (0) were cut off at the cap
+    jq -nc '[[5, "length"], [3, "stop"], [1, "stop"], [0, "length"]] | to_entries[] |
+        {id: "T-\(.key)", prompt_id: "T", prompt: "Q", response: "r\(.key)", sample: .key,
+         finish: .value[1], score: .value[0]}' | sr-cat --from-json > "$T/c.mp"
+    run pairs_json
+    assert_success
+    assert_output '{"prompt_id":"T","chosen_id":"T-1","rejected_id":"T-2","chosen_score":3.0,"rejected_score":1.0}'
+    grep -q 'truncated candidates (finish "length"): 2 left out' "$T/err"
+    run pairs_json --keep-truncated
+    assert_output '{"prompt_id":"T","chosen_id":"T-0","rejected_id":"T-3","chosen_score":5.0,"rejected_score":0.0}'
+    grep -q 'truncated candidates (finish "length") kept' "$T/err"
+    # a prompt whose candidates were all cut off gives no pair
+    jq -nc '[5, 1] | to_entries[] | {id: "U-\(.key)", prompt_id: "U", prompt: "Q", response: "r", finish: "length",
+        score: .value}' | sr-cat --from-json > "$T/c.mp"
+    run pairs_json
+    assert_output ''
+    grep -q 'fewer than 2 scored 1' "$T/err"
+    run sr-pairs --eft --keep-truncated < /dev/null
+    assert_failure 2
+}
+
 # ---- --eft ---------------------------------------------------------------------------
 
 # A judged ranked reply: reply PROMPT RANK MEAN '[scores]'; judgement j reads
@@ -151,8 +173,7 @@ reply() {
 # Agreeing: A (means 4 3 2), E (4.33 4; a nil judgement), F (4 1; an
 # off-scale judgement). Disagreeing: B (reversed), C (tied means). Unchecked:
 # D (one scored reply), G (two replies of the same rank).
-# Judgements of agreeing prompts per score: 2:3 3:3 4:3+4+2=9 5:1 -> 16 in 4
-# buckets, mean 4: score 4 is cut to 4, the others stay: 3 + 3 + 4 + 1 = 11.
+# Judgements of agreeing prompts per score: 2:3 3:3 4:3+4+2=9 5:1 = 16.
 eft_fixture() {
     { reply A 0 4 '[4,4,4]'; reply B 0 2 '[2,2,2]'; reply A 1 3 '[3,3,3]'; reply B 1 4 '[4,4,4]'
       reply A 2 2 '[2,2,2]'; reply C 0 3 '[3,3,3]'; reply C 1 3 '[3,3,3]'
@@ -173,18 +194,20 @@ eft_fixture() {
 }
 
 @test "--eft balances the scores: buckets above the mean are cut to it" {
+    # every judgement a reply has (--eft-per-reply 0); E-r0's two 4s tie with E-r1's and are
+    # dropped (below), so 2:3 3:3 4:7 5:1 -> 14 in 4 buckets, mean 3.5 -> 4: score 4 is cut to 4
     eft_fixture
-    sr-pairs --eft < "$T/r.mp" 2> "$T/err" | sr-cat > "$T/ex.json"
+    sr-pairs --eft --eft-per-reply 0 < "$T/r.mp" 2> "$T/err" | sr-cat > "$T/ex.json"
     run bash -c "jq -r .score '$T/ex.json' | sort | uniq -c | awk '{print \$2 \":\" \$1}' | tr '\n' ' '"
     assert_output "2:3 3:3 4:4 5:1 "
-    grep -q -- '--eft: per score before balancing: 0:0 1:0 2:3 3:3 4:9 5:1' "$T/err"
+    grep -q -- '--eft: per score before balancing: 0:0 1:0 2:3 3:3 4:7 5:1' "$T/err"
     grep -q -- '--eft: per score after balancing:  0:0 1:0 2:3 3:3 4:4 5:1' "$T/err"
     grep -q -- '--eft: 11 examples (buckets over 4 cut to it, seed 0)' "$T/err"
     # the same seed gives the same examples; the counts do not depend on it
-    sr-pairs --eft -q < "$T/r.mp" | sr-cat > "$T/again.json"
+    sr-pairs --eft --eft-per-reply 0 -q < "$T/r.mp" | sr-cat > "$T/again.json"
     cmp "$T/ex.json" "$T/again.json"
     for seed in 1 2 3 4 5; do
-        sr-pairs --eft -q --seed $seed < "$T/r.mp" | sr-cat > "$T/s$seed.json"
+        sr-pairs --eft --eft-per-reply 0 -q --seed $seed < "$T/r.mp" | sr-cat > "$T/s$seed.json"
         [ "$(jq -r .score "$T/s$seed.json" | sort | uniq -c | awk '{print $2 ":" $1}' | tr '\n' ' ')" = "2:3 3:3 4:4 5:1 " ]
     done
     # and some seed keeps other score-4 judgements than seed 0
@@ -195,7 +218,7 @@ eft_fixture() {
 
 @test "--eft examples: the judge prompt, the judgement, its score, ids and passed-through keys" {
     eft_fixture
-    sr-pairs --eft -q < "$T/r.mp" | sr-cat > "$T/ex.json"
+    sr-pairs --eft --eft-per-reply 0 -q < "$T/r.mp" | sr-cat > "$T/ex.json"
     # every example of reply A-r1 (score 3, judgements 0..2, none cut)
     run jq -c 'select(.reply_id == "A-r1") | [.id, .response, .score, .source, .prompt_id, .tag, has("human_rank"), has("scores"), has("judgements")]' "$T/ex.json"
     assert_line --index 0 --regexp '^\["[0-9a-f]{16}","reason 0. Score: 3",3,"eft","A","kept",false,false,false\]$'
@@ -207,6 +230,36 @@ eft_fixture() {
     [[ $prompt == *'"""'$'\n''Prompt A'$'\n''"""'* ]]
     [[ $prompt == *'"""'$'\n''Reply 1 to A'$'\n''"""'* ]]
     [[ $prompt == *"Score: <points>"* ]]
+}
+
+@test "--eft: a judgement that disagrees with the humans on its own is dropped; one example per reply" {
+    # H: the means agree (3.33 > 3), but H-r0's third judgement (2) is below every one of
+    # H-r1's (3): dropped, the others kept (no bucket is cut in these small cases)
+    { reply H 0 3.3333333333333335 '[4,4,2]'; reply H 1 3 '[3,3,3]'; } | sr-cat --from-json > "$T/h.mp"
+    sr-pairs --eft --eft-per-reply 0 < "$T/h.mp" 2> "$T/err" | sr-cat > "$T/all.json"
+    run jq -r '"\(.reply_id) \(.response)"' "$T/all.json"
+    assert_output "$(printf '%s\n' 'H-r0 reason 0. Score: 4' 'H-r0 reason 1. Score: 4' \
+        'H-r1 reason 0. Score: 3' 'H-r1 reason 1. Score: 3' 'H-r1 reason 2. Score: 3')"
+    grep -q -- '--eft: of those, 1 disagree with the human order on their own (dropped), 0 over the examples per reply (no cap); 5 to balance' "$T/err"
+    # by default a reply gives one example: its first judgement left
+    sr-pairs --eft < "$T/h.mp" 2> "$T/err" | sr-cat > "$T/one.json"
+    run jq -r '"\(.reply_id) \(.response)"' "$T/one.json"
+    assert_output "$(printf '%s\n' 'H-r0 reason 0. Score: 4' 'H-r1 reason 0. Score: 3')"
+    grep -q -- '1 disagree with the human order on their own (dropped), 3 over the examples per reply (1); 2 to balance' "$T/err"
+    # --eft-per-reply 2: two of H-r1's three
+    [ "$(sr-pairs --eft -q --eft-per-reply 2 < "$T/h.mp" | sr-cat | jq -r .reply_id | grep -c H-r1)" -eq 2 ]
+    # E: E-r0's 4s tie with E-r1's 4s; with as many conflicts, the judgement farther from
+    # its reply's mean (E-r0's, 4 against 4.33) goes first, and then no conflict is left
+    { reply E 0 4.333333333333333 '[5,4,4]'; reply E 1 4 '[4,4,null]'; } | sr-cat --from-json > "$T/e.mp"
+    sr-pairs --eft -q --eft-per-reply 0 < "$T/e.mp" | sr-cat > "$T/e.json"
+    run jq -r '"\(.reply_id) \(.response)"' "$T/e.json"
+    assert_output "$(printf '%s\n' 'E-r0 reason 0. Score: 5' 'E-r1 reason 0. Score: 4' 'E-r1 reason 1. Score: 4')"
+    # the same examples whatever the input order
+    cat "$T/h.mp" "$T/e.mp" | sr-pairs --eft -q --eft-per-reply 0 | sr-cat | sort > "$T/fwd"
+    cat "$T/h.mp" "$T/e.mp" | sr-cat | tac | sr-cat --from-json | sr-pairs --eft -q --eft-per-reply 0 | sr-cat | sort > "$T/rev"
+    cmp "$T/fwd" "$T/rev"
+    run sr-pairs --eft-per-reply 2 < /dev/null
+    assert_failure 2
 }
 
 @test "--eft --template renders the prompt with the user's template" {

@@ -39,12 +39,12 @@ tiny_model() {
     ift=$(pos 'sr-filter-oasst .*-o [^ ]*/seed/ift.mp')
     sft=$(pos 'sr-sft .*-i [^ ]*/seed/ift.mp')
     rj=$(pos 'sr-judge .*--keep-text')
-    eft=$(pos 'sr-pairs --eft')
+    eft=$(pos 'sr-pairs --eft .*--eft-per-reply 1 ')
     m1=$(pos 'iter1/M1.gguf -- .*sr-sft')
     p2=$(pos 'iter2/prompts.mp -- .*--self-instruct')
     c2=$(pos 'iter2/candidates.mp .*sr-gen .*-n 4')
     j2=$(pos 'iter2/judged.mp .*sr-judge .*-k 2')
-    pr2=$(pos 'sr-pairs -i [^ ]*/iter2/judged.mp')
+    pr2=$(pos 'sr-pairs .*-i [^ ]*/iter2/judged.mp')
     m2=$(pos 'iter2/M2.gguf -- .*sr-dpo .*-m [^ ]*/iter1/M1.gguf')
     c3=$(pos 'iter3/candidates.mp .*-m [^ ]*/iter2/M2.gguf')
     j3=$(pos 'iter3/judged.mp .*sr-judge')
@@ -57,6 +57,45 @@ tiny_model() {
     [ "$m2" -lt "$c3" ] && [ "$c3" -lt "$j3" ] && [ "$j3" -lt "$m3" ]
     # The self-instruct prompts come from the fixed prompt model (M0).
     grep -q 'iter3/prompts.mp -- .*--self-instruct .*-m models/SmolLM2' <<<"$out"
+    # Shots from the IFT seed only: iteration 2's prompts reach iteration 3 as
+    # --known (dedup and ROUGE-L), never as input; iteration 2 knows none.
+    grep -q 'iter3/prompts.mp -- .*--self-instruct .*-i [^ ]*/seed/ift.mp --known [^ ]*/iter2/prompts.mp' <<<"$out"
+    ! grep -q 'iter2/prompts.mp -- .*--known' <<<"$out"
+    ! grep -q 'cat [^ ]*/seed/ift.mp [^ ]*/iter2/prompts.mp' <<<"$out"
+}
+
+
+@test "counter-measures per iteration: RHO, MIN_GAP, DPO_LOSS, RPO_ALPHA, LENGTH_NORM reach the tools" {
+    # the defaults: no length control, any gap, sigmoid DPO without RPO or length norm
+    run pmake -n iter3
+    assert_success
+    local out=$output p2 p3 d2 d3
+    for t in 2 3; do
+        grep -q "iter$t/pairs.mp -- .*sr-pairs --min-gap 0 -i" <<<"$out"
+        grep -q "sr-dpo .* --loss sigmoid --rpo-alpha 0 -m [^ ]*iter$((t - 1))/M$((t - 1)).gguf" <<<"$out"
+    done
+    ! grep -q -e '--length-control' -e '--length-norm' <<<"$out"
+    # one value: every iteration; a list: iteration t takes word t, the last repeated
+    run pmake -n iter3 RHO="0 0.1" MIN_GAP="0 0 1.5" DPO_LOSS="sigmoid sigmoid ipo" RPO_ALPHA=0.5 LENGTH_NORM="0 1 0"
+    assert_success
+    out=$output
+    p2=$(grep -o 'iter2/pairs.mp -- .*' <<<"$out"); p3=$(grep -o 'iter3/pairs.mp -- .*' <<<"$out")
+    d2=$(grep -o "echo '.*sr-dpo [^']*iter2/dpo.log.jsonl'" <<<"$out"); d3=$(grep -o "echo '.*sr-dpo [^']*iter3/dpo.log.jsonl'" <<<"$out")
+    [[ $p2 == *"--min-gap 0 --length-control 0.1 -i"* ]]
+    [[ $p3 == *"--min-gap 1.5 --length-control 0.1 -i"* ]]
+    [[ $d2 == *"--loss sigmoid --rpo-alpha 0.5 --length-norm -m "*"/iter1/M1.gguf"* ]]
+    [[ $d3 == *"--loss ipo --rpo-alpha 0.5 "*"-m "*"/iter2/M2.gguf"* && $d3 != *--length-norm* ]]
+    # off turns length control off for an iteration
+    run pmake -n iter3 RHO="off off 0.2"
+    [[ $(grep -o 'iter2/pairs.mp -- .*' <<<"$output") != *--length-control* ]]
+    [[ $(grep -o 'iter3/pairs.mp -- .*' <<<"$output") == *"--length-control 0.2 -i"* ]]
+    # they are in the run's settings, and LENGTH_NORM takes only 0 and 1
+    run pmake -s pipeline-vars RHO="0 0.1"
+    assert_line 'RHO = 0 0.1'
+    assert_line 'DPO_LOSS = sigmoid'
+    run pmake -n iter3 LENGTH_NORM=yes
+    assert_failure
+    assert_output --partial 'LENGTH_NORM=yes'
 }
 
 @test "SCALE=paper uses the paper's counts and hyperparameters; a wrong SCALE is refused" {

@@ -188,8 +188,12 @@ TEST(builtin_template_renders)
     CHECK(strstr(r, "\"\"\"\nWhat is 2+2?\n\"\"\"") != NULL);
     CHECK(strstr(r, "\"\"\"\nIt is 4.\n\"\"\"") != NULL);
     CHECK(strstr(r, "{prompt}") == NULL && strstr(r, "{response}") == NULL);
-    /* the rubric's shape: five cumulative points, at most 100 words, a final score line */
+    /* the rubric's shape: five additive points, at most 100 words, a final score line */
     CHECK(strstr(r, "100 words") != NULL);
+    /* additive as the paper's: a point for each criterion met, on its own; never gated */
+    CHECK(strstr(r, "one point for every criterion it meets, each judged on its own") != NULL);
+    CHECK(strstr(r, "points add up") != NULL);
+    CHECK(strstr(r, "Stop at the first") == NULL && strstr(r, "on top of all the earlier") == NULL);
     CHECK(strstr(r, "Score: <points>") != NULL);
     for (int k = 1; k <= 5; k++) {
         char item[16];

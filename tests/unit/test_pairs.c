@@ -188,7 +188,7 @@ TEST(eft_on_a_ten_point_scale)
     CHECK(sr_judge_tmpl_init(&t, "{prompt}|{response}", 19, err, sizeof err) == 0);
     sr_writer *out = sr_writer_open_path(path);
     sr_eft_stats st;
-    sr_eft_write(g, out, &t, 0, 1, 10, &st);
+    sr_eft_write(g, out, &t, 0, 1, 10, 0, &st);
     sr_writer_close(out);
     CHECK(st.replies == 2 && st.prompts == 1 && st.agreeing == 1);
     CHECK(st.judgements == 6 && st.unparsed == 1 && st.off_scale == 2 && st.candidates == 3);
