@@ -16,7 +16,7 @@ int sr_chat_format_parse(const char *name, enum sr_chat_format *out)
         { "deepseek3", SR_CHAT_DEEPSEEK3 }, { "mistral-v3-tekken", SR_CHAT_MISTRAL_V3_TEKKEN },
         { "mistral-v1", SR_CHAT_MISTRAL_V1 }, { "mistral-v3", SR_CHAT_MISTRAL_V3 },
         { "mistral-v7", SR_CHAT_MISTRAL_V7 }, { "mistral-v7-tekken", SR_CHAT_MISTRAL_V7_TEKKEN },
-        { "deepseek2", SR_CHAT_DEEPSEEK2 },
+        { "deepseek2", SR_CHAT_DEEPSEEK2 }, { "none", SR_CHAT_NONE },
     };
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++)
         if (strcmp(name, F[i].name) == 0) { *out = F[i].f; return 0; }
@@ -39,6 +39,7 @@ const char *sr_chat_format_name(enum sr_chat_format f)
     case SR_CHAT_MISTRAL_V7: return "mistral-v7";
     case SR_CHAT_MISTRAL_V7_TEKKEN: return "mistral-v7-tekken";
     case SR_CHAT_DEEPSEEK2: return "deepseek2";
+    case SR_CHAT_NONE:   return "none";
     default:             return "auto";
     }
 }
@@ -345,6 +346,12 @@ int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_le
             sr_chat_free(c);   /* v7-tekken's default system prompt */
             return -1;
         }
+        return 0;
+    case SR_CHAT_NONE:
+        /* Raw completion stops where the model ends its text; without an
+         * eos (eot -1) it runs to the token limit. */
+        c->bos = sr_tok_add_bos(tok) ? sr_tok_bos(tok) : -1;
+        c->eot = sr_tok_eos(tok);
         return 0;
     default:
         snprintf(err, errlen, "unknown chat format %d", (int)f);
