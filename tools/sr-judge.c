@@ -46,7 +46,7 @@ static int run_judge(sr_cli *cli, const opts *o)
     if (rc < 0) sr_die(SR_EXIT_FAIL, "--template: %s", err);
     sr_gen_opts eo = {
         { (float)o->temperature, (float)o->top_p, (float)o->min_p, 1.0f, (int)o->top_k },
-        (int)o->max_tokens, (int)o->batch, sr_judging_cap(&jo, (int)o->max_tokens), 0,
+        (int)o->max_tokens, (int)o->batch, sr_judging_cap(&jo, (int)o->max_tokens), 0, 0,
     };
     if (sr_sample_check(&eo.sample, err, sizeof err) < 0) sr_usage_error("%s", err);
     /* Sized for the longest judge prompt allowed: the arena and the caches

@@ -5,6 +5,7 @@
  *   sr-tokenize -m vocab.gguf < text.txt          the whole input: ids on one line
  *   sr-tokenize -m vocab.gguf --pieces < text.txt the pieces, as JSON strings
  *   sr-tokenize --records --chat < sft.mp         each record + the ids of its conversation
+ *   sr-tokenize -m vocab.gguf --decode < ids.txt  the text of ids, as sr-gen writes a reply
  *
  * Only the file's metadata is read (tokenizer, chat template), never its
  * tensors, so llama.cpp's vocabulary-only GGUF files serve as well as models. */
@@ -19,6 +20,7 @@
 #include "io/outfile.h"
 #include "io/record.h"
 #include "lm/chat.h"
+#include "lm/generate.h"
 #include "lm/gguf.h"
 #include "lm/tokenizer.h"
 #include "sr/conversation.h"
@@ -26,7 +28,7 @@
 
 typedef struct tok_opts {
     sr_llm_opts lm;             /* only the model and --chat-format are used */
-    bool pieces, bos, special, records, chat;
+    bool pieces, bos, special, records, chat, decode;
     const char *key;            /* --key; NULL: "text" */
 } tok_opts;
 
@@ -44,6 +46,9 @@ static void check_opts(tok_opts *o)
         sr_usage_error("--%s is for plain text: --chat places BOS and the template's special tokens itself, "
                        "and keeps those typed in turns as text", o->bos ? "bos" : "special");
     if (o->lm.chat_format && !o->chat) sr_usage_error("--chat-format is for --chat");
+    if (o->decode && (o->records || o->pieces || o->bos || o->special))
+        sr_usage_error("--decode reads ids and writes their text: --%s is for encoding",
+                       o->records ? "records" : o->pieces ? "pieces" : o->bos ? "bos" : "special");
     if (o->records && o->pieces) sr_usage_error("--pieces is for text output; --records adds ids");
     if (!o->key) o->key = "text";
 }
@@ -143,6 +148,40 @@ static void tokenize_text(sr_cli *cli, const vocab *v, const tok_opts *o)
     free(text);
 }
 
+/* --decode: the ids in the input (separated by white space, commas or
+ * brackets, so that a JSON array reads too) to the text sr-gen would write
+ * for them as a reply: control tokens left out, valid UTF-8. */
+static void decode_ids(sr_cli *cli, const vocab *v)
+{
+    size_t n, len;
+    char *in = read_all(cli->input, &n), *p = in, err[512];
+    const char *where = cli->input ? cli->input : "standard input";
+    const uint32_t vocab_n = sr_tok_n_vocab(v->tok);
+    sr_ids ids = { 0 };
+    for (;;) {
+        while (*p && strchr(" \t\r\n,[]", *p)) p++;
+        if (!*p) break;
+        char *end;
+        errno = 0;
+        long id = strtol(p, &end, 10);
+        size_t word = strcspn(p, " \t\r\n,[]");
+        if (end == p || end != p + word || errno || id < 0 || id >= (long)vocab_n)
+            sr_die(SR_EXIT_DATA, "%s: byte %zu: \"%.*s\" is not a token id (0 to %u)", where,
+                   (size_t)(p - in), word > 40 ? 40 : (int)word, p, vocab_n - 1);
+        sr_ids_push(&ids, (int32_t)id);
+        p = end;
+    }
+    char *text = sr_gen_text(v->tok, ids.v, (int)ids.n, &len, err, sizeof err);
+    if (!text) sr_die(SR_EXIT_FAIL, "%s: %s", where, err);
+    sr_outfile out;
+    sr_outfile_open(&out, cli->output);
+    sr_outfile_write(&out, text, len);
+    sr_outfile_commit(&out);
+    free(text);
+    sr_ids_free(&ids);
+    free(in);
+}
+
 /* A record's ids: of the text under --key, or of its conversation (--chat).
  * false for a bad record, reported. */
 static bool record_ids(const sr_rec *rec, const vocab *v, const tok_opts *o, sr_conv *conv, sr_ids *ids)
@@ -198,6 +237,8 @@ int main(int argc, char **argv)
         { "key", 0, SR_OPT_STR, &o.key, "K", "--records: the text is key K's (default text)", 0, 0 },
         { "chat", 0, SR_OPT_FLAG, &o.chat, NULL,
           "--records: the conversation (prompt/response/system or messages), chat-formatted", 0, 0 },
+        { "decode", 0, SR_OPT_FLAG, &o.decode, NULL,
+          "read ids, write their text as sr-gen writes a reply (control tokens left out)", 0, 0 },
         { "chat-format", 0, SR_OPT_STR, &o.lm.chat_format, "NAME",
           SR_CHAT_FORMAT_NAMES " (default: recognised from the file's template)", 0, 0 },
         SR_OPT_END,
@@ -210,14 +251,17 @@ int main(int argc, char **argv)
                    "one line (an empty input gives an empty line). No BOS unless --bos; special tokens\n"
                    "typed in the text are plain text unless --special. --pieces: each token's bytes as a\n"
                    "JSON string, a byte that is not UTF-8 as \\udc80..\\udcff.\n"
-                   "Records (--records): each record with ids, an array of integers, added.",
+                   "Records (--records): each record with ids, an array of integers, added.\n"
+                   "Decoding (--decode): ids separated by white space, commas or brackets in; their\n"
+                   "text out, byte for byte, with no newline added.",
     };
     sr_cli_parse(&cli, opts, argc, argv);
     check_opts(&o);
 
     vocab v = { 0 };
     open_vocab(&v, &o);
-    if (o.records) tokenize_records(&cli, &v, &o);
+    if (o.decode) decode_ids(&cli, &v);
+    else if (o.records) tokenize_records(&cli, &v, &o);
     else tokenize_text(&cli, &v, &o);
     close_vocab(&v, &o);
     sr_cli_finish(&cli);

@@ -218,7 +218,7 @@ static void gen(sr_model *m, run *u, int slots, float temp)
     u->got = 0;
     sr_gen_io io = { .next = next_req, .done = on_done, .stop = u->stop_on >= 0 ? on_stop : NULL,
                      .ctx = u };
-    sr_gen_opts o = { { temp, 0.9f, 0.0f, 1.0f, 0 }, u->max_tokens, slots, 32, 0 };
+    sr_gen_opts o = { { temp, 0.9f, 0.0f, 1.0f, 0 }, u->max_tokens, slots, 32, 0, 0 };
     sr_gen_stats st;
     int rc = sr_generate(m, &o, &io, &st, err, sizeof err);
     if (rc < 0) printf("#   %s\n", err);
@@ -360,7 +360,7 @@ static void gen_follow(sr_model *m, follow_run *f, int slots)
     memset(f->flen, 0, sizeof f->flen);
     f->base.next_req = f->base.got = f->fgot = 0;
     sr_gen_io io = { .next = next_req, .done = f_done, .follow = f_follow, .ctx = f };
-    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, f->base.max_tokens, slots, 32, 0 };
+    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, f->base.max_tokens, slots, 32, 0, 0 };
     sr_gen_stats st;
     int rc = sr_generate(m, &o, &io, &st, err, sizeof err);
     if (rc < 0) printf("#   %s\n", err);
@@ -390,7 +390,7 @@ TEST(engine_follow_ups_continue_in_place)
     static fresh_run x;
     x = (fresh_run){ .f = &a };
     sr_gen_io io = { .next = fresh_next, .done = fresh_done, .ctx = &x };
-    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 8, 4, 32, 0 };
+    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 8, 4, 32, 0, 0 };
     CHECK(sr_generate(&m, &o, &io, NULL, err, sizeof err) == 0);
     int same = 0, eot_first = 0;
     for (int i = 0; i < 7; i++)
@@ -408,7 +408,7 @@ TEST(engine_follow_ups_continue_in_place)
     sr_gen_io bad = { .next = next_req, .done = f_done, .follow = f_follow, .ctx = &b };
     /* prompts of 2-3 tokens, replies of up to 16, then 3 more and room for
      * 16 new ones: over 32 once a reply has 11 tokens (most do, at T = 1) */
-    sr_gen_opts ob = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 16, 2, 32, 0 };
+    sr_gen_opts ob = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 16, 2, 32, 0, 0 };
     CHECK(sr_generate(&m, &ob, &bad, NULL, err, sizeof err) < 0);
     CHECK(strstr(err, "follow-up") != NULL && strstr(err, "does not fit") != NULL);
     sr_model_free(&m);
@@ -421,7 +421,7 @@ TEST(engine_refuses_prompts_that_do_not_fit)
     static run a;
     a = (run){ .n_req = 2, .n = 1, .max_tokens = 30, .stop_on = -1 };  /* 2 + 30 fits 32, 3 + 30 not */
     sr_gen_io io = { .next = next_req, .done = on_done, .ctx = &a };
-    sr_gen_opts o = { SR_SAMPLE_OPTS_DEFAULT, 30, 2, 32, 0 };
+    sr_gen_opts o = { SR_SAMPLE_OPTS_DEFAULT, 30, 2, 32, 0, 0 };
     CHECK(sr_generate(&m, &o, &io, NULL, err, sizeof err) < 0);
     CHECK(strstr(err, "does not fit") != NULL);
     o.cap = 64;                                                        /* beyond max_seq */
@@ -505,7 +505,7 @@ TEST(real_model_greedy_matches_golden)
     CHECK(u.g && u.n == 11);
     /* 2 samples per prompt (forks), 4 slots: batched decoding steps */
     sr_gen_io io = { .next = golden_next, .done = golden_done, .ctx = &u };
-    sr_gen_opts o = { { 0.0f, 1.0f, 0.0f, 1.0f, 0 }, 64, 4, 1024, 2 };
+    sr_gen_opts o = { { 0.0f, 1.0f, 0.0f, 1.0f, 0 }, 64, 4, 1024, 2, 0 };
     sr_gen_stats st;
     int rc = sr_generate(&m, &o, &io, &st, err, sizeof err);
     if (rc < 0) printf("#   %s\n", err);
@@ -618,7 +618,7 @@ static char *ordered_run(sr_model *m, const char *in, const char *outp, int slot
     st.ord = &ord;
     sr_ordered_read(&ord, &cli, &stage);
     CHECK(ord.n == 20);
-    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 6, slots, 32, 0 };
+    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 6, slots, 32, 0, 0 };
     sr_ordered_run(&ord, m, &o, true, "records");
     CHECK(ord.next_out == ord.n);
     CHECK(ord.stats.follows > 0);
