@@ -163,7 +163,8 @@ static int mistral_default_system(sr_chat *c, const char *t, size_t n, char *err
 /* ---- recognising the family ---------------------------------------------- */
 
 #define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek2|deepseek3|" \
-                     "mistral-v1|mistral-v3|mistral-v3-tekken|mistral-v7|mistral-v7-tekken"
+                     "mistral-v1|mistral-v3|mistral-v3-tekken|mistral-v7|mistral-v7-tekken" \
+                     " (or none: no template)"
 #define DS_USER "<\xEF\xBD\x9CUser\xEF\xBD\x9C>"             /* <｜User｜> */
 #define DS_ASSISTANT "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>"  /* <｜Assistant｜> */
 #define DS_EOS "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"
