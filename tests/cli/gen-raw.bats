@@ -180,3 +180,28 @@ recs() { printf '%s\n' "$@" | sr-cat --from-json; }
     assert_failure 2
     [[ $stderr == *"none"* ]]
 }
+
+@test "golden: greedy 64 tokens from prompt_ids and their logprobs equal llama.cpp's (tiny models of each arch)" {
+    G=$SR_ROOT/tests/golden/arch/greedy.json
+    steps=$(jq .steps "$G")
+    top=$(jq .top "$G")
+    for c in $(jq -r '.cases | keys[]' "$G"); do
+        jq -c ".cases[\"$c\"]" "$G" > "$T/case"
+        read -r -a args < <(jq -r '["--seed", .seed, "--dim", .dim, "--ffn-dim", .ffn_dim, "--layers", .layers] + .args | map(tostring) | join(" ")' "$T/case")
+        write_tiny_model "$T/$c.gguf" "${args[@]}"
+        jq -c '.runs | to_entries[] | {id: "r\(.key)", prompt_ids: .value.prompt_ids}' "$T/case" | sr-cat --from-json > "$T/p.mp"
+        sr-gen -q -m "$T/$c.gguf" -i "$T/p.mp" -n 1 --temperature 0 --ignore-eos --chat-format none \
+            --max-tokens "$steps" --max-prompt-tokens 32 --emit-ids --logprobs "$top" --batch 2 | sr-cat > "$T/out"
+        # ids exactly; each step's likeliest ids exactly, their logprobs within 1e-4
+        run jq -r --slurpfile want "$T/case" '
+            .prompt_id[1:] as $k | $want[0].runs[$k | tonumber] as $w
+            | if .response_ids != $w.ids then "\(.prompt_id): ids \(.response_ids[:8]) want \($w.ids[:8])"
+              else ([range(.tokens) as $t | range($w.top[$t] | length) as $j
+                     | select(.top_logprobs[$t][$j].id != $w.top[$t][$j][0]
+                              or ((.top_logprobs[$t][$j].logprob - $w.top[$t][$j][1]) | fabs) > 1e-4)
+                     | "\(.prompt_id) step \($t) rank \($j): \(.top_logprobs[$t][$j]) want \($w.top[$t][$j])"][0] // empty)
+              end' "$T/out"
+        [ "$(wc -l < "$T/out")" -eq "$(jq '.runs | length' "$T/case")" ] || { echo "$c: records"; return 1; }
+        [ -z "$output" ] || { echo "$c: $output"; return 1; }
+    done
+}
