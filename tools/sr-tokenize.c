@@ -47,8 +47,7 @@ static void check_opts(tok_opts *o)
                        "and keeps those typed in turns as text", o->bos ? "bos" : "special");
     if (o->lm.chat_format && !o->chat) sr_usage_error("--chat-format is for --chat");
     if (o->decode && (o->records || o->pieces || o->bos || o->special))
-        sr_usage_error("--decode reads ids and writes their text: --%s is for encoding",
-                       o->records ? "records" : o->pieces ? "pieces" : o->bos ? "bos" : "special");
+        sr_usage_error("--decode reads ids: --records, --pieces, --bos and --special are for encoding");
     if (o->records && o->pieces) sr_usage_error("--pieces is for text output; --records adds ids");
     if (!o->key) o->key = "text";
 }
@@ -148,38 +147,21 @@ static void tokenize_text(sr_cli *cli, const vocab *v, const tok_opts *o)
     free(text);
 }
 
-/* --decode: the ids in the input (separated by white space, commas or
- * brackets, so that a JSON array reads too) to the text sr-gen would write
- * for them as a reply: control tokens left out, valid UTF-8. */
+/* --decode: the input's ids (sr_tok_parse_ids) as the text sr-gen writes
+ * for a reply: control tokens left out, valid UTF-8. */
 static void decode_ids(sr_cli *cli, const vocab *v)
 {
     size_t n, len;
-    char *in = read_all(cli->input, &n), *p = in, err[512];
-    const char *where = cli->input ? cli->input : "standard input";
-    const uint32_t vocab_n = sr_tok_n_vocab(v->tok);
+    char *in = read_all(cli->input, &n), err[512], *text = NULL;
     sr_ids ids = { 0 };
-    for (;;) {
-        while (*p && strchr(" \t\r\n,[]", *p)) p++;
-        if (!*p) break;
-        char *end;
-        errno = 0;
-        long id = strtol(p, &end, 10);
-        size_t word = strcspn(p, " \t\r\n,[]");
-        if (end == p || end != p + word || errno || id < 0 || id >= (long)vocab_n)
-            sr_die(SR_EXIT_DATA, "%s: byte %zu: \"%.*s\" is not a token id (0 to %u)", where,
-                   (size_t)(p - in), word > 40 ? 40 : (int)word, p, vocab_n - 1);
-        sr_ids_push(&ids, (int32_t)id);
-        p = end;
-    }
-    char *text = sr_gen_text(v->tok, ids.v, (int)ids.n, &len, err, sizeof err);
-    if (!text) sr_die(SR_EXIT_FAIL, "%s: %s", where, err);
+    if (sr_tok_parse_ids(v->tok, in, &ids, err, sizeof err) < 0 ||
+        !(text = sr_gen_text(v->tok, ids.v, (int)ids.n, &len, err, sizeof err)))
+        sr_die(SR_EXIT_DATA, "%s: %s", cli->input ? cli->input : "standard input", err);
     sr_outfile out;
     sr_outfile_open(&out, cli->output);
     sr_outfile_write(&out, text, len);
     sr_outfile_commit(&out);
-    free(text);
-    sr_ids_free(&ids);
-    free(in);
+    free(text); free(in); sr_ids_free(&ids);
 }
 
 /* A record's ids: of the text under --key, or of its conversation (--chat).
@@ -252,8 +234,7 @@ int main(int argc, char **argv)
                    "typed in the text are plain text unless --special. --pieces: each token's bytes as a\n"
                    "JSON string, a byte that is not UTF-8 as \\udc80..\\udcff.\n"
                    "Records (--records): each record with ids, an array of integers, added.\n"
-                   "Decoding (--decode): ids separated by white space, commas or brackets in; their\n"
-                   "text out, byte for byte, with no newline added.",
+                   "--decode: ids in (a JSON array reads too), their text out, no newline added.",
     };
     sr_cli_parse(&cli, opts, argc, argv);
     check_opts(&o);

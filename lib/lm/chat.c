@@ -274,6 +274,16 @@ static int32_t find_marker(const sr_tok *tok, const char *name)
     return type == SR_TOK_CONTROL || type == SR_TOK_USER_DEFINED ? id : -1;
 }
 
+/* No template: BOS where the tokenizer adds one, and raw completion stops
+ * where the model ends its text; without an eos (eot -1) a reply runs to
+ * its token limit. */
+static int setup_none(sr_chat *c, const sr_tok *tok)
+{
+    c->bos = sr_tok_add_bos(tok) ? sr_tok_bos(tok) : -1;
+    c->eot = sr_tok_eos(tok);
+    return 0;
+}
+
 int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_len,
                  enum sr_chat_format format, char *err, size_t errlen)
 {
@@ -348,12 +358,7 @@ int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_le
             return -1;
         }
         return 0;
-    case SR_CHAT_NONE:
-        /* Raw completion stops where the model ends its text; without an
-         * eos (eot -1) it runs to the token limit. */
-        c->bos = sr_tok_add_bos(tok) ? sr_tok_bos(tok) : -1;
-        c->eot = sr_tok_eos(tok);
-        return 0;
+    case SR_CHAT_NONE: return setup_none(c, tok);
     default:
         snprintf(err, errlen, "unknown chat format %d", (int)f);
         return -1;

@@ -64,7 +64,7 @@ static int take_prompt_ids(cand_run *r, const sr_rec *rec, sr_ids *ids)
             sr_ids_free(ids);
             return 0;
         }
-        sr_ids_push(ids, (int32_t)e->via.u64);
+        if (sr_ids_push(ids, (int32_t)e->via.u64) != 0) sr_die(SR_EXIT_FAIL, "out of memory");
     }
     return 1;
 }
