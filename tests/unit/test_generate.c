@@ -677,6 +677,80 @@ TEST(ordered_driver_writes_in_input_order)
     sr_model_free(&m);
 }
 
+/* ---- logprobs, and no end-of-turn token -------------------------------------- */
+
+typedef struct lprun {
+    int n_req, next_req, k;
+    int32_t prompt[8];
+    int32_t tok[6][2][16], top[6][2][16][4];
+    float top_lp[6][2][16][4], lp[6][2][16];
+    int len[6][2];
+} lprun;
+
+static int lp_next(void *ctx, sr_gen_req *r)
+{
+    lprun *u = ctx;
+    if (u->next_req >= u->n_req) return 0;
+    int i = u->next_req++;
+    for (int t = 0; t < 3; t++) u->prompt[t] = (int32_t)((i * 5 + t * 11) % 50 + 1);
+    *r = (sr_gen_req){ u->prompt, 3, 2, (uint64_t)(1000 + i), (void *)(intptr_t)i };
+    return 1;
+}
+
+static int lp_done(void *ctx, const sr_gen_out *o)
+{
+    lprun *u = ctx;
+    int i = (int)(intptr_t)o->req->user, s = o->sample, n = o->n_tokens, k = u->k;
+    u->len[i][s] = n;
+    memcpy(u->tok[i][s], o->tokens, sizeof(int32_t) * (size_t)n);
+    for (int t = 0; t < n; t++) {
+        memcpy(u->top[i][s][t], o->top_ids + t * k, sizeof(int32_t) * (size_t)k);
+        memcpy(u->top_lp[i][s][t], o->top_logprobs + t * k, sizeof(float) * (size_t)k);
+        u->lp[i][s][t] = o->logprobs[t];
+    }
+    return 0;
+}
+
+static void lp_gen(sr_model *m, lprun *u, int slots, float temp, float penalty, int32_t eot)
+{
+    *u = (lprun){ .n_req = 6, .k = 4 };
+    sr_gen_io io = { .next = lp_next, .done = lp_done, .ctx = u };
+    sr_gen_opts o = { { temp, 1.0f, 0.0f, penalty, 0 }, 16, slots, 32, eot, 4 };
+    int rc = sr_generate(m, &o, &io, NULL, err, sizeof err);
+    if (rc < 0) printf("#   %s\n", err);
+    CHECK(rc == 0);
+}
+
+/* The top k and the chosen token's logprobs per reply token: the same for
+ * any slot count; sorted, <= 0; greedy chooses the first; of the raw
+ * logits, so a repetition penalty leaves the first step's alone. With eot
+ * -1 every sample runs to max_tokens, whatever it draws. */
+TEST(engine_logprobs_and_no_eot)
+{
+    sr_model m;
+    if (tiny(&m, 32) < 0) return;
+    static lprun a, b, g, p;
+    lp_gen(&m, &a, 1, 1.0f, 1.0f, -1);
+    lp_gen(&m, &b, 5, 1.0f, 1.0f, -1);
+    CHECK(memcmp(&a, &b, sizeof a) == 0);
+    for (int i = 0; i < 6; i++)
+        for (int s = 0; s < 2; s++) {
+            CHECK(a.len[i][s] == 16);
+            for (int t = 0; t < 16; t++) {
+                for (int j = 1; j < 4; j++) CHECK(a.top_lp[i][s][t][j] <= a.top_lp[i][s][t][j - 1]);
+                CHECK(a.top_lp[i][s][t][0] <= 0 && a.lp[i][s][t] <= a.top_lp[i][s][t][0]);
+            }
+        }
+    lp_gen(&m, &g, 3, 0.0f, 1.0f, -1);
+    for (int i = 0; i < 6; i++)
+        for (int t = 0; t < 16; t++)
+            CHECK(g.tok[i][0][t] == g.top[i][0][t][0] && g.lp[i][0][t] == g.top_lp[i][0][t][0]);
+    lp_gen(&m, &p, 3, 1.0f, 1.5f, -1);
+    for (int i = 0; i < 6; i++)
+        CHECK(memcmp(p.top_lp[i][0][0], a.top_lp[i][0][0], sizeof p.top_lp[i][0][0]) == 0);
+    sr_model_free(&m);
+}
+
 int main(void)
 {
     RUN(cached_forward_matches_full_forward);
@@ -687,6 +761,7 @@ int main(void)
     RUN(engine_greedy_forks_agree_and_stop_callback_ends_samples);
     RUN(engine_follow_ups_continue_in_place);
     RUN(engine_refuses_prompts_that_do_not_fit);
+    RUN(engine_logprobs_and_no_eot);
     RUN(real_model_greedy_matches_golden);
     RUN(ordered_driver_writes_in_input_order);
     return test_done();
