@@ -206,3 +206,27 @@ recs() { printf '%s\n' "$@" | sr-cat --from-json; }
         [ -z "$output" ] || { echo "$c: $output"; return 1; }
     done
 }
+
+@test "golden: the real model from prompt_ids gives transformers' greedy tokens and logprobs" {
+    need_model
+    G=$SR_ROOT/tests/golden
+    names='["minimal_nosys", "capital_nosys", "sys_colors"]'
+    jq -c --argjson n "$names" 'select(.name as $x | $n | index($x)) | {id: .name, prompt_ids}' "$G/greedy.jsonl" |
+        sr-cat --from-json > "$T/p.mp"
+    sr-gen -q -m "$MODEL" -i "$T/p.mp" -n 1 --temperature 0 --max-tokens 64 --emit-ids --logprobs 20 | sr-cat > "$T/out"
+    [ "$(wc -l < "$T/out")" -eq 3 ]
+    # the continuation ends with <|im_end|> (2) where the reply stopped, which sr does not count
+    run jq -r --slurpfile g <(jq -s . "$G/greedy.jsonl") '
+        .prompt_id as $n | ($g[0][] | select(.name == $n)) as $w
+        | select(.response_ids + (if .finish == "stop" then [2] else [] end) != $w.continuation)
+        | "\($n): \(.response_ids) want \($w.continuation)"' "$T/out"
+    assert_output ""
+    # the first step's distribution is the one after the whole prompt: its
+    # likeliest id, and the 20 logprobs within 1e-3 (the README's tolerance)
+    run jq -r --slurpfile l <(jq -s . "$G/logprobs.jsonl") '
+        .prompt_id as $n | ($l[0][] | select(.name == $n)) as $w
+        | select(.top_logprobs[0][0].id != $w.top_ids[-1][0]
+                 or ([range(20) as $j | (.top_logprobs[0][$j].logprob - $w.top_lp[-1][$j]) | fabs] | max) > 1e-3)
+        | "\($n): \(.top_logprobs[0][:3]) want \($w.top_ids[-1][:3]) \($w.top_lp[-1][:3])"' "$T/out"
+    assert_output ""
+}
