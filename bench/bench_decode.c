@@ -71,7 +71,7 @@ int main(int argc, char **argv)
          * figures in bench/RESULTS.md were taken without one). */
         j.next = 0;
         j.n = seqs[0];
-        sr_gen_opts go = { SR_SAMPLE_OPTS_DEFAULT, new_tokens, seqs[0], cap, -1 };
+        sr_gen_opts go = { SR_SAMPLE_OPTS_DEFAULT, new_tokens, seqs[0], cap, -1, 0 };
         sr_gen_io io = { .next = next, .done = done, .ctx = &j };
         if (sr_generate(&m, &go, &io, NULL, err, sizeof err) < 0) { fprintf(stderr, "bench_decode: %s\n", err); return 1; }
     }
@@ -79,7 +79,7 @@ int main(int argc, char **argv)
         const int S = seqs[k];
         j.next = 0;
         j.n = S;
-        sr_gen_opts go = { SR_SAMPLE_OPTS_DEFAULT, new_tokens, S, cap, -1 };
+        sr_gen_opts go = { SR_SAMPLE_OPTS_DEFAULT, new_tokens, S, cap, -1, 0 };
         sr_gen_io io = { .next = next, .done = done, .ctx = &j };
         sr_gen_stats st;
         t0 = bench_now(&m);

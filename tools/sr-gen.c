@@ -15,10 +15,10 @@
 #include "sr/selfinstruct.h"
 
 typedef struct gen_opts {
-    long n, top_k, max_tokens, max_prompt_tokens, batch, seed, count;
+    long n, top_k, max_tokens, max_prompt_tokens, batch, seed, count, logprobs;
     double temperature, top_p, min_p, repeat_penalty;
     const char *shard, *known;        /* known: the last --known, for --help; the rest from argv */
-    bool self_instruct, shots, quiet;
+    bool self_instruct, shots, quiet, ignore_eos, emit_ids;
     int argc;
     char **argv;
 } gen_opts;
@@ -33,9 +33,10 @@ static void open_model(sr_llm *llm, const sr_llm_opts *lo, int cap, int slots)
 
 static sr_gen_opts engine_opts(const gen_opts *g, int max_tokens, int cap, int32_t eot, double temp)
 {
-    sr_gen_opts o = { { (float)temp, (float)g->top_p, (float)g->min_p, (float)g->repeat_penalty,
-                        (int)g->top_k },
-                      max_tokens, (int)g->batch, cap, eot };
+    sr_gen_opts o = { .sample = { (float)temp, (float)g->top_p, (float)g->min_p,
+                                  (float)g->repeat_penalty, (int)g->top_k },
+                      .max_tokens = max_tokens, .slots = (int)g->batch, .cap = cap,
+                      .eot = g->ignore_eos ? -1 : eot, .logprobs = (int)g->logprobs };
     return o;
 }
 
@@ -44,7 +45,9 @@ static void run_candidates(sr_cli *cli, const gen_opts *g, const sr_llm_opts *lo
     sr_llm llm;
     int cap = (int)(g->max_prompt_tokens + g->max_tokens);
     open_model(&llm, lo, cap, (int)g->batch);
-    sr_cand_opts co = { g->n, g->max_prompt_tokens, (uint64_t)g->seed, sk, sn, g->quiet };
+    sr_cand_opts co = { .n = g->n, .max_prompt_tokens = g->max_prompt_tokens,
+                        .seed = (uint64_t)g->seed, .shard_k = sk, .shard_n = sn, .quiet = g->quiet,
+                        .emit_ids = g->emit_ids, .logprobs = (int)g->logprobs };
     sr_gen_opts eo = engine_opts(g, (int)g->max_tokens, cap, sr_chat_eot(&llm.chat), g->temperature);
     sr_candidates_run(cli, &llm, &co, &eo);
     sr_llm_close(&llm);
@@ -120,6 +123,12 @@ int main(int argc, char **argv)
           "--self-instruct: prompts a new one must differ from, never shots (repeatable)", 0, 0 },
         { "shots", 0, SR_OPT_FLAG, &g.shots, NULL,
           "--self-instruct: add the key shots, the ids of each prompt's few-shot examples", 0, 0 },
+        { "ignore-eos", 0, SR_OPT_FLAG, &g.ignore_eos, NULL,
+          "the end-of-turn token does not stop a reply: every reply has --max-tokens", 0, 0 },
+        { "emit-ids", 0, SR_OPT_FLAG, &g.emit_ids, NULL, "add response_ids, the reply's token ids", 0, 0 },
+        { "logprobs", 0, SR_OPT_INT, &g.logprobs, "N",
+          "add top_logprobs (the N likeliest ids per reply token) and response_logprobs; 0 = off",
+          0, SR_GEN_MAX_LOGPROBS },
         { "quiet", 'q', SR_OPT_FLAG, &g.quiet, NULL, "no progress or summary on standard error", 0, 0 },
         SR_LLM_OPTS(&lo),
         SR_OPT_END,
@@ -128,8 +137,11 @@ int main(int argc, char **argv)
         .name = "sr-gen",
         .summary = "Generate N candidate replies per prompt record, or new prompts (--self-instruct).",
         .usage = "[OPTION]... [-i PROMPTS] [-o OUT]",
-        .details = "Input: msgpack records {id, prompt, [system]}; every key is kept.\n"
+        .details = "Input: msgpack records {id, prompt, [system]} or {id, prompt_ids}; every key is kept.\n"
+                   "prompt_ids (token ids, taken as given: no template, no BOS) wins over prompt.\n"
+                   "--chat-format none: the prompt text as it is, BOS as the model adds it.\n"
                    "Output: {id, prompt_id, prompt, response, sample, finish, tokens} per candidate,\n"
+                   "[response_ids] with --emit-ids, [top_logprobs, response_logprobs] with --logprobs,\n"
                    "in input order; with --self-instruct, {id, prompt, source, [shots]}.",
     };
     sr_cli_parse(&cli, opts, argc, argv);
@@ -140,6 +152,9 @@ int main(int argc, char **argv)
         sr_usage_error("--known and --shots apply only to --self-instruct");
     if (g.self_instruct && g.shard)
         sr_usage_error("--shard does not apply to --self-instruct (its output depends on all of it)");
+    if (g.self_instruct && (g.ignore_eos || g.emit_ids || g.logprobs))
+        sr_usage_error("--%s is for candidates, not --self-instruct",
+                       g.ignore_eos ? "ignore-eos" : g.emit_ids ? "emit-ids" : "logprobs");
 
     if (g.self_instruct)
         run_self_instruct(&cli, &g, &lo, given(argc, argv, "--temperature") ? g.temperature : 0.6);

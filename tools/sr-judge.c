@@ -54,7 +54,7 @@ static sr_gen_opts engine_opts(const opts *o, int cap)
 {
     return (sr_gen_opts){
         { (float)o->temperature, (float)o->top_p, (float)o->min_p, 1.0f, (int)o->top_k },
-        (int)o->max_tokens, (int)o->batch, cap, 0,
+        (int)o->max_tokens, (int)o->batch, cap, 0, 0,
     };
 }
 

@@ -5,6 +5,7 @@
  *   sr-tokenize -m vocab.gguf < text.txt          the whole input: ids on one line
  *   sr-tokenize -m vocab.gguf --pieces < text.txt the pieces, as JSON strings
  *   sr-tokenize --records --chat < sft.mp         each record + the ids of its conversation
+ *   sr-tokenize -m vocab.gguf --decode < ids.txt  the text of ids, as sr-gen writes a reply
  *
  * Only the file's metadata is read (tokenizer, chat template), never its
  * tensors, so llama.cpp's vocabulary-only GGUF files serve as well as models. */
@@ -19,6 +20,7 @@
 #include "io/outfile.h"
 #include "io/record.h"
 #include "lm/chat.h"
+#include "lm/generate.h"
 #include "lm/gguf.h"
 #include "lm/tokenizer.h"
 #include "sr/conversation.h"
@@ -26,7 +28,7 @@
 
 typedef struct tok_opts {
     sr_llm_opts lm;             /* only the model and --chat-format are used */
-    bool pieces, bos, special, records, chat;
+    bool pieces, bos, special, records, chat, decode;
     const char *key;            /* --key; NULL: "text" */
 } tok_opts;
 
@@ -44,6 +46,8 @@ static void check_opts(tok_opts *o)
         sr_usage_error("--%s is for plain text: --chat places BOS and the template's special tokens itself, "
                        "and keeps those typed in turns as text", o->bos ? "bos" : "special");
     if (o->lm.chat_format && !o->chat) sr_usage_error("--chat-format is for --chat");
+    if (o->decode && (o->records || o->pieces || o->bos || o->special))
+        sr_usage_error("--decode reads ids: --records, --pieces, --bos and --special are for encoding");
     if (o->records && o->pieces) sr_usage_error("--pieces is for text output; --records adds ids");
     if (!o->key) o->key = "text";
 }
@@ -143,6 +147,23 @@ static void tokenize_text(sr_cli *cli, const vocab *v, const tok_opts *o)
     free(text);
 }
 
+/* --decode: the input's ids (sr_tok_parse_ids) as the text sr-gen writes
+ * for a reply: control tokens left out, valid UTF-8. */
+static void decode_ids(sr_cli *cli, const vocab *v)
+{
+    size_t n, len;
+    char *in = read_all(cli->input, &n), err[512], *text = NULL;
+    sr_ids ids = { 0 };
+    if (sr_tok_parse_ids(v->tok, in, &ids, err, sizeof err) < 0 ||
+        !(text = sr_gen_text(v->tok, ids.v, (int)ids.n, &len, err, sizeof err)))
+        sr_die(SR_EXIT_DATA, "%s: %s", cli->input ? cli->input : "standard input", err);
+    sr_outfile out;
+    sr_outfile_open(&out, cli->output);
+    sr_outfile_write(&out, text, len);
+    sr_outfile_commit(&out);
+    free(text); free(in); sr_ids_free(&ids);
+}
+
 /* A record's ids: of the text under --key, or of its conversation (--chat).
  * false for a bad record, reported. */
 static bool record_ids(const sr_rec *rec, const vocab *v, const tok_opts *o, sr_conv *conv, sr_ids *ids)
@@ -198,6 +219,8 @@ int main(int argc, char **argv)
         { "key", 0, SR_OPT_STR, &o.key, "K", "--records: the text is key K's (default text)", 0, 0 },
         { "chat", 0, SR_OPT_FLAG, &o.chat, NULL,
           "--records: the conversation (prompt/response/system or messages), chat-formatted", 0, 0 },
+        { "decode", 0, SR_OPT_FLAG, &o.decode, NULL,
+          "read ids, write their text as sr-gen writes a reply (control tokens left out)", 0, 0 },
         { "chat-format", 0, SR_OPT_STR, &o.lm.chat_format, "NAME",
           SR_CHAT_FORMAT_NAMES " (default: recognised from the file's template)", 0, 0 },
         SR_OPT_END,
@@ -210,14 +233,16 @@ int main(int argc, char **argv)
                    "one line (an empty input gives an empty line). No BOS unless --bos; special tokens\n"
                    "typed in the text are plain text unless --special. --pieces: each token's bytes as a\n"
                    "JSON string, a byte that is not UTF-8 as \\udc80..\\udcff.\n"
-                   "Records (--records): each record with ids, an array of integers, added.",
+                   "Records (--records): each record with ids, an array of integers, added.\n"
+                   "--decode: ids in (a JSON array reads too), their text out, no newline added.",
     };
     sr_cli_parse(&cli, opts, argc, argv);
     check_opts(&o);
 
     vocab v = { 0 };
     open_vocab(&v, &o);
-    if (o.records) tokenize_records(&cli, &v, &o);
+    if (o.decode) decode_ids(&cli, &v);
+    else if (o.records) tokenize_records(&cli, &v, &o);
     else tokenize_text(&cli, &v, &o);
     close_vocab(&v, &o);
     sr_cli_finish(&cli);

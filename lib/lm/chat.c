@@ -16,7 +16,7 @@ int sr_chat_format_parse(const char *name, enum sr_chat_format *out)
         { "deepseek3", SR_CHAT_DEEPSEEK3 }, { "mistral-v3-tekken", SR_CHAT_MISTRAL_V3_TEKKEN },
         { "mistral-v1", SR_CHAT_MISTRAL_V1 }, { "mistral-v3", SR_CHAT_MISTRAL_V3 },
         { "mistral-v7", SR_CHAT_MISTRAL_V7 }, { "mistral-v7-tekken", SR_CHAT_MISTRAL_V7_TEKKEN },
-        { "deepseek2", SR_CHAT_DEEPSEEK2 },
+        { "deepseek2", SR_CHAT_DEEPSEEK2 }, { "none", SR_CHAT_NONE },
     };
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++)
         if (strcmp(name, F[i].name) == 0) { *out = F[i].f; return 0; }
@@ -39,6 +39,7 @@ const char *sr_chat_format_name(enum sr_chat_format f)
     case SR_CHAT_MISTRAL_V7: return "mistral-v7";
     case SR_CHAT_MISTRAL_V7_TEKKEN: return "mistral-v7-tekken";
     case SR_CHAT_DEEPSEEK2: return "deepseek2";
+    case SR_CHAT_NONE:   return "none";
     default:             return "auto";
     }
 }
@@ -162,7 +163,8 @@ static int mistral_default_system(sr_chat *c, const char *t, size_t n, char *err
 /* ---- recognising the family ---------------------------------------------- */
 
 #define FORMAT_NAMES "chatml|llama2|llama3|llama3.1|phi3|gemma|deepseek2|deepseek3|" \
-                     "mistral-v1|mistral-v3|mistral-v3-tekken|mistral-v7|mistral-v7-tekken"
+                     "mistral-v1|mistral-v3|mistral-v3-tekken|mistral-v7|mistral-v7-tekken" \
+                     " (or none: no template)"
 #define DS_USER "<\xEF\xBD\x9CUser\xEF\xBD\x9C>"             /* <｜User｜> */
 #define DS_ASSISTANT "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>"  /* <｜Assistant｜> */
 #define DS_EOS "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"
@@ -272,6 +274,16 @@ static int32_t find_marker(const sr_tok *tok, const char *name)
     return type == SR_TOK_CONTROL || type == SR_TOK_USER_DEFINED ? id : -1;
 }
 
+/* No template: BOS where the tokenizer adds one, and raw completion stops
+ * where the model ends its text; without an eos (eot -1) a reply runs to
+ * its token limit. */
+static int setup_none(sr_chat *c, const sr_tok *tok)
+{
+    c->bos = sr_tok_add_bos(tok) ? sr_tok_bos(tok) : -1;
+    c->eot = sr_tok_eos(tok);
+    return 0;
+}
+
 int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_len,
                  enum sr_chat_format format, char *err, size_t errlen)
 {
@@ -346,6 +358,7 @@ int sr_chat_init(sr_chat *c, const sr_tok *tok, const char *tmpl, size_t tmpl_le
             return -1;
         }
         return 0;
+    case SR_CHAT_NONE: return setup_none(c, tok);
     default:
         snprintf(err, errlen, "unknown chat format %d", (int)f);
         return -1;

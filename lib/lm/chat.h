@@ -8,7 +8,8 @@
  * DeepSeek V2 and V3/R1, and Mistral v1, v3, v3-tekken, v7 and v7-tekken
  * (with the default system prompt its template holds). An unrecognised
  * template is an error; a format can be named instead (--chat-format, one of
- * SR_CHAT_FORMAT_NAMES).
+ * SR_CHAT_FORMAT_NAMES). The format "none" is no template at all: raw text
+ * for completion, BOS as the tokenizer says, the turns' text as it is.
  *
  * Rendering to ids gives exactly what tokenizing the rendered text with
  * special tokens parsed would give — the template's special tokens by id,
@@ -37,15 +38,18 @@ enum sr_chat_format {
     SR_CHAT_MISTRAL_V7_TEKKEN, /* Mistral Small 3.x, Devstral: the same unspaced, always
                                   with a system block (the template's default) */
     SR_CHAT_DEEPSEEK2,  /* DeepSeek V2: "User: ...\n\nAssistant: ...<｜end▁of▁sentence｜>" */
+    SR_CHAT_NONE,       /* no template: BOS when the tokenizer adds one, then the turns'
+                           text as it is, joined without separators; ends with eos */
 };
 
 /* The names --chat-format takes, for help and messages. */
 #define SR_CHAT_FORMAT_NAMES "chatml, llama2, llama3, llama3.1, phi3, gemma, deepseek2, " \
-    "deepseek3, mistral-v1, mistral-v3, mistral-v3-tekken, mistral-v7, mistral-v7-tekken"
+    "deepseek3, mistral-v1, mistral-v3, mistral-v3-tekken, mistral-v7, mistral-v7-tekken" \
+    ", none"
 
 /* "auto", "chatml", "llama2", "llama3", "llama3.1", "phi3", "gemma",
  * "deepseek2", "deepseek3", "mistral-v1", "mistral-v3", "mistral-v3-tekken",
- * "mistral-v7", "mistral-v7-tekken" → the format; -1 for another name. */
+ * "mistral-v7", "mistral-v7-tekken", "none" → the format; -1 for another name. */
 int sr_chat_format_parse(const char *name, enum sr_chat_format *out);
 const char *sr_chat_format_name(enum sr_chat_format f);
 

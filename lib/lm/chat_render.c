@@ -278,6 +278,16 @@ static int deepseek2(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     return gen ? chat_str(b, "Assistant:") : 0;
 }
 
+/* No template: BOS when the tokenizer adds one, then every turn's content
+ * as it is, one stretch of text (so it tokenizes as the joined text does). */
+static int none(struct build *b, const sr_chat_msg *m, size_t n)
+{
+    if (b->c->bos >= 0 && chat_special(b, b->c->bos)) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (chat_text(b, m[i].content, m[i].content_len)) return -1;
+    return 0;
+}
+
 int chat_marker(struct build *b, int32_t id, const char *text)
 {
     return id >= 0 ? chat_special(b, id) : chat_str(b, text);
@@ -302,6 +312,7 @@ static int render(struct build *b, const sr_chat_msg *m, size_t n, bool gen)
     case SR_CHAT_MISTRAL_V7:
     case SR_CHAT_MISTRAL_V7_TEKKEN: rc = chat_mistral_v7(b, m, n); break;
     case SR_CHAT_LLAMA2: rc = chat_llama2(b, m, n); break;
+    case SR_CHAT_NONE:   rc = none(b, m, n); break;   /* gen adds nothing */
     default:
         snprintf(b->err, b->errlen, "chat format not set up (call sr_chat_init)");
         return -1;
@@ -369,6 +380,11 @@ int sr_chat_render_pair(const sr_chat *c, const sr_chat_msg *m, size_t n,
 {
     size_t n0 = out->n;
     bool tail_text;
+    if (c->eot < 0) {
+        snprintf(err, errlen, "chat format %s: the model names no eos token to end a response",
+                 sr_chat_format_name(c->format));
+        return -1;
+    }
     if (render_ids(c, m, n, true, out, &tail_text, err, errlen) != 0) return -1;
     *response_start = out->n;
 

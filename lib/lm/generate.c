@@ -32,6 +32,8 @@ typedef struct slot {
     int n_hist, n_prompt;
     float *logits, *p;       /* [vocab] the row being sampled, and sampler workspace */
     int *idx;                /* [vocab] */
+    int32_t *top_ids;        /* with logprobs k: [max_tokens × k] per reply token */
+    float *top_lp, *lp;      /* [max_tokens × k], [max_tokens] */
 } slot;
 
 typedef struct engine {
@@ -135,7 +137,7 @@ static int advance(engine *e, slot *s, int32_t tok)
     const sr_gen_opts *o = e->o;
     int n_gen = s->n_hist - s->n_prompt;
     int finish = -1;
-    if (tok == o->eot) {
+    if (tok == o->eot && o->eot >= 0) {
         finish = SR_FINISH_STOP;
     } else {
         s->hist[s->n_hist++] = tok;
@@ -147,7 +149,8 @@ static int advance(engine *e, slot *s, int32_t tok)
             finish = SR_FINISH_LENGTH;
     }
     if (finish < 0) return 0;
-    sr_gen_out out = { s->req, s->sample, s->hist + s->n_prompt, n_gen, finish };
+    sr_gen_out out = { s->req, s->sample, s->hist + s->n_prompt, n_gen, finish,
+                       s->top_ids, s->top_lp, s->lp };
     e->st.samples++;
     int rc = e->io->done(e->io->ctx, &out);
     if (rc >= 0 && e->io->follow) {
@@ -163,10 +166,18 @@ static int advance(engine *e, slot *s, int32_t tok)
     return rc < 0 ? -1 : 0;
 }
 
-static int32_t draw(const engine *e, slot *s)
+/* The next token of slot s from s->logits, a copy of raw: the sampler may
+ * rewrite the copy (the penalty), the logprobs are raw's. */
+static int32_t draw(const engine *e, slot *s, const float *raw)
 {
-    return sr_sample_next(&e->o->sample, s->logits, e->m->hp.vocab, s->hist, (size_t)s->n_hist,
-                          &s->rng, s->p, s->idx);
+    const int vocab = e->m->hp.vocab, k = e->o->logprobs;
+    const size_t t = (size_t)(s->n_hist - s->n_prompt);
+    double lse = k > 0 ? sr_sample_logprobs(raw, vocab, k, s->top_ids + t * (size_t)k,
+                                            s->top_lp + t * (size_t)k) : 0;
+    int32_t tok = sr_sample_next(&e->o->sample, s->logits, vocab, s->hist, (size_t)s->n_hist,
+                                 &s->rng, s->p, s->idx);
+    if (k > 0 && tok >= 0) s->lp[t] = (float)((double)raw[tok] - lse);
+    return tok;
 }
 
 /* The sampler refused slot s's row (a NaN or infinite logit): the run
@@ -207,7 +218,7 @@ static int fill(engine *e, slot *s)
     memcpy(s->hist, g->req.prompt, sizeof(int32_t) * (size_t)g->req.prompt_len);
     s->n_hist = s->n_prompt = g->req.prompt_len;
     memcpy(s->logits, g->logits, sizeof(float) * (size_t)e->m->hp.vocab);
-    int32_t tok = draw(e, s);
+    int32_t tok = draw(e, s, g->logits);
     if (tok < 0) return refuse_row(e, s);
     return advance(e, s, tok) < 0 ? -1 : 1;
 }
@@ -227,6 +238,13 @@ static int alloc_slots(engine *e)
         s->p = malloc(sizeof(float) * (size_t)vocab);
         s->idx = malloc(sizeof(int) * (size_t)vocab);
         if (!s->hist || !s->logits || !s->p || !s->idx) goto oom;
+        if (e->o->logprobs > 0) {
+            const size_t k = (size_t)e->o->logprobs, t = (size_t)e->o->max_tokens;
+            s->top_ids = malloc(sizeof(int32_t) * t * k);
+            s->top_lp = malloc(sizeof(float) * t * k);
+            s->lp = malloc(sizeof(float) * t);
+            if (!s->top_ids || !s->top_lp || !s->lp) goto oom;
+        }
     }
     return 0;
 oom:
@@ -241,6 +259,7 @@ static void free_engine(engine *e)
         if (s->active) release(e, s);
         sr_kv_cache_free(&s->cache);
         free(s->hist); free(s->logits); free(s->p); free(s->idx);
+        free(s->top_ids); free(s->top_lp); free(s->lp);
     }
     free(e->slots);
     if (e->cur && e->cur->live == 0) group_free(e->cur);
@@ -258,6 +277,11 @@ int sr_generate(sr_model *m, const sr_gen_opts *o, const sr_gen_io *io,
         return -1;
     }
     if (sr_sample_check(&o->sample, err, errlen) < 0) return -1;
+    if (o->logprobs < 0 || o->logprobs > SR_GEN_MAX_LOGPROBS || o->logprobs > m->hp.vocab) {
+        snprintf(err, errlen, "generate: logprobs %d: expected 0 to %d", o->logprobs,
+                 SR_GEN_MAX_LOGPROBS);
+        return -1;
+    }
     engine e = { .m = m, .o = o, .io = io, .err = err, .errlen = errlen };
     int rc = alloc_slots(&e);
     const int S = o->slots, vocab = m->hp.vocab;
@@ -311,7 +335,7 @@ int sr_generate(sr_model *m, const sr_gen_opts *o, const sr_gen_io *io,
         for (int j = 0; j < n; j++) {
             slot *s = &e.slots[which[j]];
             memcpy(s->logits, logits + (size_t)j * vocab, sizeof(float) * (size_t)vocab);
-            next[j] = draw(&e, s);
+            next[j] = draw(&e, s, logits + (size_t)j * vocab);
         }
         for (int j = 0; j < n && rc == 0; j++)
             if (next[j] < 0 ? refuse_row(&e, &e.slots[which[j]]) < 0

@@ -45,6 +45,13 @@ typedef struct sr_gen_out {
     const int32_t *tokens;   /* the reply, without the end-of-turn token */
     int n_tokens;
     int finish;              /* SR_FINISH_STOP or SR_FINISH_LENGTH */
+    /* With opts.logprobs = k > 0, per reply token t (the end-of-turn token
+     * has none, as it is not in tokens): top_ids[t*k .. t*k+k) and
+     * top_logprobs[same] the k most probable ids at that step and their
+     * log-probabilities, and logprobs[t] that of tokens[t] — all of the
+     * model's raw distribution (sr_sample_logprobs). NULL when k is 0. */
+    const int32_t *top_ids;
+    const float *top_logprobs, *logprobs;
 } sr_gen_out;
 
 /* A follow-up to a finished sample: tokens appended to its sequence (after
@@ -80,8 +87,13 @@ typedef struct sr_gen_opts {
     int max_tokens;          /* new tokens per sample, >= 1 */
     int slots;               /* sequences decoded together, >= 1 */
     int cap;                 /* longest prompt + max_tokens a slot holds; <= the model's max_seq */
-    int32_t eot;             /* the end-of-turn token (sr_chat_eot) */
+    int32_t eot;             /* the end-of-turn token (sr_chat_eot); -1: none, every
+                                sample runs to max_tokens or the stop test */
+    int logprobs;            /* k > 0: report the top k and the chosen token's
+                                log-probabilities (sr_gen_out); <= SR_GEN_MAX_LOGPROBS */
 } sr_gen_opts;
+
+#define SR_GEN_MAX_LOGPROBS 20
 
 typedef struct sr_gen_stats {
     uint64_t prompts, samples, tokens;   /* tokens: generated, over all samples */

@@ -154,3 +154,24 @@ int32_t sr_sample_next(const sr_sample_opts *o, float *logits, int n,
     }
     return idx[c - 1];
 }
+
+double sr_sample_logprobs(const float *logits, int n, int k, int32_t *ids, float *lp)
+{
+    float mx = logits[0];
+    for (int i = 1; i < n; i++) if (logits[i] > mx) mx = logits[i];
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += exp((double)logits[i] - mx);
+    const double lse = mx + log(sum);
+    /* The top k by insertion: a later id enters only when strictly more
+     * probable than the last kept, so ties keep the lower id first. */
+    int m = 0;
+    for (int i = 0; i < n && k > 0; i++) {
+        float x = logits[i];
+        if (m == k && !(x > logits[ids[k - 1]])) continue;
+        int j = m < k ? m++ : k - 1;
+        while (j > 0 && x > logits[ids[j - 1]]) { ids[j] = ids[j - 1]; j--; }
+        ids[j] = i;
+    }
+    for (int j = 0; j < k; j++) lp[j] = (float)((double)logits[ids[j]] - lse);
+    return lse;
+}

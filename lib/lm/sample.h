@@ -55,4 +55,12 @@ int32_t sr_sample_next(const sr_sample_opts *o, float *logits, int n,
                        const int32_t *history, size_t n_hist, sr_rng *rng,
                        float *p, int *idx);
 
+/* The model's distribution at one step, as OpenAI's and llama.cpp's
+ * logprobs report it: the log-softmax of the raw logits[n] (no penalty,
+ * temperature or cuts). The k most probable ids (k <= n), most probable
+ * first, ties to the lower id, into ids[k] with their natural-log
+ * probabilities in lp[k]. Returns log(sum exp(logits)), so that the
+ * logprob of any id i is logits[i] minus it. */
+double sr_sample_logprobs(const float *logits, int n, int k, int32_t *ids, float *lp);
+
 #endif

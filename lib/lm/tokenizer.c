@@ -668,3 +668,22 @@ char *sr_tok_decode(const sr_tok *t, const int32_t *ids, size_t n, unsigned flag
     *len = k;
     return o;
 }
+
+int sr_tok_parse_ids(const sr_tok *t, const char *s, sr_ids *out, char *err, size_t errlen)
+{
+    static const char SEP[] = " \t\r\n\v\f,[]";
+    for (const char *p = s;;) {
+        p += strspn(p, SEP);
+        if (!*p) return 0;
+        size_t word = strcspn(p, SEP), k = 0;
+        uint64_t id = 0;
+        while (k < word && k < 12 && isdigit((unsigned char)p[k])) id = id * 10 + (uint64_t)(p[k++] - '0');
+        if (k == 0 || k != word || id >= t->n) {
+            snprintf(err, errlen, "byte %zu: \"%.*s\" is not a token id (0 to %u)", (size_t)(p - s),
+                     word > 40 ? 40 : (int)word, p, t->n - 1);
+            return -1;
+        }
+        if (sr_ids_push(out, (int32_t)id) != 0) { snprintf(err, errlen, "out of memory"); return -1; }
+        p += word;
+    }
+}

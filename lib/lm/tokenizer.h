@@ -123,6 +123,10 @@ const char *sr_tok_piece(const sr_tok *t, int32_t id, size_t *len);
  * prefix put there (a no-op unless the model is llama with add_space_prefix),
  * so that decode(encode(s), SR_DECODE_STRIP_PREFIX) == s. */
 enum { SR_DECODE_SKIP_CONTROL = 1, SR_DECODE_STRIP_PREFIX = 2 };
+/* Ids written as text — decimal, separated by white space, commas or
+ * brackets, so that a JSON array reads too — appended to out. Returns 0, or
+ * -1 naming the byte offset of anything else or of an id out of range. */
+int sr_tok_parse_ids(const sr_tok *t, const char *s, sr_ids *out, char *err, size_t errlen);
 char *sr_tok_decode(const sr_tok *t, const int32_t *ids, size_t n, unsigned flags,
                     size_t *len, char *err, size_t errlen);
 

@@ -24,6 +24,9 @@ typedef struct sr_cand_opts {
     uint64_t seed;            /* --seed */
     uint64_t shard_k, shard_n;
     bool quiet;               /* no progress or summary */
+    bool emit_ids;            /* response_ids: the reply's ids (tokens of them) */
+    int logprobs;             /* k > 0: top_logprobs (k {id, logprob} per reply token) and
+                                 response_logprobs (the chosen token's); as eo->logprobs */
 } sr_cand_opts;
 
 /* Read cli's prompt records (a bad one exits 3, or is skipped), generate

@@ -241,3 +241,28 @@ records() { printf '%s\n' "$@" | sr-cat --from-json > "$T/in.mp"; }
     assert_output $'["a",[9906]]\n["d",[1917]]'
     [[ $stderr == *"skipped 2 bad records"* ]]
 }
+
+@test "real data: --decode gives back the text of llama.cpp's cases (llama-bpe, llama-spm); bad ids exit 3" {
+    need_shared data/vocab/ggml-vocab-llama-spm.gguf
+    for v in "$BPE" "$SPM"; do
+        for n in 3 7 12 20; do
+            vocab_case "$v" $n > "$T/text"
+            sr-tokenize -m "$v" -i "$T/text" > "$T/ids"
+            sr-tokenize -m "$v" --decode -i "$T/ids" > "$T/back"
+            # SentencePiece writes its leading space; the text is the same after it
+            if [ "$v" = "$SPM" ]; then sed -i '1s/^ //' "$T/back"; fi
+            cmp "$T/text" "$T/back"
+        done
+    done
+    # a JSON array reads too; control tokens are left out as in sr-gen's replies
+    run sr-tokenize -m "$BPE" --decode <<< "[$(printf 'Hi' | sr-tokenize -m "$BPE" --bos | tr ' ' ',')]"
+    assert_success
+    assert_output "Hi"
+    run --separate-stderr sr-tokenize -m "$BPE" --decode <<< "1 2 x"
+    assert_failure 3
+    [[ $stderr == *'"x"'* ]]
+    run --separate-stderr sr-tokenize -m "$BPE" --decode <<< "999999999"
+    assert_failure 3
+    run --separate-stderr sr-tokenize -m "$BPE" --decode --bos < /dev/null
+    assert_failure 2
+}

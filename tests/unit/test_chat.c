@@ -171,6 +171,9 @@ TEST(format_names)
     for (size_t i = 0; i < sizeof NAMES / sizeof *NAMES; i++)
         CHECK(sr_chat_format_parse(NAMES[i], &f) == 0 && strcmp(sr_chat_format_name(f), NAMES[i]) == 0);
     CHECK(sr_chat_format_parse("auto", &f) == 0 && f == SR_CHAT_AUTO);
+    CHECK(sr_chat_format_parse("none", &f) == 0 && f == SR_CHAT_NONE);
+    CHECK_STR(sr_chat_format_name(SR_CHAT_NONE), "none");
+    CHECK(strstr(SR_CHAT_FORMAT_NAMES, ", none") != NULL);
     CHECK(sr_chat_format_parse("vicuna", &f) == -1);
     CHECK_STR(sr_chat_format_name(SR_CHAT_LLAMA3), "llama3");
 }
@@ -807,6 +810,48 @@ static sr_tok *golden_vocab(const char *name)
     return t;
 }
 
+/* Format none on tokenizer t: the turns' text joined and encoded as one
+ * text, after BOS exactly when the tokenizer adds one; a pair then ends with
+ * eos. The template, even a recognised one, is not used. */
+static void check_none(sr_tok *t, const char *name)
+{
+    char err[256];
+    sr_chat c;
+    if (sr_chat_init(&c, t, SMOL_TMPL, strlen(SMOL_TMPL), SR_CHAT_NONE, err, sizeof err) != 0) {
+        printf("#   %s: %s\n", name, err); CHECK(0); return;
+    }
+    const sr_chat_msg m[] = { MSG("system", "Be brief. "), MSG("user", "Once upon a time") };
+    const char joined[] = "Be brief. Once upon a time", resp[] = ", there was a cat.";
+    sr_ids got = { 0 }, want = { 0 }, pair = { 0 };
+    if (sr_tok_add_bos(t)) sr_ids_push(&want, sr_tok_bos(t));
+    CHECK(sr_tok_encode(t, joined, strlen(joined), &want, err, sizeof err) == 0);
+    CHECK(sr_chat_render_ids(&c, m, 2, true, &got, err, sizeof err) == 0);
+    CHECK(got.n == want.n && memcmp(got.v, want.v, want.n * sizeof *want.v) == 0);
+    if (got.n != want.n) printf("#   %s: %zu ids, want %zu\n", name, got.n, want.n);
+    size_t start = 0, tl = 0;
+    CHECK(sr_chat_render_pair(&c, m, 2, resp, strlen(resp), &pair, &start, err, sizeof err) == 0);
+    CHECK(start == got.n && pair.v[pair.n - 1] == sr_tok_eos(t) && c.eot == sr_tok_eos(t));
+    char *text = sr_chat_render_text(&c, m, 2, true, &tl, err, sizeof err);
+    CHECK(text && strstr(text, joined) && strstr(text, "<|im_start|>") == NULL);
+    free(text);
+    sr_ids_free(&got); sr_ids_free(&want); sr_ids_free(&pair);
+    sr_chat_free(&c);
+}
+
+TEST(none_render)
+{
+    sr_tok *t = tiny(false);     /* a gpt2 vocabulary: no BOS */
+    if (!t) { CHECK(0); return; }
+    CHECK(!sr_tok_add_bos(t));
+    check_none(t, "tiny");
+    sr_tok_free(t);
+    t = golden_vocab("llama-spm");     /* SentencePiece: BOS first */
+    if (!t) return;
+    CHECK(sr_tok_add_bos(t));
+    check_none(t, "llama-spm");
+    sr_tok_free(t);
+}
+
 /* ChatML's golden is Qwen 2.5's template, which inserts its own system turn. */
 static const char QWEN_SYSTEM[] = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
 
@@ -954,6 +999,7 @@ int main(void)
     RUN(chat_golden);
     RUN(content_never_special);
     RUN(render_pair_boundary);
+    RUN(none_render);
     RUN(bad_turns);
     RUN(model_golden_prompts);
     return test_done();

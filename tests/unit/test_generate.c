@@ -218,7 +218,7 @@ static void gen(sr_model *m, run *u, int slots, float temp)
     u->got = 0;
     sr_gen_io io = { .next = next_req, .done = on_done, .stop = u->stop_on >= 0 ? on_stop : NULL,
                      .ctx = u };
-    sr_gen_opts o = { { temp, 0.9f, 0.0f, 1.0f, 0 }, u->max_tokens, slots, 32, 0 };
+    sr_gen_opts o = { { temp, 0.9f, 0.0f, 1.0f, 0 }, u->max_tokens, slots, 32, 0, 0 };
     sr_gen_stats st;
     int rc = sr_generate(m, &o, &io, &st, err, sizeof err);
     if (rc < 0) printf("#   %s\n", err);
@@ -360,7 +360,7 @@ static void gen_follow(sr_model *m, follow_run *f, int slots)
     memset(f->flen, 0, sizeof f->flen);
     f->base.next_req = f->base.got = f->fgot = 0;
     sr_gen_io io = { .next = next_req, .done = f_done, .follow = f_follow, .ctx = f };
-    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, f->base.max_tokens, slots, 32, 0 };
+    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, f->base.max_tokens, slots, 32, 0, 0 };
     sr_gen_stats st;
     int rc = sr_generate(m, &o, &io, &st, err, sizeof err);
     if (rc < 0) printf("#   %s\n", err);
@@ -390,7 +390,7 @@ TEST(engine_follow_ups_continue_in_place)
     static fresh_run x;
     x = (fresh_run){ .f = &a };
     sr_gen_io io = { .next = fresh_next, .done = fresh_done, .ctx = &x };
-    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 8, 4, 32, 0 };
+    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 8, 4, 32, 0, 0 };
     CHECK(sr_generate(&m, &o, &io, NULL, err, sizeof err) == 0);
     int same = 0, eot_first = 0;
     for (int i = 0; i < 7; i++)
@@ -408,7 +408,7 @@ TEST(engine_follow_ups_continue_in_place)
     sr_gen_io bad = { .next = next_req, .done = f_done, .follow = f_follow, .ctx = &b };
     /* prompts of 2-3 tokens, replies of up to 16, then 3 more and room for
      * 16 new ones: over 32 once a reply has 11 tokens (most do, at T = 1) */
-    sr_gen_opts ob = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 16, 2, 32, 0 };
+    sr_gen_opts ob = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 16, 2, 32, 0, 0 };
     CHECK(sr_generate(&m, &ob, &bad, NULL, err, sizeof err) < 0);
     CHECK(strstr(err, "follow-up") != NULL && strstr(err, "does not fit") != NULL);
     sr_model_free(&m);
@@ -421,7 +421,7 @@ TEST(engine_refuses_prompts_that_do_not_fit)
     static run a;
     a = (run){ .n_req = 2, .n = 1, .max_tokens = 30, .stop_on = -1 };  /* 2 + 30 fits 32, 3 + 30 not */
     sr_gen_io io = { .next = next_req, .done = on_done, .ctx = &a };
-    sr_gen_opts o = { SR_SAMPLE_OPTS_DEFAULT, 30, 2, 32, 0 };
+    sr_gen_opts o = { SR_SAMPLE_OPTS_DEFAULT, 30, 2, 32, 0, 0 };
     CHECK(sr_generate(&m, &o, &io, NULL, err, sizeof err) < 0);
     CHECK(strstr(err, "does not fit") != NULL);
     o.cap = 64;                                                        /* beyond max_seq */
@@ -505,7 +505,7 @@ TEST(real_model_greedy_matches_golden)
     CHECK(u.g && u.n == 11);
     /* 2 samples per prompt (forks), 4 slots: batched decoding steps */
     sr_gen_io io = { .next = golden_next, .done = golden_done, .ctx = &u };
-    sr_gen_opts o = { { 0.0f, 1.0f, 0.0f, 1.0f, 0 }, 64, 4, 1024, 2 };
+    sr_gen_opts o = { { 0.0f, 1.0f, 0.0f, 1.0f, 0 }, 64, 4, 1024, 2, 0 };
     sr_gen_stats st;
     int rc = sr_generate(&m, &o, &io, &st, err, sizeof err);
     if (rc < 0) printf("#   %s\n", err);
@@ -618,7 +618,7 @@ static char *ordered_run(sr_model *m, const char *in, const char *outp, int slot
     st.ord = &ord;
     sr_ordered_read(&ord, &cli, &stage);
     CHECK(ord.n == 20);
-    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 6, slots, 32, 0 };
+    sr_gen_opts o = { { 1.0f, 0.9f, 0.0f, 1.0f, 0 }, 6, slots, 32, 0, 0 };
     sr_ordered_run(&ord, m, &o, true, "records");
     CHECK(ord.next_out == ord.n);
     CHECK(ord.stats.follows > 0);
@@ -677,6 +677,80 @@ TEST(ordered_driver_writes_in_input_order)
     sr_model_free(&m);
 }
 
+/* ---- logprobs, and no end-of-turn token -------------------------------------- */
+
+typedef struct lprun {
+    int n_req, next_req, k;
+    int32_t prompt[8];
+    int32_t tok[6][2][16], top[6][2][16][4];
+    float top_lp[6][2][16][4], lp[6][2][16];
+    int len[6][2];
+} lprun;
+
+static int lp_next(void *ctx, sr_gen_req *r)
+{
+    lprun *u = ctx;
+    if (u->next_req >= u->n_req) return 0;
+    int i = u->next_req++;
+    for (int t = 0; t < 3; t++) u->prompt[t] = (int32_t)((i * 5 + t * 11) % 50 + 1);
+    *r = (sr_gen_req){ u->prompt, 3, 2, (uint64_t)(1000 + i), (void *)(intptr_t)i };
+    return 1;
+}
+
+static int lp_done(void *ctx, const sr_gen_out *o)
+{
+    lprun *u = ctx;
+    int i = (int)(intptr_t)o->req->user, s = o->sample, n = o->n_tokens, k = u->k;
+    u->len[i][s] = n;
+    memcpy(u->tok[i][s], o->tokens, sizeof(int32_t) * (size_t)n);
+    for (int t = 0; t < n; t++) {
+        memcpy(u->top[i][s][t], o->top_ids + t * k, sizeof(int32_t) * (size_t)k);
+        memcpy(u->top_lp[i][s][t], o->top_logprobs + t * k, sizeof(float) * (size_t)k);
+        u->lp[i][s][t] = o->logprobs[t];
+    }
+    return 0;
+}
+
+static void lp_gen(sr_model *m, lprun *u, int slots, float temp, float penalty, int32_t eot)
+{
+    *u = (lprun){ .n_req = 6, .k = 4 };
+    sr_gen_io io = { .next = lp_next, .done = lp_done, .ctx = u };
+    sr_gen_opts o = { { temp, 1.0f, 0.0f, penalty, 0 }, 16, slots, 32, eot, 4 };
+    int rc = sr_generate(m, &o, &io, NULL, err, sizeof err);
+    if (rc < 0) printf("#   %s\n", err);
+    CHECK(rc == 0);
+}
+
+/* The top k and the chosen token's logprobs per reply token: the same for
+ * any slot count; sorted, <= 0; greedy chooses the first; of the raw
+ * logits, so a repetition penalty leaves the first step's alone. With eot
+ * -1 every sample runs to max_tokens, whatever it draws. */
+TEST(engine_logprobs_and_no_eot)
+{
+    sr_model m;
+    if (tiny(&m, 32) < 0) return;
+    static lprun a, b, g, p;
+    lp_gen(&m, &a, 1, 1.0f, 1.0f, -1);
+    lp_gen(&m, &b, 5, 1.0f, 1.0f, -1);
+    CHECK(memcmp(&a, &b, sizeof a) == 0);
+    for (int i = 0; i < 6; i++)
+        for (int s = 0; s < 2; s++) {
+            CHECK(a.len[i][s] == 16);
+            for (int t = 0; t < 16; t++) {
+                for (int j = 1; j < 4; j++) CHECK(a.top_lp[i][s][t][j] <= a.top_lp[i][s][t][j - 1]);
+                CHECK(a.top_lp[i][s][t][0] <= 0 && a.lp[i][s][t] <= a.top_lp[i][s][t][0]);
+            }
+        }
+    lp_gen(&m, &g, 3, 0.0f, 1.0f, -1);
+    for (int i = 0; i < 6; i++)
+        for (int t = 0; t < 16; t++)
+            CHECK(g.tok[i][0][t] == g.top[i][0][t][0] && g.lp[i][0][t] == g.top_lp[i][0][t][0]);
+    lp_gen(&m, &p, 3, 1.0f, 1.5f, -1);
+    for (int i = 0; i < 6; i++)
+        CHECK(memcmp(p.top_lp[i][0][0], a.top_lp[i][0][0], sizeof p.top_lp[i][0][0]) == 0);
+    sr_model_free(&m);
+}
+
 int main(void)
 {
     RUN(cached_forward_matches_full_forward);
@@ -687,6 +761,7 @@ int main(void)
     RUN(engine_greedy_forks_agree_and_stop_callback_ends_samples);
     RUN(engine_follow_ups_continue_in_place);
     RUN(engine_refuses_prompts_that_do_not_fit);
+    RUN(engine_logprobs_and_no_eot);
     RUN(real_model_greedy_matches_golden);
     RUN(ordered_driver_writes_in_input_order);
     return test_done();

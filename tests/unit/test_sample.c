@@ -188,6 +188,32 @@ TEST(options_are_checked)
     CHECK(sr_sample_check(&o, err, sizeof err) < 0);
 }
 
+/* The raw softmax's top k: most probable first, ties to the lower id,
+ * log-probabilities that match a direct computation; the whole vocabulary
+ * (k = n) sums to one. */
+TEST(logprobs_top_k_of_the_raw_softmax)
+{
+    const float x[] = { 1.0f, 3.0f, -2.0f, 3.0f, 0.5f, 2.0f };
+    const int n = 6;
+    int32_t ids[6];
+    float lp[6];
+    double lse = sr_sample_logprobs(x, n, 3, ids, lp);
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += exp((double)x[i]);
+    CHECK(fabs(lse - log(sum)) < 1e-9);
+    CHECK(ids[0] == 1 && ids[1] == 3 && ids[2] == 5);
+    CHECK(fabs(lp[0] - (3.0 - log(sum))) < 1e-6 && lp[0] == lp[1] && lp[2] < lp[1]);
+    sr_sample_logprobs(x, n, n, ids, lp);
+    double total = 0;
+    for (int j = 0; j < n; j++) {
+        total += exp((double)lp[j]);
+        CHECK(lp[j] <= 0 && (j == 0 || lp[j] <= lp[j - 1]));
+    }
+    CHECK(ids[5] == 2 && fabs(total - 1.0) < 1e-6);
+    sr_sample_logprobs(x, n, 1, ids, lp);
+    CHECK(ids[0] == sr_argmax(x, n));
+}
+
 int main(void)
 {
     RUN(cuts_keep_the_right_sets);
@@ -197,5 +223,6 @@ int main(void)
     RUN(same_seed_same_draws_and_streams_differ);
     RUN(draw_frequencies_follow_the_distribution);
     RUN(options_are_checked);
+    RUN(logprobs_top_k_of_the_raw_softmax);
     return test_done();
 }
