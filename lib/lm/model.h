@@ -37,7 +37,22 @@ typedef struct sr_hparams {
     int neox;           /* 1: RoPE pairs (i, i + n_rot/2) (the row's SR_ROPE_NEOX), else (2i, 2i+1) */
     int rope_freqs;     /* 1: rope_freqs.weight divides RoPE's angles (Llama 3.1); not trained */
     int qk_norm;        /* 1: attn_q_norm/attn_k_norm RMSNorm each head of q and k before RoPE (qwen3) */
+    /* Gemma 3 (the row's gemma kinds; 0 elsewhere): */
+    int post_norm;      /* 1: post_attention_norm / post_ffw_norm RMSNorm each branch before the residual */
+    int geglu;          /* 1: the feed-forward is GeGLU (tanh GELU), not SwiGLU */
+    int embd_scale;     /* 1: the embeddings are scaled by sqrt(dim) */
+    float attn_scale;   /* the attention scores' scale; 0: 1/sqrt(head_dim) */
+    int swa_window;     /* .attention.sliding_window: local layers see that many positions; 0: none */
+    int swa_pattern;    /* .attention.sliding_window_pattern (default 6): layer l is local when
+                           l % pattern < pattern - 1 (pattern 0: every layer) */
+    float rope_theta_swa; /* .rope.freq_base_swa (default 10000): the local layers' RoPE base */
+    float softcap;      /* .final_logit_softcapping: logits = cap·tanh(logits/cap); 0: none */
 } sr_hparams;
+
+/* Block l's sliding window (0: a global layer, or no windows at all) and
+ * its RoPE base. */
+int   sr_layer_window(const sr_hparams *hp, int l);
+float sr_layer_rope_theta(const sr_hparams *hp, int l);
 
 /* One block's weights. Linear weights are [out][in]. wq, wk, wv are
  * consecutive in memory, as are w_gate and w_up, so the forward makes q, k
@@ -50,9 +65,11 @@ typedef struct sr_layer_params {
     float *q_norm, *k_norm; /* [head_dim] each, back to back, or NULL (no qk_norm) */
     float *wo;            /* [dim][q_dim] */
     float *bo;            /* [dim], or NULL (no out_bias) */
+    float *post_attn_norm; /* [dim], or NULL (no post_norm) */
     float *ffn_norm;      /* [dim] */
     float *w_gate, *w_up; /* [ffn_dim][dim] each */
     float *w_down;        /* [dim][ffn_dim] */
+    float *post_ffn_norm; /* [dim], or NULL (no post_norm) */
 } sr_layer_params;
 
 typedef struct sr_params {
@@ -85,7 +102,10 @@ typedef struct sr_layer_acts {
     float *ln2;       /* [N][dim] ffn_norm(x_mid) */
     float *ln2_rstd;  /* [N] */
     float *gu;        /* [N][2 ffn_dim] gate | up pre-activations */
-    float *h;         /* [N][ffn_dim] silu(gate) * up */
+    float *h;         /* [N][ffn_dim] silu(gate) * up (gelu(gate) * up with geglu) */
+    float *att_proj;  /* post_norm: [N][dim] att_out · woᵀ, before post_attention_norm */
+    float *ffn_out;   /* post_norm: [N][dim] h · downᵀ, before post_ffw_norm */
+    float *post_rstd; /* post_norm: [N] then [N], the two post-norms' 1/rms */
 } sr_layer_acts;
 
 typedef struct sr_acts {
@@ -101,6 +121,8 @@ typedef struct sr_acts {
     float *lnf;                /* [N][dim] output_norm(x_final) */
     float *lnf_rstd;           /* [N] */
     float *logits;             /* [N][vocab], sequence b's token t at row b*T + t */
+    float *logits_raw;         /* softcap with keep_acts: [N][vocab] the logits before the cap
+                                  (a backward overwrites them with their gradient) */
     float *ones;               /* [N] all 1: a bias is added as ones · biasᵀ, a matmul of depth 1 */
     float *att_work;           /* attention workspace */
     float *mem;                /* the arena (on the device) all the float buffers above point into */

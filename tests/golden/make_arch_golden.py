@@ -14,6 +14,13 @@ tests/unit/test_arch.c.
      head of q and k before RoPE, with weights spread over [0.5, 1.5]; heads
      of 24 (attention.key_length) where dim / heads is 16, as Qwen3's head
      size is not dim / heads either);
+     "gemma3" (--arch gemma3: qwen3's head norms with heads of 24, the
+     post-attention and post-feed-forward norms (weights over [0.5, 1.5]),
+     GeGLU, embeddings times sqrt(64), 7 blocks so that the default pattern
+     of 6 makes blocks 0-4 and 6 local (a sliding window of 4 positions, RoPE
+     base 1e4) and block 5 global (base 1e6), and a final-logit soft-cap of
+     0.3, about twice the logits' size, so that it bends them) and
+     "gemma3_untied" (no window, no cap, output.weight, 2 blocks);
   2. tests/golden/llama_logits.c, built here against libllama, runs each on
      TOKENS, one token per decode, CPU, KV cache in F32, flash attention off;
   3. the logits are kept as float32 bits, 8 hex digits each.
@@ -41,7 +48,11 @@ CASES = {"qwen2": {"args": ["--arch", "qwen2"], "dim": 64, "ffn_dim": 96, "layer
          "llama_bias": {"args": ["--biases"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 12},
          "llama_rope_freqs": {"args": ["--rope-freqs"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 14},
          "qwen3": {"args": ["--arch", "qwen3", "--head-dim", "24"], "dim": 64, "ffn_dim": 96, "layers": 2,
-                   "seed": 15}}
+                   "seed": 15},
+         "gemma3": {"args": ["--arch", "gemma3", "--head-dim", "24", "--window", "4", "--softcap", "0.3"],
+                    "dim": 64, "ffn_dim": 96, "layers": 7, "seed": 16},
+         "gemma3_untied": {"args": ["--arch", "gemma3", "--untied"], "dim": 64, "ffn_dim": 96, "layers": 2,
+                           "seed": 17}}
 TOKENS = [267, 72, 101, 108, 111, 32, 116, 104, 101, 114, 101, 33, 256, 120]
 
 

@@ -104,15 +104,39 @@ static void widen_biases(sr_model *m)
     }
 }
 
-/* Head norm weights spread over [0.5, 1.5] rather than all 1, so that a
- * forward that swapped q's and k's or misread one shows in the logits. */
+/* Head norm and post-norm weights spread over [0.5, 1.5] rather than all
+ * 1, so that a forward that swapped q's and k's, or the two post-norms, or
+ * misread one shows in the logits. */
 static void vary_head_norms(sr_model *m)
 {
-    const int hd = m->hp.head_dim;
+    const int hd = m->hp.head_dim, d = m->hp.dim;
     for (int l = 0; l < m->hp.n_layer; l++) {
         float *w = m->w.layer[l].q_norm;   /* q_norm | k_norm */
         for (int i = 0; w && i < 2 * hd; i++) w[i] = 0.5f + (float)((i * 7 + l * 3) % 11) / 10.0f;
+        float *pa = m->w.layer[l].post_attn_norm, *pf = m->w.layer[l].post_ffn_norm;
+        for (int i = 0; pa && i < d; i++) {
+            pa[i] = 0.5f + (float)((i * 5 + l) % 11) / 10.0f;
+            pf[i] = 1.5f - (float)((i * 3 + l * 2) % 11) / 10.0f;
+        }
     }
+}
+
+/* Gemma 3's own keys: the sliding window and the logit soft-cap, each only
+ * when asked for (as the converter writes them only when the model has them). */
+static size_t gemma_keys(gguf_kv *kv, char (*keys)[64], const char *pfx, const sr_tiny_opts *o)
+{
+    size_t n = 0;
+    if (o->swa_window > 0) {
+        snprintf(keys[n], 64, "%s.attention.sliding_window", pfx);
+        kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_U32, .v.u = (uint64_t)o->swa_window } };
+        n++;
+    }
+    if (o->softcap > 0) {
+        snprintf(keys[n], 64, "%s.final_logit_softcapping", pfx);
+        kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_F32, .v.f = o->softcap } };
+        n++;
+    }
+    return n;
 }
 
 int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real, char *err, size_t errlen)
@@ -133,19 +157,21 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
     size_t n = 0;
     const char *arch_name = o->arch ? o->arch : "llama";
     const sr_arch *arch = sr_arch_find(arch_name, strlen(arch_name));
-    const int qwen2 = arch && strcmp(arch->name, "qwen2") == 0, qwen3 = arch && strcmp(arch->name, "qwen3") == 0;
-    if (!arch || (!qwen2 && !qwen3 && strcmp(arch->name, "llama"))) {
-        snprintf(err, errlen, "tiny model: architecture '%s' is not llama, qwen2 or qwen3", arch_name);
+    const int qwen2 = arch && strcmp(arch->name, "qwen2") == 0, qwen3 = arch && strcmp(arch->name, "qwen3") == 0,
+              gemma3 = arch && strcmp(arch->name, "gemma3") == 0;
+    if (!arch || (!qwen2 && !qwen3 && !gemma3 && strcmp(arch->name, "llama"))) {
+        snprintf(err, errlen, "tiny model: architecture '%s' is not llama, qwen2, qwen3 or gemma3", arch_name);
         goto out;
     }
-    const int llama = !qwen2 && !qwen3;
-    const double theta = llama ? 10000.0 : 1000000.0;   /* llama 2's base; Qwen2.5's and Qwen3's */
-    char keys[11][64];
+    const int llama = !qwen2 && !qwen3 && !gemma3;
+    const double theta = llama ? 10000.0 : 1000000.0;   /* llama 2's base; Qwen2.5's, Qwen3's, Gemma 3's */
+    char keys[13][64];
 #define KV(k, t, field, x) kv[n++] = (gguf_kv){ S(k), { .type = t, .v.field = (x) } }
     kv[n++] = (gguf_kv){ S("general.architecture"),
                          { .type = GGUF_STRING, .v.s = { arch->name, strlen(arch->name) } } };
     KV("general.name", GGUF_STRING, s, S("sr tiny test model"));
     n += arch_keys(kv + n, keys, arch->prefix, o, theta);
+    if (gemma3) n += gemma_keys(kv + n, keys + 11, arch->prefix, o);
     if (have_real) {
         const gguf_value *toks = gguf_get_arr(&real, "tokenizer.ggml.tokens");
         if (!toks) { snprintf(err, errlen, "%s: no tokenizer.ggml.tokens", o->tokenizer_from); goto out; }
@@ -174,7 +200,8 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
                       .n_rot = o->n_head ? tiny_head_dim(o) : 0, .vocab = (int)vocab, .n_ctx = o->n_ctx,
                       .norm_eps = 1e-5f, .rope_theta = (float)theta, .tied = o->tied,
                       .qkv_bias = qwen2 || (llama && o->biases), .out_bias = llama && o->biases,
-                      .neox = !llama, .rope_freqs = llama && o->rope_freqs, .qk_norm = qwen3 };
+                      .neox = !llama, .rope_freqs = llama && o->rope_freqs, .qk_norm = qwen3 || gemma3,
+                      .post_norm = gemma3, .geglu = gemma3, .embd_scale = gemma3 };
     sr_model_opts mo = { .max_batch = 1, .max_seq = 1, .keep_acts = 0, .threads = 1 };
     if (sr_model_init_random(&m, &hp, o->seed, &mo, err, errlen) < 0) goto out;
     m.arch = arch;   /* the checkpoint names its tensors by the row */

@@ -15,15 +15,19 @@ typedef struct sr_tiny_opts {
     int tied;
     uint64_t seed;
     const char *tokenizer_from;   /* a GGUF whose tokenizer to copy, or NULL: the fixture */
-    const char *arch;             /* "llama" (NULL), "qwen2" (q/k/v biases, NEOX rope, theta 1e6)
-                                     or "qwen3" (q/k head norms, NEOX rope, theta 1e6) */
+    const char *arch;             /* "llama" (NULL), "qwen2" (q/k/v biases, NEOX rope, theta 1e6),
+                                     "qwen3" (q/k head norms, NEOX rope, theta 1e6) or "gemma3"
+                                     (qwen3's head norms, post-norms, GeGLU, scaled embeddings,
+                                     global theta 1e6, local 1e4) */
     int biases;                   /* llama: with q/k/v and output biases */
     int rope_freqs;               /* llama: with rope_freqs.weight (a ramp of factors 1 to 8) */
     int head_dim;                 /* 0: dim / n_head; else written as attention.key_length/value_length */
+    int swa_window;               /* gemma3: attention.sliding_window (0: not written, no local layers) */
+    double softcap;               /* gemma3: final_logit_softcapping (0: not written) */
 } sr_tiny_opts;
 
 /* 2 layers, dim 32, 4 heads / 2 kv heads, ffn 64, context 256, tied, llama. */
-#define SR_TINY_OPTS_DEFAULT { 2, 32, 64, 4, 2, 256, 1, 1, NULL, NULL, 0, 0, 0 }
+#define SR_TINY_OPTS_DEFAULT { 2, 32, 64, 4, 2, 256, 1, 1, NULL, NULL, 0, 0, 0, 0, 0 }
 
 /* Write the model (F32) to path. Returns 0, or -1 with err set. When
  * tokenizer_from cannot be opened the fixture is used, and *used_real

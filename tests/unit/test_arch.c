@@ -49,6 +49,8 @@ static int write_case(json_t *c, const char *path)
         else if (!strcmp(a, "--untied")) to.tied = 0;
         else if (!strcmp(a, "--rope-freqs")) to.rope_freqs = 1;
         else if (!strcmp(a, "--head-dim")) to.head_dim = atoi(json_string_value(json_array_get(args, ++i)));
+        else if (!strcmp(a, "--window")) to.swa_window = atoi(json_string_value(json_array_get(args, ++i)));
+        else if (!strcmp(a, "--softcap")) to.softcap = atof(json_string_value(json_array_get(args, ++i)));
     }
     if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0) { printf("#   %s\n", err); return -1; }
     return 0;
@@ -103,6 +105,34 @@ static int factors_matter(sr_model *m, const float *ll, const int32_t *tok, int 
     return d > 1e-4 * spread;   /* 100 times the agreement above */
 }
 
+/* gemma3's bound on sr vs llama.cpp, relative to the logits' spread: about
+ * 4 times the 2.7e-4 seen. With the fp16 table's rounding mimicked in sr
+ * (tried, not kept) the 2-block case agrees to 7e-6, the 7-block one to
+ * 1e-4: the rest is inputs that round to another fp16 neighbour. */
+#define GEMMA_BOUND 1e-3
+
+/* The window, the local RoPE base and the soft-cap each change the logits
+ * by far more than the bound: with any one of them undone, sr's logits are
+ * llama.cpp's no longer. Puts them back. */
+static int gemma_parts_matter(sr_model *m, const float *ll, const int32_t *tok, int nt, double spread)
+{
+    const sr_hparams saved = m->hp;
+    int ok = 1;
+    for (int k = 0; k < 3; k++) {
+        if (k == 0) m->hp.swa_window = 0;            /* every block global */
+        if (k == 1) m->hp.rope_theta_swa = m->hp.rope_theta;
+        if (k == 2) m->hp.softcap = 0;
+        float *got = full_logits(m, tok, nt);
+        m->hp = saved;
+        if (!got) return 0;
+        const double d = test_max_abs_diff(got, ll, (size_t)m->hp.vocab * nt);
+        printf("#   without the %s: max |diff| %.3g\n", k == 0 ? "window" : k == 1 ? "local rope base" : "soft-cap", d);
+        ok &= d > 50 * GEMMA_BOUND * spread;
+        free(got);
+    }
+    return ok;
+}
+
 static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
 {
     const char *path = tmp_path(name), *ck = tmp_path("ckpt");
@@ -111,18 +141,31 @@ static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
         printf("#   %s: %s\n", name, err); CHECK(!"the case loads"); unlink(path); return;
     }
     const int qwen2 = !strncmp(name, "qwen2", 5), qwen3 = !strncmp(name, "qwen3", 5),
+              gemma3 = !strncmp(name, "gemma3", 6), hnorm = qwen3 || gemma3,
               untied = strstr(name, "untied") != NULL,
               biased = qwen2 || strstr(name, "bias") != NULL, freqs = strstr(name, "rope_freqs") != NULL;
-    CHECK(!strcmp(m.arch->name, qwen2 ? "qwen2" : qwen3 ? "qwen3" : "llama"));
-    CHECK(m.hp.qkv_bias == biased && m.hp.out_bias == (biased && !qwen2) && m.hp.neox == (qwen2 || qwen3) &&
+    CHECK(!strcmp(m.arch->name, qwen2 ? "qwen2" : qwen3 ? "qwen3" : gemma3 ? "gemma3" : "llama"));
+    CHECK(m.hp.qkv_bias == biased && m.hp.out_bias == (biased && !qwen2) && m.hp.neox == (qwen2 || hnorm) &&
           m.hp.tied == !untied);
-    /* qwen3: the head norms, and heads of attention.key_length (24), not dim / heads (16) */
-    CHECK(m.hp.qk_norm == qwen3 && !m.w.layer[0].q_norm == !qwen3 && !m.w.layer[1].k_norm == !qwen3);
-    if (qwen3) CHECK(m.hp.head_dim == 24 && m.hp.n_rot == 24 && m.hp.head_dim * m.hp.n_head != m.hp.dim);
+    /* qwen3, gemma3: the head norms, and heads of attention.key_length (24), not dim / heads (16) */
+    CHECK(m.hp.qk_norm == hnorm && !m.w.layer[0].q_norm == !hnorm && !m.w.layer[1].k_norm == !hnorm);
+    if (hnorm && !untied) CHECK(m.hp.head_dim == 24 && m.hp.n_rot == 24 && m.hp.head_dim * m.hp.n_head != m.hp.dim);
+    CHECK(m.hp.post_norm == gemma3 && m.hp.geglu == gemma3 && m.hp.embd_scale == gemma3 &&
+          !m.w.layer[1].post_ffn_norm == !gemma3 && !m.w.layer[0].post_attn_norm == !gemma3);
+    if (gemma3 && !untied) {
+        /* the default pattern of 6: blocks 0-4 and 6 local, 5 global, each with its RoPE base */
+        CHECK(m.hp.n_layer == 7 && m.hp.swa_window == 4 && m.hp.swa_pattern == 6);
+        for (int l = 0; l < 7; l++) {
+            CHECK(sr_layer_window(&m.hp, l) == (l == 5 ? 0 : 4));
+            CHECK(sr_layer_rope_theta(&m.hp, l) == (l == 5 ? 1e6f : 1e4f));
+        }
+        CHECK_NEAR(m.hp.softcap, 0.3, 1e-7);
+    }
+    if (gemma3 && untied) CHECK(m.hp.swa_window == 0 && sr_layer_window(&m.hp, 0) == 0 && m.hp.softcap == 0);
     /* the factors as tinymodel.c writes them: a ramp from 1 to 8 */
     CHECK(m.hp.rope_freqs == freqs && !m.w.rope_freqs == !freqs);
     if (freqs) CHECK(m.w.rope_freqs[0] == 1.0f && m.w.rope_freqs[m.hp.n_rot / 2 - 1] == 8.0f);
-    CHECK_NEAR(m.hp.rope_theta, qwen2 || qwen3 ? 1e6 : 1e4, 1e-3);
+    CHECK_NEAR(m.hp.rope_theta, qwen2 || hnorm ? 1e6 : 1e4, 1e-3);
     const size_t n = (size_t)m.hp.vocab * nt;
     float *got = full_logits(&m, tok, nt), *cached = cached_logits(&m, tok, nt);
     float *ll = test_unhex_floats(json_string_value(json_object_get(c, "logits")), n);
@@ -130,8 +173,12 @@ static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
     if (got && cached && ll) {
         double s = test_spread(ll, n), d = test_max_abs_diff(got, ll, n), dc = test_max_abs_diff(cached, got, n);
         printf("# %-16s sr vs llama.cpp max |diff| %.3g, cached vs full %.3g (spread %.3g)\n", name, d, dc, s);
-        CHECK(d <= 1e-6 * s);
+        /* llama.cpp's CPU GELU reads a table of fp16 values at the input
+         * rounded to fp16, about 3 decimal digits; sr computes the tanh GELU
+         * in fp32, hence gemma3's wider bound */
+        CHECK(d <= (gemma3 ? GEMMA_BOUND : 1e-6) * s);
         CHECK(dc <= 1e-6 * s);
+        if (gemma3 && !untied) CHECK(gemma_parts_matter(&m, ll, tok, nt, s));
         if (freqs) CHECK(factors_matter(&m, ll, tok, nt, s));
     }
     /* a checkpoint keeps the biases under their names: the same model back */
@@ -140,7 +187,8 @@ static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
     CHECK(sr_checkpoint_write(ck, &m, &g, NULL, 0, GGUF_T_F32, err, sizeof err) == 0);
     gguf_close(&g);
     if (sr_model_load(&r, ck, &opts, err, sizeof err) == 0) {
-        CHECK(r.hp.rope_freqs == freqs && r.hp.qk_norm == qwen3 && r.hp.head_dim == m.hp.head_dim);
+        CHECK(r.hp.rope_freqs == freqs && r.hp.qk_norm == hnorm && r.hp.head_dim == m.hp.head_dim);
+        CHECK(r.hp.post_norm == gemma3 && r.hp.swa_window == m.hp.swa_window && r.hp.softcap == m.hp.softcap);
         if (freqs) CHECK(!memcmp(r.w.rope_freqs, m.w.rope_freqs, (size_t)m.hp.n_rot / 2 * sizeof(float)));
         float *back = full_logits(&r, tok, nt);
         CHECK(back && got && memcmp(back, got, n * sizeof *got) == 0);
@@ -169,7 +217,7 @@ TEST(tiny_models_match_llama_cpp)
     json_t *c;
     int n_cases = 0;
     json_object_foreach(cases, name, c) { check_case(name, c, tok, nt); n_cases++; }
-    CHECK(n_cases == 5);
+    CHECK(n_cases == 7);
     json_decref(j);
 }
 
@@ -231,6 +279,20 @@ TEST(qwen3_refuses_what_its_row_lacks)
                    "blk.0.attn_output.bias (attention output bias) is not supported");
 }
 
+TEST(gemma3_refuses_what_its_row_lacks)
+{
+    /* the post-norms and the head norms are required, each by its name */
+    expect_refused("gemma3", NULL, "blk.1.post_ffw_norm.weight", "blk.1.post_ffw_norm.weight is missing");
+    expect_refused("gemma3", NULL, "blk.0.post_attention_norm.weight",
+                   "blk.0.post_attention_norm.weight is missing");
+    expect_refused("gemma3", NULL, "blk.1.attn_q_norm.weight", "blk.1.attn_q_norm.weight is missing");
+    /* gemma3 has no biases */
+    expect_refused("gemma3", "blk.0.attn_q.bias", NULL, "blk.0.attn_q.bias (attention q bias) is not supported");
+    /* and the post-norms are gemma's, not qwen3's */
+    expect_refused("qwen3", "blk.1.post_ffw_norm.weight", NULL,
+                   "blk.1.post_ffw_norm.weight (post-feed-forward norm) is not supported");
+}
+
 TEST(rope_freqs_must_be_positive)
 {
     const char *path = tmp_path("rf"), *bad = tmp_path("rfbad");
@@ -273,6 +335,7 @@ int main(void)
     RUN(tiny_models_match_llama_cpp);
     RUN(qwen2_refuses_what_its_row_lacks);
     RUN(qwen3_refuses_what_its_row_lacks);
+    RUN(gemma3_refuses_what_its_row_lacks);
     RUN(rope_freqs_must_be_positive);
     return test_done();
 }

@@ -198,6 +198,49 @@ TEST(swiglu_grad)
     free(t.gu); free(t.h); free(t.c); free(dgu);
 }
 
+/* ---- GeGLU and soft-cap (Gemma) ------------------------------------------- */
+
+static double gg_loss(fd_case *k)
+{
+    sw_t *t = k->data;
+    sr_geglu_fwd(&ctx, t->h, t->gu, t->n, t->f);
+    return dot(t->c, t->h, (size_t)t->n * t->f);
+}
+
+TEST(geglu_grad)
+{
+    sw_t t = { 4, 37, rand_buf(4 * 74, 4), zeros(4 * 37), rand_buf(4 * 37, 1) };
+    float *dgu = zeros(4 * 74);
+    sr_geglu_bwd(&ctx, dgu, t.c, t.gu, 4, 37);
+    fd_case c = { gg_loss, &t };
+    CHECK(fd_check("geglu dgu", &c, t.gu, dgu, 4 * 74, 296, 1e-2f, 1e-2, 1e-3) == 0);
+    free(t.gu); free(t.h); free(t.c); free(dgu);
+}
+
+typedef struct { size_t n; float cap; float *x, *y, *c; } sc_t;
+static double sc_loss(fd_case *k)
+{
+    sc_t *t = k->data;
+    sr_softcap_fwd(&ctx, t->y, t->x, t->n, t->cap);
+    return dot(t->c, t->y, t->n);
+}
+
+TEST(softcap_grad)
+{
+    /* inputs up to 3 caps: the flat ends of the tanh as well as its middle */
+    sc_t t = { 200, 2.0f, rand_buf(200, 6), zeros(200), rand_buf(200, 1) };
+    float *dx = zeros(200);
+    sr_softcap_bwd(&ctx, dx, t.c, t.x, t.n, t.cap);
+    fd_case c = { sc_loss, &t };
+    CHECK(fd_check("softcap dx", &c, t.x, dx, t.n, 200, 1e-2f, 1e-2, 1e-3) == 0);
+    /* in place, as the model runs it: the same numbers */
+    float *inplace = malloc(200 * sizeof *inplace);
+    memcpy(inplace, t.x, 200 * sizeof *inplace);
+    sr_softcap_bwd(&ctx, inplace, t.c, inplace, t.n, t.cap);
+    CHECK(memcmp(inplace, dx, 200 * sizeof *dx) == 0);
+    free(t.x); free(t.y); free(t.c); free(dx); free(inplace);
+}
+
 /* ---- attention ---------------------------------------------------------- */
 
 /* Two sequences in one call: one longer than a query block (128), so the
@@ -220,10 +263,10 @@ static double att_loss(fd_case *k)
     return L;
 }
 
-TEST(attention_grad)
+static void attention_grad_w(int window)
 {
     att_t t;
-    t.s = (sr_attn_shape){ AH, AKV, AD, QS, QS, AH * AD + 1 };
+    t.s = (sr_attn_shape){ AH, AKV, AD, QS, QS, AH * AD + 1, window, 0 };
     float *dqkv[2], *dout[2];
     sr_attn_seq_grad g[2];
     for (int b = 0; b < 2; b++) {
@@ -255,12 +298,18 @@ TEST(attention_grad)
          * columns of dqkv are untouched zeros, and the finite difference of
          * a q element there is 0 too (those rows are not queries). */
         char what[32];
-        snprintf(what, sizeof what, "attention seq %d dqkv", b);
+        snprintf(what, sizeof what, "attention w%d seq %d dqkv", window, b);
         CHECK(fd_check(what, &c, t.qkv[b], dqkv[b], (size_t)L * QS, 400, 1e-2f, 1e-2, 1e-3) == 0);
     }
     for (int b = 0; b < 2; b++) { free(t.qkv[b]); free(t.out[b]); free(t.lse[b]); free(t.c[b]); free(dqkv[b]); free(dout[b]); }
     free(t.work);
 }
+
+TEST(attention_grad) { attention_grad_w(0); }
+/* a sliding window of 5 (Gemma's local layers): inside a block, across the
+ * block boundary at 128, and after the cached keys of the second sequence */
+TEST(attention_window_grad) { attention_grad_w(5); }
+
 
 /* ---- softmax, log-softmax, token log-probabilities ---------------------- */
 
@@ -498,7 +547,10 @@ int main(void)
     RUN(rmsnorm_grad);
     RUN(rope_grad);
     RUN(swiglu_grad);
+    RUN(geglu_grad);
+    RUN(softcap_grad);
     RUN(attention_grad);
+    RUN(attention_window_grad);
     RUN(softmax_family_grad);
     RUN(adamw_matches_reference);
     RUN(model_grad_untied);

@@ -243,8 +243,16 @@ TEST(arch_table_lookup)
           q3->rope == SR_ROPE_NEOX && q3->rope_factors == SR_ABSENT && q3->head == SR_HEAD_TIED_IF_ABSENT);
     if (q3) sr_arch_tensor(q3->t.attn_k_norm, 3, ".weight", buf, sizeof buf);
     CHECK(!strcmp(buf, "blk.3.attn_k_norm.weight"));
+    const sr_arch *g3 = sr_arch_find("gemma3", 6);
+    CHECK(g3 != NULL && g3->qk_norm == SR_REQUIRED && g3->post_norm == SR_REQUIRED && g3->ffn == SR_FFN_GEGLU &&
+          g3->gemma && g3->qkv_bias == SR_ABSENT && g3->rope == SR_ROPE_NEOX && g3->head == SR_HEAD_TIED_IF_ABSENT);
+    CHECK(q3 && !q3->gemma && q3->post_norm == SR_ABSENT && q3->ffn == SR_FFN_SWIGLU);
+    if (g3) sr_arch_tensor(g3->t.post_ffn_norm, 2, ".weight", buf, sizeof buf);
+    CHECK(!strcmp(buf, "blk.2.post_ffw_norm.weight"));
+    if (g3) sr_arch_tensor(g3->t.post_attn_norm, 0, ".weight", buf, sizeof buf);
+    CHECK(!strcmp(buf, "blk.0.post_attention_norm.weight"));
     sr_arch_list(buf, sizeof buf);
-    CHECK(!strcmp(buf, "\"llama\", \"qwen2\", \"qwen3\""));
+    CHECK(!strcmp(buf, "\"llama\", \"qwen2\", \"qwen3\", \"gemma3\""));
 }
 
 TEST(kv_heads_default_to_heads)
