@@ -391,13 +391,19 @@ static double mdl_loss(fd_case *k)
 /* biased: q/k/v and output biases and NEOX rope (qwen2's math, and the
  * output bias a llama file may have); freqs: rope frequency factors (Llama
  * 3.1), which are constants, their gradient 0; qkn: qwen3's per-head q/k
- * norms, NEOX rope, heads of 12 where dim / heads is 8 (as its key_length). */
-static void model_grad(int tied, int biased, int freqs, int qkn)
+ * norms, NEOX rope, heads of 12 where dim / heads is 8 (as its key_length);
+ * gemma (with qkn): Gemma 3's post-norms, GeGLU, embeddings times sqrt(dim),
+ * block 0 local (a window of 3 over the 9 tokens, its own RoPE base) and
+ * block 1 global, an attention scale of its own and a logit soft-cap. */
+static void model_grad(int tied, int biased, int freqs, int qkn, int gemma)
 {
     sr_hparams hp = { .n_layer = 2, .dim = 32, .ffn_dim = 64, .n_head = 4, .n_head_kv = 2,
                       .head_dim = qkn ? 12 : 8, .n_rot = qkn ? 12 : 8, .vocab = 96, .n_ctx = 64,
                       .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = tied, .qkv_bias = biased,
-                      .out_bias = biased, .neox = biased || qkn, .rope_freqs = freqs, .qk_norm = qkn };
+                      .out_bias = biased, .neox = biased || qkn, .rope_freqs = freqs, .qk_norm = qkn,
+                      .post_norm = gemma, .geglu = gemma, .embd_scale = gemma, .attn_scale = gemma ? 0.2f : 0,
+                      .swa_window = gemma ? 3 : 0, .swa_pattern = 2, .rope_theta_swa = 500.0f,
+                      .softcap = gemma ? 3.0f : 0 };
     sr_model_opts o = { .max_batch = 2, .max_seq = 9, .keep_acts = 1, .threads = 0 };
     sr_model m;
     /* the factors' model its own seed: with seed 7 one token_embd element of
@@ -415,6 +421,13 @@ static void model_grad(int tied, int biased, int freqs, int qkn)
         }
     for (int l = 0; qkn && l < hp.n_layer; l++)
         for (int j = 0; j < 2 * hp.head_dim; j++) m.w.layer[l].q_norm[j] = 1.0f + 0.3f * urand();
+    for (int l = 0; gemma && l < hp.n_layer; l++)
+        for (int j = 0; j < hp.dim; j++) {
+            m.w.layer[l].post_attn_norm[j] = 1.0f + 0.3f * urand();
+            m.w.layer[l].post_ffn_norm[j] = 1.0f + 0.3f * urand();
+        }
+    /* sqrt(32) times the embeddings would swamp the blocks' branches */
+    for (size_t i = 0; gemma && i < (size_t)hp.vocab * hp.dim; i++) m.w.token_embd[i] /= 4.0f;
     for (int j = 0; j < hp.dim; j++) m.w.output_norm[j] = 1.0f + 0.3f * urand();
 
     enum { B = 2, T = 9 };
@@ -463,6 +476,12 @@ static void model_grad(int tied, int biased, int freqs, int qkn)
         { "blk.0.attn_k_norm", W[0].k_norm, G[0].k_norm, (size_t)hp.head_dim },
         { "blk.1.attn_q_norm", W[1].q_norm, G[1].q_norm, (size_t)hp.head_dim },
         { "blk.1.attn_k_norm", W[1].k_norm, G[1].k_norm, (size_t)hp.head_dim },
+        { "blk.0.post_attention_norm", W[0].post_attn_norm, G[0].post_attn_norm, (size_t)hp.dim },
+        { "blk.0.post_ffw_norm", W[0].post_ffn_norm, G[0].post_ffn_norm, (size_t)hp.dim },
+        { "blk.1.post_attention_norm", W[1].post_attn_norm, G[1].post_attn_norm, (size_t)hp.dim },
+        { "blk.1.post_ffw_norm", W[1].post_ffn_norm, G[1].post_ffn_norm, (size_t)hp.dim },
+        { "blk.1.ffn_gate", W[1].w_gate, G[1].w_gate, 64 * 32 },
+        { "blk.1.attn_v", W[1].wv, G[1].wv, 16 * 32 },
     };
     int n_kinds = (int)(sizeof kinds / sizeof kinds[0]), total = 0, bad = 0;
     double worst = 0;
@@ -498,12 +517,13 @@ static void model_grad(int tied, int biased, int freqs, int qkn)
         }
     }
     for (int i = 0; freqs && i < hp.n_rot / 2; i++) CHECK(g.g.rope_freqs[i] == 0.0f);
-    printf("#   model (%s%s%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
+    printf("#   model (%s%s%s%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
            "%d beyond 2e-2·|an| + 2e-4\n", tied ? "tied" : "untied", biased ? ", biases, neox rope" : "",
            freqs ? ", rope factors" : "", qkn ? ", q/k head norms, neox rope, heads of 12" : "",
+           gemma ? ", gemma3: post-norms, geglu, scaled embeddings, window 3, soft-cap 3" : "",
            total, worst, bad);
     CHECK(bad == 0);
-    CHECK(total >= (biased || qkn ? 84 : 60));
+    CHECK(total >= (gemma ? 132 : biased || qkn ? 96 : 72));
 
     /* gradients accumulate: a second backward of the same forward doubles them */
     float *first = malloc(g.n * sizeof(float));
@@ -519,11 +539,13 @@ static void model_grad(int tied, int biased, int freqs, int qkn)
     sr_model_free(&m);
 }
 
-TEST(model_grad_untied) { model_grad(0, 0, 0, 0); }
-TEST(model_grad_tied) { model_grad(1, 0, 0, 0); }
-TEST(model_grad_biases_neox) { model_grad(1, 1, 0, 0); }
-TEST(model_grad_rope_freqs) { model_grad(0, 0, 1, 0); }
-TEST(model_grad_qk_norm) { model_grad(1, 0, 0, 1); }
+TEST(model_grad_untied) { model_grad(0, 0, 0, 0, 0); }
+TEST(model_grad_tied) { model_grad(1, 0, 0, 0, 0); }
+TEST(model_grad_biases_neox) { model_grad(1, 1, 0, 0, 0); }
+TEST(model_grad_rope_freqs) { model_grad(0, 0, 1, 0, 0); }
+TEST(model_grad_qk_norm) { model_grad(1, 0, 0, 1, 0); }
+TEST(model_grad_gemma3) { model_grad(1, 0, 0, 1, 1); }
+TEST(model_grad_gemma3_untied) { model_grad(0, 0, 0, 1, 1); }
 
 TEST(backward_needs_kept_activations)
 {
@@ -558,6 +580,8 @@ int main(void)
     RUN(model_grad_biases_neox);
     RUN(model_grad_rope_freqs);
     RUN(model_grad_qk_norm);
+    RUN(model_grad_gemma3);
+    RUN(model_grad_gemma3_untied);
     RUN(backward_needs_kept_activations);
     return test_done();
 }
