@@ -192,3 +192,7 @@ train_then_generate() {
 @test "a qwen3 model (q/k head norms, heads of key_length) trains, and its checkpoint keeps the norms and generates" {
     train_then_generate blk.1.attn_k_norm.weight --arch qwen3 --head-dim 12
 }
+
+@test "a gemma3 model (post-norms, GeGLU, sliding-window blocks, soft-cap) trains, and its checkpoint keeps the post-norms and generates" {
+    train_then_generate blk.1.post_ffw_norm.weight --arch gemma3 --head-dim 12 --layers 2 --window 4 --softcap 5
+}
