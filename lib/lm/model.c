@@ -34,6 +34,13 @@ float sr_layer_rope_theta(const sr_hparams *hp, int l)
     return sr_layer_window(hp, l) ? hp->rope_theta_swa : hp->rope_theta;
 }
 
+/* The local blocks are never scaled (llama.cpp's freq_scale_swa is 1). */
+const float *sr_model_rope_factors(const sr_model *m, int l)
+{
+    if (m->act.rope_linear && !sr_layer_window(&m->hp, l)) return m->act.rope_linear;
+    return m->w.rope_freqs;
+}
+
 size_t sr_params_count(const sr_hparams *hp)
 {
     size_t embd = (size_t)hp->vocab * hp->dim;
@@ -181,8 +188,24 @@ static size_t map_acts(const sr_hparams *hp, sr_acts *a, float *base)
     a->logits = TAKE(N * hp->vocab);
     a->logits_raw = hp->softcap > 0 && a->keep ? TAKE(N * hp->vocab) : NULL;
     a->ones = TAKE(N);
+    a->rope_linear = hp->rope_linear > 0 ? TAKE((size_t)hp->n_rot / 2) : NULL;
 #undef TAKE
     return used;
+}
+
+/* The linear RoPE scaling's divisors: n_rot/2 copies of the factor. */
+static int fill_rope_linear(sr_model *m, char *err, size_t errlen)
+{
+    float *dst = m->act.rope_linear;
+    if (!dst) return 0;
+    const int half = m->hp.n_rot / 2;
+    float *f = malloc((size_t)(half ? half : 1) * sizeof *f);
+    if (!f) { snprintf(err, errlen, "out of memory"); return -1; }
+    for (int i = 0; i < half; i++) f[i] = m->hp.rope_linear;
+    sr_dev_upload(&m->ctx, dst, f, (size_t)half * sizeof *f);
+    sr_dev_sync(&m->ctx);
+    free(f);
+    return 0;
 }
 
 static int alloc_acts(sr_model *m, const sr_model_opts *o, char *err, size_t errlen)
@@ -237,7 +260,7 @@ static int alloc_acts(sr_model *m, const sr_model_opts *o, char *err, size_t err
     sr_dev_upload(&m->ctx, a->ones, ones, N * sizeof *ones);
     sr_dev_sync(&m->ctx);
     free(ones);
-    return 0;
+    return fill_rope_linear(m, err, errlen);
 }
 
 void sr_model_free(sr_model *m)
@@ -477,11 +500,9 @@ static void block_qkv(const sr_model *m, int l, sr_layer_acts *A, int N, const i
     linear(m, rows, A->qkv, A->ln1, W->wq, N, d, qkvd, 0);
     if (W->bqkv) linear(m, rows, A->qkv, m->act.ones, W->bqkv, N, 1, qkvd, 1);
     if (W->q_norm) qk_norm_fwd(m, W, A, N);
-    const float theta = sr_layer_rope_theta(hp, l);
-    sr_rope_fwd(&m->ctx, A->qkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, pos, theta,
-                m->w.rope_freqs, hp->neox);
-    sr_rope_fwd(&m->ctx, A->qkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, pos,
-                theta, m->w.rope_freqs, hp->neox);
+    const float theta = sr_layer_rope_theta(hp, l), *ff = sr_model_rope_factors(m, l);
+    sr_rope_fwd(&m->ctx, A->qkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, pos, theta, ff, hp->neox);
+    sr_rope_fwd(&m->ctx, A->qkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, pos, theta, ff, hp->neox);
 }
 
 /* The second half: attention over seqs (whose keys and values the caller

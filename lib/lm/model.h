@@ -47,6 +47,8 @@ typedef struct sr_hparams {
                            l % pattern < pattern - 1 (pattern 0: every layer) */
     float rope_theta_swa; /* .rope.freq_base_swa (default 10000): the local layers' RoPE base */
     float softcap;      /* .final_logit_softcapping: logits = cap·tanh(logits/cap); 0: none */
+    float rope_linear;  /* .rope.scaling.factor with type linear (Gemma 3 4B+: 8): the global
+                           blocks' RoPE angles divided by it; 0: none */
 } sr_hparams;
 
 /* Block l's sliding window (0: a global layer, or no windows at all) and
@@ -124,6 +126,8 @@ typedef struct sr_acts {
     float *logits_raw;         /* softcap with keep_acts: [N][vocab] the logits before the cap
                                   (a backward overwrites them with their gradient) */
     float *ones;               /* [N] all 1: a bias is added as ones · biasᵀ, a matmul of depth 1 */
+    float *rope_linear;        /* rope_linear: [n_rot/2] all the factor, the global blocks'
+                                  RoPE divisors (as rope_freqs divide Llama 3.1's) */
     float *att_work;           /* attention workspace */
     float *mem;                /* the arena (on the device) all the float buffers above point into */
     size_t n_floats;
@@ -216,6 +220,10 @@ void sr_model_free(sr_model *m);
  * model's own, so one forward runs at a time per model. */
 int  sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int *lens,
                       char *err, size_t errlen);
+
+/* The RoPE frequency divisors of block l on m's device: rope_freqs, the
+ * linear scaling's (global blocks of a scaled Gemma 3), or NULL. */
+const float *sr_model_rope_factors(const sr_model *m, int l);
 
 /* Copies n rows of width floats from src (rows `sstride` apart) to dst
  * (`dstride` apart), on m's device, through m's host pointer array

@@ -159,11 +159,11 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
         }
         shape.window = sr_layer_window(hp, l);
         sr_attention_bwd(ctx, &shape, seqs, gr->seqs, B, gr->att_work);
-        const float theta = sr_layer_rope_theta(hp, l);
+        const float theta = sr_layer_rope_theta(hp, l), *ff = sr_model_rope_factors(m, l);
         sr_rope_bwd(ctx, gr->dqkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, a->d_pos,
-                    theta, m->w.rope_freqs, hp->neox);
+                    theta, ff, hp->neox);
         sr_rope_bwd(ctx, gr->dqkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, a->d_pos,
-                    theta, m->w.rope_freqs, hp->neox);
+                    theta, ff, hp->neox);
         if (Gl->q_norm) {
             head_norm_bwd(m, gr, N, 0, qd, A->qk_raw, Wl->q_norm, Gl->q_norm, A->qk_rstd);
             head_norm_bwd(m, gr, N, qd, kvd, A->qk_raw + (size_t)N * qd, Wl->k_norm, Gl->k_norm,

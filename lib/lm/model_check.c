@@ -235,23 +235,40 @@ static int gemma_hparams(sr_hparams *hp, const sr_arch *a, const gguf_file *g, c
     return 0;
 }
 
-/* rope.scaling.type other than none, and a scaling factor other than 1
- * (llama.cpp reads the factor whatever the type: Gemma 3's global layers
- * have "linear" 8 in the 4B and larger), are refused by name. */
-static int refuse_rope_scaling(const sr_arch *a, const gguf_file *g, char *err, size_t errlen)
+/* RoPE scaling. llama.cpp reads rope.scaling.factor whatever the type, and
+ * takes an absent type for linear. Gemma 3's global blocks have linear 8 in
+ * the 4B and larger: a gemma row reads a linear factor (hp->rope_linear);
+ * any other type, or a factor other than 1 in another row, or an attention
+ * factor, is refused by name. */
+static int rope_scaling(sr_hparams *hp, const sr_arch *a, const gguf_file *g, char *err, size_t errlen)
 {
     char key[96], shown_val[72];
     gguf_str scaling;
     sr_arch_key(a, "rope.scaling.type", key, sizeof key);
-    if (gguf_get_str(g, key, &scaling) == 0 && !str_is(scaling, "none")) {
+    const int typed = gguf_get_str(g, key, &scaling) == 0, none = typed && str_is(scaling, "none");
+    if (typed && !none && !(a->gemma && str_is(scaling, "linear"))) {
         snprintf(err, errlen, "GGUF metadata: rope scaling \"%s\" is not supported",
                  shown(scaling, shown_val, sizeof shown_val));
         return -1;
     }
     double f;
     sr_arch_key(a, "rope.scaling.factor", key, sizeof key);
-    if (gguf_find_kv(g, key) && !(gguf_get_f64(g, key, &f) == 0 && (f == 1 || f == 0))) {
-        snprintf(err, errlen, "GGUF metadata: %s (rope scaling) is not supported", key);
+    if (gguf_find_kv(g, key)) {
+        if (gguf_get_f64(g, key, &f) < 0 || !(f >= 0 && f < 1e6)) {
+            snprintf(err, errlen, "GGUF metadata: %s is not a number in [0, 1e6)", key);
+            return -1;
+        }
+        if (!none && f != 0 && f != 1) {
+            if (!a->gemma) {
+                snprintf(err, errlen, "GGUF metadata: %s (rope scaling) is not supported", key);
+                return -1;
+            }
+            hp->rope_linear = (float)f;
+        }
+    }
+    sr_arch_key(a, "rope.scaling.attn_factor", key, sizeof key);
+    if (gguf_find_kv(g, key) && !(gguf_get_f64(g, key, &f) == 0 && f == 1)) {
+        snprintf(err, errlen, "GGUF metadata: %s is not supported", key);
         return -1;
     }
     return 0;
@@ -265,7 +282,7 @@ int sr_hparams_from_gguf(sr_hparams *hp, const sr_arch **arch, const gguf_file *
     if (!a || check_arch_implemented(a, err, errlen) < 0) return -1;
     char key[96];
 #define KEY(k) (sr_arch_key(a, k, key, sizeof key), key)
-    if (refuse_rope_scaling(a, g, err, errlen) < 0) return -1;
+    if (rope_scaling(hp, a, g, err, errlen) < 0) return -1;
     if (refuse_absent(g, a->rope_factors, a->t.rope_freqs, 1, ".weight", "rope frequency factors",
                       err, errlen) < 0)
         return -1;

@@ -19,7 +19,8 @@ tests/unit/test_arch.c.
      GeGLU, embeddings times sqrt(64), 7 blocks so that the default pattern
      of 6 makes blocks 0-4 and 6 local (a sliding window of 4 positions, RoPE
      base 1e4) and block 5 global (base 1e6), and a final-logit soft-cap of
-     0.3, about twice the logits' size, so that it bends them) and
+     0.3, about twice the logits' size, so that it bends them; linear RoPE
+     scaling by 8 on the global block, as Gemma 3 4B and larger have it) and
      "gemma3_untied" (no window, no cap, output.weight, 2 blocks);
   2. tests/golden/llama_logits.c, built here against libllama, runs each on
      TOKENS, one token per decode, CPU, KV cache in F32, flash attention off;
@@ -49,7 +50,8 @@ CASES = {"qwen2": {"args": ["--arch", "qwen2"], "dim": 64, "ffn_dim": 96, "layer
          "llama_rope_freqs": {"args": ["--rope-freqs"], "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 14},
          "qwen3": {"args": ["--arch", "qwen3", "--head-dim", "24"], "dim": 64, "ffn_dim": 96, "layers": 2,
                    "seed": 15},
-         "gemma3": {"args": ["--arch", "gemma3", "--head-dim", "24", "--window", "4", "--softcap", "0.3"],
+         "gemma3": {"args": ["--arch", "gemma3", "--head-dim", "24", "--window", "4", "--softcap", "0.3",
+                             "--rope-scale", "8"],
                     "dim": 64, "ffn_dim": 96, "layers": 7, "seed": 16},
          "gemma3_untied": {"args": ["--arch", "gemma3", "--untied"], "dim": 64, "ffn_dim": 96, "layers": 2,
                            "seed": 17}}

@@ -50,7 +50,7 @@ static sr_hparams qk_norm_hp(void)
 
 /* Gemma 3's math: qwen3's head norms, post-norms, GeGLU, embeddings times
  * sqrt(dim), blocks 0 and 2 local (a window of 5 over sequences of up to 37,
- * RoPE base 1e4) and block 1 global (1e6), a scale of its own, a soft-cap
+ * RoPE base 1e4) and block 1 global (1e6, scaled linearly by 8), a scale of its own, a soft-cap
  * of 0.3 (about twice the logits' size). Its norm weights are varied
  * (vary_norms) so that a swapped or misapplied norm shows. */
 static sr_hparams gemma3_hp(void)
@@ -62,6 +62,7 @@ static sr_hparams gemma3_hp(void)
     hp.rope_theta_swa = 1e4f;
     hp.attn_scale = 0.3f;
     hp.softcap = 0.3f;
+    hp.rope_linear = 8.0f;
     return hp;
 }
 

@@ -2,7 +2,7 @@
  * bats suites: built by make test beside the unit tests, never installed.
  *
  *   sr-tiny-model -o FILE [--tokenizer-from GGUF] [--seed N] [--arch qwen2 | --biases]
- *                 [--rope-freqs] [--untied] [--arch gemma3 [--window N] [--softcap X]]
+ *                 [--rope-freqs] [--untied] [--arch gemma3 [--window N] [--softcap X] [--rope-scale X]]
  *   sr-tiny-model -o FILE --header-only [--defect NAME]
  *
  * Without --tokenizer-from (or when that file cannot be read) the model has
@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 {
     sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
     long seed = (long)to.seed, dim = to.dim, ffn = to.ffn_dim, layers = to.n_layer, head_dim = 0, window = 0;
-    double softcap = 0;
+    double softcap = 0, rope_scale = 0;
     const char *from = NULL, *defect = NULL, *arch = NULL;
     bool header_only = false, biases = false, untied = false, rope_freqs = false;
     const sr_opt opts[] = {
@@ -44,6 +44,7 @@ int main(int argc, char **argv)
         { "arch", 0, SR_OPT_STR, &arch, "NAME", "llama (default), qwen2 (q/k/v biases, NEOX rope), qwen3 (q/k head norms) or gemma3", 0, 0 },
         { "window", 0, SR_OPT_INT, &window, "N", "gemma3: the local layers' sliding window (default: none)", 1, 1 << 20 },
         { "softcap", 0, SR_OPT_DOUBLE, &softcap, "X", "gemma3: final_logit_softcapping (default: none)", 1e-3, 1e6 },
+        { "rope-scale", 0, SR_OPT_DOUBLE, &rope_scale, "X", "gemma3: linear RoPE scaling by X (default: none)", 1, 1e3 },
         { "head-dim", 0, SR_OPT_INT, &head_dim, "N", "head size, written as attention.key_length (default dim / 4)", 2, 1024 },
         { "biases", 0, SR_OPT_FLAG, &biases, NULL, "llama: with q/k/v and output biases", 0, 0 },
         { "rope-freqs", 0, SR_OPT_FLAG, &rope_freqs, NULL, "llama: with rope_freqs.weight, factors 1 to 8 (Llama 3.1's range)", 0, 0 },
@@ -68,7 +69,9 @@ int main(int argc, char **argv)
     to.head_dim = (int)head_dim;
     to.swa_window = (int)window;
     to.softcap = softcap;
-    if ((window || softcap) && (!arch || strcmp(arch, "gemma3"))) sr_usage_error("--window and --softcap need --arch gemma3");
+    to.rope_scale = rope_scale;
+    if ((window || softcap || rope_scale) && (!arch || strcmp(arch, "gemma3")))
+        sr_usage_error("--window, --softcap and --rope-scale need --arch gemma3");
     if (head_dim % 2) sr_usage_error("--head-dim must be even");
     to.tied = !untied;
     to.seed = (uint64_t)seed;

@@ -121,8 +121,9 @@ static void vary_head_norms(sr_model *m)
     }
 }
 
-/* Gemma 3's own keys: the sliding window and the logit soft-cap, each only
- * when asked for (as the converter writes them only when the model has them). */
+/* Gemma 3's own keys: the sliding window, the logit soft-cap and linear
+ * RoPE scaling, each only when asked for (as the converter writes them only
+ * when the model has them). */
 static size_t gemma_keys(gguf_kv *kv, char (*keys)[64], const char *pfx, const sr_tiny_opts *o)
 {
     size_t n = 0;
@@ -134,6 +135,14 @@ static size_t gemma_keys(gguf_kv *kv, char (*keys)[64], const char *pfx, const s
     if (o->softcap > 0) {
         snprintf(keys[n], 64, "%s.final_logit_softcapping", pfx);
         kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_F32, .v.f = o->softcap } };
+        n++;
+    }
+    if (o->rope_scale > 0) {
+        snprintf(keys[n], 64, "%s.rope.scaling.type", pfx);
+        kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_STRING, .v.s = { "linear", 6 } } };
+        n++;
+        snprintf(keys[n], 64, "%s.rope.scaling.factor", pfx);
+        kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_F32, .v.f = o->rope_scale } };
         n++;
     }
     return n;
@@ -165,7 +174,7 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
     }
     const int llama = !qwen2 && !qwen3 && !gemma3;
     const double theta = llama ? 10000.0 : 1000000.0;   /* llama 2's base; Qwen2.5's, Qwen3's, Gemma 3's */
-    char keys[13][64];
+    char keys[15][64];
 #define KV(k, t, field, x) kv[n++] = (gguf_kv){ S(k), { .type = t, .v.field = (x) } }
     kv[n++] = (gguf_kv){ S("general.architecture"),
                          { .type = GGUF_STRING, .v.s = { arch->name, strlen(arch->name) } } };

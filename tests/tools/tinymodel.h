@@ -24,10 +24,11 @@ typedef struct sr_tiny_opts {
     int head_dim;                 /* 0: dim / n_head; else written as attention.key_length/value_length */
     int swa_window;               /* gemma3: attention.sliding_window (0: not written, no local layers) */
     double softcap;               /* gemma3: final_logit_softcapping (0: not written) */
+    double rope_scale;            /* gemma3: rope.scaling.type "linear" with this factor (0: none) */
 } sr_tiny_opts;
 
 /* 2 layers, dim 32, 4 heads / 2 kv heads, ffn 64, context 256, tied, llama. */
-#define SR_TINY_OPTS_DEFAULT { 2, 32, 64, 4, 2, 256, 1, 1, NULL, NULL, 0, 0, 0, 0, 0 }
+#define SR_TINY_OPTS_DEFAULT { 2, 32, 64, 4, 2, 256, 1, 1, NULL, NULL, 0, 0, 0, 0, 0, 0 }
 
 /* Write the model (F32) to path. Returns 0, or -1 with err set. When
  * tokenizer_from cannot be opened the fixture is used, and *used_real

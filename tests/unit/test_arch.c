@@ -51,6 +51,7 @@ static int write_case(json_t *c, const char *path)
         else if (!strcmp(a, "--head-dim")) to.head_dim = atoi(json_string_value(json_array_get(args, ++i)));
         else if (!strcmp(a, "--window")) to.swa_window = atoi(json_string_value(json_array_get(args, ++i)));
         else if (!strcmp(a, "--softcap")) to.softcap = atof(json_string_value(json_array_get(args, ++i)));
+        else if (!strcmp(a, "--rope-scale")) to.rope_scale = atof(json_string_value(json_array_get(args, ++i)));
     }
     if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0) { printf("#   %s\n", err); return -1; }
     return 0;
@@ -111,22 +112,26 @@ static int factors_matter(sr_model *m, const float *ll, const int32_t *tok, int 
  * 1e-4: the rest is inputs that round to another fp16 neighbour. */
 #define GEMMA_BOUND 1e-3
 
-/* The window, the local RoPE base and the soft-cap each change the logits
- * by far more than the bound: with any one of them undone, sr's logits are
- * llama.cpp's no longer. Puts them back. */
+/* The window, the local RoPE base, the soft-cap and the global blocks' RoPE
+ * scaling each change the logits by far more than the bound: with any one
+ * of them undone, sr's logits are llama.cpp's no longer. Puts them back. */
 static int gemma_parts_matter(sr_model *m, const float *ll, const int32_t *tok, int nt, double spread)
 {
     const sr_hparams saved = m->hp;
     int ok = 1;
-    for (int k = 0; k < 3; k++) {
+    float *lin = m->act.rope_linear;
+    static const char *const what[] = { "window", "local rope base", "soft-cap", "rope scaling" };
+    for (int k = 0; k < 4; k++) {
         if (k == 0) m->hp.swa_window = 0;            /* every block global */
         if (k == 1) m->hp.rope_theta_swa = m->hp.rope_theta;
         if (k == 2) m->hp.softcap = 0;
+        if (k == 3) m->act.rope_linear = NULL;
         float *got = full_logits(m, tok, nt);
         m->hp = saved;
+        m->act.rope_linear = lin;
         if (!got) return 0;
         const double d = test_max_abs_diff(got, ll, (size_t)m->hp.vocab * nt);
-        printf("#   without the %s: max |diff| %.3g\n", k == 0 ? "window" : k == 1 ? "local rope base" : "soft-cap", d);
+        printf("#   without the %s: max |diff| %.3g\n", what[k], d);
         ok &= d > 50 * GEMMA_BOUND * spread;
         free(got);
     }
@@ -160,8 +165,10 @@ static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
             CHECK(sr_layer_rope_theta(&m.hp, l) == (l == 5 ? 1e6f : 1e4f));
         }
         CHECK_NEAR(m.hp.softcap, 0.3, 1e-7);
+        CHECK(m.hp.rope_linear == 8.0f && sr_model_rope_factors(&m, 5) && !sr_model_rope_factors(&m, 4));
     }
-    if (gemma3 && untied) CHECK(m.hp.swa_window == 0 && sr_layer_window(&m.hp, 0) == 0 && m.hp.softcap == 0);
+    if (gemma3 && untied)
+        CHECK(m.hp.swa_window == 0 && sr_layer_window(&m.hp, 0) == 0 && m.hp.softcap == 0 && m.hp.rope_linear == 0);
     /* the factors as tinymodel.c writes them: a ramp from 1 to 8 */
     CHECK(m.hp.rope_freqs == freqs && !m.w.rope_freqs == !freqs);
     if (freqs) CHECK(m.w.rope_freqs[0] == 1.0f && m.w.rope_freqs[m.hp.n_rot / 2 - 1] == 8.0f);
@@ -188,7 +195,8 @@ static void check_case(const char *name, json_t *c, const int32_t *tok, int nt)
     gguf_close(&g);
     if (sr_model_load(&r, ck, &opts, err, sizeof err) == 0) {
         CHECK(r.hp.rope_freqs == freqs && r.hp.qk_norm == hnorm && r.hp.head_dim == m.hp.head_dim);
-        CHECK(r.hp.post_norm == gemma3 && r.hp.swa_window == m.hp.swa_window && r.hp.softcap == m.hp.softcap);
+        CHECK(r.hp.post_norm == gemma3 && r.hp.swa_window == m.hp.swa_window && r.hp.softcap == m.hp.softcap &&
+              r.hp.rope_linear == m.hp.rope_linear);
         if (freqs) CHECK(!memcmp(r.w.rope_freqs, m.w.rope_freqs, (size_t)m.hp.n_rot / 2 * sizeof(float)));
         float *back = full_logits(&r, tok, nt);
         CHECK(back && got && memcmp(back, got, n * sizeof *got) == 0);
@@ -293,6 +301,50 @@ TEST(gemma3_refuses_what_its_row_lacks)
                    "blk.1.post_ffw_norm.weight (post-feed-forward norm) is not supported");
 }
 
+/* The arch's tiny file with one metadata key added, then loaded: refused
+ * with a message holding want. */
+static void expect_refused_kv(const char *arch, const char *key, gguf_value val, const char *want)
+{
+    const char *path = tmp_path("kv"), *bad = tmp_path("kvbad");
+    sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
+    to.arch = arch;
+    gguf_file g;
+    if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0 || gguf_open(&g, path, err, sizeof err) < 0) {
+        printf("#   %s\n", err); CHECK(0); return;
+    }
+    gguf_kv *kv = calloc(g.n_kv + 1, sizeof *kv);
+    memcpy(kv, g.kv, g.n_kv * sizeof *kv);
+    kv[g.n_kv] = (gguf_kv){ { key, strlen(key) }, val };
+    CHECK(gguf_write(bad, kv, g.n_kv + 1, g.tensors, g.n_tensors, 32, err, sizeof err) == 0);
+    gguf_close(&g);
+    sr_model m;
+    int rc = sr_model_load(&m, bad, &opts, err, sizeof err);
+    CHECK(rc == -1);
+    if (!strstr(err, want)) printf("#   error \"%s\" does not mention \"%s\"\n", err, want);
+    CHECK(strstr(err, want) != NULL);
+    if (rc == 0) sr_model_free(&m);
+    free(kv);
+    unlink(bad);
+    unlink(path);
+}
+
+/* RoPE scaling: gemma3 reads the linear kind only; a llama file's factor
+ * (llama.cpp would take it as linear) and an attention factor are refused,
+ * as is the attention soft-cap no loader here reads. */
+TEST(rope_scaling_and_softcaps_refused)
+{
+    expect_refused_kv("gemma3", "gemma3.rope.scaling.type",
+                      (gguf_value){ .type = GGUF_STRING, .v.s = { "yarn", 4 } }, "rope scaling \"yarn\" is not supported");
+    expect_refused_kv("llama", "llama.rope.scaling.factor", (gguf_value){ .type = GGUF_F32, .v.f = 4 },
+                      "llama.rope.scaling.factor (rope scaling) is not supported");
+    expect_refused_kv("gemma3", "gemma3.rope.scaling.attn_factor", (gguf_value){ .type = GGUF_F32, .v.f = 2 },
+                      "gemma3.rope.scaling.attn_factor is not supported");
+    expect_refused_kv("gemma3", "gemma3.attn_logit_softcapping", (gguf_value){ .type = GGUF_F32, .v.f = 50 },
+                      "gemma3.attn_logit_softcapping is not supported");
+    expect_refused_kv("qwen3", "qwen3.final_logit_softcapping", (gguf_value){ .type = GGUF_F32, .v.f = 30 },
+                      "qwen3.final_logit_softcapping is not supported");
+}
+
 TEST(rope_freqs_must_be_positive)
 {
     const char *path = tmp_path("rf"), *bad = tmp_path("rfbad");
@@ -336,6 +388,7 @@ int main(void)
     RUN(qwen2_refuses_what_its_row_lacks);
     RUN(qwen3_refuses_what_its_row_lacks);
     RUN(gemma3_refuses_what_its_row_lacks);
+    RUN(rope_scaling_and_softcaps_refused);
     RUN(rope_freqs_must_be_positive);
     return test_done();
 }

@@ -394,7 +394,8 @@ static double mdl_loss(fd_case *k)
  * norms, NEOX rope, heads of 12 where dim / heads is 8 (as its key_length);
  * gemma (with qkn): Gemma 3's post-norms, GeGLU, embeddings times sqrt(dim),
  * block 0 local (a window of 3 over the 9 tokens, its own RoPE base) and
- * block 1 global, an attention scale of its own and a logit soft-cap. */
+ * block 1 global (its RoPE scaled linearly by 4), an attention scale of its
+ * own and a logit soft-cap. */
 static void model_grad(int tied, int biased, int freqs, int qkn, int gemma)
 {
     sr_hparams hp = { .n_layer = 2, .dim = 32, .ffn_dim = 64, .n_head = 4, .n_head_kv = 2,
@@ -403,7 +404,7 @@ static void model_grad(int tied, int biased, int freqs, int qkn, int gemma)
                       .out_bias = biased, .neox = biased || qkn, .rope_freqs = freqs, .qk_norm = qkn,
                       .post_norm = gemma, .geglu = gemma, .embd_scale = gemma, .attn_scale = gemma ? 0.2f : 0,
                       .swa_window = gemma ? 3 : 0, .swa_pattern = 2, .rope_theta_swa = 500.0f,
-                      .softcap = gemma ? 3.0f : 0 };
+                      .softcap = gemma ? 3.0f : 0, .rope_linear = gemma ? 4.0f : 0 };
     sr_model_opts o = { .max_batch = 2, .max_seq = 9, .keep_acts = 1, .threads = 0 };
     sr_model m;
     /* the factors' model its own seed: with seed 7 one token_embd element of
@@ -520,7 +521,7 @@ static void model_grad(int tied, int biased, int freqs, int qkn, int gemma)
     printf("#   model (%s%s%s%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
            "%d beyond 2e-2·|an| + 2e-4\n", tied ? "tied" : "untied", biased ? ", biases, neox rope" : "",
            freqs ? ", rope factors" : "", qkn ? ", q/k head norms, neox rope, heads of 12" : "",
-           gemma ? ", gemma3: post-norms, geglu, scaled embeddings, window 3, soft-cap 3" : "",
+           gemma ? ", gemma3: post-norms, geglu, scaled embeddings, window 3, rope scale 4, soft-cap 3" : "",
            total, worst, bad);
     CHECK(bad == 0);
     CHECK(total >= (gemma ? 132 : biased || qkn ? 96 : 72));
