@@ -25,6 +25,11 @@ tests/unit/test_arch.c.
   2. tests/golden/llama_logits.c, built here against libllama, runs each on
      TOKENS, one token per decode, CPU, KV cache in F32, flash attention off;
   3. the logits are kept as float32 bits, 8 hex digits each.
+Then gemma3_vocab.json: a 2-block gemma3 (window 4, soft-cap 0.3) with the
+real Gemma vocabulary, ggml-vocab-gemma-4.gguf's tokenizer from the shared
+data (262144 tokens, tied head, which llama.cpp loads as a gemma3 model),
+on VOCAB_TOKENS; of each row's 262144 logits only COLUMNS are kept (every
+509th id, the last, and each row's largest), 60 KB instead of 30 MB.
 The models are not committed: the test writes them again with the same
 options through tests/tools/tinymodel.c. Needs no Python package.
 
@@ -35,6 +40,7 @@ LLAMA_CPP names the llama.cpp tree (source with build/bin beside it).
 """
 import json
 import os
+import struct
 import subprocess
 import tempfile
 
@@ -56,6 +62,11 @@ CASES = {"qwen2": {"args": ["--arch", "qwen2"], "dim": 64, "ffn_dim": 96, "layer
          "gemma3_untied": {"args": ["--arch", "gemma3", "--untied"], "dim": 64, "ffn_dim": 96, "layers": 2,
                            "seed": 17}}
 TOKENS = [267, 72, 101, 108, 111, 32, 116, 104, 101, 114, 101, 33, 256, 120]
+SHARED = os.environ.get("SR_SHARED", "../shared")
+VOCAB = "data/vocab/ggml-vocab-gemma-4.gguf"
+VOCAB_CASE = {"args": ["--arch", "gemma3", "--head-dim", "24", "--window", "4", "--softcap", "0.3"],
+              "dim": 64, "ffn_dim": 96, "layers": 2, "seed": 18}
+VOCAB_TOKENS = [2, 818, 5279, 529, 7001, 236764, 1394, 107, 236743, 262000, 45, 100000, 3, 1]
 
 
 def run(cmd):
@@ -64,6 +75,26 @@ def run(cmd):
     if r.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
     return r.stdout
+
+
+def vocab_case(tool, tmp):
+    path = os.path.join(tmp, "gemma3_vocab.gguf")
+    c = VOCAB_CASE
+    run([TINY, "-o", path, "--seed", str(c["seed"]), "--dim", str(c["dim"]), "--ffn-dim", str(c["ffn_dim"]),
+         "--layers", str(c["layers"]), "--tokenizer-from", os.path.join(SHARED, VOCAB)] + c["args"])
+    rows = run([tool, path] + [str(t) for t in VOCAB_TOKENS]).split()
+    assert len(rows) == len(VOCAB_TOKENS)
+    n_vocab = len(rows[0]) // 8
+    vals = [[struct.unpack(">f", bytes.fromhex(r[8 * i:8 * i + 8]))[0] for i in range(n_vocab)] for r in rows]
+    cols = set(range(0, n_vocab, 509)) | {n_vocab - 1} | {max(range(n_vocab), key=v.__getitem__) for v in vals}
+    cols = sorted(cols)
+    logits = "".join(r[8 * i:8 * i + 8] for r in rows for i in cols)
+    out = {"source": "llama.cpp (libllama, CPU, 1 thread) via tests/golden/llama_logits.c",
+           "vocab": VOCAB, "n_vocab": n_vocab, "tokens": VOCAB_TOKENS, "columns": cols,
+           "case": dict(c) | {"logits": logits}}
+    with open(os.path.join(OUT, "gemma3_vocab.json"), "w") as f:
+        json.dump(out, f, indent=1)
+        f.write("\n")
 
 
 def main():
@@ -80,6 +111,7 @@ def main():
             rows = run([tool, path] + [str(t) for t in TOKENS]).split()
             assert len(rows) == len(TOKENS)
             cases[name] = {k: v for k, v in c.items()} | {"logits": "".join(rows)}
+        vocab_case(tool, tmp)
     out = {"source": "llama.cpp (libllama, CPU, 1 thread) via tests/golden/llama_logits.c",
            "tokens": TOKENS, "cases": cases}
     with open(os.path.join(OUT, "logits.json"), "w") as f:

@@ -33,10 +33,10 @@ static const char *tmp_path(const char *what)
     return p[k];
 }
 
-/* The case's model written again by tinymodel.c, with its options. */
-static int write_case(json_t *c, const char *path)
+/* The case's model written again by tinymodel.c, with its options over *base. */
+static int write_case_with(json_t *c, const char *path, const sr_tiny_opts *base)
 {
-    sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
+    sr_tiny_opts to = *base;
     to.dim = (int)json_integer_value(json_object_get(c, "dim"));
     to.ffn_dim = (int)json_integer_value(json_object_get(c, "ffn_dim"));
     to.n_layer = (int)json_integer_value(json_object_get(c, "layers"));
@@ -55,6 +55,12 @@ static int write_case(json_t *c, const char *path)
     }
     if (sr_tiny_model_write(path, &to, NULL, err, sizeof err) < 0) { printf("#   %s\n", err); return -1; }
     return 0;
+}
+
+static int write_case(json_t *c, const char *path)
+{
+    const sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
+    return write_case_with(c, path, &to);
 }
 
 /* A copy of every position's logits of a full forward, or NULL. */
@@ -229,6 +235,51 @@ TEST(tiny_models_match_llama_cpp)
     json_decref(j);
 }
 
+/* gemma3 with Gemma's real vocabulary (262144 tokens, tied head): the
+ * tokenizer of the shared ggml-vocab-gemma-4.gguf; llama.cpp's logits at
+ * the golden's columns (tests/golden/arch/gemma3_vocab.json), and the
+ * cached forward's at every column. */
+TEST(gemma3_real_vocabulary_matches_llama_cpp)
+{
+    const char *vocab = test_shared_path("data/vocab/ggml-vocab-gemma-4.gguf");
+    if (!vocab) return;
+    json_error_t e;
+    json_t *j = json_load_file("tests/golden/arch/gemma3_vocab.json", 0, &e);
+    if (!j) { printf("#   gemma3_vocab.json: %s\n", e.text); CHECK(0); return; }
+    json_t *jt = json_object_get(j, "tokens"), *jc = json_object_get(j, "columns"), *c = json_object_get(j, "case");
+    const int nt = (int)json_array_size(jt), nc = (int)json_array_size(jc);
+    int32_t tok[16];
+    CHECK(nt > 5 && nt <= 16 && nc > 500);
+    for (int i = 0; i < nt && i < 16; i++) tok[i] = (int32_t)json_integer_value(json_array_get(jt, i));
+    const char *path = tmp_path("g3vocab");
+    sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
+    to.tokenizer_from = vocab;
+    sr_model m;
+    int loaded = write_case_with(c, path, &to) == 0 && sr_model_load(&m, path, &opts, err, sizeof err) == 0;
+    if (!loaded) { printf("#   %s\n", err); CHECK(!"the case loads"); unlink(path); json_decref(j); return; }
+    CHECK(m.hp.vocab == 262144 && m.hp.tied && m.hp.swa_window == 4 && !strcmp(m.arch->name, "gemma3"));
+    const size_t V = (size_t)m.hp.vocab;
+    float *got = full_logits(&m, tok, nt), *cached = cached_logits(&m, tok, nt);
+    float *ll = test_unhex_floats(json_string_value(json_object_get(c, "logits")), (size_t)nt * nc);
+    float *pick = malloc((size_t)nt * nc * sizeof *pick);
+    CHECK(got && cached && ll && pick);
+    if (got && cached && ll && pick) {
+        for (int t = 0; t < nt; t++)
+            for (int k = 0; k < nc; k++)
+                pick[(size_t)t * nc + k] = got[t * V + (size_t)json_integer_value(json_array_get(jc, k))];
+        const double sp = test_spread(ll, (size_t)nt * nc), d = test_max_abs_diff(pick, ll, (size_t)nt * nc),
+                     dc = test_max_abs_diff(cached, got, (size_t)nt * V);
+        printf("# gemma3, vocabulary of %zu: sr vs llama.cpp max |diff| %.3g over %d columns, cached vs full %.3g "
+               "(spread %.3g)\n", V, d, nc, dc, sp);
+        CHECK(d <= GEMMA_BOUND * sp);
+        CHECK(dc <= 1e-6 * sp);
+    }
+    free(got); free(cached); free(ll); free(pick);
+    sr_model_free(&m);
+    unlink(path);
+    json_decref(j);
+}
+
 /* The qwen2 file with one tensor added (a copy of output_norm's data, which
  * is as long as an attn_output.bias) or one left out, then loaded. */
 static void expect_refused(const char *arch, const char *add, const char *drop, const char *want)
@@ -387,6 +438,7 @@ int main(void)
     RUN(tiny_models_match_llama_cpp);
     RUN(qwen2_refuses_what_its_row_lacks);
     RUN(qwen3_refuses_what_its_row_lacks);
+    RUN(gemma3_real_vocabulary_matches_llama_cpp);
     RUN(gemma3_refuses_what_its_row_lacks);
     RUN(rope_scaling_and_softcaps_refused);
     RUN(rope_freqs_must_be_positive);
