@@ -1,7 +1,8 @@
 /* test_arch.c — the architectures beyond plain llama: a tiny random qwen2
  * model (q/k/v biases, NEOX rope; tied head, and separate), a llama file with q/k/v and
  * output biases and one with rope_freqs.weight (Llama 3.1's frequency
- * factors) give llama.cpp's logits for the same file
+ * factors), qwen3 files and gemma3 files (sliding windows, post-norms, GeGLU,
+ * soft-cap; one with Gemma's real vocabulary) give llama.cpp's logits for the same file
  * (tests/golden/arch/logits.json, by tests/golden/make_arch_golden.py); the
  * cached forward gives the full forward's; a checkpoint of each reads back
  * to the same logits (the factors kept); and the tensors a row does not
