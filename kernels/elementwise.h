@@ -106,6 +106,73 @@ SR_HD static inline void sr_swiglu_grad(float d, float g, float u, float *dg, fl
     *dg = sr_fmul(sr_fmul(sr_fmul(d, u), s), sr_fadd(1.0f, sr_fmul(g, sr_fsub(1.0f, s))));
 }
 
+/* ---- GeGLU (Gemma) --------------------------------------------------------- */
+
+/* GELU with the tanh approximation, as Gemma's gelu_pytorch_tanh and
+ * ggml_gelu: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))). */
+#define SR_GELU_C 0.7978845608028654f   /* √(2/π) */
+#define SR_GELU_A 0.044715f
+
+/* The tanh's argument, u = √(2/π) x (1 + a x²). */
+SR_HD static inline float sr_gelu_u(float x)
+{
+    return sr_fmul(sr_fmul(SR_GELU_C, x), sr_fadd(1.0f, sr_fmul(sr_fmul(SR_GELU_A, x), x)));
+}
+
+/* h = gelu_tanh(g) · u. */
+SR_HD static inline float sr_geglu(float g, float u)
+{
+    const float t = tanhf(sr_gelu_u(g));
+    return sr_fmul(sr_fmul(sr_fmul(0.5f, g), sr_fadd(1.0f, t)), u);
+}
+
+/* Backward of sr_geglu for the output gradient d: ∂h/∂u = gelu(g), and with
+ * t = tanh(u(g)), gelu'(g) = 0.5 (1 + t) + 0.5 g (1 − t²) √(2/π) (1 + 3a g²). */
+SR_HD static inline void sr_geglu_grad(float d, float g, float u, float *dg, float *du)
+{
+    const float t = tanhf(sr_gelu_u(g));
+    const float gelu = sr_fmul(sr_fmul(0.5f, g), sr_fadd(1.0f, t));
+    const float du_dg = sr_fmul(SR_GELU_C, sr_fadd(1.0f, sr_fmul(sr_fmul(3.0f * SR_GELU_A, g), g)));
+    const float slope = sr_fadd(sr_fmul(0.5f, sr_fadd(1.0f, t)),
+                                sr_fmul(sr_fmul(sr_fmul(0.5f, g), sr_fsub(1.0f, sr_fmul(t, t))), du_dg));
+    *du = sr_fmul(d, gelu);
+    *dg = sr_fmul(sr_fmul(d, u), slope);
+}
+
+/* ---- soft-capping ---------------------------------------------------------- */
+
+/* y = cap · tanh(x / cap), with inv = 1 / cap computed once by the caller
+ * (llama.cpp multiplies by the reciprocal too): bounds the logits to
+ * (−cap, cap) smoothly (Gemma's final_logit_softcapping). */
+SR_HD static inline float sr_softcap(float x, float cap, float inv)
+{
+    return sr_fmul(cap, tanhf(sr_fmul(x, inv)));
+}
+
+/* Its backward from the input x: dy · (1 − tanh²(x / cap)). */
+SR_HD static inline float sr_softcap_grad(float dy, float x, float inv)
+{
+    const float t = tanhf(sr_fmul(x, inv));
+    return sr_fmul(dy, sr_fsub(1.0f, sr_fmul(t, t)));
+}
+
+/* ---- attention windows and scale ------------------------------------------ */
+
+/* The first key position a query at qpos sees: with a sliding window of w
+ * positions (w > 0) it sees keys (qpos − w, qpos], as llama.cpp's standard
+ * SWA mask (a key is masked when qpos − kpos >= w); without (w = 0) all of
+ * [0, qpos]. */
+SR_HD static inline int sr_attn_first_key(int qpos, int window)
+{
+    return window > 0 && qpos >= window ? qpos - window + 1 : 0;
+}
+
+/* The scores' scale: the shape's, or 1/√head_dim when it leaves it 0. */
+static inline float sr_attn_scale(const sr_attn_shape *s)
+{
+    return s->scale > 0 ? s->scale : 1.0f / sqrtf((float)s->head_dim);
+}
+
 /* ---- rotary position embedding --------------------------------------------- */
 
 /* The angle of pair i (i < n_rot/2) at position pos: pos · theta^(-2i/n_rot),

@@ -128,6 +128,27 @@ void sr_swiglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f);
 /* Backward: dgu[n][2f] (=) from dh[n][f] and the forward's input gu. */
 void sr_swiglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *gu, int n, int f);
 
+/* GeGLU (Gemma): h[n][f] = gelu_tanh(gate) * up, gu's rows [gate (f) | up (f)]
+ * as for SwiGLU; GELU with the tanh approximation. */
+void sr_geglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f);
+/* Backward: dgu[n][2f] (=) from dh[n][f] and the forward's input gu. */
+void sr_geglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *gu, int n, int f);
+
+/* x[i] *= s for i < n, in place (Gemma's embeddings, scaled by √dim; the
+ * backward is the same op on the gradient). */
+void sr_scale_fwd(const sr_ctx *ctx, float *x, size_t n, float s);
+
+/* y[i] += x[i] for i < n: a residual connection outside a matmul (Gemma's
+ * post-norms come between a projection and the residual stream). */
+void sr_add_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n);
+
+/* Soft-capping: y[i] = cap · tanh(x[i] / cap) for i < n (y == x allowed);
+ * Gemma's final_logit_softcapping. */
+void sr_softcap_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n, float cap);
+/* Backward from the forward's input x: dx[i] (=) dy[i] · (1 − tanh²(x[i] / cap));
+ * dx may be dy or x (in place). */
+void sr_softcap_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *x, size_t n, float cap);
+
 /* Rotary position embedding, in place: pair i of each head rotates by the
  * angle pos * theta^(-2i/n_rot), for i < n_rot/2; dimensions from n_rot on
  * are left as they are. The pair is (2i, 2i+1) with neox 0 (GGUF llama
@@ -148,6 +169,9 @@ void sr_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,
 typedef struct sr_attn_shape {
     int n_head, n_head_kv, head_dim;
     int q_stride, kv_stride, out_stride;   /* row strides in floats */
+    int window;    /* > 0: a sliding window, the query at position p sees keys
+                      (p − window, p] only (Gemma's local layers); 0: all of [0, p] */
+    float scale;   /* the scores' scale; 0: 1/sqrt(head_dim) */
 } sr_attn_shape;
 
 /* One sequence's part of an attention call: queries for the positions
@@ -167,8 +191,10 @@ typedef struct sr_attn_seq {
  * max_len = p0 + T positions, with ctx's thread count. */
 size_t sr_attention_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int max_len);
 
-/* Causal attention for n_seq sequences: out = softmax(q·kᵀ / sqrt(head_dim),
- * masked to keys at positions <= the query's) · v, per head. */
+/* Causal attention for n_seq sequences: out = softmax(q·kᵀ · scale, masked
+ * to keys at positions <= the query's, and within its window) · v, per head.
+ * Keys outside a window are skipped, not only masked: a KV cache keeps every
+ * position, and a windowed layer reads the last `window` of them. */
 void sr_attention_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
                       const sr_attn_seq *seqs, int n_seq, float *work);
 

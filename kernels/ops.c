@@ -57,6 +57,36 @@ void sr_swiglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *
     ctx->ops->swiglu_bwd(ctx, dgu, dh, gu, n, f);
 }
 
+void sr_geglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f)
+{
+    ctx->ops->geglu_fwd(ctx, h, gu, n, f);
+}
+
+void sr_geglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *gu, int n, int f)
+{
+    ctx->ops->geglu_bwd(ctx, dgu, dh, gu, n, f);
+}
+
+void sr_scale_fwd(const sr_ctx *ctx, float *x, size_t n, float s)
+{
+    ctx->ops->scale_fwd(ctx, x, n, s);
+}
+
+void sr_add_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n)
+{
+    ctx->ops->add_fwd(ctx, y, x, n);
+}
+
+void sr_softcap_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n, float cap)
+{
+    ctx->ops->softcap_fwd(ctx, y, x, n, cap);
+}
+
+void sr_softcap_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *x, size_t n, float cap)
+{
+    ctx->ops->softcap_bwd(ctx, dx, dy, x, n, cap);
+}
+
 void sr_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
                  int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox)
 {

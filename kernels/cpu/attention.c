@@ -5,8 +5,10 @@
  * keys they may see with one sgemm (q·kᵀ), turns the rows into probabilities
  * in place, and weighs the values with a second sgemm. Blocks bound the
  * workspace (QBLOCK × the longest sequence, per thread) and skip most of the
- * masked upper triangle: block [t0, t1) only scores keys [0, p0 + t1). */
+ * masked upper triangle: block [t0, t1) only scores keys [0, p0 + t1), and
+ * with a sliding window only from the first key its first query sees. */
 #include "cpu.h"
+#include "elementwise.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -22,21 +24,25 @@ size_t sr_cpu_attention_workspace(const sr_ctx *ctx, const sr_attn_shape *s, int
 }
 
 /* Row i of the block has its query at position first + i and may see keys
- * [0, first + i]; the rest of the row (up to n_keys) is zeroed so the value
- * sgemm can run over the whole block. */
-static void masked_softmax_rows(float *sc, int rows, int n_keys, int first,
+ * [lo_i, first + i] (lo_i = sr_attn_first_key: 0 without a window). The
+ * scores of the block start at key k0 (the first any row sees) and run to
+ * n_keys; the rest of a row is zeroed so the value sgemm can run over the
+ * whole block. */
+static void masked_softmax_rows(float *sc, int rows, int k0, int n_keys, int first, int window,
                                 float *lse, int lse_stride)
 {
+    const int width = n_keys - k0;
     for (int i = 0; i < rows; i++) {
-        float *r = sc + (size_t)i * n_keys;
-        int valid = first + i + 1;
-        float m = r[0];
-        for (int j = 1; j < valid; j++) if (r[j] > m) m = r[j];
+        float *r = sc + (size_t)i * width;
+        const int lo = sr_attn_first_key(first + i, window) - k0, valid = first + i + 1 - k0;
+        for (int j = 0; j < lo; j++) r[j] = 0.0f;
+        float m = r[lo];
+        for (int j = lo + 1; j < valid; j++) if (r[j] > m) m = r[j];
         double sum = 0;
-        for (int j = 0; j < valid; j++) { r[j] = expf(r[j] - m); sum += r[j]; }
+        for (int j = lo; j < valid; j++) { r[j] = expf(r[j] - m); sum += r[j]; }
         float inv = (float)(1.0 / sum);
-        for (int j = 0; j < valid; j++) r[j] *= inv;
-        for (int j = valid; j < n_keys; j++) r[j] = 0.0f;
+        for (int j = lo; j < valid; j++) r[j] *= inv;
+        for (int j = valid; j < width; j++) r[j] = 0.0f;
         if (lse) lse[(size_t)i * lse_stride] = m + (float)log(sum);
     }
 }
@@ -46,13 +52,14 @@ static void attend_block(const sr_attn_shape *s, const sr_attn_seq *q, int h, in
     const int hd = s->head_dim, g = h / (s->n_head / s->n_head_kv);
     const int rows = q->T - t0 < QBLOCK ? q->T - t0 : QBLOCK;
     const int first = q->p0 + t0, n_keys = first + rows;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n_keys, hd,
-                1.0f / sqrtf((float)hd), q->q + (size_t)t0 * s->q_stride + (size_t)h * hd, s->q_stride,
-                q->k + (size_t)g * hd, s->kv_stride, 0.0f, work, n_keys);
-    masked_softmax_rows(work, rows, n_keys, first,
+    const int k0 = sr_attn_first_key(first, s->window), width = n_keys - k0;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, width, hd,
+                sr_attn_scale(s), q->q + (size_t)t0 * s->q_stride + (size_t)h * hd, s->q_stride,
+                q->k + (size_t)k0 * s->kv_stride + (size_t)g * hd, s->kv_stride, 0.0f, work, width);
+    masked_softmax_rows(work, rows, k0, n_keys, first, s->window,
                         q->lse ? q->lse + (size_t)t0 * s->n_head + h : NULL, s->n_head);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, n_keys,
-                1.0f, work, n_keys, q->v + (size_t)g * hd, s->kv_stride,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, width,
+                1.0f, work, width, q->v + (size_t)k0 * s->kv_stride + (size_t)g * hd, s->kv_stride,
                 0.0f, q->out + (size_t)t0 * s->out_stride + (size_t)h * hd, s->out_stride);
 }
 
@@ -110,36 +117,39 @@ static void attend_block_bwd(const sr_attn_shape *s, const sr_attn_seq *q, const
     const int hd = s->head_dim, g = h / (s->n_head / s->n_head_kv);
     const int rows = q->T - t0 < QBLOCK ? q->T - t0 : QBLOCK;
     const int first = q->p0 + t0, n_keys = first + rows;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const int k0 = sr_attn_first_key(first, s->window), width = n_keys - k0;
+    const float scale = sr_attn_scale(s);
     const float *Q = q->q + (size_t)t0 * s->q_stride + (size_t)h * hd;
     const float *O = q->out + (size_t)t0 * s->out_stride + (size_t)h * hd;
     const float *dO = gq->dout + (size_t)t0 * s->out_stride + (size_t)h * hd;
-    const float *K = q->k + (size_t)g * hd, *V = q->v + (size_t)g * hd;
+    const float *K = q->k + (size_t)k0 * s->kv_stride + (size_t)g * hd;
+    const float *V = q->v + (size_t)k0 * s->kv_stride + (size_t)g * hd;
 
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n_keys, hd, scale,
-                Q, s->q_stride, K, s->kv_stride, 0.0f, P, n_keys);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n_keys, hd, 1.0f,
-                dO, s->out_stride, V, s->kv_stride, 0.0f, dS, n_keys);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, width, hd, scale,
+                Q, s->q_stride, K, s->kv_stride, 0.0f, P, width);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, width, hd, 1.0f,
+                dO, s->out_stride, V, s->kv_stride, 0.0f, dS, width);
     for (int i = 0; i < rows; i++) {
-        float *p = P + (size_t)i * n_keys, *ds = dS + (size_t)i * n_keys;
+        float *p = P + (size_t)i * width, *ds = dS + (size_t)i * width;
         const float lse = q->lse[(size_t)(t0 + i) * s->n_head + h];
         const float *o = O + (size_t)i * s->out_stride, *d_o = dO + (size_t)i * s->out_stride;
         double D = 0;
         for (int c = 0; c < hd; c++) D += (double)d_o[c] * o[c];
-        int valid = first + i + 1;
-        for (int j = 0; j < valid; j++) {
+        const int lo = sr_attn_first_key(first + i, s->window) - k0, valid = first + i + 1 - k0;
+        for (int j = 0; j < lo; j++) p[j] = ds[j] = 0.0f;
+        for (int j = lo; j < valid; j++) {
             p[j] = expf(p[j] - lse);
             ds[j] = p[j] * (ds[j] - (float)D);
         }
-        for (int j = valid; j < n_keys; j++) p[j] = ds[j] = 0.0f;
+        for (int j = valid; j < width; j++) p[j] = ds[j] = 0.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, n_keys, scale,
-                dS, n_keys, K, s->kv_stride, 0.0f,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, width, scale,
+                dS, width, K, s->kv_stride, 0.0f,
                 gq->dq + (size_t)t0 * s->q_stride + (size_t)h * hd, s->q_stride);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_keys, hd, rows, scale,
-                dS, n_keys, Q, s->q_stride, 1.0f, dk, hd);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_keys, hd, rows, 1.0f,
-                P, n_keys, dO, s->out_stride, 1.0f, dv, hd);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, hd, rows, scale,
+                dS, width, Q, s->q_stride, 1.0f, dk + (size_t)k0 * hd, hd);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, width, hd, rows, 1.0f,
+                P, width, dO, s->out_stride, 1.0f, dv + (size_t)k0 * hd, hd);
 }
 
 void sr_cpu_attention_bwd(const sr_ctx *ctx, const sr_attn_shape *s, const sr_attn_seq *seqs,

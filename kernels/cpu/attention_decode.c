@@ -7,6 +7,7 @@
  * the weighted sum of values. Each item depends on its own sequence only, so
  * a sequence's result is the same whatever shares the step. */
 #include "cpu.h"
+#include "elementwise.h"
 
 #include <math.h>
 #include <omp.h>
@@ -67,7 +68,7 @@ void sr_cpu_attention_decode_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
     void (*axpy)(float *, float, const float *, int) = axpy_plain;
 #endif
     const int hd = s->head_dim, group = s->n_head / s->n_head_kv;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const float scale = sr_attn_scale(s);
     const long n_items = (long)n_seq * s->n_head;
     #pragma omp parallel num_threads(ctx->threads)
     {
@@ -76,18 +77,19 @@ void sr_cpu_attention_decode_fwd(const sr_ctx *ctx, const sr_attn_shape *s,
         for (long it = 0; it < n_items; it++) {
             const sr_attn_seq *q = &seqs[it / s->n_head];
             const int h = (int)(it % s->n_head), g = h / group, n_keys = q->p0 + 1;
+            const int lo = sr_attn_first_key(q->p0, s->window);   /* keys before it are outside the window */
             const float *qh = q->q + (size_t)h * hd;
             float m = -INFINITY;
-            for (int j = 0; j < n_keys; j++) {
+            for (int j = lo; j < n_keys; j++) {
                 sc[j] = dot(qh, q->k + (size_t)j * s->kv_stride + (size_t)g * hd, hd) * scale;
                 if (sc[j] > m) m = sc[j];
             }
             double sum = 0;
-            for (int j = 0; j < n_keys; j++) { sc[j] = expf(sc[j] - m); sum += sc[j]; }
+            for (int j = lo; j < n_keys; j++) { sc[j] = expf(sc[j] - m); sum += sc[j]; }
             const float inv = (float)(1.0 / sum);
             float *out = q->out + (size_t)h * hd;
             for (int i = 0; i < hd; i++) out[i] = 0;
-            for (int j = 0; j < n_keys; j++)
+            for (int j = lo; j < n_keys; j++)
                 axpy(out, sc[j] * inv, q->v + (size_t)j * s->kv_stride + (size_t)g * hd, hd);
             if (q->lse) q->lse[h] = m + (float)log(sum);
         }

@@ -3,8 +3,10 @@
  * backward (dq by query blocks, dk/dv by key blocks, no atomics).
  *
  * The contract is kernels.h's: query t of a sequence sits at absolute
- * position p0 + t and sees keys [0, p0 + t]; query head h reads kv head
- * h / (n_head / n_head_kv); scores are scaled by 1/sqrt(head_dim); lse is
+ * position p0 + t and sees keys [0, p0 + t] (with a sliding window w, only
+ * those after p0 + t − w: tiles wholly before a block's window are never
+ * loaded); query head h reads kv head h / (n_head / n_head_kv); scores are
+ * scaled by the shape's scale (1/sqrt(head_dim) by default); lse is
  * m + log(sum) of each softmax row, natural log, of the scaled scores.
  *
  * Tiling. The forward never forms the T×T score matrix in global memory. A
@@ -33,6 +35,7 @@
  * Everything here is deterministic: every output element is written by one
  * thread, and every sum runs in a fixed order (no atomics). */
 #include "cuda.h"
+#include "elementwise.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -61,6 +64,7 @@ struct attn_args {
     int n_head, n_head_kv, group, hd;
     int q_stride, kv_stride, out_stride;
     int max_T;                      /* the longest T in the call (drow's row count per sequence) */
+    int window;                     /* sliding window, 0 for none */
     float scale;
 };
 
@@ -128,7 +132,7 @@ __global__ void __launch_bounds__(THREADS) attn_fwd_kernel(attn_args a)
     const int r = threadIdx.x / TPR, c = threadIdx.x % TPR;
     /* Row r sees keys [0, limit]. Rows past the sequence's end borrow the
      * last real row's limit: they compute finite numbers nobody writes. */
-    const int limit = first + min(r, rows - 1);
+    const int limit = first + min(r, rows - 1), lo = sr_attn_first_key(limit, a.window);
 
     load_tile<D>(Qs, sq.q + (size_t)t0 * a.q_stride + (size_t)h * a.hd, a.q_stride, rows, a.hd);
     const float *kg = sq.k + (size_t)g * a.hd, *vg = sq.v + (size_t)g * a.hd;
@@ -137,7 +141,8 @@ __global__ void __launch_bounds__(THREADS) attn_fwd_kernel(attn_args a)
 #pragma unroll
     for (int e = 0; e < E; e++) o[e] = 0.0f;
 
-    for (int j0 = 0; j0 < n_keys; j0 += TILE) {
+    /* from the tile holding the first key the block's first query sees */
+    for (int j0 = sr_attn_first_key(first, a.window) / TILE * TILE; j0 < n_keys; j0 += TILE) {
         const int krows = min(TILE, n_keys - j0);
         __syncthreads();   /* every thread is done with the previous K, V, P tiles */
         load_tile<D>(Ks, kg + (size_t)j0 * a.kv_stride, a.kv_stride, krows, a.hd);
@@ -158,18 +163,22 @@ __global__ void __launch_bounds__(THREADS) attn_fwd_kernel(attn_args a)
         float mx = -INFINITY;
 #pragma unroll
         for (int i = 0; i < KPT; i++) {
-            s[i] = j0 + c + TPR * i <= limit ? s[i] * a.scale : -INFINITY;
+            const int j = j0 + c + TPR * i;
+            s[i] = j <= limit && j >= lo ? s[i] * a.scale : -INFINITY;
             mx = fmaxf(mx, s[i]);
         }
-        /* The online-softmax step. The first tile holds key 0, which every
-         * row sees, so m' is finite from then on; a later tile that a row
-         * sees none of leaves m' = m, alpha = 1 and adds zeros. */
+        /* The online-softmax step. Without a window the first tile holds
+         * key 0, which every row sees, so m' is finite from then on; a later
+         * tile that a row sees none of leaves m' = m, alpha = 1 and adds
+         * zeros. With one, a row may see nothing of the first tiles (m' =
+         * −inf): the reference point is then 0, so alpha and p are 0, not NaN. */
         const float m_new = fmaxf(m, group_max(mx));
-        const float alpha = expf(m - m_new);           /* 0 on the first tile (m = −inf) */
+        const float m_ref = m_new == -INFINITY ? 0.0f : m_new;
+        const float alpha = expf(m - m_ref);           /* 0 on a row's first seen tile (m = −inf) */
         float psum = 0.0f;
 #pragma unroll
         for (int i = 0; i < KPT; i++) {
-            const float p = expf(s[i] - m_new);        /* 0 where masked */
+            const float p = expf(s[i] - m_ref);        /* 0 where masked */
             Ps[r * PLD + c + TPR * i] = p;
             psum += p;
         }
@@ -218,7 +227,7 @@ __global__ void __launch_bounds__(DEC_THREADS) attn_decode_kernel(attn_args a)
     const int b = blockIdx.x / a.n_head, h = blockIdx.x % a.n_head, g = h / a.group;
     const sr_attn_seq sq = a.seqs[b];
     if (sq.T < 1) return;
-    const int n_keys = sq.p0 + 1;
+    const int n_keys = sq.p0 + 1, lo = sr_attn_first_key(sq.p0, a.window);
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     for (int d = threadIdx.x; d < D; d += DEC_THREADS) qs[d] = d < a.hd ? sq.q[(size_t)h * a.hd + d] : 0.0f;
     __syncthreads();
@@ -228,7 +237,7 @@ __global__ void __launch_bounds__(DEC_THREADS) attn_decode_kernel(attn_args a)
 #pragma unroll
     for (int e = 0; e < E; e++) acc[e] = 0.0f;
 
-    for (int c0 = warp * 32; c0 < n_keys; c0 += DEC_WARPS * 32) {
+    for (int c0 = lo + warp * 32; c0 < n_keys; c0 += DEC_WARPS * 32) {
         const int j = c0 + lane;
         float s = -INFINITY;
         if (j < n_keys) {
@@ -335,7 +344,7 @@ __global__ void __launch_bounds__(THREADS) attn_bwd_dq_kernel(attn_args a)
     const int r = threadIdx.x / TPR, c = threadIdx.x % TPR;
     const bool active = r < rows;
     /* Rows past the end see no key (limit −1): P = dS = 0 there. */
-    const int limit = active ? first + r : -1;
+    const int limit = active ? first + r : -1, lo = active ? sr_attn_first_key(limit, a.window) : 0;
     const float lse = active ? sq.lse[(size_t)(t0 + r) * a.n_head + h] : 0.0f;
     const float Dr = active ? a.drow[((size_t)b * a.max_T + t0 + r) * a.n_head + h] : 0.0f;
 
@@ -347,7 +356,7 @@ __global__ void __launch_bounds__(THREADS) attn_bwd_dq_kernel(attn_args a)
 #pragma unroll
     for (int e = 0; e < E; e++) dq[e] = 0.0f;
 
-    for (int j0 = 0; j0 < n_keys; j0 += TILE) {
+    for (int j0 = sr_attn_first_key(first, a.window) / TILE * TILE; j0 < n_keys; j0 += TILE) {
         const int krows = min(TILE, n_keys - j0);
         __syncthreads();   /* the previous K tile and dS are no longer read */
         load_tile<D>(Ks, kg + (size_t)j0 * a.kv_stride, a.kv_stride, krows, a.hd);
@@ -369,7 +378,7 @@ __global__ void __launch_bounds__(THREADS) attn_bwd_dq_kernel(attn_args a)
 #pragma unroll
         for (int i = 0; i < KPT; i++) {
             const int j = c + TPR * i;
-            const float p = j0 + j <= limit ? expf(s[i] * a.scale - lse) : 0.0f;
+            const float p = j0 + j <= limit && j0 + j >= lo ? expf(s[i] * a.scale - lse) : 0.0f;
             dSs[r * PLD + j] = p * (dp[i] - Dr);
         }
         __syncwarp();      /* row r's dS is written and read by its own lanes */
@@ -429,8 +438,11 @@ __global__ void __launch_bounds__(THREADS) attn_bwd_dkdv_kernel(attn_args a)
 
     /* Query t (position p0 + t) sees key j0 only if p0 + t >= j0. */
     const int tq0 = max(0, j0 - sq.p0);
+    /* With a window, query t sees the block's last key only while
+     * p0 + t < j0 + krows − 1 + window: the later tiles see none of them. */
+    const int tq1 = a.window > 0 ? min(sq.T, j0 + krows - 1 + a.window - sq.p0) : sq.T;
     for (int h = g * a.group; h < (g + 1) * a.group; h++) {
-        for (int t0 = tq0; t0 < sq.T; t0 += TILE) {
+        for (int t0 = tq0; t0 < tq1; t0 += TILE) {
             const int qrows = min(TILE, sq.T - t0);
             __syncthreads();   /* the previous query tile, P and dS are no longer read */
             load_tile<D>(Qs, sq.q + (size_t)t0 * a.q_stride + (size_t)h * a.hd, a.q_stride, qrows, a.hd);
@@ -459,7 +471,8 @@ __global__ void __launch_bounds__(THREADS) attn_bwd_dkdv_kernel(attn_args a)
 #pragma unroll
             for (int i = 0; i < QPT; i++) {
                 const int qi = c + TPR * i;
-                const bool seen = qi < qrows && jpos <= sq.p0 + t0 + qi;
+                const int qpos = sq.p0 + t0 + qi;
+                const bool seen = qi < qrows && jpos <= qpos && jpos >= sr_attn_first_key(qpos, a.window);
                 const float p = seen ? expf(s[i] * a.scale - lses[qi]) : 0.0f;
                 Ps[r * PLD + qi] = p;
                 dSs[r * PLD + qi] = p * (dp[i] - Ds[qi]);
@@ -520,7 +533,8 @@ attn_args make_args(const sr_attn_shape *s)
     a.q_stride = s->q_stride;
     a.kv_stride = s->kv_stride;
     a.out_stride = s->out_stride;
-    a.scale = 1.0f / sqrtf((float)s->head_dim);
+    a.window = s->window;
+    a.scale = sr_attn_scale(s);
     return a;
 }
 

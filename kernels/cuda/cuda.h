@@ -143,6 +143,12 @@ void sr_cuda_rmsnorm_bwd(const sr_ctx *ctx, float *dx, float *dw, const float *d
                          const float *w, const float *rstd, int n, int dim);
 void sr_cuda_swiglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f);
 void sr_cuda_swiglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *gu, int n, int f);
+void sr_cuda_geglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f);
+void sr_cuda_geglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *gu, int n, int f);
+void sr_cuda_scale_fwd(const sr_ctx *ctx, float *x, size_t n, float s);
+void sr_cuda_add_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n);
+void sr_cuda_softcap_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n, float cap);
+void sr_cuda_softcap_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *x, size_t n, float cap);
 void sr_cuda_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,
                       int head_dim, int n_rot, const int32_t *pos, float theta, const float *freq_factors, int neox);
 void sr_cuda_rope_bwd(const sr_ctx *ctx, float *dx, int n, int stride, int n_heads,

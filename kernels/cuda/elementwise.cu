@@ -1,4 +1,4 @@
-/* elementwise.cu — RMSNorm, SwiGLU and rotary embedding on the device.
+/* elementwise.cu — RMSNorm, SwiGLU, GeGLU, scale, soft-cap and rotary embedding on the device.
  *
  * The per-element formulas are elementwise.h's, shared with kernels/cpu; the
  * reductions (RMSNorm's sums over a row and over rows) have a fixed order,
@@ -154,6 +154,100 @@ extern "C" void sr_cuda_swiglu_bwd(const sr_ctx *ctx, float *dgu, const float *d
     if (!total) return;
     swiglu_bwd_kernel<<<flat_blocks(total), SR_CUDA_THREADS, 0, sr_cuda_stream(ctx)>>>(dgu, dh, gu,
                                                                                        total, f);
+    SR_CUDA_LAUNCHED();
+}
+
+/* ---- GeGLU, scale, soft-cap (Gemma) ---------------------------------------- */
+
+__global__ static void geglu_fwd_kernel(float *h, const float *gu, size_t total, int f)
+{
+    for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < total;
+         e += (size_t)gridDim.x * blockDim.x) {
+        const size_t i = e / f, j = e % f;
+        const float *g = gu + i * 2 * f;
+        h[e] = sr_geglu(g[j], g[f + j]);
+    }
+}
+
+__global__ static void geglu_bwd_kernel(float *dgu, const float *dh, const float *gu, size_t total, int f)
+{
+    for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < total;
+         e += (size_t)gridDim.x * blockDim.x) {
+        const size_t i = e / f, j = e % f;
+        const float *g = gu + i * 2 * f;
+        float *dg = dgu + i * 2 * f;
+        sr_geglu_grad(dh[e], g[j], g[f + j], &dg[j], &dg[f + j]);
+    }
+}
+
+extern "C" void sr_cuda_geglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int f)
+{
+    const size_t total = (size_t)n * f;
+    if (!total) return;
+    geglu_fwd_kernel<<<flat_blocks(total), SR_CUDA_THREADS, 0, sr_cuda_stream(ctx)>>>(h, gu, total, f);
+    SR_CUDA_LAUNCHED();
+}
+
+extern "C" void sr_cuda_geglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *gu,
+                                  int n, int f)
+{
+    const size_t total = (size_t)n * f;
+    if (!total) return;
+    geglu_bwd_kernel<<<flat_blocks(total), SR_CUDA_THREADS, 0, sr_cuda_stream(ctx)>>>(dgu, dh, gu, total, f);
+    SR_CUDA_LAUNCHED();
+}
+
+__global__ static void scale_kernel(float *x, size_t n, float s)
+{
+    for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x)
+        x[e] = sr_fmul(x[e], s);
+}
+
+extern "C" void sr_cuda_scale_fwd(const sr_ctx *ctx, float *x, size_t n, float s)
+{
+    if (!n) return;
+    scale_kernel<<<flat_blocks(n), SR_CUDA_THREADS, 0, sr_cuda_stream(ctx)>>>(x, n, s);
+    SR_CUDA_LAUNCHED();
+}
+
+__global__ static void add_kernel(float *y, const float *x, size_t n)
+{
+    for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x)
+        y[e] = sr_fadd(y[e], x[e]);
+}
+
+extern "C" void sr_cuda_add_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n)
+{
+    if (!n) return;
+    add_kernel<<<flat_blocks(n), SR_CUDA_THREADS, 0, sr_cuda_stream(ctx)>>>(y, x, n);
+    SR_CUDA_LAUNCHED();
+}
+
+__global__ static void softcap_fwd_kernel(float *y, const float *x, size_t n, float cap, float inv)
+{
+    for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x)
+        y[e] = sr_softcap(x[e], cap, inv);
+}
+
+__global__ static void softcap_bwd_kernel(float *dx, const float *dy, const float *x, size_t n, float inv)
+{
+    for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x)
+        dx[e] = sr_softcap_grad(dy[e], x[e], inv);
+}
+
+/* The reciprocal on the host, as the CPU backend takes it: the same bits. */
+extern "C" void sr_cuda_softcap_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n, float cap)
+{
+    if (!n) return;
+    softcap_fwd_kernel<<<flat_blocks(n), SR_CUDA_THREADS, 0, sr_cuda_stream(ctx)>>>(y, x, n, cap, 1.0f / cap);
+    SR_CUDA_LAUNCHED();
+}
+
+extern "C" void sr_cuda_softcap_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *x, size_t n,
+                                    float cap)
+{
+    if (!n) return;
+    softcap_bwd_kernel<<<flat_blocks(n), SR_CUDA_THREADS, 0, sr_cuda_stream(ctx)>>>(dx, dy, x, n, 1.0f / cap);
     SR_CUDA_LAUNCHED();
 }
 

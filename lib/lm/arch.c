@@ -15,6 +15,7 @@
     .attn_v = "blk.%d.attn_v", .attn_output = "blk.%d.attn_output", \
     .attn_q_norm = "blk.%d.attn_q_norm", .attn_k_norm = "blk.%d.attn_k_norm", \
     .attn_qkv = "blk.%d.attn_qkv", \
+    .post_attn_norm = "blk.%d.post_attention_norm", .post_ffn_norm = "blk.%d.post_ffw_norm", \
     .ffn_norm = "blk.%d.ffn_norm", .ffn_gate = "blk.%d.ffn_gate", .ffn_up = "blk.%d.ffn_up", \
     .ffn_down = "blk.%d.ffn_down" }
 
@@ -43,6 +44,15 @@ static const sr_arch table[] = {
     { .name = "phi3", .prefix = "phi3", .t = GGML_NAMES,
       .qkv_bias = SR_ABSENT, .out_bias = SR_ABSENT, .qk_norm = SR_ABSENT, .rope_factors = SR_ABSENT,
       .head = SR_HEAD_TIED_IF_ABSENT, .rope = SR_ROPE_NEOX, .fused_qkv = 1, .fused_gate_up = 1 },
+    /* Gemma 3 (text): qwen3's head norms, an RMSNorm after each branch too
+     * (post_attention_norm, post_ffw_norm), GeGLU, embeddings times
+     * sqrt(dim), local layers with a sliding window and their own RoPE base
+     * (five in six), an optional final-logit soft-cap. Its norm weights are
+     * stored with Gemma's +1 already added by the converter: plain x·w here. */
+    { .name = "gemma3", .prefix = "gemma3", .t = GGML_NAMES,
+      .qkv_bias = SR_ABSENT, .out_bias = SR_ABSENT, .qk_norm = SR_REQUIRED, .rope_factors = SR_ABSENT,
+      .post_norm = SR_REQUIRED, .ffn = SR_FFN_GEGLU, .gemma = 1,
+      .head = SR_HEAD_TIED_IF_ABSENT, .rope = SR_ROPE_NEOX },
 };
 #define N_ARCH (sizeof table / sizeof table[0])
 

@@ -6,8 +6,9 @@
  * written once per kind (model.c, model_backward.c); a row only says which
  * kinds a family uses. Rows: llama (optional q/k/v/o biases, optional rope
  * frequency factors), qwen2 (q/k/v biases, NEOX rope), qwen3 (per-head
- * q/k RMSNorms, NEOX rope) and phi3 (fused q|k|v and gate|up tensors, NEOX
- * rope). */
+ * q/k RMSNorms, NEOX rope), phi3 (fused q|k|v and gate|up tensors, NEOX
+ * rope) and gemma3 (those head norms, post-norms, GeGLU, scaled embeddings,
+ * sliding-window layers, a logit soft-cap). */
 #ifndef SR_ARCH_H
 #define SR_ARCH_H
 
@@ -24,6 +25,9 @@ typedef enum sr_rope_style { SR_ROPE_NORM = 0, SR_ROPE_NEOX = 1 } sr_rope_style;
 
 /* The output head: output.weight when the file has it, else token_embd
  * reused (llama); always token_embd (gemma); always output.weight. */
+/* The feed-forward's gate: silu (llama, qwen) or tanh-approximated GELU (Gemma). */
+typedef enum sr_ffn { SR_FFN_SWIGLU = 0, SR_FFN_GEGLU = 1 } sr_ffn;
+
 typedef enum sr_head { SR_HEAD_TIED_IF_ABSENT = 0, SR_HEAD_TIED = 1, SR_HEAD_SEPARATE = 2 } sr_head;
 
 /* Tensor names without the ".weight" / ".bias" suffix; the per-block ones
@@ -33,6 +37,7 @@ typedef struct sr_arch_names {
     const char *attn_norm, *attn_q, *attn_k, *attn_v, *attn_output;
     const char *attn_q_norm, *attn_k_norm;
     const char *attn_qkv;      /* the fused q|k|v weight of a row with fused_qkv */
+    const char *post_attn_norm, *post_ffn_norm;
     const char *ffn_norm, *ffn_gate, *ffn_up, *ffn_down;
 } sr_arch_names;
 
@@ -44,6 +49,11 @@ typedef struct sr_arch {
     sr_presence out_bias;      /* attn_output.bias */
     sr_presence qk_norm;       /* attn_q_norm/attn_k_norm.weight, RMSNorm per head (qwen3) */
     sr_presence rope_factors;  /* rope_freqs.weight, per-frequency divisors (Llama 3.1) */
+    sr_presence post_norm;     /* post_attention_norm/post_ffw_norm.weight, RMSNorm of each
+                                  branch's output before the residual add (gemma3) */
+    sr_ffn ffn;
+    int gemma;                 /* 1: Gemma's extras: embeddings scaled by sqrt(dim), the
+                                  sliding-window keys, final_logit_softcapping */
     sr_head head;
     sr_rope_style rope;
     /* phi3: q|k|v is one tensor, attn_qkv [dim, q_dim + 2 kv_dim] (rows q,

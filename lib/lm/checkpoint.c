@@ -12,8 +12,8 @@
 int sr_model_tensor_count(const sr_hparams *hp)
 {
     return 2 + !hp->tied + !!hp->rope_freqs +
-           (9 + 3 * !!hp->qkv_bias + !!hp->out_bias + 2 * !!hp->qk_norm - 2 * !!hp->fused_qkv -
-            !!hp->fused_gate_up) * hp->n_layer;
+           (9 + 3 * !!hp->qkv_bias + !!hp->out_bias + 2 * !!hp->qk_norm + 2 * !!hp->post_norm -
+            2 * !!hp->fused_qkv - !!hp->fused_gate_up) * hp->n_layer;
 }
 
 int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p, sr_named_tensor *out)
@@ -53,6 +53,7 @@ int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p,
         }
         PUT(t->attn_output, l, L->wo, qd, d);
         if (hp->out_bias) PUT_AS(t->attn_output, ".bias", l, L->bo, d, 0);
+        if (hp->post_norm) PUT(t->post_attn_norm, l, L->post_attn_norm, d, 0);
         PUT(t->ffn_norm, l, L->ffn_norm, d, 0);
         if (hp->fused_gate_up) {   /* w_gate | w_up, phi3's ffn_up: gate rows, then up rows */
             PUT(t->ffn_up, l, L->w_gate, d, f2);
@@ -61,6 +62,7 @@ int sr_model_tensors(const sr_arch *a, const sr_hparams *hp, const sr_params *p,
             PUT(t->ffn_up, l, L->w_up, d, f);
         }
         PUT(t->ffn_down, l, L->w_down, f, d);
+        if (hp->post_norm) PUT(t->post_ffn_norm, l, L->post_ffn_norm, d, 0);
     }
 #undef PUT
 #undef PUT_AS

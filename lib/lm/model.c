@@ -19,7 +19,26 @@ static size_t layer_params(const sr_hparams *hp)
 {
     size_t d = hp->dim, f = hp->ffn_dim, qkv = q_dim(hp) + 2 * kv_dim(hp);
     return d + qkv * d + d * q_dim(hp) + d + 2 * f * d + d * f + (hp->qkv_bias ? qkv : 0) +
-           (hp->out_bias ? d : 0) + (hp->qk_norm ? 2 * (size_t)hp->head_dim : 0);
+           (hp->out_bias ? d : 0) + (hp->qk_norm ? 2 * (size_t)hp->head_dim : 0) + (hp->post_norm ? 2 * d : 0);
+}
+
+int sr_layer_window(const sr_hparams *hp, int l)
+{
+    if (hp->swa_window <= 0) return 0;
+    const int p = hp->swa_pattern;
+    return p == 0 || l % p < p - 1 ? hp->swa_window : 0;
+}
+
+float sr_layer_rope_theta(const sr_hparams *hp, int l)
+{
+    return sr_layer_window(hp, l) ? hp->rope_theta_swa : hp->rope_theta;
+}
+
+/* The local blocks are never scaled (llama.cpp's freq_scale_swa is 1). */
+const float *sr_model_rope_factors(const sr_model *m, int l)
+{
+    if (m->act.rope_linear && !sr_layer_window(&m->hp, l)) return m->act.rope_linear;
+    return m->w.rope_freqs;
 }
 
 size_t sr_params_count(const sr_hparams *hp)
@@ -47,10 +66,12 @@ void sr_params_map(const sr_hparams *hp, float *base, sr_params *p, sr_layer_par
         L->k_norm = hp->qk_norm ? TAKE(hp->head_dim) : NULL;
         L->wo = TAKE(d * qd);
         L->bo = hp->out_bias ? TAKE(d) : NULL;
+        L->post_attn_norm = hp->post_norm ? TAKE(d) : NULL;
         L->ffn_norm = TAKE(d);
         L->w_gate = TAKE(f * d);     /* w_gate, w_up back to back: one matmul */
         L->w_up = TAKE(f * d);
         L->w_down = TAKE(d * f);
+        L->post_ffn_norm = hp->post_norm ? TAKE(d) : NULL;
     }
     p->output_norm = TAKE(d);
     p->output = hp->tied ? p->token_embd : TAKE((size_t)hp->vocab * d);
@@ -157,14 +178,34 @@ static size_t map_acts(const sr_hparams *hp, sr_acts *a, float *base)
         L->ln2_rstd = TAKE(N);
         L->gu = TAKE(N * 2 * f);
         L->h = TAKE(N * f);
+        L->att_proj = hp->post_norm ? TAKE(N * d) : NULL;
+        L->ffn_out = hp->post_norm ? TAKE(N * d) : NULL;
+        L->post_rstd = hp->post_norm ? TAKE(2 * N) : NULL;
     }
     a->x_final = TAKE(N * d);
     a->lnf = TAKE(N * d);
     a->lnf_rstd = TAKE(N);
     a->logits = TAKE(N * hp->vocab);
+    a->logits_raw = hp->softcap > 0 && a->keep ? TAKE(N * hp->vocab) : NULL;
     a->ones = TAKE(N);
+    a->rope_linear = hp->rope_linear > 0 ? TAKE((size_t)hp->n_rot / 2) : NULL;
 #undef TAKE
     return used;
+}
+
+/* The linear RoPE scaling's divisors: n_rot/2 copies of the factor. */
+static int fill_rope_linear(sr_model *m, char *err, size_t errlen)
+{
+    float *dst = m->act.rope_linear;
+    if (!dst) return 0;
+    const int half = m->hp.n_rot / 2;
+    float *f = malloc((size_t)(half ? half : 1) * sizeof *f);
+    if (!f) { snprintf(err, errlen, "out of memory"); return -1; }
+    for (int i = 0; i < half; i++) f[i] = m->hp.rope_linear;
+    sr_dev_upload(&m->ctx, dst, f, (size_t)half * sizeof *f);
+    sr_dev_sync(&m->ctx);
+    free(f);
+    return 0;
 }
 
 static int alloc_acts(sr_model *m, const sr_model_opts *o, char *err, size_t errlen)
@@ -198,7 +239,7 @@ static int alloc_acts(sr_model *m, const sr_model_opts *o, char *err, size_t err
     /* a cached forward may run up to max_seq one-token sequences */
     a->seqs = malloc((size_t)(a->max_batch > a->max_seq ? a->max_batch : a->max_seq) * sizeof *a->seqs);
     a->rows = malloc(4 * N * sizeof *a->rows);
-    sr_attn_shape s = { m->hp.n_head, m->hp.n_head_kv, m->hp.head_dim, 0, 0, 0 };
+    sr_attn_shape s = { .n_head = m->hp.n_head, .n_head_kv = m->hp.n_head_kv, .head_dim = m->hp.head_dim };
     size_t work = sr_attention_workspace(&m->ctx, &s, a->max_seq);
     if (a->layer) a->n_floats = map_acts(&m->hp, a, NULL);
     a->mem = a->layer ? sr_dev_alloc(&m->ctx, (a->n_floats + work) * sizeof(float)) : NULL;
@@ -219,7 +260,7 @@ static int alloc_acts(sr_model *m, const sr_model_opts *o, char *err, size_t err
     sr_dev_upload(&m->ctx, a->ones, ones, N * sizeof *ones);
     sr_dev_sync(&m->ctx);
     free(ones);
-    return 0;
+    return fill_rope_linear(m, err, errlen);
 }
 
 void sr_model_free(sr_model *m)
@@ -397,6 +438,10 @@ int sr_model_init_random(sr_model *m, const sr_hparams *hp, uint64_t seed,
         fill_ones(stage + (m->w.layer[l].attn_norm - m->params_mem), hp->dim);
         fill_ones(stage + (m->w.layer[l].ffn_norm - m->params_mem), hp->dim);
         if (m->w.layer[l].q_norm) fill_ones(stage + (m->w.layer[l].q_norm - m->params_mem), 2 * hp->head_dim);
+        if (m->w.layer[l].post_attn_norm) {
+            fill_ones(stage + (m->w.layer[l].post_attn_norm - m->params_mem), hp->dim);
+            fill_ones(stage + (m->w.layer[l].post_ffn_norm - m->params_mem), hp->dim);
+        }
     }
     fill_ones(stage + (m->w.output_norm - m->params_mem), hp->dim);
     if (m->w.rope_freqs) fill_rope_ramp(stage + (m->w.rope_freqs - m->params_mem), hp->n_rot / 2);
@@ -455,21 +500,39 @@ static void block_qkv(const sr_model *m, int l, sr_layer_acts *A, int N, const i
     linear(m, rows, A->qkv, A->ln1, W->wq, N, d, qkvd, 0);
     if (W->bqkv) linear(m, rows, A->qkv, m->act.ones, W->bqkv, N, 1, qkvd, 1);
     if (W->q_norm) qk_norm_fwd(m, W, A, N);
-    sr_rope_fwd(&m->ctx, A->qkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, pos, hp->rope_theta,
-                m->w.rope_freqs, hp->neox);
-    sr_rope_fwd(&m->ctx, A->qkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, pos,
-                hp->rope_theta, m->w.rope_freqs, hp->neox);
+    const float theta = sr_layer_rope_theta(hp, l), *ff = sr_model_rope_factors(m, l);
+    sr_rope_fwd(&m->ctx, A->qkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, pos, theta, ff, hp->neox);
+    sr_rope_fwd(&m->ctx, A->qkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, pos, theta, ff, hp->neox);
+}
+
+/* The second half: attention over seqs (whose keys and values the caller
+ * pointed at the batch or a cache), the output projection and residual,
+ * then the feed-forward into x_out. */
+/* A branch's output proj[N][d] joins the residual stream x (x += proj), through
+ * its post-norm when the model has them (Gemma: x += rmsnorm(proj) · w,
+ * normed in `tmp`). */
+static void branch_join(const sr_model *m, float *x, float *proj, const float *post_w, float *rstd,
+                        float *tmp, int N)
+{
+    const int d = m->hp.dim;
+    if (post_w) {
+        sr_rmsnorm_fwd(&m->ctx, tmp, rstd, proj, post_w, N, d, m->hp.norm_eps);
+        proj = tmp;
+    }
+    sr_add_fwd(&m->ctx, x, proj, (size_t)N * d);
 }
 
 /* The second half: attention over seqs (whose keys and values the caller
  * pointed at the batch or a cache), the output projection and residual,
  * then the feed-forward into x_out. */
 static void block_rest(sr_model *m, int l, sr_layer_acts *A, float *x_out, int N,
-                       const sr_attn_shape *shape, const sr_attn_seq *seqs, int n_seq, int rows)
+                       const sr_attn_shape *shape0, const sr_attn_seq *seqs, int n_seq, int rows)
 {
     const sr_hparams *hp = &m->hp;
     const sr_layer_params *W = &m->w.layer[l];
     const int d = hp->dim, f = hp->ffn_dim, qd = (int)q_dim(hp);
+    sr_attn_shape shape = *shape0;
+    shape.window = sr_layer_window(hp, l);
     /* With the row kernels (a decoding step), a sequence with one new query
      * takes the decoding kernel and one with several (an engine follow-up)
      * the general one, each run of alike sequences in one call: the kernel a
@@ -479,19 +542,55 @@ static void block_rest(sr_model *m, int l, sr_layer_acts *A, float *x_out, int N
         const int one = rows && seqs[b].T == 1;
         int e = b + 1;
         while (e < n_seq && (rows && seqs[e].T == 1) == one) e++;
-        if (one) sr_attention_decode_fwd(&m->ctx, shape, seqs + b, e - b, m->act.att_work);
-        else     sr_attention_fwd(&m->ctx, shape, seqs + b, e - b, m->act.att_work);
+        if (one) sr_attention_decode_fwd(&m->ctx, &shape, seqs + b, e - b, m->act.att_work);
+        else     sr_attention_fwd(&m->ctx, &shape, seqs + b, e - b, m->act.att_work);
         b = e;
     }
     sr_dev_copy(&m->ctx, A->x_mid, A->x_in, (size_t)N * d * sizeof(float));
-    linear(m, rows, A->x_mid, A->att_out, W->wo, N, qd, d, 1);
+    if (A->att_proj) {   /* post-norms: the projection kept apart, normed, then added */
+        linear(m, rows, A->att_proj, A->att_out, W->wo, N, qd, d, 0);
+        branch_join(m, A->x_mid, A->att_proj, W->post_attn_norm, A->post_rstd, A->ln2, N);
+    } else {
+        linear(m, rows, A->x_mid, A->att_out, W->wo, N, qd, d, 1);
+    }
     if (W->bo) linear(m, rows, A->x_mid, m->act.ones, W->bo, N, 1, d, 1);
 
     sr_rmsnorm_fwd(&m->ctx, A->ln2, A->ln2_rstd, A->x_mid, W->ffn_norm, N, d, hp->norm_eps);
     linear(m, rows, A->gu, A->ln2, W->w_gate, N, d, 2 * f, 0);
-    sr_swiglu_fwd(&m->ctx, A->h, A->gu, N, f);
+    if (hp->geglu) sr_geglu_fwd(&m->ctx, A->h, A->gu, N, f);
+    else           sr_swiglu_fwd(&m->ctx, A->h, A->gu, N, f);
     sr_dev_copy(&m->ctx, x_out, A->x_mid, (size_t)N * d * sizeof(float));
-    linear(m, rows, x_out, A->h, W->w_down, N, f, d, 1);
+    if (A->ffn_out) {
+        linear(m, rows, A->ffn_out, A->h, W->w_down, N, f, d, 0);
+        /* x_out's own buffer cannot hold the normed branch; the next block's
+         * ln1 (or the head's lnf) is free until it is written from x_out */
+        float *tmp = l + 1 < hp->n_layer ? m->act.layer[l + 1].ln1 : m->act.lnf;
+        branch_join(m, x_out, A->ffn_out, W->post_ffn_norm, A->post_rstd + N, tmp, N);
+    } else {
+        linear(m, rows, x_out, A->h, W->w_down, N, f, d, 1);
+    }
+}
+
+/* The embeddings of N tokens into the first block's input: Gemma scales
+ * them by sqrt(dim) (in fp32, as llama.cpp's ggml_scale by sqrtf(n_embd)). */
+static void embed(sr_model *m, int N)
+{
+    sr_acts *a = &m->act;
+    sr_embedding_fwd(&m->ctx, a->layer[0].x_in, a->d_tokens, N, m->w.token_embd, m->hp.dim);
+    if (m->hp.embd_scale)
+        sr_scale_fwd(&m->ctx, a->layer[0].x_in, (size_t)N * m->hp.dim, sqrtf((float)m->hp.dim));
+}
+
+/* The head over n rows of x: output_norm, the output matmul, and the
+ * soft-cap where the model has one (the raw logits kept for a backward). */
+static void head(sr_model *m, const float *x, int n, int rows)
+{
+    sr_acts *a = &m->act;
+    const sr_hparams *hp = &m->hp;
+    sr_rmsnorm_fwd(&m->ctx, a->lnf, a->lnf_rstd, x, m->w.output_norm, n, hp->dim, hp->norm_eps);
+    float *raw = hp->softcap > 0 && a->logits_raw && !rows ? a->logits_raw : a->logits;
+    linear(m, rows, raw, a->lnf, m->w.output, n, hp->dim, hp->vocab, 0);
+    if (hp->softcap > 0) sr_softcap_fwd(&m->ctx, a->logits, raw, (size_t)n * hp->vocab, hp->softcap);
 }
 
 int sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int *lens,
@@ -525,15 +624,15 @@ int sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int
         }
     }
     a->B = B; a->T = T;
-    const int N = B * T, d = hp->dim;
+    const int N = B * T;
     sr_dev_upload(ctx, a->d_tokens, a->tokens, (size_t)N * sizeof *a->tokens);
     sr_dev_upload(ctx, a->d_pos, a->pos, (size_t)N * sizeof *a->pos);
 
     const int qd = (int)q_dim(hp), kvd = (int)kv_dim(hp), qkvd = qd + 2 * kvd;
-    const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, qkvd, qd };
+    const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, qkvd, qd, 0, hp->attn_scale };
     sr_attn_seq *seqs = a->seqs;
 
-    sr_embedding_fwd(ctx, a->layer[0].x_in, a->d_tokens, N, m->w.token_embd, d);
+    embed(m, N);
     for (int l = 0; l < hp->n_layer; l++) {
         sr_layer_acts *A = &a->layer[l];
         float *x_out = l + 1 < hp->n_layer ? a->layer[l + 1].x_in : a->x_final;
@@ -548,8 +647,7 @@ int sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int
         }
         block_rest(m, l, A, x_out, N, &shape, seqs, B, 0);
     }
-    sr_rmsnorm_fwd(ctx, a->lnf, a->lnf_rstd, a->x_final, m->w.output_norm, N, d, hp->norm_eps);
-    sr_matmul_fwd(ctx, a->logits, a->lnf, m->w.output, N, d, hp->vocab, 0);
+    head(m, a->x_final, N, 0);
     return 0;
 }
 
@@ -625,7 +723,7 @@ int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32
     const sr_hparams *hp = &m->hp;
     const sr_ctx *ctx = &m->ctx;
     sr_acts *a = &m->act;
-    const int qd = (int)q_dim(hp), kvd = (int)kv_dim(hp), qkvd = qd + 2 * kvd, d = hp->dim;
+    const int qd = (int)q_dim(hp), kvd = (int)kv_dim(hp), qkvd = qd + 2 * kvd;
     const size_t N = stage_cached(m, caches, tokens, n_new, n_seq, err, errlen);
     if (!N) return -1;
     a->B = 0; a->T = 0;   /* not a full forward: nothing here for a backward */
@@ -635,9 +733,9 @@ int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32
     sr_dev_upload(ctx, a->d_pos, a->pos, N * sizeof *a->pos);
 
     const int rows = (flags & SR_FWD_BATCH_INVARIANT) != 0;
-    const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, kvd, qd };
+    const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, kvd, qd, 0, hp->attn_scale };
     sr_attn_seq *seqs = a->seqs;
-    sr_embedding_fwd(ctx, a->layer[0].x_in, a->d_tokens, (int)N, m->w.token_embd, d);
+    embed(m, (int)N);
     for (int l = 0; l < hp->n_layer; l++) {
         sr_layer_acts *A = &a->layer[l];
         float *x_out = l + 1 < hp->n_layer ? a->layer[l + 1].x_in : a->x_final;
@@ -660,8 +758,7 @@ int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32
     }
     const int last = (flags & SR_FWD_LAST_LOGITS) != 0, n_out = last ? n_seq : (int)N;
     const float *x_head = last ? gather_last(m, n_new, n_seq, dst, src) : a->x_final;
-    sr_rmsnorm_fwd(ctx, a->lnf, a->lnf_rstd, x_head, m->w.output_norm, n_out, d, hp->norm_eps);
-    linear(m, rows, a->logits, a->lnf, m->w.output, n_out, d, hp->vocab, 0);
+    head(m, x_head, n_out, rows);
     for (int s = 0; s < n_seq; s++) caches[s]->len += n_new[s];
     return 0;
 }

@@ -41,7 +41,24 @@ typedef struct sr_hparams {
     int fused_gate_up;  /* 1: w_gate|w_up are read and written as one tensor, ffn_up (phi3) */
     int n_swa;          /* .attention.sliding_window, or 0: a window sr does not apply (all
                            positions attend), as llama.cpp does not for phi3 and llama */
+    /* Gemma 3 (the row's gemma kinds; 0 elsewhere): */
+    int post_norm;      /* 1: post_attention_norm / post_ffw_norm RMSNorm each branch before the residual */
+    int geglu;          /* 1: the feed-forward is GeGLU (tanh GELU), not SwiGLU */
+    int embd_scale;     /* 1: the embeddings are scaled by sqrt(dim) */
+    float attn_scale;   /* the attention scores' scale; 0: 1/sqrt(head_dim) */
+    int swa_window;     /* .attention.sliding_window: local layers see that many positions; 0: none */
+    int swa_pattern;    /* .attention.sliding_window_pattern (default 6): layer l is local when
+                           l % pattern < pattern - 1 (pattern 0: every layer) */
+    float rope_theta_swa; /* .rope.freq_base_swa (default 10000): the local layers' RoPE base */
+    float softcap;      /* .final_logit_softcapping: logits = cap·tanh(logits/cap); 0: none */
+    float rope_linear;  /* .rope.scaling.factor with type linear (Gemma 3 4B+: 8): the global
+                           blocks' RoPE angles divided by it; 0: none */
 } sr_hparams;
+
+/* Block l's sliding window (0: a global layer, or no windows at all) and
+ * its RoPE base. */
+int   sr_layer_window(const sr_hparams *hp, int l);
+float sr_layer_rope_theta(const sr_hparams *hp, int l);
 
 /* One block's weights. Linear weights are [out][in]. wq, wk, wv are
  * consecutive in memory, as are w_gate and w_up, so the forward makes q, k
@@ -54,9 +71,11 @@ typedef struct sr_layer_params {
     float *q_norm, *k_norm; /* [head_dim] each, back to back, or NULL (no qk_norm) */
     float *wo;            /* [dim][q_dim] */
     float *bo;            /* [dim], or NULL (no out_bias) */
+    float *post_attn_norm; /* [dim], or NULL (no post_norm) */
     float *ffn_norm;      /* [dim] */
     float *w_gate, *w_up; /* [ffn_dim][dim] each */
     float *w_down;        /* [dim][ffn_dim] */
+    float *post_ffn_norm; /* [dim], or NULL (no post_norm) */
 } sr_layer_params;
 
 typedef struct sr_params {
@@ -89,7 +108,10 @@ typedef struct sr_layer_acts {
     float *ln2;       /* [N][dim] ffn_norm(x_mid) */
     float *ln2_rstd;  /* [N] */
     float *gu;        /* [N][2 ffn_dim] gate | up pre-activations */
-    float *h;         /* [N][ffn_dim] silu(gate) * up */
+    float *h;         /* [N][ffn_dim] silu(gate) * up (gelu(gate) * up with geglu) */
+    float *att_proj;  /* post_norm: [N][dim] att_out · woᵀ, before post_attention_norm */
+    float *ffn_out;   /* post_norm: [N][dim] h · downᵀ, before post_ffw_norm */
+    float *post_rstd; /* post_norm: [N] then [N], the two post-norms' 1/rms */
 } sr_layer_acts;
 
 typedef struct sr_acts {
@@ -105,7 +127,11 @@ typedef struct sr_acts {
     float *lnf;                /* [N][dim] output_norm(x_final) */
     float *lnf_rstd;           /* [N] */
     float *logits;             /* [N][vocab], sequence b's token t at row b*T + t */
+    float *logits_raw;         /* softcap with keep_acts: [N][vocab] the logits before the cap
+                                  (a backward overwrites them with their gradient) */
     float *ones;               /* [N] all 1: a bias is added as ones · biasᵀ, a matmul of depth 1 */
+    float *rope_linear;        /* rope_linear: [n_rot/2] all the factor, the global blocks'
+                                  RoPE divisors (as rope_freqs divide Llama 3.1's) */
     float *att_work;           /* attention workspace */
     float *mem;                /* the arena (on the device) all the float buffers above point into */
     size_t n_floats;
@@ -198,6 +224,10 @@ void sr_model_free(sr_model *m);
  * model's own, so one forward runs at a time per model. */
 int  sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int *lens,
                       char *err, size_t errlen);
+
+/* The RoPE frequency divisors of block l on m's device: rope_freqs, the
+ * linear scaling's (global blocks of a scaled Gemma 3), or NULL. */
+const float *sr_model_rope_factors(const sr_model *m, int l);
 
 /* Copies n rows of width floats from src (rows `sstride` apart) to dst
  * (`dstride` apart), on m's device, through m's host pointer array

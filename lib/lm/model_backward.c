@@ -4,6 +4,7 @@
  * reverse, from the logits' gradient to every parameter's. */
 #include "lm/model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ int sr_grads_init(sr_grads *g, const sr_model *m, char *err, size_t errlen)
     }
     const size_t N = (size_t)a->max_batch * a->max_seq, d = hp->dim, f = hp->ffn_dim;
     const size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
-    const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, 0, 0, 0 };
+    const sr_attn_shape shape = { .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .head_dim = hp->head_dim };
     const size_t work = sr_attention_bwd_workspace(&m->ctx, &shape, a->max_seq, a->max_batch);
     const size_t qkn = hp->qk_norm ? 2 * N * qd : 0;
     const size_t scratch = N * (2 * d + qd + 2 * kvd + qd + 2 * f + f) + qkn + work;
@@ -83,6 +84,19 @@ static void head_norm_bwd(const sr_model *m, sr_grads *gr, int N, int off, int w
     sr_model_copy_strided(m, gr->dqkv + off, qkvd, gr->dqk_x, wd, N, wd);
 }
 
+/* A branch's gradient before its post-norm (Gemma): the residual's dres goes
+ * back through rmsnorm(proj) · w into dln (free until the branch's own norm
+ * writes it), the weight's gradient added to dw. Without post-norms the
+ * branch's output is the residual's: dres itself. */
+static const float *post_norm_bwd(const sr_model *m, sr_grads *gr, int N, const float *proj,
+                                  const float *w, float *dw, const float *rstd)
+{
+    if (!w) return gr->dres;
+    sr_dev_zero(gr->ctx, gr->dln, (size_t)N * m->hp.dim * sizeof(float));
+    sr_rmsnorm_bwd(gr->ctx, gr->dln, dw, gr->dres, proj, w, rstd, N, m->hp.dim);
+    return gr->dln;
+}
+
 int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err, size_t errlen)
 {
     const sr_hparams *hp = &m->hp;
@@ -95,11 +109,16 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
     }
     const int B = a->B, T = a->T, N = B * T, d = hp->dim, f = hp->ffn_dim;
     const int qd = hp->n_head * hp->head_dim, kvd = hp->n_head_kv * hp->head_dim, qkvd = qd + 2 * kvd;
-    const sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, qkvd, qd };
+    sr_attn_shape shape = { hp->n_head, hp->n_head_kv, hp->head_dim, qkvd, qkvd, qd, 0, hp->attn_scale };
     const sr_params *W = &m->w, *G = &gr->g;
     float *dres = gr->dres, *dln = gr->dln;
 
-    /* the head: logits = output_norm(x_final) · outputᵀ */
+    /* the head: logits = output_norm(x_final) · outputᵀ, soft-capped where
+     * the model has a cap (the raw logits give way to their gradient) */
+    if (hp->softcap > 0) {
+        sr_softcap_bwd(ctx, a->logits_raw, dlogits, a->logits_raw, (size_t)N * hp->vocab, hp->softcap);
+        dlogits = a->logits_raw;
+    }
     sr_matmul_bwd(ctx, dln, G->output, dlogits, a->lnf, W->output, N, d, hp->vocab, 0);
     sr_dev_zero(ctx, dres, (size_t)N * d * sizeof(float));
     sr_rmsnorm_bwd(ctx, dres, G->output_norm, dln, a->x_final, W->output_norm, a->lnf_rstd, N, d);
@@ -111,14 +130,19 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
         const sr_layer_params *Wl = &W->layer[l], *Gl = &G->layer[l];
         const sr_layer_acts *A = &a->layer[l];
 
-        /* feed-forward: x_out = x_mid + swiglu(ln2 · [gate | up]ᵀ) · downᵀ */
-        sr_matmul_bwd(ctx, gr->dh, Gl->w_down, dres, A->h, Wl->w_down, N, f, d, 0);
-        sr_swiglu_bwd(ctx, gr->dgu, gr->dh, A->gu, N, f);
+        /* feed-forward: x_out = x_mid + post(swiglu(ln2 · [gate | up]ᵀ) · downᵀ) */
+        const float *dffn = post_norm_bwd(m, gr, N, A->ffn_out, Wl->post_ffn_norm, Gl->post_ffn_norm,
+                                          A->post_rstd ? A->post_rstd + N : NULL);
+        sr_matmul_bwd(ctx, gr->dh, Gl->w_down, dffn, A->h, Wl->w_down, N, f, d, 0);
+        if (hp->geglu) sr_geglu_bwd(ctx, gr->dgu, gr->dh, A->gu, N, f);
+        else           sr_swiglu_bwd(ctx, gr->dgu, gr->dh, A->gu, N, f);
         sr_matmul_bwd(ctx, dln, Gl->w_gate, gr->dgu, A->ln2, Wl->w_gate, N, d, 2 * f, 0);
         sr_rmsnorm_bwd(ctx, dres, Gl->ffn_norm, dln, A->x_mid, Wl->ffn_norm, A->ln2_rstd, N, d);
 
-        /* attention: x_mid = x_in + attention(rope(ln1 · [q | k | v]ᵀ)) · woᵀ */
-        sr_matmul_bwd(ctx, gr->datt, Gl->wo, dres, A->att_out, Wl->wo, N, qd, d, 0);
+        /* attention: x_mid = x_in + post(attention(rope(ln1 · [q | k | v]ᵀ)) · woᵀ) */
+        const float *dproj = post_norm_bwd(m, gr, N, A->att_proj, Wl->post_attn_norm, Gl->post_attn_norm,
+                                           A->post_rstd);
+        sr_matmul_bwd(ctx, gr->datt, Gl->wo, dproj, A->att_out, Wl->wo, N, qd, d, 0);
         /* a bias's gradient is its output's summed over tokens: dyᵀ · ones */
         if (Gl->bo) sr_matmul_bwd(ctx, NULL, Gl->bo, dres, a->ones, NULL, N, 1, d, 0);
         sr_attn_seq *seqs = a->seqs;
@@ -133,11 +157,13 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
             /* padding rows take no part in attention: their gradient is zero */
             sr_dev_zero(ctx, dq + (size_t)len * qkvd, (size_t)(T - len) * qkvd * sizeof(float));
         }
+        shape.window = sr_layer_window(hp, l);
         sr_attention_bwd(ctx, &shape, seqs, gr->seqs, B, gr->att_work);
+        const float theta = sr_layer_rope_theta(hp, l), *ff = sr_model_rope_factors(m, l);
         sr_rope_bwd(ctx, gr->dqkv, N, qkvd, hp->n_head, hp->head_dim, hp->n_rot, a->d_pos,
-                    hp->rope_theta, m->w.rope_freqs, hp->neox);
+                    theta, ff, hp->neox);
         sr_rope_bwd(ctx, gr->dqkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, a->d_pos,
-                    hp->rope_theta, m->w.rope_freqs, hp->neox);
+                    theta, ff, hp->neox);
         if (Gl->q_norm) {
             head_norm_bwd(m, gr, N, 0, qd, A->qk_raw, Wl->q_norm, Gl->q_norm, A->qk_rstd);
             head_norm_bwd(m, gr, N, qd, kvd, A->qk_raw + (size_t)N * qd, Wl->k_norm, Gl->k_norm,
@@ -147,6 +173,7 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
         sr_matmul_bwd(ctx, dln, Gl->wq, gr->dqkv, A->ln1, Wl->wq, N, d, qkvd, 0);
         sr_rmsnorm_bwd(ctx, dres, Gl->attn_norm, dln, A->x_in, Wl->attn_norm, A->ln1_rstd, N, d);
     }
+    if (hp->embd_scale) sr_scale_fwd(ctx, dres, (size_t)N * d, sqrtf((float)d));
     sr_embedding_bwd(ctx, G->token_embd, dres, a->d_tokens, N, d);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "lm/checkpoint.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +85,8 @@ static const sr_arch *find_arch(const gguf_file *g, char *err, size_t errlen)
  * yet; refusing it here keeps a new row from loading into the wrong model. */
 static int check_arch_implemented(const sr_arch *a, char *err, size_t errlen)
 {
-    const char *what = a->qk_norm == SR_OPTIONAL ? "optional per-head q/k norms" : NULL;
+    const char *what = a->qk_norm == SR_OPTIONAL ? "optional per-head q/k norms" :
+                       a->post_norm == SR_OPTIONAL ? "optional post-norms" : NULL;
     if (!what) return 0;
     snprintf(err, errlen, "architecture \"%s\" needs %s, which sr does not implement yet",
              a->name, what);
@@ -119,7 +121,9 @@ static int refuse_absent_blocks(const sr_arch *a, const gguf_file *g, int n_laye
         refuse_absent(g, a->qkv_bias, t->attn_v, L, ".bias", "attention v bias", err, errlen) < 0 ||
         refuse_absent(g, a->out_bias, t->attn_output, L, ".bias", "attention output bias", err, errlen) < 0 ||
         refuse_absent(g, a->qk_norm, t->attn_q_norm, L, ".weight", "per-head q norm", err, errlen) < 0 ||
-        refuse_absent(g, a->qk_norm, t->attn_k_norm, L, ".weight", "per-head k norm", err, errlen) < 0)
+        refuse_absent(g, a->qk_norm, t->attn_k_norm, L, ".weight", "per-head k norm", err, errlen) < 0 ||
+        refuse_absent(g, a->post_norm, t->post_attn_norm, L, ".weight", "post-attention norm", err, errlen) < 0 ||
+        refuse_absent(g, a->post_norm, t->post_ffn_norm, L, ".weight", "post-feed-forward norm", err, errlen) < 0)
         return -1;
     return 0;
 }
@@ -166,6 +170,9 @@ static int hparams_from_tensors(sr_hparams *hp, const sr_arch *a, const gguf_fil
     hp->qk_norm = a->qk_norm == SR_REQUIRED;
     hp->fused_qkv = a->fused_qkv;
     hp->fused_gate_up = a->fused_gate_up;
+    hp->post_norm = a->post_norm == SR_REQUIRED;
+    hp->geglu = a->ffn == SR_FFN_GEGLU;
+    hp->embd_scale = a->gemma;
     sr_arch_tensor(a->t.rope_freqs, 0, ".weight", name, sizeof name);
     hp->rope_freqs = a->rope_factors == SR_REQUIRED ||
                      (a->rope_factors == SR_OPTIONAL && gguf_find_tensor(g, name));
@@ -205,20 +212,97 @@ static int bias_flags(sr_hparams *hp, const sr_arch *a, const gguf_file *g, int 
     return 0;
 }
 
+/* A soft-cap key of any row but Gemma's is refused (by name): llama.cpp's
+ * other loaders here do not read it, nor does sr. */
+static int refuse_softcap(const sr_arch *a, const gguf_file *g, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "final_logit_softcapping", "attn_logit_softcapping" };
+    char key[96];
+    for (int i = a->gemma; i < 2; i++) {   /* Gemma 3 reads the first key; the second, no one */
+        sr_arch_key(a, keys[i], key, sizeof key);
+        double v;
+        if (gguf_find_kv(g, key) && !(gguf_get_f64(g, key, &v) == 0 && v == 0)) {
+            snprintf(err, errlen, "GGUF metadata: %s is not supported", key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Gemma's keys: the sliding window, which layers have it, the local RoPE
+ * base, the logit soft-cap, and the attention scale llama.cpp derives (the
+ * 62-layer 27B scales by 1/sqrt(dim / heads), the others 1/sqrt(head_dim),
+ * from Gemma's query_pre_attn_scalar). */
+static int gemma_hparams(sr_hparams *hp, const sr_arch *a, const gguf_file *g, char *err, size_t errlen)
+{
+    char key[96];
+#define KEY(k) (sr_arch_key(a, k, key, sizeof key), key)
+    hp->rope_theta_swa = 10000.0f;
+    if (refuse_softcap(a, g, err, errlen) < 0) return -1;
+    if (!a->gemma) return 0;
+    if (meta_int(g, KEY("attention.sliding_window"), 0, &hp->swa_window, err, errlen) < 0 ||
+        meta_int(g, KEY("attention.sliding_window_pattern"), 6, &hp->swa_pattern, err, errlen) < 0 ||
+        meta_float(g, KEY("rope.freq_base_swa"), 10000.0, &hp->rope_theta_swa, err, errlen) < 0)
+        return -1;
+    hp->softcap = 0;
+    if (gguf_find_kv(g, KEY("final_logit_softcapping")) &&
+        meta_float(g, key, 0, &hp->softcap, err, errlen) < 0)
+        return -1;
+#undef KEY
+    if (hp->n_layer == 62 && hp->n_head > 0)
+        hp->attn_scale = 1.0f / sqrtf((float)(hp->dim / hp->n_head));
+    hp->n_swa = 0;      /* applied here: not a window the tools must warn of */
+    return 0;
+}
+
+/* RoPE scaling. llama.cpp reads rope.scaling.factor whatever the type, and
+ * takes an absent type for linear. Gemma 3's global blocks have linear 8 in
+ * the 4B and larger: a gemma row reads a linear factor (hp->rope_linear);
+ * any other type, or a factor other than 1 in another row, or an attention
+ * factor, is refused by name. */
+static int rope_scaling(sr_hparams *hp, const sr_arch *a, const gguf_file *g, char *err, size_t errlen)
+{
+    char key[96], shown_val[72];
+    gguf_str scaling;
+    sr_arch_key(a, "rope.scaling.type", key, sizeof key);
+    const int typed = gguf_get_str(g, key, &scaling) == 0, none = typed && str_is(scaling, "none");
+    if (typed && !none && !(a->gemma && str_is(scaling, "linear"))) {
+        snprintf(err, errlen, "GGUF metadata: rope scaling \"%s\" is not supported",
+                 shown(scaling, shown_val, sizeof shown_val));
+        return -1;
+    }
+    double f;
+    sr_arch_key(a, "rope.scaling.factor", key, sizeof key);
+    if (gguf_find_kv(g, key)) {
+        if (gguf_get_f64(g, key, &f) < 0 || !(f >= 0 && f < 1e6)) {
+            snprintf(err, errlen, "GGUF metadata: %s is not a number in [0, 1e6)", key);
+            return -1;
+        }
+        if (!none && f != 0 && f != 1) {
+            if (!a->gemma) {
+                snprintf(err, errlen, "GGUF metadata: %s (rope scaling) is not supported", key);
+                return -1;
+            }
+            hp->rope_linear = (float)f;
+        }
+    }
+    sr_arch_key(a, "rope.scaling.attn_factor", key, sizeof key);
+    if (gguf_find_kv(g, key) && !(gguf_get_f64(g, key, &f) == 0 && f == 1)) {
+        snprintf(err, errlen, "GGUF metadata: %s is not supported", key);
+        return -1;
+    }
+    return 0;
+}
+
 int sr_hparams_from_gguf(sr_hparams *hp, const sr_arch **arch, const gguf_file *g,
                          char *err, size_t errlen)
 {
     memset(hp, 0, sizeof *hp);
     const sr_arch *a = find_arch(g, err, errlen);
     if (!a || check_arch_implemented(a, err, errlen) < 0) return -1;
-    char key[96], shown_val[72];
+    char key[96];
 #define KEY(k) (sr_arch_key(a, k, key, sizeof key), key)
-    gguf_str scaling;
-    if (gguf_get_str(g, KEY("rope.scaling.type"), &scaling) == 0 && !str_is(scaling, "none")) {
-        snprintf(err, errlen, "GGUF metadata: rope scaling \"%s\" is not supported",
-                 shown(scaling, shown_val, sizeof shown_val));
-        return -1;
-    }
+    if (rope_scaling(hp, a, g, err, errlen) < 0) return -1;
     if (refuse_absent(g, a->rope_factors, a->t.rope_freqs, 1, ".weight", "rope frequency factors",
                       err, errlen) < 0 || refuse_longrope(g, err, errlen) < 0)
         return -1;
@@ -248,7 +332,8 @@ int sr_hparams_from_gguf(sr_hparams *hp, const sr_arch **arch, const gguf_file *
                  "is not supported", hp->head_dim, vdim, hp->dim, hp->n_head);
         return -1;
     }
-    if (hparams_from_tensors(hp, a, g, err, errlen) < 0) return -1;
+    if (hparams_from_tensors(hp, a, g, err, errlen) < 0 || gemma_hparams(hp, a, g, err, errlen) < 0)
+        return -1;
     /* n_layer is only a number from the file here; the bound keeps the scan short */
     const int scan = hp->n_layer > 4096 ? 4096 : hp->n_layer;
     if (refuse_absent_blocks(a, g, scan, err, errlen) < 0 || bias_flags(hp, a, g, scan, err, errlen) < 0)

@@ -301,7 +301,9 @@ static void adamw_all(sr_trainer *t, float gscale, const sr_adamw_hp *hp)
         if (L->bqkv) VEC(L->bqkv, qkv);
         if (L->q_norm) VEC(L->q_norm, 2 * (size_t)m->hp.head_dim);   /* q_norm | k_norm */
         if (L->bo) VEC(L->bo, d);
+        if (L->post_attn_norm) VEC(L->post_attn_norm, d);
         VEC(L->ffn_norm, d);
+        if (L->post_ffn_norm) VEC(L->post_ffn_norm, d);
     }
     VEC(m->w.output_norm, d);
     /* rope_freqs, last in the block, are constants of the model: not updated */

@@ -56,7 +56,7 @@ sft() { refused "$1" "$2" sr-sft -i /dev/null -o "$T/out.gguf"; }
 }
 
 @test "sr-gen: an unknown architecture is refused, naming it" {
-    gen arch 'GGUF architecture is "mamba"; only "llama", "qwen2", "qwen3", "phi3" models are supported'
+    gen arch 'GGUF architecture is "mamba"; only "llama", "qwen2", "qwen3", "phi3", "gemma3" models are supported'
 }
 @test "sr-gen: an unknown tokenizer model is refused, naming it" {
     gen tok-model "tokenizer model 'rwkv' is not supported"

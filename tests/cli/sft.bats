@@ -211,13 +211,13 @@ train_then_generate() {
 }
 
 @test "sr-gen notes once that a phi3 sliding window shorter than its sequences is not applied" {
-    write_tiny_model "$T/w.gguf" --arch phi3 --sliding-window 16
+    write_tiny_model "$T/w.gguf" --arch phi3 --window 16
     run --separate-stderr bash -c "sr-gen -m '$T/w.gguf' -i '$T/ex.mp' --max-tokens 4 --max-prompt-tokens 64 | sr-cat"
     assert_success
     [ "$(grep -c 'sliding window' <<< "$stderr")" -eq 1 ]
     [[ "$stderr" == *"the model's 16-token sliding window is not applied: sequences up to 68 tokens"* ]]
     # within the window, nothing is said
-    write_tiny_model "$T/w.gguf" --arch phi3 --sliding-window 80
+    write_tiny_model "$T/w.gguf" --arch phi3 --window 80
     run --separate-stderr bash -c "sr-gen -m '$T/w.gguf' -i '$T/ex.mp' --max-tokens 4 --max-prompt-tokens 64 | sr-cat"
     assert_success
     [[ "$stderr" != *"sliding window"* ]]
@@ -226,4 +226,8 @@ train_then_generate() {
 @test "a phi3 model with Phi-3's own tokenizer and chat template trains and generates" {
     need_shared data/vocab/ggml-vocab-phi-3.gguf
     train_then_generate blk.0.ffn_up.weight --arch phi3 --untied --tokenizer-from "$SHARED/data/vocab/ggml-vocab-phi-3.gguf"
+}
+
+@test "a gemma3 model (post-norms, GeGLU, sliding-window blocks, soft-cap) trains, and its checkpoint keeps the post-norms and generates" {
+    train_then_generate blk.1.post_ffw_norm.weight --arch gemma3 --head-dim 12 --layers 2 --window 4 --softcap 5
 }

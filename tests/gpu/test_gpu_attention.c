@@ -69,9 +69,16 @@ typedef struct {
     float *in_d, *dout_d, *out_d, *lse_d, *grad_d;    /* device */
 } tseq;
 
+/* The sliding window and scale every case's shape gets (the window tests
+ * set them, then put them back to none and the default). */
+static int case_window;
+static float case_scale;
+
 static void shape_of(const acase *c, sr_attn_shape *s)
 {
     int qd = c->n_head * c->head_dim, kvd = c->n_head_kv * c->head_dim;
+    s->window = case_window;
+    s->scale = case_scale;
     s->n_head = c->n_head;
     s->n_head_kv = c->n_head_kv;
     s->head_dim = c->head_dim;
@@ -464,6 +471,30 @@ TEST(decode_batch_invariant)
     for (int b = 0; b < N; b++) seq_free(&q[b]);
 }
 
+/* Gemma's local layers: a sliding window smaller than a tile, one that
+ * ends mid-tile, one longer than several tiles; after cached prefixes; the
+ * decoding step over caches around the window's edge; and a scale of the
+ * model's own. Forward, backward and decode against the CPU. */
+TEST(sliding_window)
+{
+    NEED_GPU();
+    static const int windows[] = { 4, 45, 100 };
+    for (int i = 0; i < 3; i++) {
+        case_window = windows[i];
+        acase a = { "window wide", 9, 3, 64, WIDE, 4, { 1, 17, 300, 45 }, { 0, 0, 0, 0 } };
+        acase b = { "window cached", 4, 2, 24, CACHE, 3, { 20, 3, 70 }, { 0, 12, 150 } };
+        check_case(&a);
+        check_case(&b);
+        check_decode(4, 2, 32);
+    }
+    case_scale = 0.07f;
+    acase c = { "window scaled", 6, 2, 128, WIDE, 2, { 90, 5 }, { 0, 33 } };
+    check_case(&c);
+    case_window = 0;
+    check_case(&c);
+    case_scale = 0;
+}
+
 int main(void)
 {
     if (sr_cuda_device_count() == 0) {
@@ -484,6 +515,7 @@ int main(void)
     RUN(head_dims_padded_and_256);
     RUN(decode_matches_cpu_and_forward);
     RUN(decode_batch_invariant);
+    RUN(sliding_window);
     sr_ctx_free(&gpu);
     sr_ctx_free(&cpu);
     return test_done();

@@ -57,6 +57,44 @@ static sr_hparams phi3_hp(void)
     return hp;
 }
 
+/* Gemma 3's math: qwen3's head norms, post-norms, GeGLU, embeddings times
+ * sqrt(dim), blocks 0 and 2 local (a window of 5 over sequences of up to 37,
+ * RoPE base 1e4) and block 1 global (1e6, scaled linearly by 8), a scale of its own, a soft-cap
+ * of 0.3 (about twice the logits' size). Its norm weights are varied
+ * (vary_norms) so that a swapped or misapplied norm shows. */
+static sr_hparams gemma3_hp(void)
+{
+    sr_hparams hp = qk_norm_hp();
+    hp.post_norm = hp.geglu = hp.embd_scale = 1;
+    hp.swa_window = 5;
+    hp.swa_pattern = 2;
+    hp.rope_theta_swa = 1e4f;
+    hp.attn_scale = 0.3f;
+    hp.softcap = 0.3f;
+    hp.rope_linear = 8.0f;
+    return hp;
+}
+
+/* Every norm weight of a model set to 1 + a ramp in [-0.4, 0.4], the same
+ * on both devices (through the host copy of the parameters). */
+static void vary_norms(sr_model *m)
+{
+    float *host = sr_model_params_host(m);
+    sr_layer_params *L = calloc((size_t)m->hp.n_layer, sizeof *L);
+    sr_params p;
+    sr_params_map(&m->hp, host, &p, L);
+    const int d = m->hp.dim, hd = m->hp.head_dim;
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        float *vs[4] = { L[l].attn_norm, L[l].ffn_norm, L[l].post_attn_norm, L[l].post_ffn_norm };
+        for (int v = 0; v < 4; v++)
+            for (int j = 0; vs[v] && j < d; j++) vs[v][j] = 1.0f + 0.08f * (float)((j * 7 + l * 3 + v * 5) % 11 - 5);
+        for (int j = 0; L[l].q_norm && j < 2 * hd; j++) L[l].q_norm[j] = 1.0f + 0.08f * (float)((j * 3 + l) % 11 - 5);
+    }
+    for (int j = 0; j < d; j++) p.output_norm[j] = 1.0f + 0.08f * (float)((j * 5) % 11 - 5);
+    sr_model_params_set(m, host);
+    free(L);
+}
+
 /* SmolLM2-135M's shape (tied, 9/3 heads of 64), random weights. */
 static sr_hparams smol_hp(void)
 {
@@ -78,6 +116,7 @@ static int make_pair(sr_model *cpu, sr_model *gpu, const sr_hparams *hp, sr_mode
         sr_model_free(cpu);
         return -1;
     }
+    if (hp->post_norm) { vary_norms(cpu); vary_norms(gpu); }
     return 0;
 }
 
@@ -154,6 +193,7 @@ TEST(full_forward_biased) { if (!have_gpu) { test_skip("no CUDA device"); return
 TEST(full_forward_rope_freqs) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = freqs_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_qk_norm) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = qk_norm_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_phi3) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = phi3_hp(); forward_parity(&hp, 2e-4); }
+TEST(full_forward_gemma3) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = gemma3_hp(); forward_parity(&hp, 2e-4); }
 TEST(full_forward_smol_shape) { if (!have_gpu) { test_skip("no CUDA device"); return; } sr_hparams hp = smol_hp(); forward_parity(&hp, 2e-3); }
 
 /* Prefill one prompt into a cache, fork it, decode 6 steps on 3 sequences
@@ -219,6 +259,7 @@ static void cached_case(const sr_hparams hp)
 TEST(cached_decode) { if (!have_gpu) { test_skip("no CUDA device"); return; } cached_case(small_hp()); }
 TEST(cached_decode_qk_norm) { if (!have_gpu) { test_skip("no CUDA device"); return; } cached_case(qk_norm_hp()); }
 TEST(cached_decode_phi3) { if (!have_gpu) { test_skip("no CUDA device"); return; } cached_case(phi3_hp()); }
+TEST(cached_decode_gemma3) { if (!have_gpu) { test_skip("no CUDA device"); return; } cached_case(gemma3_hp()); }
 
 /* The backward: a weighted sum of target log-probs as the loss; every
  * parameter's gradient, CUDA vs CPU, as one vector: relative L2 error. */
@@ -283,6 +324,7 @@ TEST(backward_parity_biased) { if (!have_gpu) { test_skip("no CUDA device"); ret
 TEST(backward_parity_rope_freqs) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(freqs_hp()); }
 TEST(backward_parity_qk_norm) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(qk_norm_hp()); }
 TEST(backward_parity_phi3) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(phi3_hp()); }
+TEST(backward_parity_gemma3) { if (!have_gpu) { test_skip("no CUDA device"); return; } backward_case(gemma3_hp()); }
 
 /* The real model, loaded from GGUF on both devices: the greedy choice at
  * every position of a text agrees at fp32 (all of them) and at bf16 (nearly
@@ -334,15 +376,18 @@ int main(void)
     RUN(full_forward_rope_freqs);
     RUN(full_forward_qk_norm);
     RUN(full_forward_phi3);
+    RUN(full_forward_gemma3);
     RUN(full_forward_smol_shape);
     RUN(cached_decode);
     RUN(cached_decode_qk_norm);
     RUN(cached_decode_phi3);
+    RUN(cached_decode_gemma3);
     RUN(backward_parity);
     RUN(backward_parity_biased);
     RUN(backward_parity_rope_freqs);
     RUN(backward_parity_qk_norm);
     RUN(backward_parity_phi3);
+    RUN(backward_parity_gemma3);
     RUN(real_model_greedy);
     return test_done();
 }

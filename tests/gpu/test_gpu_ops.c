@@ -24,6 +24,10 @@
  *   swiglu        RTOL 4e-6, ATOL 1e-5 (dg): CUDA's expf is within 2 ulp,
  *                 glibc's within 1; dg's 1 + g(1 − s) cancels near g ≈ −1.28,
  *                 hence an absolute part for inputs in [−3, 3].
+ *   geglu         RTOL 4e-6, ATOL 1e-5 (dg): as swiglu, with CUDA's tanhf
+ *                 (within 2 ulp) for expf.
+ *   softcap       RTOL 4e-6, ATOL 1e-6: tanhf's 2 ulp times the cap.
+ *   scale, add    exact: one IEEE multiply or add per element.
  *   rope          RTOL 1e-6, ATOL 1e-6 (|x| ≤ 1): angles in double; CUDA's
  *                 double pow/sin/cos are within 2 ulp of glibc's, which moves
  *                 the float cos/sin by 1 ulp at most, rarely.
@@ -444,6 +448,66 @@ TEST(swiglu)
     swiglu_case(8, 1536);
 }
 
+/* ---- GeGLU, soft-cap, scale, add (Gemma) -------------------------------- */
+
+static void geglu_case(int n, int f)
+{
+    const size_t ng = (size_t)n * 2 * f, nh = (size_t)n * f;
+    float *gu = rnd(ng, 3), *dh = rnd(nh, 1);
+    float *hc = malloc(nh * sizeof *hc), *dgc = malloc(ng * sizeof *dgc);
+    sr_geglu_fwd(&cpu, hc, gu, n, f);
+    sr_geglu_bwd(&cpu, dgc, dh, gu, n, f);
+    float *gud = up(gu, ng), *dhd = up(dh, nh);
+    float *hd = sr_dev_alloc(&gpu, nh * sizeof(float)), *dgd = sr_dev_alloc(&gpu, ng * sizeof(float));
+    sr_geglu_fwd(&gpu, hd, gud, n, f);
+    sr_geglu_bwd(&gpu, dgd, dhd, gud, n, f);
+    float *hg = down(hd, nh), *dgg = down(dgd, ng);
+    char what[64];
+    snprintf(what, sizeof what, "geglu h n=%d f=%d", n, f);
+    near(what, hg, hc, nh, 1e-7, 4e-6);
+    near("geglu dgu", dgg, dgc, ng, 1e-5, 4e-6);
+    free(gu); free(dh); free(hc); free(dgc); free(hg); free(dgg);
+    sr_dev_free(&gpu, gud); sr_dev_free(&gpu, dhd); sr_dev_free(&gpu, hd); sr_dev_free(&gpu, dgd);
+}
+
+TEST(geglu)
+{
+    NEED_GPU();
+    geglu_case(1, 37);
+    geglu_case(8, 1536);
+}
+
+/* The soft-cap forward and (in place, as the model runs it) backward; then
+ * scale and add, which must be the same bits. */
+TEST(softcap_scale_add)
+{
+    NEED_GPU();
+    const size_t n = 5000;
+    const float cap = 30.0f;
+    float *x = rnd(n, 90), *dy = rnd(n, 1);
+    float *yc = malloc(n * sizeof *yc), *dxc = malloc(n * sizeof *dxc);
+    sr_softcap_fwd(&cpu, yc, x, n, cap);
+    sr_softcap_bwd(&cpu, dxc, dy, x, n, cap);
+    float *xd = up(x, n), *dyd = up(dy, n), *yd = sr_dev_alloc(&gpu, n * sizeof(float));
+    sr_softcap_fwd(&gpu, yd, xd, n, cap);
+    sr_softcap_bwd(&gpu, xd, dyd, xd, n, cap);   /* in place over x */
+    float *yg = down(yd, n), *dxg = down(xd, n);
+    near("softcap y", yg, yc, n, 1e-6, 4e-6);
+    near("softcap dx", dxg, dxc, n, 1e-6, 4e-6);
+    /* scale and add: y = (x·s) + dy */
+    float *zc = malloc(n * sizeof *zc);
+    memcpy(zc, x, n * sizeof *zc);
+    sr_scale_fwd(&cpu, zc, n, sqrtf(640.0f));
+    sr_add_fwd(&cpu, zc, dy, n);
+    float *zd = up(x, n);
+    sr_scale_fwd(&gpu, zd, n, sqrtf(640.0f));
+    sr_add_fwd(&gpu, zd, dyd, n);
+    float *zg = down(zd, n);
+    CHECK(memcmp(zg, zc, n * sizeof *zc) == 0);
+    free(x); free(dy); free(yc); free(dxc); free(yg); free(dxg); free(zc); free(zg);
+    sr_dev_free(&gpu, xd); sr_dev_free(&gpu, dyd); sr_dev_free(&gpu, yd); sr_dev_free(&gpu, zd);
+}
+
 /* ---- rope -------------------------------------------------------------- */
 
 /* Rotates the q block of a wider (qkv-like) buffer: columns past the heads
@@ -655,6 +719,8 @@ int main(void)
     RUN(embedding);
     RUN(rmsnorm);
     RUN(swiglu);
+    RUN(geglu);
+    RUN(softcap_scale_add);
     RUN(rope);
     RUN(softmax);
     RUN(token_logprob);

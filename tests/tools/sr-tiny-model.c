@@ -2,7 +2,8 @@
  * bats suites: built by make test beside the unit tests, never installed.
  *
  *   sr-tiny-model -o FILE [--tokenizer-from GGUF] [--seed N] [--arch qwen2|qwen3|phi3 | --biases]
- *                 [--rope-freqs] [--untied] [--nan TENSOR]
+ *                 [--rope-freqs] [--untied] [--nan TENSOR] [--window N]
+ *                 [--arch gemma3 [--softcap X] [--rope-scale X]]
  *   sr-tiny-model -o FILE --header-only [--defect NAME]
  *
  * Without --tokenizer-from (or when that file cannot be read) the model has
@@ -52,7 +53,8 @@ static void poison(const char *path, const char *tensor)
 int main(int argc, char **argv)
 {
     sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
-    long seed = (long)to.seed, dim = to.dim, ffn = to.ffn_dim, layers = to.n_layer, head_dim = 0, swa = 0;
+    long seed = (long)to.seed, dim = to.dim, ffn = to.ffn_dim, layers = to.n_layer, head_dim = 0, window = 0;
+    double softcap = 0, rope_scale = 0;
     const char *from = NULL, *defect = NULL, *arch = NULL, *nan = NULL;
     bool header_only = false, biases = false, untied = false, rope_freqs = false;
     const sr_opt opts[] = {
@@ -62,9 +64,13 @@ int main(int argc, char **argv)
         { "dim", 0, SR_OPT_INT, &dim, "N", "embedding width (a multiple of 4 heads x 2)", 8, 8192 },
         { "ffn-dim", 0, SR_OPT_INT, &ffn, "N", "feed-forward width", 1, 65536 },
         { "layers", 0, SR_OPT_INT, &layers, "N", "number of blocks", 1, 64 },
-        { "arch", 0, SR_OPT_STR, &arch, "NAME", "llama (default), qwen2 (q/k/v biases, NEOX rope), qwen3 (q/k head norms) or phi3 (fused qkv, gate|up)", 0, 0 },
+        { "arch", 0, SR_OPT_STR, &arch, "NAME",
+          "llama (default), qwen2 (q/k/v biases, NEOX rope), qwen3 (q/k head norms), phi3 (fused qkv, gate|up) or gemma3", 0, 0 },
+        { "window", 0, SR_OPT_INT, &window, "N",
+          "attention.sliding_window: gemma3's local layers (default: none); phi3's, not applied (default 2047)", 1, 1 << 20 },
+        { "softcap", 0, SR_OPT_DOUBLE, &softcap, "X", "gemma3: final_logit_softcapping (default: none)", 1e-3, 1e6 },
+        { "rope-scale", 0, SR_OPT_DOUBLE, &rope_scale, "X", "gemma3: linear RoPE scaling by X (default: none)", 1, 1e3 },
         { "head-dim", 0, SR_OPT_INT, &head_dim, "N", "head size, written as attention.key_length (default dim / 4)", 2, 1024 },
-        { "sliding-window", 0, SR_OPT_INT, &swa, "N", "phi3: attention.sliding_window (default 2047)", 1, 1e6 },
         { "biases", 0, SR_OPT_FLAG, &biases, NULL, "llama: with q/k/v and output biases", 0, 0 },
         { "rope-freqs", 0, SR_OPT_FLAG, &rope_freqs, NULL, "llama: with rope_freqs.weight, factors 1 to 8 (Llama 3.1's range)", 0, 0 },
         { "untied", 0, SR_OPT_FLAG, &untied, NULL, "a separate output.weight (default: tied to token_embd)", 0, 0 },
@@ -87,7 +93,13 @@ int main(int argc, char **argv)
     to.biases = biases;
     to.rope_freqs = rope_freqs;
     to.head_dim = (int)head_dim;
-    to.sliding_window = (int)swa;
+    to.swa_window = (int)window;
+    to.softcap = softcap;
+    to.rope_scale = rope_scale;
+    if (window && (!arch || (strcmp(arch, "gemma3") && strcmp(arch, "phi3"))))
+        sr_usage_error("--window needs --arch gemma3 or phi3");
+    if ((softcap || rope_scale) && (!arch || strcmp(arch, "gemma3")))
+        sr_usage_error("--softcap and --rope-scale need --arch gemma3");
     if (head_dim % 2) sr_usage_error("--head-dim must be even");
     to.tied = !untied;
     to.seed = (uint64_t)seed;

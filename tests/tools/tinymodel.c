@@ -104,15 +104,48 @@ static void widen_biases(sr_model *m)
     }
 }
 
-/* Head norm weights spread over [0.5, 1.5] rather than all 1, so that a
- * forward that swapped q's and k's or misread one shows in the logits. */
+/* Head norm and post-norm weights spread over [0.5, 1.5] rather than all
+ * 1, so that a forward that swapped q's and k's, or the two post-norms, or
+ * misread one shows in the logits. */
 static void vary_head_norms(sr_model *m)
 {
-    const int hd = m->hp.head_dim;
+    const int hd = m->hp.head_dim, d = m->hp.dim;
     for (int l = 0; l < m->hp.n_layer; l++) {
         float *w = m->w.layer[l].q_norm;   /* q_norm | k_norm */
         for (int i = 0; w && i < 2 * hd; i++) w[i] = 0.5f + (float)((i * 7 + l * 3) % 11) / 10.0f;
+        float *pa = m->w.layer[l].post_attn_norm, *pf = m->w.layer[l].post_ffn_norm;
+        for (int i = 0; pa && i < d; i++) {
+            pa[i] = 0.5f + (float)((i * 5 + l) % 11) / 10.0f;
+            pf[i] = 1.5f - (float)((i * 3 + l * 2) % 11) / 10.0f;
+        }
     }
+}
+
+/* Gemma 3's own keys: the sliding window, the logit soft-cap and linear
+ * RoPE scaling, each only when asked for (as the converter writes them only
+ * when the model has them). */
+static size_t gemma_keys(gguf_kv *kv, char (*keys)[64], const char *pfx, const sr_tiny_opts *o)
+{
+    size_t n = 0;
+    if (o->swa_window > 0) {
+        snprintf(keys[n], 64, "%s.attention.sliding_window", pfx);
+        kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_U32, .v.u = (uint64_t)o->swa_window } };
+        n++;
+    }
+    if (o->softcap > 0) {
+        snprintf(keys[n], 64, "%s.final_logit_softcapping", pfx);
+        kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_F32, .v.f = o->softcap } };
+        n++;
+    }
+    if (o->rope_scale > 0) {
+        snprintf(keys[n], 64, "%s.rope.scaling.type", pfx);
+        kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_STRING, .v.s = { "linear", 6 } } };
+        n++;
+        snprintf(keys[n], 64, "%s.rope.scaling.factor", pfx);
+        kv[n] = (gguf_kv){ { keys[n], strlen(keys[n]) }, { .type = GGUF_F32, .v.f = o->rope_scale } };
+        n++;
+    }
+    return n;
 }
 
 int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real, char *err, size_t errlen)
@@ -134,15 +167,16 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
     const char *arch_name = o->arch ? o->arch : "llama";
     const sr_arch *arch = sr_arch_find(arch_name, strlen(arch_name));
     const int qwen2 = arch && strcmp(arch->name, "qwen2") == 0, qwen3 = arch && strcmp(arch->name, "qwen3") == 0,
-              phi3 = arch && strcmp(arch->name, "phi3") == 0;
-    if (!arch || (!qwen2 && !qwen3 && !phi3 && strcmp(arch->name, "llama"))) {
-        snprintf(err, errlen, "tiny model: architecture '%s' is not llama, qwen2, qwen3 or phi3", arch_name);
+              phi3 = arch && strcmp(arch->name, "phi3") == 0,
+              gemma3 = arch && strcmp(arch->name, "gemma3") == 0;
+    if (!arch || (!qwen2 && !qwen3 && !phi3 && !gemma3 && strcmp(arch->name, "llama"))) {
+        snprintf(err, errlen, "tiny model: architecture '%s' is not llama, qwen2, qwen3, phi3 or gemma3", arch_name);
         goto out;
     }
-    const int llama = !qwen2 && !qwen3 && !phi3;
-    /* llama 2's base (and Phi-3's); Qwen2.5's and Qwen3's */
+    const int llama = !qwen2 && !qwen3 && !phi3 && !gemma3;
+    /* llama 2's base (and Phi-3's); Qwen2.5's, Qwen3's and Gemma 3's */
     const double theta = llama || phi3 ? 10000.0 : 1000000.0;
-    char keys[13][64];
+    char keys[15][64];
 #define KV(k, t, field, x) kv[n++] = (gguf_kv){ S(k), { .type = t, .v.field = (x) } }
     kv[n++] = (gguf_kv){ S("general.architecture"),
                          { .type = GGUF_STRING, .v.s = { arch->name, strlen(arch->name) } } };
@@ -150,12 +184,13 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
     n += arch_keys(kv + n, keys, arch->prefix, o, theta);
     if (phi3) {   /* Phi-3-mini-4k's window, which llama.cpp (and sr) do not apply */
         snprintf(keys[11], 64, "%s.attention.sliding_window", arch->prefix);
-        const uint64_t w = o->sliding_window ? (uint64_t)o->sliding_window : 2047;
+        const uint64_t w = o->swa_window ? (uint64_t)o->swa_window : 2047;
         kv[n++] = (gguf_kv){ { keys[11], strlen(keys[11]) }, { .type = GGUF_U32, .v.u = w } };
         /* the converter writes it for every Phi-3; without LongRoPE it is the context */
         snprintf(keys[12], 64, "%s.rope.scaling.original_context_length", arch->prefix);
         kv[n++] = (gguf_kv){ { keys[12], strlen(keys[12]) }, { .type = GGUF_U32, .v.u = (uint64_t)o->n_ctx } };
     }
+    if (gemma3) n += gemma_keys(kv + n, keys + 11, arch->prefix, o);
     if (have_real) {
         const gguf_value *toks = gguf_get_arr(&real, "tokenizer.ggml.tokens");
         if (!toks) { snprintf(err, errlen, "%s: no tokenizer.ggml.tokens", o->tokenizer_from); goto out; }
@@ -184,8 +219,9 @@ int sr_tiny_model_write(const char *path, const sr_tiny_opts *o, int *used_real,
                       .n_rot = o->n_head ? tiny_head_dim(o) : 0, .vocab = (int)vocab, .n_ctx = o->n_ctx,
                       .norm_eps = 1e-5f, .rope_theta = (float)theta, .tied = o->tied,
                       .qkv_bias = qwen2 || (llama && o->biases), .out_bias = llama && o->biases,
-                      .neox = !llama, .rope_freqs = llama && o->rope_freqs, .qk_norm = qwen3,
-                      .fused_qkv = phi3, .fused_gate_up = phi3 };
+                      .neox = !llama, .rope_freqs = llama && o->rope_freqs, .qk_norm = qwen3 || gemma3,
+                      .fused_qkv = phi3, .fused_gate_up = phi3,
+                      .post_norm = gemma3, .geglu = gemma3, .embd_scale = gemma3 };
     sr_model_opts mo = { .max_batch = 1, .max_seq = 1, .keep_acts = 0, .threads = 1 };
     if (sr_model_init_random(&m, &hp, o->seed, &mo, err, errlen) < 0) goto out;
     m.arch = arch;   /* the checkpoint names its tensors by the row */

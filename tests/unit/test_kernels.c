@@ -163,20 +163,23 @@ TEST(rope_dot_depends_on_distance_only)
     free(q); free(k);
 }
 
-/* Naive causal GQA attention for one sequence, in double. */
+/* Naive causal GQA attention for one sequence, in double: every key within
+ * the window (if any) scored, then the earlier ones dropped. */
 static void attention_ref(const sr_attn_shape *s, const sr_attn_seq *q, double *out, double *lse)
 {
+    const double scale = s->scale > 0 ? s->scale : 1 / sqrt(s->head_dim);
     int hd = s->head_dim, group = s->n_head / s->n_head_kv, n_keys = q->p0 + q->T;
     double *sc = malloc(sizeof(double) * n_keys);
     for (int t = 0; t < q->T; t++)
         for (int h = 0; h < s->n_head; h++) {
             int g = h / group, last = q->p0 + t;
+            int lo = s->window > 0 && last - s->window + 1 > 0 ? last - s->window + 1 : 0;
             double m = -INFINITY, sum = 0;
             for (int j = 0; j <= last; j++) {
                 double d = 0;
                 for (int c = 0; c < hd; c++)
                     d += (double)q->q[t * s->q_stride + h * hd + c] * q->k[j * s->kv_stride + g * hd + c];
-                sc[j] = d / sqrt(hd);
+                sc[j] = j < lo ? -INFINITY : d * scale;
                 if (sc[j] > m) m = sc[j];
             }
             for (int j = 0; j <= last; j++) { sc[j] = exp(sc[j] - m); sum += sc[j]; }
@@ -190,9 +193,9 @@ static void attention_ref(const sr_attn_shape *s, const sr_attn_seq *q, double *
     free(sc);
 }
 
-static void check_attention(int n_head, int n_kv, int hd, int T, int p0)
+static void check_attention_w(int n_head, int n_kv, int hd, int T, int p0, int window, float scale)
 {
-    sr_attn_shape s = { n_head, n_kv, hd, n_head * hd + 3, n_kv * hd + 1, n_head * hd };
+    sr_attn_shape s = { n_head, n_kv, hd, n_head * hd + 3, n_kv * hd + 1, n_head * hd, window, scale };
     int n_keys = p0 + T;
     float *q = rand_buf((size_t)T * s.q_stride, 2);
     float *k = rand_buf((size_t)n_keys * s.kv_stride, 2), *v = rand_buf((size_t)n_keys * s.kv_stride, 1);
@@ -204,11 +207,24 @@ static void check_attention(int n_head, int n_kv, int hd, int T, int p0)
     attention_ref(&s, &seq, ref, rlse);
     double d = max_abs_diff(out, ref, (size_t)T * s.out_stride), dl = max_abs_diff(lse, rlse, (size_t)T * n_head);
     if (!(d < 2e-5 && dl < 2e-5))
-        printf("#   attention h%d kv%d hd%d T%d p0 %d: max|out diff| %.3g, max|lse diff| %.3g\n",
-               n_head, n_kv, hd, T, p0, d, dl);
+        printf("#   attention h%d kv%d hd%d T%d p0 %d window %d: max|out diff| %.3g, max|lse diff| %.3g\n",
+               n_head, n_kv, hd, T, p0, window, d, dl);
     CHECK(d < 2e-5);
     CHECK(dl < 2e-5);
+    if (T == 1) {   /* the decoding kernel, the same up to rounding */
+        float *out2 = malloc(sizeof(float) * T * s.out_stride), *lse2 = malloc(sizeof(float) * T * n_head);
+        sr_attn_seq s2 = { q, k, v, out2, lse2, T, p0 };
+        sr_attention_decode_fwd(&ctx, &s, &s2, 1, work);
+        CHECK(max_abs_diff(out2, ref, (size_t)T * s.out_stride) < 2e-5);
+        CHECK(max_abs_diff(lse2, rlse, (size_t)T * n_head) < 2e-5);
+        free(out2); free(lse2);
+    }
     free(q); free(k); free(v); free(out); free(lse); free(ref); free(rlse); free(work);
+}
+
+static void check_attention(int n_head, int n_kv, int hd, int T, int p0)
+{
+    check_attention_w(n_head, n_kv, hd, T, p0, 0, 0);
 }
 
 TEST(attention_matches_naive)
@@ -220,10 +236,24 @@ TEST(attention_matches_naive)
     check_attention(2, 2, 4, 130, 50);   /* blocks with an offset */
 }
 
+/* Sliding windows (Gemma's local layers): query p sees keys (p − w, p]; the
+ * window smaller and larger than a query block, after a cache; and a scale
+ * other than 1/sqrt(head_dim). */
+TEST(attention_window_matches_naive)
+{
+    check_attention_w(6, 2, 8, 20, 0, 4, 0);       /* window 4 inside one block */
+    check_attention_w(4, 2, 8, 300, 0, 7, 0);      /* across query blocks: a block starts mid-sequence */
+    check_attention_w(2, 1, 8, 200, 0, 150, 0);    /* a window longer than one block */
+    check_attention_w(6, 3, 8, 3, 40, 5, 0);       /* after a cache of 40: the oldest keys skipped */
+    check_attention_w(6, 3, 8, 1, 40, 5, 0);       /* a decoding step, both kernels */
+    check_attention_w(4, 4, 16, 1, 3, 10, 0);      /* a window wider than what there is */
+    check_attention_w(4, 2, 16, 9, 0, 0, 0.125f);  /* the scale from the model (Gemma 27B's) */
+}
+
 TEST(attention_batches_sequences)
 {
     /* Two sequences of different lengths in one call equal two calls. */
-    sr_attn_shape s = { 4, 2, 8, 32, 16, 32 };
+    sr_attn_shape s = { 4, 2, 8, 32, 16, 32, 0, 0 };
     int T[2] = {6, 2};
     float *q = rand_buf(8 * 32, 1), *k = rand_buf(8 * 16, 1), *v = rand_buf(8 * 16, 1);
     float both[8 * 32], one[8 * 32];
@@ -286,6 +316,35 @@ TEST(softmax_stable_for_large_inputs)
     free(x); free(y); free(ly); free(ref); free(lref);
 }
 
+/* GeGLU against the tanh GELU in double; the scale and soft-cap ops. */
+TEST(gemma_ops_match_reference)
+{
+    int n = 3, f = 50;
+    float *gu = rand_buf((size_t)n * 2 * f, 8), *h = malloc(sizeof(float) * n * f);
+    double *ref = malloc(sizeof(double) * n * 2 * f);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < f; j++) {
+            double g = gu[i * 2 * f + j], u = gu[i * 2 * f + f + j];
+            ref[i * f + j] = 0.5 * g * (1 + tanh(sqrt(2 / M_PI) * (g + 0.044715 * g * g * g))) * u;
+        }
+    sr_geglu_fwd(&ctx, h, gu, n, f);
+    CHECK(max_abs_diff(h, ref, (size_t)n * f) < 1e-5);
+    float *x = rand_buf(2 * f, 100), *y = malloc(sizeof(float) * 2 * f);
+    for (int i = 0; i < 2 * f; i++) ref[i] = 30.0 * tanh(x[i] / 30.0);
+    sr_softcap_fwd(&ctx, y, x, 2 * f, 30.0f);
+    CHECK(max_abs_diff(y, ref, 2 * f) < 1e-4);
+    int bounded = 1;
+    for (int i = 0; i < 2 * f; i++) bounded &= fabsf(y[i]) <= 30.0f;
+    CHECK(bounded);
+    for (int i = 0; i < 2 * f; i++) ref[i] = x[i] + y[i];
+    sr_add_fwd(&ctx, y, x, 2 * f);
+    CHECK(max_abs_diff(y, ref, 2 * f) < 1e-4);
+    for (int i = 0; i < 2 * f; i++) ref[i] = x[i] * sqrt(640.0);
+    sr_scale_fwd(&ctx, x, 2 * f, sqrtf(640.0f));
+    CHECK(max_abs_diff(x, ref, 2 * f) < 1e-3);
+    free(gu); free(h); free(ref); free(x); free(y);
+}
+
 TEST(swiglu_matches_reference)
 {
     int n = 3, f = 50;
@@ -324,6 +383,8 @@ int main(void)
     RUN(rope_neox_pairs_half_apart);
     RUN(rope_dot_depends_on_distance_only);
     RUN(attention_matches_naive);
+    RUN(attention_window_matches_naive);
+    RUN(gemma_ops_match_reference);
     RUN(attention_batches_sequences);
     RUN(softmax_stable_for_large_inputs);
     RUN(swiglu_matches_reference);

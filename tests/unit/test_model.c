@@ -251,8 +251,16 @@ TEST(arch_table_lookup)
     if (p3) sr_arch_tensor(p3->t.attn_qkv, 2, ".weight", buf, sizeof buf);
     CHECK(!strcmp(buf, "blk.2.attn_qkv.weight"));
     CHECK(!a->fused_qkv && !a->fused_gate_up && q3 && !q3->fused_qkv);
+    const sr_arch *g3 = sr_arch_find("gemma3", 6);
+    CHECK(g3 != NULL && g3->qk_norm == SR_REQUIRED && g3->post_norm == SR_REQUIRED && g3->ffn == SR_FFN_GEGLU &&
+          g3->gemma && g3->qkv_bias == SR_ABSENT && g3->rope == SR_ROPE_NEOX && g3->head == SR_HEAD_TIED_IF_ABSENT);
+    CHECK(q3 && !q3->gemma && q3->post_norm == SR_ABSENT && q3->ffn == SR_FFN_SWIGLU);
+    if (g3) sr_arch_tensor(g3->t.post_ffn_norm, 2, ".weight", buf, sizeof buf);
+    CHECK(!strcmp(buf, "blk.2.post_ffw_norm.weight"));
+    if (g3) sr_arch_tensor(g3->t.post_attn_norm, 0, ".weight", buf, sizeof buf);
+    CHECK(!strcmp(buf, "blk.0.post_attention_norm.weight"));
     sr_arch_list(buf, sizeof buf);
-    CHECK(strncmp(buf, "\"llama\", \"qwen2\", \"qwen3\"", 25) == 0 && strstr(buf, "\"phi3\"") != NULL);
+    CHECK(!strcmp(buf, "\"llama\", \"qwen2\", \"qwen3\", \"phi3\", \"gemma3\""));
 }
 
 TEST(kv_heads_default_to_heads)

@@ -196,11 +196,12 @@ TEST(loss_is_response_mean_and_accumulation_is_exact)
 
 /* Weight decay pulls the matrices only: one step with and one without it
  * leave a qwen2 model's norms and biases (a qwen3's norms, its q/k head
- * norms among them) the same bits, and its matrices not. */
+ * norms among them; a gemma3's post-norms too) the same bits, and its
+ * matrices not. */
 static void decay_case(const char *arch)
 {
     tiny a, b;
-    const int qwen3 = !strcmp(arch, "qwen3");
+    const int gemma3 = !strcmp(arch, "gemma3"), qwen3 = !strcmp(arch, "qwen3") || gemma3;
     tiny_arch = arch;
     int ok = tiny_open(&a, "wd_a.gguf", 1, 2, 96) == 0 && tiny_open(&b, "wd_b.gguf", 1, 2, 96) == 0;
     tiny_arch = NULL;
@@ -224,6 +225,10 @@ static void decay_case(const char *arch)
         const sr_layer_params *A = &a.m.w.layer[l], *B = &b.m.w.layer[l];
         CHECK(A->bo == NULL && (A->bqkv == NULL) == qwen3 && (A->q_norm != NULL) == qwen3);
         if ((A->bqkv == NULL) == (A->q_norm == NULL)) break;
+        CHECK((A->post_attn_norm != NULL) == gemma3 && (A->post_ffn_norm != NULL) == gemma3);
+        if (gemma3)
+            same_vec &= !memcmp(A->post_attn_norm, B->post_attn_norm, d_ * sizeof(float)) &&
+                        !memcmp(A->post_ffn_norm, B->post_ffn_norm, d_ * sizeof(float));
         if (qwen3)   /* q_norm | k_norm, back to back */
             same_vec &= !memcmp(A->q_norm, B->q_norm, 2 * (size_t)hp->head_dim * sizeof(float));
         else
@@ -242,6 +247,7 @@ static void decay_case(const char *arch)
 
 TEST(biases_and_norms_are_not_decayed) { decay_case("qwen2"); }
 TEST(qwen3_head_norms_are_not_decayed) { decay_case("qwen3"); }
+TEST(gemma3_post_norms_are_not_decayed) { decay_case("gemma3"); }
 
 TEST(reported_loss_matches_reference)
 {
@@ -557,6 +563,7 @@ int main(void)
     RUN(loss_is_response_mean_and_accumulation_is_exact);
     RUN(biases_and_norms_are_not_decayed);
     RUN(qwen3_head_norms_are_not_decayed);
+    RUN(gemma3_post_norms_are_not_decayed);
     RUN(rope_freqs_are_not_trained);
     RUN(reported_loss_matches_reference);
     RUN(epochs_are_permutations_seeded);
