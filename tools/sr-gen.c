@@ -137,7 +137,8 @@ int main(int argc, char **argv)
         .name = "sr-gen",
         .summary = "Generate N candidate replies per prompt record, or new prompts (--self-instruct).",
         .usage = "[OPTION]... [-i PROMPTS] [-o OUT]",
-        .details = "Input: msgpack records {id, prompt, [system]} or {id, prompt_ids}; every key is kept.\n"
+        .details = "Input: msgpack records {id, prompt, [system]}, {id, messages} (a conversation ending with\n"
+                   "a user turn, continued) or {id, prompt_ids}; every key is kept.\n"
                    "prompt_ids (token ids, taken as given: no template, no BOS) wins over prompt.\n"
                    "--chat-format none: the prompt text as it is, BOS as the model adds it.\n"
                    "Output: {id, prompt_id, prompt, response, sample, finish, tokens} per candidate,\n"

@@ -6,6 +6,7 @@
 
 #include "base/ids.h"
 #include "io/record.h"
+#include "sr/conversation.h"
 #include "sr/ordered.h"
 
 /* One sample as it finished: its reply, and what --emit-ids and
@@ -69,25 +70,19 @@ static int take_prompt_ids(cand_run *r, const sr_rec *rec, sr_ids *ids)
     return 1;
 }
 
-/* The prompt and optional system turn (checked already), rendered with the
- * chat format and checked against --max-prompt-tokens: 1, or 0 after
- * reporting the record bad. */
-static int render_prompt(cand_run *r, const sr_rec *rec, sr_ids *ids)
+/* A conversation's turns rendered with the chat format and the generation
+ * prompt, checked against --max-prompt-tokens: 1, or 0 after reporting the
+ * record bad under key. */
+static int render_turns(cand_run *r, const sr_rec *rec, const sr_chat_msg *msgs, size_t nm, const char *key,
+                        sr_ids *ids)
 {
-    sr_str prompt, system = { 0 };
     char err[512];
-    sr_get_str(rec, "prompt", &prompt);
-    int rc = sr_get_str(rec, "system", &system);
-    sr_chat_msg msgs[2];
-    int nm = 0;
-    if (rc == 1) msgs[nm++] = (sr_chat_msg){ "system", system.p, system.n };
-    msgs[nm++] = (sr_chat_msg){ "user", prompt.p, prompt.n };
-    if (sr_chat_render_ids(&r->llm->chat, msgs, (size_t)nm, true, ids, err, sizeof err) < 0) {
-        sr_rec_bad(rec, "prompt", "%s", err);
+    if (sr_chat_render_ids(&r->llm->chat, msgs, nm, true, ids, err, sizeof err) < 0) {
+        sr_rec_bad(rec, key, "%s", err);
         return 0;
     }
     if (ids->n > (size_t)r->o->max_prompt_tokens) {
-        sr_rec_bad(rec, "prompt", "%zu tokens with the chat template, more than "
+        sr_rec_bad(rec, key, "%zu tokens with the chat template, more than "
                    "--max-prompt-tokens %ld", ids->n, r->o->max_prompt_tokens);
         sr_ids_free(ids);
         return 0;
@@ -95,23 +90,54 @@ static int render_prompt(cand_run *r, const sr_rec *rec, sr_ids *ids)
     return 1;
 }
 
-/* A prompt record: its id, then its prompt_ids as they are, or its prompt
- * and optional system turn rendered. Every shard checks the keys' types;
- * only a record's own shard renders it. */
+/* The prompt and optional system turn (checked already). */
+static int render_prompt(cand_run *r, const sr_rec *rec, sr_ids *ids)
+{
+    sr_str prompt, system = { 0 };
+    sr_get_str(rec, "prompt", &prompt);
+    int rc = sr_get_str(rec, "system", &system);
+    sr_chat_msg msgs[2];
+    int nm = 0;
+    if (rc == 1) msgs[nm++] = (sr_chat_msg){ "system", system.p, system.n };
+    msgs[nm++] = (sr_chat_msg){ "user", prompt.p, prompt.n };
+    return render_turns(r, rec, msgs, (size_t)nm, "prompt", ids);
+}
+
+/* messages, a conversation to continue (sr/conversation.h): it must end
+ * with the user's turn, which the reply answers. Checked, and rendered
+ * when ids is not NULL: 1, or 0 after reporting the record bad. */
+static int take_messages(cand_run *r, const sr_rec *rec, sr_ids *ids)
+{
+    sr_conv c = { 0 };
+    int ok = sr_conv_read(rec, &c);
+    if (ok && strcmp(c.m[c.n - 1].role, "user") != 0) {
+        sr_rec_bad(rec, "messages", "the last turn is the %s's: sr-gen answers a user turn", c.m[c.n - 1].role);
+        ok = 0;
+    }
+    if (ok && ids) ok = render_turns(r, rec, c.m, c.n, "messages", ids);
+    sr_conv_free(&c);
+    return ok;
+}
+
+/* A prompt record: its id, then its prompt_ids as they are, its messages,
+ * or its prompt and optional system turn, rendered. Every shard checks the
+ * keys' types; only a record's own shard renders it. */
 static int cand_take(void *ctx, const sr_rec *rec, size_t index, sr_ids *ids)
 {
     cand_run *r = ctx;
     sr_str id, prompt, system;
     if (!sr_need_str(rec, "id", &id)) return 0;
-    bool raw = sr_rec_get(rec, "prompt_ids") != NULL;
+    bool raw = sr_rec_get(rec, "prompt_ids") != NULL, conv = !raw && sr_rec_get(rec, "messages") != NULL;
     if (raw && !take_prompt_ids(r, rec, ids)) return 0;
-    if (!raw && !sr_need_str(rec, "prompt", &prompt)) return 0;
-    if (!raw && sr_get_str(rec, "system", &system) < 0) {
+    if (conv && !take_messages(r, rec, NULL)) return 0;
+    if (!raw && !conv && !sr_need_str(rec, "prompt", &prompt)) return 0;
+    if (!raw && !conv && sr_get_str(rec, "system", &system) < 0) {
         sr_rec_bad(rec, "system", "expected a string, got %s", sr_type_name(sr_rec_get(rec, "system")));
         return 0;
     }
     if (!sr_shard_keep(id.p, id.n, r->o->shard_k, r->o->shard_n)) { sr_ids_free(ids); return 0; }
-    if (!raw && !render_prompt(r, rec, ids)) return 0;
+    if (conv && !take_messages(r, rec, ids)) return 0;
+    if (!raw && !conv && !render_prompt(r, rec, ids)) return 0;
     if (index == r->cap) {
         r->cap = r->cap ? 2 * r->cap : 64;
         r->c = realloc(r->c, r->cap * sizeof *r->c);
