@@ -56,10 +56,10 @@ int sr_bf16_matmul_range(sr_isa isa, const uint16_t *w, int k, const float *x, i
     return 0;
 }
 
-int sr_bf16_matmul(const uint16_t *w, int rows, int k, const float *x, int n,
-                   float *y, int ldy, int threads)
+int sr_bf16_matmul_on(sr_isa isa, const uint16_t *w, int rows, int k, const float *x, int n,
+                      float *y, int ldy, int threads)
 {
-    const sr_isa isa = sr_isa_default();
+    if (!sr_isa_available(isa)) isa = sr_isa_default();
     uint16_t *xb = NULL;
     if (isa == SR_ISA_AVX512BF16 && !(xb = to_bf16(x, (size_t)n * k))) return -1;
     const int blk = 32, n_blk = (rows + blk - 1) / blk;
@@ -70,4 +70,10 @@ int sr_bf16_matmul(const uint16_t *w, int rows, int k, const float *x, int n,
     }
     free(xb);
     return 0;
+}
+
+int sr_bf16_matmul(const uint16_t *w, int rows, int k, const float *x, int n,
+                   float *y, int ldy, int threads)
+{
+    return sr_bf16_matmul_on(sr_isa_default(), w, rows, k, x, n, y, ldy, threads);
 }

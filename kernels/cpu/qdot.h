@@ -95,9 +95,11 @@ int  sr_qmatmul_supported(enum gguf_ttype t);
 int  sr_qmatmul_range(sr_isa isa, enum gguf_ttype t, const void *w, int k, const void *xq, int n,
                       float *y, int ldy, int r0, int r1);
 /* All rows, split among `threads` OpenMP threads (<= 1: this one), on the
- * default path. */
+ * default path (sr_qmatmul) or on isa (sr_qmatmul_on). */
 int  sr_qmatmul(enum gguf_ttype t, const void *w, int rows, int k, const void *xq, int n,
                 float *y, int ldy, int threads);
+int  sr_qmatmul_on(sr_isa isa, enum gguf_ttype t, const void *w, int rows, int k, const void *xq,
+                   int n, float *y, int ldy, int threads);
 
 /* ---- bf16 weights × fp32 activations ---------------------------------------
  * y[i*ldy + r] = dot(w row r, x row i), w rows × k bf16, x n × k fp32.
@@ -115,6 +117,8 @@ int  sr_bf16_matmul_range(sr_isa isa, const uint16_t *w, int k, const float *x, 
                           float *y, int ldy, int r0, int r1);
 int  sr_bf16_matmul(const uint16_t *w, int rows, int k, const float *x, int n,
                     float *y, int ldy, int threads);
+int  sr_bf16_matmul_on(sr_isa isa, const uint16_t *w, int rows, int k, const float *x, int n,
+                       float *y, int ldy, int threads);
 
 #ifdef __cplusplus
 }

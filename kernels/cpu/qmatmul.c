@@ -63,12 +63,12 @@ int sr_qmatmul_range(sr_isa isa, enum gguf_ttype t, const void *w, int k, const 
 }
 
 /* Threads take slices of 32 rows (a multiple of the SIMD paths' 8). */
-int sr_qmatmul(enum gguf_ttype t, const void *w, int rows, int k, const void *xq, int n,
-               float *y, int ldy, int threads)
+int sr_qmatmul_on(sr_isa isa, enum gguf_ttype t, const void *w, int rows, int k, const void *xq,
+                  int n, float *y, int ldy, int threads)
 {
     const qtype *T = sr_qtype(t);
     if (!T || k <= 0 || k % T->bs != 0) return -1;
-    const sr_isa isa = sr_isa_default();
+    if (!sr_isa_available(isa)) isa = sr_isa_default();
     const int blk = 32, n_blk = (rows + blk - 1) / blk;
     #pragma omp parallel for num_threads(threads > 1 ? threads : 1) schedule(dynamic, 1) if (threads > 1 && n_blk > 1)
     for (int b = 0; b < n_blk; b++) {
@@ -76,4 +76,10 @@ int sr_qmatmul(enum gguf_ttype t, const void *w, int rows, int k, const void *xq
         sr_qmatmul_range(isa, t, w, k, xq, n, y, ldy, r0, r1);
     }
     return 0;
+}
+
+int sr_qmatmul(enum gguf_ttype t, const void *w, int rows, int k, const void *xq, int n,
+               float *y, int ldy, int threads)
+{
+    return sr_qmatmul_on(sr_isa_default(), t, w, rows, k, xq, n, y, ldy, threads);
 }

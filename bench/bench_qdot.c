@@ -1,0 +1,182 @@
+/* bench_qdot.c — the quantized and bf16 dot-product kernels (kernels/cpu/
+ * qdot.h) alone: matrix x activations for 1 activation row (GEMV, as one
+ * decoding sequence), 8 and 32 (small GEMMs, as batched decoding), per path,
+ * in GB/s of weight bytes read, beside this machine's read bandwidth (a sum
+ * over a buffer as large as the weights, same threads).
+ *
+ *   bench_qdot [--threads N] [--mb MB] [--rows R] [--k K] [--types LIST]
+ *
+ * The weights are copies of one layer of R x K (default 5632 x 2048,
+ * TinyLlama-1.1B's ffn_up) filling MB megabytes (default 1024), each copy
+ * read in turn so that they come from memory, not cache. Activations are
+ * quantized once beforehand (not timed). Each figure is the best of 3 timed
+ * passes over every copy, after one warm-up. */
+#include "cpu/qdot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static uint64_t rs = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return (uint32_t)(rs >> 32); }
+
+/* The read bandwidth: a sum over n bytes, split among threads, best of 3. */
+static double read_gbs(const uint64_t *p, size_t n, int threads)
+{
+    double best = 1e30;
+    volatile uint64_t sink = 0;
+    for (int it = 0; it < 4; it++) {
+        double t0 = now();
+        uint64_t s = 0;
+        #pragma omp parallel for num_threads(threads) reduction(+:s) schedule(static)
+        for (size_t i = 0; i < n / 8; i++) s += p[i];
+        sink += s;
+        double t = now() - t0;
+        if (it && t < best) best = t;
+    }
+    (void)sink;
+    return n / best / 1e9;
+}
+
+typedef struct { int t; const char *name; } btype;   /* t: a gguf_ttype, or GGUF_T_BF16 */
+
+/* Weight bytes of one layer. */
+static size_t layer_bytes(int t, int rows, int k)
+{
+    return (size_t)rows * k / sr_block_elems(t) * sr_block_bytes(t);
+}
+
+/* Random blocks with small finite fp16 scales wherever a block has any (the
+ * timing does not depend on the values; NaN scales only must be avoided). */
+static void fill(uint8_t *w, size_t bytes, int t)
+{
+    for (size_t i = 0; i < bytes; i++) w[i] = (uint8_t)rnd();
+    size_t bb = sr_block_bytes(t);
+    for (size_t b = 0; t != GGUF_T_BF16 && b < bytes / bb; b++) {
+        uint16_t d = quant_f32_to_fp16(0.01f);
+        size_t at = t == GGUF_T_Q6_K ? 208 : t == GGUF_T_Q2_K ? 80 : t == GGUF_T_Q3_K ? 108 : 0;
+        memcpy(w + b * bb + at, &d, 2);
+        if (t == GGUF_T_Q4_1 || t == GGUF_T_Q4_K || t == GGUF_T_Q5_1 || t == GGUF_T_Q5_K)
+            memcpy(w + b * bb + at + 2, &d, 2);
+    }
+    if (t == GGUF_T_BF16)   /* finite bf16: clear the top exponent bit */
+        for (size_t i = 0; i < bytes / 2; i++) ((uint16_t *)w)[i] &= 0xbfff;
+}
+
+/* One pass: every copy, rows split among threads on path isa. */
+static void pass(sr_isa isa, int t, const uint8_t *w, int copies, size_t lb, int rows, int k,
+                 const void *xq, const float *x, int n, float *y, int threads)
+{
+    for (int c = 0; c < copies; c++) {
+        const uint8_t *wc = w + (size_t)c * lb;
+        if (t == GGUF_T_BF16) sr_bf16_matmul_on(isa, (const uint16_t *)wc, rows, k, x, n, y, rows, threads);
+        else sr_qmatmul_on(isa, t, wc, rows, k, xq, n, y, rows, threads);
+    }
+}
+
+static double time_pass(sr_isa isa, int t, const uint8_t *w, int copies, size_t lb, int rows, int k,
+                        const void *xq, const float *x, int n, float *y, int threads, int reps)
+{
+    double best = 1e30;
+    for (int it = 0; it <= reps; it++) {
+        double t0 = now();
+        pass(isa, t, w, copies, lb, rows, k, xq, x, n, y, threads);
+        double dt = now() - t0;
+        if (it && dt < best) best = dt;   /* the first pass warms up */
+    }
+    return best;
+}
+
+static const btype all_types[] = {
+    { GGUF_T_Q4_1, "Q4_1" }, { GGUF_T_Q8_0, "Q8_0" }, { GGUF_T_Q4_K, "Q4_K" }, { GGUF_T_BF16, "BF16" },
+    { GGUF_T_Q4_0, "Q4_0" }, { GGUF_T_Q5_0, "Q5_0" }, { GGUF_T_Q5_1, "Q5_1" }, { GGUF_T_Q5_K, "Q5_K" },
+    { GGUF_T_Q6_K, "Q6_K" }, { GGUF_T_Q2_K, "Q2_K" }, { GGUF_T_Q3_K, "Q3_K" },
+    { GGUF_T_IQ4_NL, "IQ4_NL" }, { GGUF_T_IQ4_XS, "IQ4_XS" },
+};
+#define N_ALL (int)(sizeof all_types / sizeof all_types[0])
+
+static int wanted(const char *list, const char *name)
+{
+    if (!list) return !strcmp(name, "Q4_1") || !strcmp(name, "Q8_0") || !strcmp(name, "Q4_K") || !strcmp(name, "BF16");
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)); p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
+    return 0;
+}
+
+/* One type: its layer copies, then every path at 1, 8 and 32 activation rows. */
+static void bench_type(const btype *bt, int rows, int k, size_t mb, int threads, double bw)
+{
+    size_t lb = layer_bytes(bt->t, rows, k);
+    int copies = (int)(mb * 1000000 / lb);
+    if (copies < 1) copies = 1;
+    uint8_t *w = malloc(lb * copies);
+    if (!w) { fprintf(stderr, "bench_qdot: out of memory\n"); exit(1); }
+    for (int c = 0; c < copies; c++) fill(w + (size_t)c * lb, lb, bt->t);
+    static const int cols[] = { 1, 8, 32 };
+    float *x = malloc(sizeof(float) * 32 * k), *y = malloc(sizeof(float) * 32 * rows);
+    for (int i = 0; i < 32 * k; i++) x[i] = (float)((int)(rnd() % 2001) - 1000) / 1000.0f;
+    void *xq = NULL;
+    if (bt->t != GGUF_T_BF16) {
+        size_t rb = sr_qact_row_bytes(bt->t, k);
+        xq = malloc(rb * 32);
+        for (int i = 0; i < 32; i++) sr_qact_quantize(bt->t, x + (size_t)i * k, (uint8_t *)xq + rb * i, k);
+    }
+    for (int isa = 0; isa < SR_ISA_COUNT; isa++) {
+        if (!sr_isa_available((sr_isa)isa)) continue;
+        if (bt->t != GGUF_T_BF16 && isa == SR_ISA_AVX512BF16) continue;   /* = avx512 */
+        printf("| %s | %s |", bt->name, sr_isa_name((sr_isa)isa));
+        for (int ci = 0; ci < 3; ci++) {
+            int reps = isa == SR_ISA_SCALAR ? 1 : 3, cp = isa == SR_ISA_SCALAR ? (copies + 7) / 8 : copies;
+            double t = time_pass((sr_isa)isa, bt->t, w, cp, lb, rows, k, xq, x, cols[ci], y, threads, reps);
+            double gbs = (double)lb * cp / t / 1e9;
+            printf(" %.1f (%.0f%%) |", gbs, 100.0 * gbs / bw);
+            fflush(stdout);
+        }
+        printf("\n");
+    }
+    free(w); free(x); free(y); free(xq);
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 1, rows = 5632, k = 2048;
+    size_t mb = 1024;
+    const char *types = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--mb") && i + 1 < argc) mb = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--rows") && i + 1 < argc) rows = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--k") && i + 1 < argc) k = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--types") && i + 1 < argc) types = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--threads N] [--mb MB] [--rows R] [--k K] [--types Q4_1,Q8_0,...]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (threads < 1 || rows < 1 || k < 256 || k % 256 || mb < 1) {
+        fprintf(stderr, "%s: --threads, --rows, --mb >= 1 and --k a multiple of 256\n", argv[0]);
+        return 2;
+    }
+    uint64_t *buf = malloc(mb * 1000000);
+    if (!buf) { fprintf(stderr, "bench_qdot: out of memory\n"); return 1; }
+    memset(buf, 1, mb * 1000000);
+    double bw = read_gbs(buf, mb * 1000000, threads);
+    free(buf);
+    printf("bench_qdot: %d x %d weights, %zu MB of copies, %d thread(s); default path %s\n",
+           rows, k, mb, threads, sr_isa_name(sr_isa_default()));
+    printf("read bandwidth (sum over %zu MB): %.1f GB/s\n\n", mb, bw);
+    printf("GB/s of weight bytes read (%% of the read bandwidth); scalar over 1/8 of the copies\n\n");
+    printf("| weights | path | 1 row (GEMV) | 8 rows | 32 rows |\n| --- | --- | --- | --- | --- |\n");
+    for (int i = 0; i < N_ALL; i++)
+        if (wanted(types, all_types[i].name)) bench_type(&all_types[i], rows, k, mb, threads, bw);
+    return 0;
+}
