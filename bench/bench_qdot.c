@@ -2,9 +2,11 @@
  * qdot.h) alone: matrix x activations for 1 activation row (GEMV, as one
  * decoding sequence), 8 and 32 (small GEMMs, as batched decoding), per path,
  * in GB/s of weight bytes read, beside this machine's read bandwidth (a sum
- * over a buffer as large as the weights, same threads).
+ * over a buffer as large as the weights, same threads). Both per wall second
+ * and per CPU second of the process (divided by the threads): on a shared
+ * machine the second says what the code does while it runs.
  *
- *   bench_qdot [--threads N] [--mb MB] [--rows R] [--k K] [--types LIST]
+ *   bench_qdot [--threads N] [--mb MB] [--rows R] [--k K] [--types LIST] [--paths LIST]
  *
  * The weights are copies of one layer of R x K (default 5632 x 2048,
  * TinyLlama-1.1B's ffn_up) filling MB megabytes (default 1024), each copy
@@ -18,31 +20,38 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
+static double clock_s(clockid_t id)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(id, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
+/* CPU seconds of the whole process (every thread): on a shared machine the
+ * figures per CPU second say what the code does when it runs. */
+static double cpu_now(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
 
 static uint64_t rs = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return (uint32_t)(rs >> 32); }
 
-/* The read bandwidth: a sum over n bytes, split among threads, best of 3. */
-static double read_gbs(const uint64_t *p, size_t n, int threads)
+/* The read bandwidth: a sum over n bytes, split among threads, best of 3;
+ * *cpu_gbs: the same per CPU second (times threads). */
+static double read_gbs(const uint64_t *p, size_t n, int threads, double *cpu_gbs)
 {
-    double best = 1e30;
+    double best = 1e30, best_cpu = 1e30;
     volatile uint64_t sink = 0;
     for (int it = 0; it < 4; it++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         uint64_t s = 0;
         #pragma omp parallel for num_threads(threads) reduction(+:s) schedule(static)
         for (size_t i = 0; i < n / 8; i++) s += p[i];
         sink += s;
-        double t = now() - t0;
+        double t = now() - t0, c = (cpu_now() - c0) / threads;
         if (it && t < best) best = t;
+        if (it && c < best_cpu) best_cpu = c;
     }
     (void)sink;
+    *cpu_gbs = n / best_cpu / 1e9;
     return n / best / 1e9;
 }
 
@@ -82,15 +91,19 @@ static void pass(sr_isa isa, int t, const uint8_t *w, int copies, size_t lb, int
     }
 }
 
+/* The best wall time of reps passes after a warm-up; *cpu: the best CPU
+ * time per thread. */
 static double time_pass(sr_isa isa, int t, const uint8_t *w, int copies, size_t lb, int rows, int k,
-                        const void *xq, const float *x, int n, float *y, int threads, int reps)
+                        const void *xq, const float *x, int n, float *y, int threads, int reps, double *cpu)
 {
     double best = 1e30;
+    *cpu = 1e30;
     for (int it = 0; it <= reps; it++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         pass(isa, t, w, copies, lb, rows, k, xq, x, n, y, threads);
-        double dt = now() - t0;
+        double dt = now() - t0, dc = (cpu_now() - c0) / threads;
         if (it && dt < best) best = dt;   /* the first pass warms up */
+        if (it && dc < *cpu) *cpu = dc;
     }
     return best;
 }
@@ -102,6 +115,8 @@ static const btype all_types[] = {
     { GGUF_T_IQ4_NL, "IQ4_NL" }, { GGUF_T_IQ4_XS, "IQ4_XS" },
 };
 #define N_ALL (int)(sizeof all_types / sizeof all_types[0])
+
+static const char *paths;   /* --paths: the paths to run (NULL: every one the CPU has) */
 
 static int wanted(const char *list, const char *name)
 {
@@ -133,12 +148,13 @@ static void bench_type(const btype *bt, int rows, int k, size_t mb, int threads,
     for (int isa = 0; isa < SR_ISA_COUNT; isa++) {
         if (!sr_isa_available((sr_isa)isa)) continue;
         if (bt->t != GGUF_T_BF16 && isa == SR_ISA_AVX512BF16) continue;   /* = avx512 */
+        if (paths && !wanted(paths, sr_isa_name((sr_isa)isa))) continue;
         printf("| %s | %s |", bt->name, sr_isa_name((sr_isa)isa));
         for (int ci = 0; ci < 3; ci++) {
             int reps = isa == SR_ISA_SCALAR ? 1 : 3, cp = isa == SR_ISA_SCALAR ? (copies + 7) / 8 : copies;
-            double t = time_pass((sr_isa)isa, bt->t, w, cp, lb, rows, k, xq, x, cols[ci], y, threads, reps);
-            double gbs = (double)lb * cp / t / 1e9;
-            printf(" %.1f (%.0f%%) |", gbs, 100.0 * gbs / bw);
+            double c, t = time_pass((sr_isa)isa, bt->t, w, cp, lb, rows, k, xq, x, cols[ci], y, threads, reps, &c);
+            double gbs = (double)lb * cp / t / 1e9, cgbs = (double)lb * cp / c / 1e9;
+            printf(" %.1f / %.1f (%.0f%%) |", gbs, cgbs, 100.0 * cgbs / bw);
             fflush(stdout);
         }
         printf("\n");
@@ -157,8 +173,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--rows") && i + 1 < argc) rows = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--k") && i + 1 < argc) k = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--types") && i + 1 < argc) types = argv[++i];
+        else if (!strcmp(argv[i], "--paths") && i + 1 < argc) paths = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--threads N] [--mb MB] [--rows R] [--k K] [--types Q4_1,Q8_0,...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--threads N] [--mb MB] [--rows R] [--k K] [--types Q4_1,Q8_0,...]\n"
+                    "       [--paths scalar,avx2,avx512,avx512bf16]\n", argv[0]);
             return 2;
         }
     }
@@ -169,12 +187,13 @@ int main(int argc, char **argv)
     uint64_t *buf = malloc(mb * 1000000);
     if (!buf) { fprintf(stderr, "bench_qdot: out of memory\n"); return 1; }
     memset(buf, 1, mb * 1000000);
-    double bw = read_gbs(buf, mb * 1000000, threads);
+    double cbw, wbw = read_gbs(buf, mb * 1000000, threads, &cbw), bw = cbw;
     free(buf);
     printf("bench_qdot: %d x %d weights, %zu MB of copies, %d thread(s); default path %s\n",
            rows, k, mb, threads, sr_isa_name(sr_isa_default()));
-    printf("read bandwidth (sum over %zu MB): %.1f GB/s\n\n", mb, bw);
-    printf("GB/s of weight bytes read (%% of the read bandwidth); scalar over 1/8 of the copies\n\n");
+    printf("read bandwidth (sum over %zu MB): %.1f GB/s wall, %.1f GB/s per CPU second\n\n", mb, wbw, cbw);
+    printf("GB/s of weight bytes read: per wall second / per CPU second (the latter as %% of the\n"
+           "read bandwidth per CPU second); scalar over 1/8 of the copies\n\n");
     printf("| weights | path | 1 row (GEMV) | 8 rows | 32 rows |\n| --- | --- | --- | --- | --- |\n");
     for (int i = 0; i < N_ALL; i++)
         if (wanted(types, all_types[i].name)) bench_type(&all_types[i], rows, k, mb, threads, bw);

@@ -2,7 +2,7 @@
  * SIMD paths qdot_avx2.c / qdot_avx512.c and the dispatch in qmatmul.c).
  *
  * Every weight type is read the same way: a block is first decoded into the
- * integers its dot product multiplies (qdec8, for 8 rows at a time), and the
+ * integers its dot product multiplies (qout), and the
  * integer dot products are then turned into floats by one of three fixed
  * expressions (qform). Decoding is exact, so a SIMD decoder and the scalar
  * one give the same integers; see qdot.h for why the float order is fixed. */
@@ -20,17 +20,12 @@
  * all 1 for the 32-element types), msum = sum over g of mn[g] * bsums[g]. */
 enum qform { QF_PLAIN, QF_MIN1, QF_KMIN };
 
-/* Eight rows' decoded blocks (one block each). Row r: q[r][0..bs) the
- * weight integers in element order, in -128..127; sc[r][g] and mn[r][g] the
- * integer scale and min of 16-element group g (K types); d[r], m[r] the
- * float scales. */
-typedef struct {
-    int8_t q[8][QK_K];
-    int16_t sc[8][16], mn[8][16];
-    float d[8], m[8];
-} qdec8;
+/* Where a decoder writes one block: q[0..bs) the weight integers in element
+ * order, in -128..127; sc[g] and mn[g] the integer scale and min of
+ * 16-element group g (K types only); *d, *m the float scales. */
+typedef struct { int8_t *q; int16_t *sc, *mn; float *d, *m; } qout;
 
-typedef void (*qdec_fn)(const void *blk, qdec8 *o, int r);
+typedef void (*qdec_fn)(const void *blk, qout o);
 
 typedef struct {
     enum gguf_ttype t;

@@ -12,7 +12,8 @@ const char *sr_isa_name(sr_isa isa)
     return (unsigned)isa < SR_ISA_COUNT ? isa_names[isa] : "unknown";
 }
 
-int sr_isa_available(sr_isa isa)
+/* cpuid, asked once (racing first calls write the same values). */
+static int isa_probe(sr_isa isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
@@ -30,6 +31,14 @@ int sr_isa_available(sr_isa isa)
 #else
     return isa == SR_ISA_SCALAR;
 #endif
+}
+
+int sr_isa_available(sr_isa isa)
+{
+    static int known[SR_ISA_COUNT] = { 0 };   /* 0: not asked yet, 1: no, 2: yes */
+    if ((unsigned)isa >= SR_ISA_COUNT) return 0;
+    if (!known[isa]) known[isa] = isa_probe(isa) ? 2 : 1;
+    return known[isa] == 2;
 }
 
 /* The best path the CPU has, or SR_CPU_ISA's if it has that one. Computed

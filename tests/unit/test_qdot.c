@@ -106,6 +106,12 @@ static void path_equals_scalar(sr_isa isa)
             for (int n = 1; n <= 9; n += SANITIZED ? 4 : 1)
                 for (int kb = 1; kb <= 3; kb += 2, checked++)
                     bad += compare_path(isa, types[ti], rows_list[ri], bs * kb * (bs == 32 ? 3 : 1), n);
+        /* rows longer than the SIMD paths' chunk of 2048 decoded elements,
+         * and more activation rows than their 32 at a time */
+        int big = bs == 32 ? 32 * 70 : 256 * 9;
+        bad += compare_path(isa, types[ti], 9, big, 3);
+        if (!SANITIZED) bad += compare_path(isa, types[ti], 8, big, 33);
+        checked += SANITIZED ? 1 : 2;
     }
     printf("#   %s: %d shapes x types, %d differ from scalar\n", sr_isa_name(isa), checked, bad);
     CHECK(bad == 0);
