@@ -76,8 +76,10 @@ static void fill(uint8_t *w, size_t bytes, int t)
         if (t == GGUF_T_Q4_1 || t == GGUF_T_Q4_K || t == GGUF_T_Q5_1 || t == GGUF_T_Q5_K)
             memcpy(w + b * bb + at + 2, &d, 2);
     }
-    if (t == GGUF_T_BF16)   /* finite bf16: clear the top exponent bit */
-        for (size_t i = 0; i < bytes / 2; i++) ((uint16_t *)w)[i] &= 0xbfff;
+    if (t == GGUF_T_BF16)   /* weights of a trained layer's size: random bits would make
+                               denormal products, which cost Intel's FMA units microcode assists */
+        for (size_t i = 0; i < bytes / 2; i++)
+            ((uint16_t *)w)[i] = quant_f32_to_bf16(((float)rnd() / 4294967296.0f - 0.5f) * 0.1f);
 }
 
 /* One pass: every copy, rows split among threads on path isa. */

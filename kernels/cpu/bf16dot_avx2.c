@@ -28,24 +28,31 @@ static inline __attribute__((always_inline))
 void tile(const uint16_t *w, int k, const float *x, float *y, int ldy, int R, int C)
 {
     __m256 acc[2][2][2];
+    #pragma GCC unroll 4
     for (int r = 0; r < 2; r++)
+        #pragma GCC unroll 4
         for (int c = 0; c < 2; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
     const int k16 = k & ~15;
     for (int p = 0; p < k16; p += 16) {
         __m256 w0[2], w1[2];
+        #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             w0[r] = widen8(w + (size_t)r * k + p);
             w1[r] = widen8(w + (size_t)r * k + p + 8);
         }
+        #pragma GCC unroll 4
         for (int c = 0; c < C; c++) {
             __m256 x0 = _mm256_loadu_ps(x + (size_t)c * k + p), x1 = _mm256_loadu_ps(x + (size_t)c * k + p + 8);
+            #pragma GCC unroll 4
             for (int r = 0; r < R; r++) {
                 acc[r][c][0] = _mm256_fmadd_ps(w0[r], x0, acc[r][c][0]);
                 acc[r][c][1] = _mm256_fmadd_ps(w1[r], x1, acc[r][c][1]);
             }
         }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
+        #pragma GCC unroll 4
         for (int c = 0; c < C; c++)
             y[(size_t)c * ldy + r] = sr_bf16_tail(hsum16(acc[r][c][0], acc[r][c][1]),
                                                   w + (size_t)r * k, x + (size_t)c * k, k16, k);

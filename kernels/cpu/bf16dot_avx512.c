@@ -30,18 +30,25 @@ static inline __attribute__((always_inline))
 void tile_wide(const uint16_t *w, int k, const float *x, float *y, int ldy, int R, int C)
 {
     __m512 acc[4][4];
+    #pragma GCC unroll 4
     for (int r = 0; r < 4; r++)
+        #pragma GCC unroll 4
         for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
     const int k16 = k & ~15;
     for (int p = 0; p < k16; p += 16) {
         __m512 wv[4];
+        #pragma GCC unroll 4
         for (int r = 0; r < R; r++) wv[r] = widen16(w + (size_t)r * k + p);
+        #pragma GCC unroll 4
         for (int c = 0; c < C; c++) {
             __m512 xv = _mm512_loadu_ps(x + (size_t)c * k + p);
+            #pragma GCC unroll 4
             for (int r = 0; r < R; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
         }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
+        #pragma GCC unroll 4
         for (int c = 0; c < C; c++)
             y[(size_t)c * ldy + r] = sr_bf16_tail(hsum16(acc[r][c]), w + (size_t)r * k, x + (size_t)c * k, k16, k);
 }
@@ -58,18 +65,25 @@ static inline __attribute__((always_inline))
 void tile_dp(const uint16_t *w, int k, const uint16_t *xb, float *y, int ldy, int R, int C)
 {
     __m512 acc[4][4];
+    #pragma GCC unroll 4
     for (int r = 0; r < 4; r++)
+        #pragma GCC unroll 4
         for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
     const int k32 = k & ~31;
     for (int p = 0; p < k32; p += 32) {
         __m512bh wv[4];
+        #pragma GCC unroll 4
         for (int r = 0; r < R; r++) wv[r] = (__m512bh)_mm512_loadu_si512(w + (size_t)r * k + p);
+        #pragma GCC unroll 4
         for (int c = 0; c < C; c++) {
             __m512bh xv = (__m512bh)_mm512_loadu_si512(xb + (size_t)c * k + p);
+            #pragma GCC unroll 4
             for (int r = 0; r < R; r++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv[r], xv);
         }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
+        #pragma GCC unroll 4
         for (int c = 0; c < C; c++)
             y[(size_t)c * ldy + r] = tail_bf16(hsum16(acc[r][c]), w + (size_t)r * k, xb + (size_t)c * k, k32, k);
 }
