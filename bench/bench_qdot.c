@@ -164,6 +164,33 @@ static void bench_type(const btype *bt, int rows, int k, size_t mb, int threads,
     free(w); free(x); free(y); free(xq);
 }
 
+/* The activation quantizers: millions of floats per CPU second, per path. */
+static void bench_qact(int k)
+{
+    static const struct { int t; const char *name; } acts[] = {
+        { GGUF_T_Q4_0, "Q8_0" }, { GGUF_T_Q4_1, "Q8_1" }, { GGUF_T_Q4_K, "Q8_K" },
+    };
+    const int n = 64;
+    float *x = malloc(sizeof(float) * n * k);
+    uint8_t *q = malloc((sr_qact_row_bytes(GGUF_T_Q4_1, k) + sr_qact_row_bytes(GGUF_T_Q4_K, k)) * n);
+    for (int i = 0; i < n * k; i++) x[i] = (float)((int)(rnd() % 2001) - 1000) / 100.0f;
+    printf("activation quantization, M floats per CPU second:");
+    for (int a = 0; a < 3; a++)
+        for (int isa = 0; isa <= SR_ISA_AVX2; isa++) {
+            if (!sr_isa_available((sr_isa)isa)) continue;
+            double c0 = cpu_now();
+            int reps = 0;
+            do {
+                for (int i = 0; i < n; i++)
+                    sr_qact_quantize_on((sr_isa)isa, acts[a].t, x + (size_t)i * k, q + sr_qact_row_bytes(acts[a].t, k) * i, k);
+                reps++;
+            } while (cpu_now() - c0 < 0.2);
+            printf(" %s %s %.0f,", acts[a].name, sr_isa_name((sr_isa)isa), (double)reps * n * k / (cpu_now() - c0) / 1e6);
+        }
+    printf("\n\n");
+    free(x); free(q);
+}
+
 int main(int argc, char **argv)
 {
     int threads = 1, rows = 5632, k = 2048;
@@ -194,6 +221,7 @@ int main(int argc, char **argv)
     printf("bench_qdot: %d x %d weights, %zu MB of copies, %d thread(s); default path %s\n",
            rows, k, mb, threads, sr_isa_name(sr_isa_default()));
     printf("read bandwidth (sum over %zu MB): %.1f GB/s wall, %.1f GB/s per CPU second\n\n", mb, wbw, cbw);
+    bench_qact(k);
     printf("GB/s of weight bytes read: per wall second / per CPU second (the latter as %% of the\n"
            "read bandwidth per CPU second); scalar over 1/8 of the copies\n\n");
     printf("| weights | path | 1 row (GEMV) | 8 rows | 32 rows |\n| --- | --- | --- | --- | --- |\n");

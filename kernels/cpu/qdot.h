@@ -80,9 +80,11 @@ void sr_quantize_q8_K(const float *x, block_q8_K *y, int k);
 int    sr_qact_type(enum gguf_ttype t);
 /* Bytes of one quantized activation row of k values for weight type t. */
 size_t sr_qact_row_bytes(enum gguf_ttype t, int k);
-/* Quantize one row of k floats for weight type t. Returns 0, or -1 when t
- * has no kernel or k is not a multiple of its block. */
+/* Quantize one row of k floats for weight type t, on the default path
+ * (avx2 and up: AVX2 code with the same bytes) or on isa. Returns 0, or -1
+ * when t has no kernel or k is not a multiple of its block. */
 int    sr_qact_quantize(enum gguf_ttype t, const float *x, void *xq, int k);
+int    sr_qact_quantize_on(sr_isa isa, enum gguf_ttype t, const float *x, void *xq, int k);
 
 /* ---- quantized weights × quantized activations -----------------------------
  * Types: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL (blocks of 32) and Q2_K Q3_K Q4_K

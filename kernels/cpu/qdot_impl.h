@@ -49,6 +49,10 @@ void sr_qact_block(int act, const void *blk, float *A, float *S, const int8_t **
 void sr_q4k_scales(const uint8_t *packed, int16_t *sc, int16_t *mn);
 void sr_q3k_scales(const uint8_t *packed, int16_t *sc);
 
+/* The AVX2 activation quantizers (the same bytes as the scalar ones); act is
+ * GGUF_T_Q8_0, _Q8_1 or _Q8_K. Returns -1 where not built. */
+int sr_qact_quantize_avx2(int act, const float *x, void *xq, int k);
+
 /* Rows [r0, r1) of y on each path; the SIMD ones compute groups of 8 rows
  * and hand the rest to the scalar one. */
 void sr_qrows_scalar(const qtype *T, const void *w, int k, const void *xq, int n,

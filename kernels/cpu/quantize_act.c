@@ -1,7 +1,7 @@
 /* quantize_act.c — fp32 activation rows to the 8-bit block types the
  * quantized dot products take (see qdot.h): bit for bit ggml's reference
  * quantizers, checked against libggml by tests/golden/qact_ref.c. */
-#include "qdot.h"
+#include "qdot_impl.h"
 
 #include <math.h>
 #include <string.h>
@@ -109,12 +109,19 @@ size_t sr_qact_row_bytes(enum gguf_ttype t, int k)
     }
 }
 
-int sr_qact_quantize(enum gguf_ttype t, const float *x, void *xq, int k)
+int sr_qact_quantize_on(sr_isa isa, enum gguf_ttype t, const float *x, void *xq, int k)
 {
     int a = sr_qact_type(t);
     if (a < 0 || k <= 0 || k % (int)sr_block_elems(t) != 0) return -1;
+    if (!sr_isa_available(isa)) isa = sr_isa_default();
+    if (isa >= SR_ISA_AVX2 && sr_qact_quantize_avx2(a, x, xq, k) == 0) return 0;
     if (a == GGUF_T_Q8_0) sr_quantize_q8_0(x, xq, k);
     else if (a == GGUF_T_Q8_1) sr_quantize_q8_1(x, xq, k);
     else sr_quantize_q8_K(x, xq, k);
     return 0;
+}
+
+int sr_qact_quantize(enum gguf_ttype t, const float *x, void *xq, int k)
+{
+    return sr_qact_quantize_on(sr_isa_default(), t, x, xq, k);
 }

@@ -1,5 +1,6 @@
 /* test_qact.c — the 8-bit activation quantizers (kernels/cpu/quantize_act.c)
- * against libggml's reference ones, through the hashes of
+ * (the scalar ones and the AVX2 ones) against libggml's reference ones,
+ * through the hashes of
  * tests/golden/qact/qact.json (tests/golden/qact/make_qact_golden.sh). */
 #include "test.h"
 #include "cpu/qdot.h"
@@ -21,9 +22,11 @@ static int hash_is(const void *p, size_t n, json_t *case_, const char *key)
     return want && strcmp(hex, want) == 0;
 }
 
-/* Every case under a plain build; every 7th under ASan. */
-static void check_type(const char *key)
+/* Every case under a plain build; every 7th under ASan. isa: the path of
+ * sr_qact_quantize_on (scalar: the public sr_quantize_q8_* functions). */
+static void check_type(const char *key, sr_isa isa)
 {
+    if (!sr_isa_available(isa)) { test_skip("this CPU has no avx2"); return; }
     int n = (int)json_array_size(cases), bad = 0, checked = 0;
     float x[QACT_N];
     for (int i = 0; i < n; i += SANITIZED ? 7 : 1, checked++) {
@@ -33,22 +36,30 @@ static void check_type(const char *key)
         unsigned char q[512];
         memset(q, 0, sizeof q);
         size_t bytes;
-        if (!strcmp(key, "q8_0")) { sr_quantize_q8_0(x, (block_q8_0 *)q, QACT_N); bytes = 8 * 34; }
-        else if (!strcmp(key, "q8_1")) { sr_quantize_q8_1(x, (block_q8_1 *)q, QACT_N); bytes = 8 * 36; }
-        else { sr_quantize_q8_K(x, (block_q8_K *)q, QACT_N); bytes = 292; }
+        /* a weight type of each activation type */
+        enum gguf_ttype wt = !strcmp(key, "q8_0") ? GGUF_T_Q4_0 : !strcmp(key, "q8_1") ? GGUF_T_Q4_1 : GGUF_T_Q4_K;
+        bytes = !strcmp(key, "q8_0") ? 8 * 34 : !strcmp(key, "q8_1") ? 8 * 36 : 292;
+        if (isa != SR_ISA_SCALAR) sr_qact_quantize_on(isa, wt, x, q, QACT_N);
+        else if (!strcmp(key, "q8_0")) sr_quantize_q8_0(x, (block_q8_0 *)q, QACT_N);
+        else if (!strcmp(key, "q8_1")) sr_quantize_q8_1(x, (block_q8_1 *)q, QACT_N);
+        else sr_quantize_q8_K(x, (block_q8_K *)q, QACT_N);
         if (!hash_is(q, bytes, c, key)) {
-            if (bad < 5) printf("#   case %d (kind %d): %s differs from ggml's reference\n", i, i % QACT_KINDS, key);
+            if (bad < 5) printf("#   case %d (kind %d): %s (%s) differs from ggml's reference\n", i, i % QACT_KINDS,
+                                key, sr_isa_name(isa));
             bad++;
         }
     }
-    printf("#   %s: %d cases, %d differ\n", key, checked, bad);
+    printf("#   %s %s: %d cases, %d differ\n", key, sr_isa_name(isa), checked, bad);
     CHECK(checked > 100);
     CHECK(bad == 0);
 }
 
-TEST(q8_0_matches_ggml_ref) { check_type("q8_0"); }
-TEST(q8_1_matches_ggml_ref) { check_type("q8_1"); }
-TEST(q8_K_matches_ggml_ref) { check_type("q8_K"); }
+TEST(q8_0_matches_ggml_ref) { check_type("q8_0", SR_ISA_SCALAR); }
+TEST(q8_1_matches_ggml_ref) { check_type("q8_1", SR_ISA_SCALAR); }
+TEST(q8_K_matches_ggml_ref) { check_type("q8_K", SR_ISA_SCALAR); }
+TEST(q8_0_avx2_matches_ggml_ref) { check_type("q8_0", SR_ISA_AVX2); }
+TEST(q8_1_avx2_matches_ggml_ref) { check_type("q8_1", SR_ISA_AVX2); }
+TEST(q8_K_avx2_matches_ggml_ref) { check_type("q8_K", SR_ISA_AVX2); }
 
 /* Which activation type each weight type takes, as ggml's vec_dot_type. */
 TEST(activation_type_pairs)
@@ -81,6 +92,9 @@ int main(void)
     RUN(q8_0_matches_ggml_ref);
     RUN(q8_1_matches_ggml_ref);
     RUN(q8_K_matches_ggml_ref);
+    RUN(q8_0_avx2_matches_ggml_ref);
+    RUN(q8_1_avx2_matches_ggml_ref);
+    RUN(q8_K_avx2_matches_ggml_ref);
     RUN(activation_type_pairs);
     json_decref(j);
     return test_done();
