@@ -4,9 +4,15 @@
 #include "bf16dot_impl.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* Every function below is compiled for these extensions (and called only
+ * where cpuid has them). */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
-#include <immintrin.h>
+#endif
 
 static inline __m256 widen8(const uint16_t *p)
 {
@@ -74,7 +80,11 @@ void sr_bf16rows_avx2(const uint16_t *w, int k, const float *x, int n, float *y,
         }
     }
 }
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #else
 void sr_bf16rows_avx2(const uint16_t *w, int k, const float *x, int n, float *y, int ldy,
                       int r0, int r1)

@@ -5,9 +5,15 @@
 #include "bf16dot_impl.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* Every function below is compiled for these extensions (and called only
+ * where cpuid has them). */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16")
-#include <immintrin.h>
+#endif
 
 /* (l, l+8), (l, l+4), (l, l+2), (l, l+1). */
 static inline float hsum16(__m512 a)
@@ -114,7 +120,11 @@ void sr_bf16rows_dpbf16(const uint16_t *w, int k, const uint16_t *xb, int n, flo
     ROWS_LOOP(TILE)
 #undef TILE
 }
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #else
 void sr_bf16rows_avx512(const uint16_t *w, int k, const float *x, int n, float *y, int ldy,
                         int r0, int r1)

@@ -275,9 +275,19 @@ static float dot_row(const qtype *T, const uint8_t *w, const uint8_t *a, int nb)
             isum += T->bs == QK_K ? s * sc[g] : s;
             if (T->form == QF_KMIN) msum += mn[g] * bsums[g];
         }
-        float t = (A * d) * (float)isum;
-        if (T->form == QF_MIN1) t = t + m * S;
-        else if (T->form == QF_KMIN) t = t - (A * m) * (float)msum;
+        /* One operation per statement: no compiler may fuse a multiply into
+         * an add here (clang does within an expression), as the SIMD paths
+         * do not. */
+        float ad = A * d;
+        float t = ad * (float)isum;
+        if (T->form == QF_MIN1) {
+            float u = m * S;
+            t = t + u;
+        } else if (T->form == QF_KMIN) {
+            float am = A * m;
+            float u = am * (float)msum;
+            t = t - u;
+        }
         acc = acc + t;
     }
     return acc;

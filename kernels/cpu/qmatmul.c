@@ -17,8 +17,10 @@ static int isa_probe(sr_isa isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
-    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-               && __builtin_cpu_supports("f16c");
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#if !defined(__clang__)   /* clang cannot ask; every AVX2 CPU has F16C */
+    avx2 = avx2 && __builtin_cpu_supports("f16c");
+#endif
     int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
                  && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
     switch (isa) {

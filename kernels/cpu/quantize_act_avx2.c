@@ -10,9 +10,15 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* Every function below is compiled for these extensions (and called only
+ * where cpuid has them). */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
-#include <immintrin.h>
+#endif
 
 static inline float hmax8(__m256 v)
 {
@@ -125,7 +131,11 @@ static void q8_K_avx2(const float *x, block_q8_K *y, int k)
         y[i].d = 1.0f / iscale;
     }
 }
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 int sr_qact_quantize_avx2(int act, const float *x, void *xq, int k)
 {
