@@ -21,7 +21,11 @@
  * float expression of the integer sums and the scales (see qdot_ref.c,
  * contrib()). So every path (scalar, AVX2, AVX-512) gives the same bits, and
  * an output does not depend on how many rows or activation columns are
- * computed with it, nor on threads.
+ * computed with it, nor on threads. This needs the compiler not to fuse
+ * multiplies into adds on its own: GCC does not under the Makefile's
+ * -std=c11 (-ffp-contract=off), clang does only within an expression, and
+ * the scalar path has one operation per statement; a build with
+ * -ffp-contract=fast would break the equality (test_qdot would say so).
  *
  * Paths, chosen once at run time (cpuid) and overridable for tests and
  * benchmarks with the environment variable SR_CPU_ISA=scalar|avx2|avx512|
