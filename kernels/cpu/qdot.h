@@ -9,7 +9,7 @@
  *      8-bit activation type that the weight type pairs with (as llama.cpp's
  *      vec_dot_type: Q8_0, Q8_1 or Q8_K), bit for bit as ggml's reference
  *      quantize_row_q8_*_ref does;
- *   2. calls sr_qmatmul(type, w, rows, k, xq, n, y, ldy), which fills
+ *   2. calls sr_qmatmul(type, w, rows, k, xq, n, y, ldy, threads), which fills
  *      y[i*ldy + r] = dot(weight row r, activation row i), splitting the
  *      weight rows among threads (sr_qmatmul_range for one slice).
  * bf16 weights skip step 1: sr_bf16_matmul takes the fp32 rows.
@@ -18,8 +18,8 @@
  * output has one float accumulator, starting at +0, to which the blocks'
  * contributions are added in block order. A block's integer dot product is
  * exact, whichever way a path sums it; its contribution is then one fixed
- * float expression of the integer sums and the scales (see qdot_ref.c,
- * contrib()). So every path (scalar, AVX2, AVX-512) gives the same bits, and
+ * float expression of the integer sums and the scales (qdot_impl.h's
+ * qform; qdot_ref.c's dot_row). So every path (scalar, AVX2, AVX-512) gives the same bits, and
  * an output does not depend on how many rows or activation columns are
  * computed with it, nor on threads. This needs the compiler not to fuse
  * multiplies into adds on its own: GCC does not under the Makefile's
