@@ -206,7 +206,8 @@ $(MODEL_FILE): | scripts/fetch-model
 	@scripts/fetch-model $@
 
 # --- the pipeline: make iter1 / iter2 / iter3, make report ----------------
-include $(wildcard pipelines/*.mk)
+# sr.mk first: the other fragments (make mtbench) use its run and models.
+include pipelines/sr.mk $(filter-out pipelines/sr.mk,$(wildcard pipelines/*.mk))
 
 clean:
 	rm -rf build bin

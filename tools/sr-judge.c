@@ -24,7 +24,7 @@ typedef struct opts {
     const char *eval_json;
     /* judging */
     sr_llm_opts llm;
-    const char *template_path;
+    const char *template_path, *scale;
     long k, retries, max_tokens, max_prompt_tokens, top_k, batch, seed;
     double temperature, top_p, min_p;
     const char *shard;
@@ -89,6 +89,12 @@ static int run_judge(sr_cli *cli, const opts *o)
     int rc = sr_rubric_load(&rb, o->template_path, err, sizeof err);
     if (rc == SR_JUDGE_EBAD) sr_usage_error("--template: %s", err);
     if (rc < 0) sr_die(SR_EXIT_FAIL, "--template: %s", err);
+    int lo, hi, end = 0;
+    if (o->scale && (sscanf(o->scale, "%d-%d%n", &lo, &hi, &end) != 2 || o->scale[end] ||
+                     sr_rubric_set_scale(&rb, lo, hi) < 0))
+        sr_usage_error("--scale: '%s' is not MIN-MAX with 0 <= MIN < MAX <= 10", o->scale);
+    if (o->scale && !o->template_path)
+        sr_usage_error("--scale needs --template: the built-in rubric is the 0-5 additive one");
     sr_gen_opts eo = engine_opts(o, sr_judging_cap(&jo, (int)o->max_tokens));
     sr_llm llm;
     open_judge(&llm, o, &eo);
@@ -121,6 +127,8 @@ int main(int argc, char **argv)
           "--pairwise with the meta-judge prompt: which of two judgements is better (sr-meta)", 0, 0 },
         { "template", 0, SR_OPT_STR, &o.template_path, "FILE",
           "the judge prompt, with {prompt} and {response} (--pairwise: {response_a}, {response_b})", 0, 0 },
+        { "scale", 0, SR_OPT_STR, &o.scale, "MIN-MAX",
+          "with --template: the scores' range (default 0-5; e.g. 1-10 for MT-Bench grading)", 0, 0 },
         { "keep-text", 0, SR_OPT_FLAG, &o.keep_text, NULL, "keep the judgement texts (key judgements)", 0, 0 },
         { "samples", 'k', SR_OPT_INT, &o.k, "N", "judgements per record, their scores averaged", 1, 64 },
         { "no-force-score", 0, SR_OPT_FLAG, &o.no_force, NULL,
@@ -159,6 +167,7 @@ int main(int argc, char **argv)
     if (o.eval + o.pairwise + o.winrate > 1) sr_usage_error("--eval, --pairwise and --winrate exclude each other");
     if (o.pairwise && o.no_force) sr_usage_error("--pairwise always forces a verdict line; --no-force-score is "
                                                   "for scores");
+    if (o.scale && (o.eval || o.winrate || o.pairwise)) sr_usage_error("--scale is for scoring judges");
     if (o.eval || o.winrate) return run_eval(&cli, &o);
     return o.pairwise ? run_pairwise(&cli, &o) : run_judge(&cli, &o);
 }

@@ -264,6 +264,16 @@ int sr_rubric_load(sr_rubric *r, const char *template_path, char *err, size_t er
 
 void sr_rubric_free(sr_rubric *r) { sr_judge_tmpl_free(&r->tmpl); }
 
+int sr_rubric_set_scale(sr_rubric *r, int min, int max)
+{
+    if (min < 0 || max > 10 || min >= max) return -1;
+    r->min = min;
+    r->max = max;
+    /* "10" may be two tokens after the space */
+    r->force_tokens = max >= 10 ? 5 : r->force_tokens;
+    return 0;
+}
+
 int sr_rubric_score(const sr_rubric *r, const char *text, size_t n, int *score)
 {
     return sr_judge_parse_score(text, n, r->min, r->max, score);

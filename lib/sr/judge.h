@@ -86,6 +86,10 @@ typedef struct sr_rubric {
  * as sr_judge_tmpl_load. */
 int  sr_rubric_load(sr_rubric *r, const char *template_path, char *err, size_t errlen);
 void sr_rubric_free(sr_rubric *r);
+/* Another scale for a rubric of the user's template (--scale 1-10, MT-Bench's
+ * single-answer grading): min..max with 0 <= min < max <= 10. 0, or -1 for
+ * a scale the parser cannot read. */
+int  sr_rubric_set_scale(sr_rubric *r, int min, int max);
 /* sr_judge_parse_score on the rubric's scale. */
 int  sr_rubric_score(const sr_rubric *r, const char *text, size_t n, int *score);
 
