@@ -172,11 +172,8 @@ static int cand_done(void *ctx, size_t i, int tag, const sr_gen_out *o)
     cand_run *r = ctx;
     cand *c = &r->c[i];
     cand_sample *cs = &c->s[o->sample];
-    char err[256];
     size_t len, n = (size_t)o->n_tokens, k = (size_t)r->o->logprobs;
-    cs->text = sr_gen_text(r->llm->tok, o->tokens, o->n_tokens, &len, err, sizeof err);
-    if (!cs->text) sr_die(SR_EXIT_FAIL, "record %llu (id \"%s\"): decoding the reply: %s",
-                          (unsigned long long)r->ord.recs[i].held.index, r->ord.recs[i].held.id, err);
+    cs->text = sr_ordered_text(&r->ord, r->llm->tok, i, o, "the reply", &len);
     cs->tokens = o->n_tokens;
     cs->finish = o->finish;
     if (r->o->emit_ids) cs->ids = dup_n(o->tokens, n * sizeof *o->tokens);

@@ -132,11 +132,7 @@ static void retry_push(judging *r, size_t rec)
 
 static char *decoded(judging *r, size_t i, const sr_gen_out *out, const char *what, size_t *len)
 {
-    char err[256];
-    char *text = sr_gen_text(r->llm->tok, out->tokens, out->n_tokens, len, err, sizeof err);
-    if (!text) sr_die(SR_EXIT_FAIL, "record %llu (id \"%s\"): decoding %s: %s",
-                      (unsigned long long)r->ord.recs[i].held.index, r->ord.recs[i].held.id, what, err);
-    return text;
+    return sr_ordered_text(&r->ord, r->llm->tok, i, out, what, len);
 }
 
 /* A forced line is back: its score, read from the line and what follows,

@@ -149,3 +149,13 @@ void sr_ordered_free(sr_ordered *o)
     free(o->recs);
     *o = (sr_ordered){ 0 };
 }
+
+char *sr_ordered_text(const sr_ordered *o, const sr_tok *tok, size_t i, const sr_gen_out *out, const char *what,
+                      size_t *len)
+{
+    char err[256];
+    char *text = sr_gen_text(tok, out->tokens, out->n_tokens, len, err, sizeof err);
+    if (!text) sr_die(SR_EXIT_FAIL, "record %llu (id \"%s\"): decoding %s: %s",
+                      (unsigned long long)o->recs[i].held.index, o->recs[i].held.id, what, err);
+    return text;
+}

@@ -98,4 +98,9 @@ void sr_ordered_read(sr_ordered *o, sr_cli *cli, const sr_ordered_stage *stage);
 void sr_ordered_run(sr_ordered *o, sr_model *m, const sr_gen_opts *eo, bool quiet, const char *unit);
 void sr_ordered_free(sr_ordered *o);
 
+/* The text of a result of record i (sr_gen_text); exits 1 naming the record
+ * and what was decoded when its tokens are not text. malloc'd. */
+char *sr_ordered_text(const sr_ordered *o, const sr_tok *tok, size_t i, const sr_gen_out *out, const char *what,
+                      size_t *len);
+
 #endif

@@ -111,15 +111,6 @@ static int pw_again(void *ctx, sr_ordered_req *q)
     return 1;
 }
 
-static char *decoded(pjudging *r, size_t i, const sr_gen_out *out, size_t *len)
-{
-    char err[256];
-    char *text = sr_gen_text(r->llm->tok, out->tokens, out->n_tokens, len, err, sizeof err);
-    if (!text) sr_die(SR_EXIT_FAIL, "record %llu (id \"%s\"): decoding a judgement: %s",
-                      (unsigned long long)r->ord.recs[i].held.index, r->ord.recs[i].held.id, err);
-    return text;
-}
-
 /* A verdict by position, named as the record does. */
 static sr_verdict named(int order, sr_verdict by_position)
 {
@@ -132,7 +123,8 @@ static int pw_done(void *ctx, size_t i, int tag, const sr_gen_out *out)
     prec *p = &r->recs[i];
     int order = tag % TAG_FORCE;
     size_t len;
-    char *text = decoded(r, i, out, &len);
+    char *text = sr_ordered_text(&r->ord, r->llm->tok, i, out, tag < TAG_FORCE ? "a judgement" :
+                                 "a verdict completion", &len);
     if (tag < TAG_FORCE) {
         p->text[order] = text;
         p->v[order] = named(order, sr_pairwise_parse(text, len));
