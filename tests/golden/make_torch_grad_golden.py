@@ -3,7 +3,8 @@
 tests/golden/torchgrad/*.json, read by tests/unit/test_torch_grad.c.
 
 For each case a tiny random model is built by transformers from its config
-(LlamaConfig, Qwen2Config, Qwen3Config; float64 throughout), and on a fixed
+(LlamaConfig, Qwen2Config, Qwen3Config, Phi3Config, Gemma3TextConfig;
+float64 throughout), and on a fixed
 set of token sequences the script computes, exactly as sr defines them:
 
   sft   the mean negative log-likelihood over every target token of the
@@ -23,15 +24,18 @@ and the gradient of each loss with respect to every parameter. The file
 holds the weights as the GGUF sr loads has them (named and shaped as
 llama.cpp's convert_hf_to_gguf.py writes them: for the llama architecture
 the q and k rows of each head are reordered from Hugging Face's rotate-half
-layout to the interleaved pairs of llama.cpp's NORM rope; qwen2/qwen3 keep
-them), the reference model's differing tensors, the data, the losses, the
-logits of the first sequence, the log-probs the DPO loss sees, and every
-gradient in the same GGUF layout (float32, base64). No GGUF file is
+layout to the interleaved pairs of llama.cpp's NORM rope; qwen2/qwen3/phi3/
+gemma3 keep them; phi3's attn_qkv and ffn_up are Hugging Face's fused
+qkv_proj and gate_up_proj as they are; gemma3's norms are stored as
+1 + w), the reference model's differing tensors, the data, the losses,
+the logits of the first sequence, the log-probs the DPO loss sees, and
+every gradient in the same GGUF layout (float32, base64). No GGUF file is
 tracked: the C test writes each model again from these weights.
 
-Adding an architecture (e.g. gemma3, phi3): an entry in ARCHS (the
-transformers classes, the GGUF architecture name, whether q/k rows are
-permuted, the name map for any tensor beyond NAMES) and a case in CASES.
+Adding an architecture: an entry in ARCHS (the transformers classes, the
+GGUF architecture name, whether q/k rows are permuted, any norm shift, the
+name map for any tensor beyond NAMES), its config keywords in
+config_kwargs and its GGUF keys in metadata, and a case in CASES.
 
   python3 -m venv /work/venv-torch
   /work/venv-torch/bin/pip install torch transformers gguf numpy
