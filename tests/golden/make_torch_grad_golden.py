@@ -144,6 +144,10 @@ CASES = {
     "gemma3_scaled": {"arch": "gemma3", "seed": 11, "layers": 3, "theta": 1000000.0, "theta_swa": 10000.0,
                       "eps": 1e-6, "window": 5, "pattern": 3, "rope_linear": 8.0,
                       "sft": [(5, 7), (12, 33)], "dpo": [(10, 25, 8), (4, 6, 3)]},
+    # a local block's window (16) inside the second block of 128 queries,
+    # whose first key is then past 0; untied, no cap
+    "gemma3_long": {"arch": "gemma3", "seed": 12, "theta": 1000000.0, "theta_swa": 10000.0, "eps": 1e-6,
+                    "window": 16, "pattern": 2, "sft": [(5, 7), (10, 140)], "dpo": [(8, 132, 6), (4, 6, 3)]},
 }
 
 DPO = {"kind": "sigmoid", "beta": 0.1, "length_norm": False, "rpo_alpha": 0.0}
