@@ -3,7 +3,8 @@
 tests/golden/torchgrad/*.json, read by tests/unit/test_torch_grad.c.
 
 For each case a tiny random model is built by transformers from its config
-(LlamaConfig, Qwen2Config, Qwen3Config; float64 throughout), and on a fixed
+(LlamaConfig, Qwen2Config, Qwen3Config, Phi3Config, Gemma3TextConfig;
+float64 throughout), and on a fixed
 set of token sequences the script computes, exactly as sr defines them:
 
   sft   the mean negative log-likelihood over every target token of the
@@ -23,15 +24,18 @@ and the gradient of each loss with respect to every parameter. The file
 holds the weights as the GGUF sr loads has them (named and shaped as
 llama.cpp's convert_hf_to_gguf.py writes them: for the llama architecture
 the q and k rows of each head are reordered from Hugging Face's rotate-half
-layout to the interleaved pairs of llama.cpp's NORM rope; qwen2/qwen3 keep
-them), the reference model's differing tensors, the data, the losses, the
-logits of the first sequence, the log-probs the DPO loss sees, and every
-gradient in the same GGUF layout (float32, base64). No GGUF file is
+layout to the interleaved pairs of llama.cpp's NORM rope; qwen2/qwen3/phi3/
+gemma3 keep them; phi3's attn_qkv and ffn_up are Hugging Face's fused
+qkv_proj and gate_up_proj as they are; gemma3's norms are stored as
+1 + w), the reference model's differing tensors, the data, the losses,
+the logits of the first sequence, the log-probs the DPO loss sees, and
+every gradient in the same GGUF layout (float32, base64). No GGUF file is
 tracked: the C test writes each model again from these weights.
 
-Adding an architecture (e.g. gemma3, phi3): an entry in ARCHS (the
-transformers classes, the GGUF architecture name, whether q/k rows are
-permuted, the name map for any tensor beyond NAMES) and a case in CASES.
+Adding an architecture: an entry in ARCHS (the transformers classes, the
+GGUF architecture name, whether q/k rows are permuted, any norm shift, the
+name map for any tensor beyond NAMES), its config keywords in
+config_kwargs and its GGUF keys in metadata, and a case in CASES.
 
   python3 -m venv /work/venv-torch
   /work/venv-torch/bin/pip install torch transformers gguf numpy
@@ -77,6 +81,10 @@ NAMES = {
 
 # One entry per architecture. permute_qk: llama.cpp's llama converter
 # reorders q/k rows (and biases) for its NORM rope; the NEOX families do not.
+# norm_shift: what the converter adds to every "*norm.weight" (Gemma's
+# RMSNorm multiplies by 1 + w, and convert_hf_to_gguf.py stores 1 + w, so
+# the GGUF's norms are plain x·w; the gradient of the stored weight is the
+# gradient of w).
 ARCHS = {
     "llama": {"config": "LlamaConfig", "model": "LlamaForCausalLM", "gguf": "llama", "gguf_arch": "LLAMA", "permute_qk": True,
               "names": {}},
@@ -84,6 +92,17 @@ ARCHS = {
               "names": {}},
     "qwen3": {"config": "Qwen3Config", "model": "Qwen3ForCausalLM", "gguf": "qwen3", "gguf_arch": "QWEN3", "permute_qk": False,
               "names": {}},
+    # Hugging Face's Phi-3 is fused already (q|k|v rows, gate|up rows) and the
+    # converter maps both tensors as they are, unpermuted (NEOX rope).
+    "phi3": {"config": "Phi3Config", "model": "Phi3ForCausalLM", "gguf": "phi3", "gguf_arch": "PHI3", "permute_qk": False,
+             "names": {"model.layers.{i}.self_attn.qkv_proj.weight": "blk.{i}.attn_qkv.weight",
+                       "model.layers.{i}.mlp.gate_up_proj.weight": "blk.{i}.ffn_up.weight"}},
+    # Gemma 3 (text): a norm after each branch; the pre-FFN norm is ffn_norm.
+    "gemma3": {"config": "Gemma3TextConfig", "model": "Gemma3ForCausalLM", "gguf": "gemma3", "gguf_arch": "GEMMA3",
+               "permute_qk": False, "norm_shift": 1.0,
+               "names": {"model.layers.{i}.post_attention_layernorm.weight": "blk.{i}.post_attention_norm.weight",
+                         "model.layers.{i}.pre_feedforward_layernorm.weight": "blk.{i}.ffn_norm.weight",
+                         "model.layers.{i}.post_feedforward_layernorm.weight": "blk.{i}.post_ffw_norm.weight"}},
 }
 
 # Llama 3.1's rope scaling on a head of 8 (4 frequencies, wavelengths about
@@ -111,6 +130,24 @@ CASES = {
     "qwen3": {"arch": "qwen3", "seed": 6, "head_dim": 12, "theta": 1000000.0, "eps": 1e-6, "variants": True},
     # sequences beyond sr's attention block of 128 queries, padded beside short ones
     "llama_long": {"arch": "llama", "seed": 7, "sft": [(5, 7), (20, 130)], "dpo": [(10, 125, 8), (4, 6, 3)]},
+    # fused attn_qkv and ffn_up, GQA 4/2, untied
+    "phi3": {"arch": "phi3", "seed": 8},
+    # a sequence past the attention block of 128 queries, 4/4 heads, tied
+    "phi3_long_mha": {"arch": "phi3", "seed": 9, "kv_heads": 4, "tied": True, "eps": 1e-6,
+                      "sft": [(5, 7), (10, 140)], "dpo": [(6, 4, 9), (3, 5, 2)]},
+    # Gemma 3: window 4 (sequences of up to 16), blocks local then global
+    # (pattern 2), heads of 12 where dim / heads is 8, soft-capped logits, tied
+    "gemma3": {"arch": "gemma3", "seed": 10, "head_dim": 12, "theta": 1000000.0, "theta_swa": 10000.0,
+               "eps": 1e-6, "tied": True, "window": 4, "pattern": 2, "softcap": 5.0},
+    # local, local, global (pattern 3); the global block's RoPE linear x8 as
+    # Gemma 3 4B has it; no cap, untied; sequences of up to 45 against window 5
+    "gemma3_scaled": {"arch": "gemma3", "seed": 11, "layers": 3, "theta": 1000000.0, "theta_swa": 10000.0,
+                      "eps": 1e-6, "window": 5, "pattern": 3, "rope_linear": 8.0,
+                      "sft": [(5, 7), (12, 33)], "dpo": [(10, 25, 8), (4, 6, 3)]},
+    # a local block's window (16) inside the second block of 128 queries,
+    # whose first key is then past 0; untied, no cap
+    "gemma3_long": {"arch": "gemma3", "seed": 12, "theta": 1000000.0, "theta_swa": 10000.0, "eps": 1e-6,
+                    "window": 16, "pattern": 2, "sft": [(5, 7), (10, 140)], "dpo": [(8, 132, 6), (4, 6, 3)]},
 }
 
 DPO = {"kind": "sigmoid", "beta": 0.1, "length_norm": False, "rpo_alpha": 0.0}
@@ -131,19 +168,74 @@ def permute_rows(t, n_head):
     return t.reshape(n_head, 2, shape[0] // n_head // 2, *shape[1:]).swapaxes(1, 2).reshape(shape)
 
 
-def build(c):
-    a = ARCHS[c["arch"]]
-    hd = c["head_dim"] or c["dim"] // c["heads"]
+GEMMA3_RMSNORM = transformers.models.gemma3.modeling_gemma3.Gemma3RMSNorm.forward
+
+
+def gemma3_rmsnorm_f64(self, x):
+    """Gemma3RMSNorm.forward in the input's dtype: transformers' own computes
+    in float32 (x.float()), which would make this float64 reference a
+    float32 one; the math, x / rms(x) · (1 + w), is unchanged."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * (1.0 + self.weight)
+
+
+def layer_local(c, l):
+    """sr's and llama.cpp's rule for a local (sliding-window) block."""
+    p = c["pattern"]
+    return c.get("window", 0) > 0 and l % p < p - 1
+
+
+def config_kwargs(c, hd):
+    kw = dict(vocab_size=c["vocab"], hidden_size=c["dim"], intermediate_size=c["ffn_dim"],
+              num_hidden_layers=c["layers"], num_attention_heads=c["heads"], num_key_value_heads=c["kv_heads"],
+              head_dim=hd, rms_norm_eps=c["eps"], max_position_embeddings=256,
+              tie_word_embeddings=c["tied"], attn_implementation="eager")
     rope = {"rope_type": "default", "rope_theta": c["theta"]}
     if c["rope"]:
         rope = dict(c["rope"], rope_theta=c["theta"])
-    kw = dict(vocab_size=c["vocab"], hidden_size=c["dim"], intermediate_size=c["ffn_dim"],
-              num_hidden_layers=c["layers"], num_attention_heads=c["heads"], num_key_value_heads=c["kv_heads"],
-              head_dim=hd, rms_norm_eps=c["eps"], max_position_embeddings=256, rope_parameters=rope,
-              tie_word_embeddings=c["tied"], hidden_act="silu", attn_implementation="eager")
+    if c["arch"] == "gemma3":
+        full = {"rope_type": "default", "rope_theta": c["theta"]}
+        if c.get("rope_linear"):
+            full = {"rope_type": "linear", "factor": c["rope_linear"], "rope_theta": c["theta"]}
+        # sliding_window_pattern as the Hub's configs give it; the config
+        # turns it into layer_types (checked in build against sr's rule)
+        kw.update(rope_parameters={"full_attention": full,
+                                   "sliding_attention": {"rope_type": "default", "rope_theta": c["theta_swa"]}},
+                  hidden_activation="gelu_pytorch_tanh", query_pre_attn_scalar=hd,
+                  sliding_window=c["window"], sliding_window_pattern=c["pattern"],
+                  final_logit_softcapping=c.get("softcap"), pad_token_id=None)
+        return kw
+    kw.update(rope_parameters=rope, hidden_act="silu")
     if c["arch"] == "llama":
         kw["attention_bias"] = c["bias"]
-    cfg = getattr(transformers, a["config"])(**kw)
+    if c["arch"] == "phi3":
+        # no LongRoPE, no window; Phi3Config's pad id 32000 would be a padding_idx outside the vocab
+        # (and its eos id 32000 one outside it)
+        kw.update(original_max_position_embeddings=256, sliding_window=None, pad_token_id=None, eos_token_id=None)
+    return kw
+
+
+def check_config(c, cfg, hd):
+    """What the config turned the case into: what sr will compute."""
+    if c["arch"] == "phi3":
+        r = cfg.rope_parameters
+        if r.get("rope_type") != "default" or r.get("partial_rotary_factor", 1.0) != 1.0 or cfg.sliding_window:
+            raise SystemExit(f"{c['name']}: phi3 rope {r}, window {cfg.sliding_window}")
+    if c["arch"] == "gemma3":
+        want = ["sliding_attention" if layer_local(c, l) else "full_attention" for l in range(c["layers"])]
+        if cfg.layer_types != want or len(set(want)) != 2:
+            raise SystemExit(f"{c['name']}: layer_types {cfg.layer_types}, sr's rule {want}")
+        if cfg.query_pre_attn_scalar != hd or cfg.hidden_activation != "gelu_pytorch_tanh":
+            raise SystemExit(f"{c['name']}: attention scale or activation")
+
+
+def build(c):
+    a = ARCHS[c["arch"]]
+    hd = c["head_dim"] or c["dim"] // c["heads"]
+    cfg = getattr(transformers, a["config"])(**config_kwargs(c, hd))
+    check_config(c, cfg, hd)
+    if c["arch"] == "gemma3":
+        transformers.models.gemma3.modeling_gemma3.Gemma3RMSNorm.forward = gemma3_rmsnorm_f64
+    shift = a.get("norm_shift", 0.0)
     torch.manual_seed(c["seed"])
     model = getattr(transformers, a["model"])(cfg).to(torch.float64)
     model.eval()   # no dropout (there is none at 0 anyway)
@@ -151,7 +243,10 @@ def build(c):
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("norm.weight") or "layernorm" in name:
-                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g, dtype=torch.float64))
+                # the stored weight is a float32 near 1; Gemma's parameter is it less 1
+                s = (1.0 + 0.2 * torch.randn(p.shape, generator=g, dtype=torch.float64)).to(torch.float32)
+                p.copy_(s.to(torch.float64) - shift)
+                continue
             elif name.endswith(".bias"):
                 p.copy_(0.3 * torch.randn(p.shape, generator=g, dtype=torch.float64))
             elif "embed_tokens" in name:
@@ -182,13 +277,17 @@ def gguf_name(hf, a, n_layer):
     return name
 
 
-def to_gguf(model, c, hd, values):
-    """{GGUF name: (ne, float64 array)} of the parameters (values: name -> tensor)."""
+def to_gguf(model, c, hd, values, weights=False):
+    """{GGUF name: (ne, float64 array)} of the parameters (values: name ->
+    tensor); weights: they are the model's weights, so the norms get the
+    converter's shift (gradients do not: d/d(1 + w) is d/dw)."""
     a = ARCHS[c["arch"]]
     out = {}
     for hf, v in values.items():
         name = gguf_name(hf, a, c["layers"])
         t = v.detach().to(torch.float64).numpy()
+        if weights and hf.endswith("norm.weight"):
+            t = t + a.get("norm_shift", 0.0)
         if a["permute_qk"] and (".q_proj." in hf or ".k_proj." in hf):
             t = permute_rows(t, c["heads"] if ".q_proj." in hf else c["kv_heads"])
         out[name] = (list(reversed(t.shape)), t)
@@ -205,6 +304,20 @@ def metadata(c, hd, model):
           [p + ".attention.key_length", "u32", hd], [p + ".attention.value_length", "u32", hd],
           [p + ".rope.dimension_count", "u32", hd], [p + ".rope.freq_base", "f32", c["theta"]],
           [p + ".attention.layer_norm_rms_epsilon", "f32", c["eps"]]]
+    if c["arch"] == "phi3":
+        # as the converter writes them: 0 is "no window"; the original
+        # context only matters to LongRoPE, which these models do not have
+        md += [[p + ".rope.scaling.original_context_length", "u32", 256], [p + ".attention.sliding_window", "u32", 0]]
+    if c["arch"] == "gemma3":
+        # the converter writes no pattern (llama.cpp's default is 6); a
+        # pattern of 2 or 3 must be written, and llama.cpp reads it too
+        md += [[p + ".attention.sliding_window", "u32", c["window"]],
+               [p + ".attention.sliding_window_pattern", "u32", c["pattern"]],
+               [p + ".rope.freq_base_swa", "f32", c["theta_swa"]]]
+        if c.get("softcap"):
+            md.append([p + ".final_logit_softcapping", "f32", c["softcap"]])
+        if c.get("rope_linear"):
+            md += [[p + ".rope.scaling.type", "str", "linear"], [p + ".rope.scaling.factor", "f32", c["rope_linear"]]]
     return md
 
 
@@ -322,10 +435,29 @@ def rel_l2(a, b):
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
 
 
+def gemma3_checks(model, c, s, logits):
+    """The two places this reference may depart from transformers' own
+    numbers: its norms in float64 (transformers' differ by float32 rounding
+    only), and the embedding scale, which transformers keeps as a float32
+    sqrt(dim) cast to the weights' dtype, the value sr's sqrtf((float)dim) has."""
+    mod = transformers.models.gemma3.modeling_gemma3
+    mod.Gemma3RMSNorm.forward = GEMMA3_RMSNORM
+    with torch.no_grad():
+        _, theirs = seq_logps(model, s)
+    mod.Gemma3RMSNorm.forward = gemma3_rmsnorm_f64
+    scale = float(model.model.embed_tokens.embed_scale)
+    r = rel_l2(theirs.numpy(), logits.numpy())
+    if r > 1e-5 or scale != float(np.float32(math.sqrt(c["dim"]))):
+        raise SystemExit(f"{c['name']}: transformers' float32 norms differ by {r:.1e}, embed scale {scale!r}")
+    local = [l for l in range(c["layers"]) if layer_local(c, l)]
+    print(f"{c['name']}: local blocks {local} (window {c['window']}), float32 norms rel L2 {r:.1e}, "
+          f"embed scale {scale!r}", file=sys.stderr)
+
+
 def one_case(name, spec):
     c = dict(BASE, **spec, name=name)
     cfg, model, hd = build(c)
-    weights = to_gguf(model, c, hd, dict(model.named_parameters()))
+    weights = to_gguf(model, c, hd, dict(model.named_parameters()), weights=True)
     if c["tied"]:
         weights.pop("output.weight", None)
     if c["rope"]:
@@ -337,18 +469,22 @@ def one_case(name, spec):
     ref.eval()
     g = torch.Generator().manual_seed(3000 + c["seed"])
     changed = {}
+    shift = ARCHS[c["arch"]].get("norm_shift", 0.0)
     with torch.no_grad():
         for hf, p in ref.named_parameters():
             if hf.endswith("norm.weight") or "layernorm" in hf:
-                p.mul_(1.0 + 0.1 * torch.randn(p.shape, generator=g, dtype=torch.float64))
-                p.copy_(p.to(torch.float32).to(torch.float64))
+                # the stored weight (Gemma's 1 + w) scaled, rounded to float32
+                s = (p + shift) * (1.0 + 0.1 * torch.randn(p.shape, generator=g, dtype=torch.float64))
+                p.copy_(s.to(torch.float32).to(torch.float64) - shift)
                 changed[hf] = p
-    ref_w = to_gguf(ref, c, hd, changed)
+    ref_w = to_gguf(ref, c, hd, changed, weights=True)
     md = metadata(c, hd, model)
     gguf_roundtrip(c, md, weights)
     sft, dpo = make_data(c)
     with torch.no_grad():
         _, logits0 = seq_logps(model, sft[0])
+    if c["arch"] == "gemma3":
+        gemma3_checks(model, c, sft[0], logits0)
     sft_loss, sft_g = sft_case(model, c, hd, sft)
     dpo_loss, dpo_g, ref_lp, pol_lp = dpo_case(model, ref, c, hd, dpo, DPO)
     variants = []

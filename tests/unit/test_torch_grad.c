@@ -160,9 +160,13 @@ static int name_grads(const sr_model *m, const sr_params *g, named *v)
         const sr_layer_params *L = &g->layer[l];
 #define T(suffix, ptr, n) (snprintf(nm, sizeof nm, "blk.%d." suffix, l), k = add(v, k, nm, ptr, n))
         T("attn_norm.weight", L->attn_norm, d);
-        T("attn_q.weight", L->wq, q * d);
-        T("attn_k.weight", L->wk, kvd * d);
-        T("attn_v.weight", L->wv, kvd * d);
+        if (hp->fused_qkv) {   /* phi3: wq | wk | wv, one span in the block, stored as one tensor */
+            T("attn_qkv.weight", L->wq, (q + 2 * kvd) * d);
+        } else {
+            T("attn_q.weight", L->wq, q * d);
+            T("attn_k.weight", L->wk, kvd * d);
+            T("attn_v.weight", L->wv, kvd * d);
+        }
         if (L->bqkv) {
             T("attn_q.bias", L->bqkv, q);
             T("attn_k.bias", L->bqkv + q, kvd);
@@ -171,10 +175,16 @@ static int name_grads(const sr_model *m, const sr_params *g, named *v)
         if (L->q_norm) { T("attn_q_norm.weight", L->q_norm, hd); T("attn_k_norm.weight", L->k_norm, hd); }
         T("attn_output.weight", L->wo, d * q);
         if (L->bo) T("attn_output.bias", L->bo, d);
+        if (L->post_attn_norm) T("post_attention_norm.weight", L->post_attn_norm, d);
         T("ffn_norm.weight", L->ffn_norm, d);
-        T("ffn_gate.weight", L->w_gate, f * d);
-        T("ffn_up.weight", L->w_up, f * d);
+        if (hp->fused_gate_up) {   /* phi3: w_gate | w_up, stored as one ffn_up */
+            T("ffn_up.weight", L->w_gate, 2 * f * d);
+        } else {
+            T("ffn_gate.weight", L->w_gate, f * d);
+            T("ffn_up.weight", L->w_up, f * d);
+        }
         T("ffn_down.weight", L->w_down, d * f);
+        if (L->post_ffn_norm) T("post_ffw_norm.weight", L->post_ffn_norm, d);
 #undef T
     }
     return k;
