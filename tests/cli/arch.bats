@@ -180,3 +180,44 @@ pmake() {
     [ "$r/iter3/candidates.mp" -nt "$r/iter2/M2.gguf" ] && [ "$r/iter3/M3.gguf" -nt "$r/iter2/M2.gguf" ]
     generates "$r/iter3/M3.gguf"
 }
+
+# ---- memory ------------------------------------------------------------------------
+# sr-gen and sr-judge print what the model will take before loading it, from
+# its header: so a 1B-shaped header over a hole (TinyLlama's shape) is enough,
+# and under ulimit -v its load then fails at once, in little memory, instead
+# of reading 4 GB of zeros.
+
+@test "sr-gen and sr-judge print the memory of a 1B-shaped model before loading it: under 24 GB" {
+    ! grep -qa __asan_init "$(command -v sr-gen)" ||
+        skip "built with AddressSanitizer, whose shadow memory ulimit -v would refuse"
+    "$SR_TINY_MODEL" -o "$T/1b.gguf" --header-only --header-shape 1b
+    local tool total
+    for tool in sr-gen sr-judge; do
+        run --separate-stderr bash -c "ulimit -v 4000000; $tool -m '$T/1b.gguf' -i '$T/p.mp' --threads 1 -o '$T/o.mp'"
+        echo "# ${stderr%%$'\n'*}" >&3
+        assert_failure 1
+        # TinyLlama-1.1B's parameter count, each as fp32
+        [[ $stderr == *"memory: 1100048384 parameters, 4196 MB as fp32; activations "* ]]
+        [[ $stderr == *"KV cache "*" MB (17 caches of "*" positions); "* ]]    # --batch 16, and the prompt's
+        [[ $stderr == *"out of cpu memory for 4196 MiB of weights"* ]]
+        [[ $stderr =~ ([0-9]+)" MB in all" ]]
+        total=${BASH_REMATCH[1]}
+        [ "$total" -gt 4196 ] && [ "$total" -lt $((24 * 1024)) ]
+    done
+}
+
+@test "the memory line: the tiny model's own numbers; -q says nothing" {
+    write_tiny_model "$T/m.gguf" --ctx 4096
+    run --separate-stderr sr-gen -m "$T/m.gguf" -n 1 --max-tokens 4 --batch 2 --threads 1 -i "$T/p.mp" -o "$T/o.mp"
+    assert_success
+    # 2 layers of dim 32, ffn 64, 4 heads / 2 kv heads of 8, tied: 27200 parameters;
+    # the caches: 2 layers x 2 x 1028 positions x 16 floats, 3 of them
+    [[ $stderr == *"memory: 27200 parameters, 0 MB as fp32; activations "*" MB (1 x 1028 tokens); KV cache 1 MB (3 caches of 1028 positions)"* ]] ||
+        { echo "$stderr"; false; }
+    run --separate-stderr sr-gen -q -m "$T/m.gguf" -n 1 --max-tokens 4 --threads 1 -i "$T/p.mp" -o "$T/o.mp"
+    assert_success
+    [[ $stderr != *memory* ]]
+    run --separate-stderr sr-judge -q -m "$T/m.gguf" -k 1 --max-tokens 4 --threads 1 -i "$T/o.mp" -o "$T/j.mp"
+    assert_success
+    [[ $stderr != *memory* ]]
+}
