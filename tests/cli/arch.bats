@@ -7,6 +7,7 @@
 # score, so the pairs come from judged records whose scores are set by hand
 # (the judge's own run is checked for its forced score lines); the pipeline
 # itself copes with an iteration of no pairs (M(t+1) = M(t), said on stderr).
+# Last, the memory sr-gen and sr-judge say a model takes (a 1B-shaped header).
 
 bats_require_minimum_version 1.5.0
 load helpers
