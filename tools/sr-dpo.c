@@ -94,7 +94,8 @@ int main(int argc, char **argv)
                 pi.truncated + pi.dropped, job.max_len, pi.truncated, pi.dropped, f.overlong,
                 pi.given && pi.truncated ? "; reference log-probs given in the records must "
                                            "have been computed with the same --max-len" : "");
-    if (pi.data.n_ex == 0) sr_die(SR_EXIT_DATA, "no pairs to train on");
+    if (pi.data.n_ex == 0) sr_die(SR_EXIT_DATA, "0 pairs: nothing to train on (%s)",
+                                  pi.dropped ? "every pair was over --max-len and dropped" : "the input holds no pairs");
     const size_t missing = sr_pairs_missing(&pi);
     if (eval && missing && !ref_path)
         sr_usage_error("--eval: %zu pairs carry no reference log-probs and there is no --ref MODEL "

@@ -25,9 +25,11 @@ typedef struct gen_opts {
 
 /* The model, sized for prompts of up to cap tokens with their replies: the
  * arena and the caches are only touched as far as the prompts really reach. */
-static void open_model(sr_llm *llm, const sr_llm_opts *lo, int cap, int slots)
+static void open_model(sr_llm *llm, const sr_llm_opts *lo, int cap, int slots, bool quiet)
 {
     sr_model_opts mo = { .max_batch = (slots + cap - 1) / cap, .max_seq = cap, .keep_acts = 0 };
+    /* the engine's caches: one per slot, and the prompt's it forks them from */
+    if (!quiet) sr_llm_note_memory(lo, &mo, slots + 1, cap);
     sr_llm_open(llm, lo, &mo);
 }
 
@@ -44,7 +46,7 @@ static void run_candidates(sr_cli *cli, const gen_opts *g, const sr_llm_opts *lo
 {
     sr_llm llm;
     int cap = (int)(g->max_prompt_tokens + g->max_tokens);
-    open_model(&llm, lo, cap, (int)g->batch);
+    open_model(&llm, lo, cap, (int)g->batch, g->quiet);
     sr_cand_opts co = { .n = g->n, .max_prompt_tokens = g->max_prompt_tokens,
                         .seed = (uint64_t)g->seed, .shard_k = sk, .shard_n = sn, .quiet = g->quiet,
                         .emit_ids = g->emit_ids, .logprobs = (int)g->logprobs };
@@ -73,7 +75,7 @@ static void run_self_instruct(sr_cli *cli, const gen_opts *g, const sr_llm_opts 
     read_known(s, cli, g->argc, g->argv);
     sr_si_with_shots(s, g->shots);
     sr_llm llm;
-    open_model(&llm, lo, cap, (int)g->batch);
+    open_model(&llm, lo, cap, (int)g->batch, g->quiet);
     if (cap > llm.model.hp.n_ctx)
         sr_usage_error("--max-prompt-tokens %ld + %d new tokens exceed the model's context of %d",
                        g->max_prompt_tokens, max_tokens, llm.model.hp.n_ctx);

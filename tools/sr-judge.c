@@ -46,6 +46,8 @@ static void open_judge(sr_llm *llm, const opts *o, sr_gen_opts *eo)
     char err[512];
     if (sr_sample_check(&eo->sample, err, sizeof err) < 0) sr_usage_error("%s", err);
     sr_model_opts mo = { .max_batch = (eo->slots + eo->cap - 1) / eo->cap, .max_seq = eo->cap };
+    /* the engine's caches: one per slot, and the prompt's it forks them from */
+    if (!o->quiet) sr_llm_note_memory(&o->llm, &mo, eo->slots + 1, eo->cap);
     sr_llm_open(llm, &o->llm, &mo);
     eo->eot = sr_chat_eot(&llm->chat);
 }

@@ -193,6 +193,20 @@ static size_t map_acts(const sr_hparams *hp, sr_acts *a, float *base)
     return used;
 }
 
+void sr_model_mem_estimate(const sr_hparams *hp, const sr_model_opts *o, int kv_caches, int kv_cap,
+                           sr_model_mem *out)
+{
+    out->params = sr_params_count(hp) * sizeof(float);
+    out->kv = (size_t)(kv_caches > 0 ? kv_caches : 0) * (size_t)hp->n_layer * 2 *
+              (size_t)(kv_cap > 0 ? kv_cap : 0) * kv_dim(hp) * sizeof(float);
+    out->arena = 0;
+    /* map_acts counts what it would lay out; it needs the layer table */
+    sr_acts a = { .max_batch = o->max_batch, .max_seq = o->max_seq, .keep = o->keep_acts != 0 };
+    a.layer = calloc((size_t)hp->n_layer, sizeof *a.layer);
+    if (a.layer) out->arena = map_acts(hp, &a, NULL) * sizeof(float);
+    free(a.layer);
+}
+
 /* The linear RoPE scaling's divisors: n_rot/2 copies of the factor. */
 static int fill_rope_linear(sr_model *m, char *err, size_t errlen)
 {

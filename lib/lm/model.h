@@ -216,6 +216,17 @@ int  sr_model_init_random(sr_model *m, const sr_hparams *hp, uint64_t seed,
 
 void sr_model_free(sr_model *m);
 
+/* What a model of shape hp takes, in bytes, from its header alone (before
+ * anything is allocated): its parameters as the fp32 the loader makes of any
+ * stored type, the activation arena sized for o (the attention workspace,
+ * a few MB, aside), and kv_caches KV caches (sr_kv_cache) of kv_cap
+ * positions each. The tools print it, so a user sees what a model needs. */
+typedef struct sr_model_mem {
+    size_t params, arena, kv;
+} sr_model_mem;
+void sr_model_mem_estimate(const sr_hparams *hp, const sr_model_opts *o, int kv_caches, int kv_cap,
+                           sr_model_mem *out);
+
 /* Forward B sequences of T token ids (tokens[b*T + t]), right-padded:
  * sequence b has lens[b] real tokens (lens NULL: all T). Positions start at
  * 0. The logits land in m->act.logits; a padded row's logits are not

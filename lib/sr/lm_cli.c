@@ -79,6 +79,26 @@ void sr_llm_open(sr_llm *llm, const sr_llm_opts *o, const sr_model_opts *mo)
                 "tokens attend to every earlier position", w, m.max_seq);
 }
 
+void sr_llm_note_memory(const sr_llm_opts *o, const sr_model_opts *mo, int kv_caches, int kv_cap)
+{
+    char *path = sr_llm_resolve_path(o), err[512];
+    gguf_file g;
+    if (gguf_open(&g, path, err, sizeof err) < 0) { free(path); return; }
+    sr_hparams hp;
+    const sr_arch *arch;
+    if (sr_model_check_gguf(&g, &hp, &arch, err, sizeof err) == 0) {
+        sr_model_mem m;
+        sr_model_mem_estimate(&hp, mo, kv_caches, kv_cap, &m);
+        const double mb = 1024.0 * 1024.0;
+        sr_warn("memory: %zu parameters, %.0f MB as fp32; activations %.0f MB (%d x %d tokens); "
+                "KV cache %.0f MB (%d caches of %d positions); %.0f MB in all",
+                sr_params_count(&hp), m.params / mb, m.arena / mb, mo->max_batch, mo->max_seq,
+                m.kv / mb, kv_caches, kv_cap, (m.params + m.arena + m.kv) / mb);
+    }
+    gguf_close(&g);
+    free(path);
+}
+
 void sr_train_flags_apply(sr_train_flags *f, const sr_train_opts *o, enum sr_overlong *policy,
                           sr_train_job *j)
 {

@@ -62,6 +62,13 @@ void sr_llm_model_opts(const sr_llm_opts *o, sr_model_opts *mo);
  * memory, 3 for a malformed model, 2 for a bad --device/--chat-format. */
 void sr_llm_open(sr_llm *llm, const sr_llm_opts *o, const sr_model_opts *mo);
 
+/* On standard error, before the model is loaded: the memory it will take
+ * (sr_model_mem_estimate, read from the header): the fp32 parameters, the
+ * activations sized for mo, kv_caches KV caches of kv_cap positions, and
+ * their sum. A file that cannot be read as a model gets no line (its load
+ * then says why). */
+void sr_llm_note_memory(const sr_llm_opts *o, const sr_model_opts *mo, int kv_caches, int kv_cap);
+
 /* ---- training (sr-sft, sr-dpo) ---------------------------------------------- */
 
 typedef struct sr_train_flags {

@@ -40,6 +40,9 @@ typedef struct sr_header_opts {
 /* Llama 3 70B: 80 layers, dim 8192, ffn 28672, 64 heads / 8 kv heads,
  * vocabulary 128256, context 8192, F16 (about 141 GB of data). */
 #define SR_HEADER_70B { 80, 8192, 28672, 64, 8, 128256, 8192, GGUF_T_F16, SR_DEFECT_NONE }
+/* TinyLlama 1.1B's shape (sr_hparams_preset "1b"): 22 layers, dim 2048, ffn
+ * 5632, 32 heads / 4 kv heads, vocabulary 32000, context 2048, F16 (2.2 GB). */
+#define SR_HEADER_1B { 22, 2048, 5632, 32, 4, 32000, 2048, GGUF_T_F16, SR_DEFECT_NONE }
 
 /* Write it to path: a byte-level BPE tokenizer of n_vocab tokens (the bytes,
  * ChatML's specials, reserved ones), a ChatML template, every tensor of the

@@ -2,9 +2,9 @@
  * bats suites: built by make test beside the unit tests, never installed.
  *
  *   sr-tiny-model -o FILE [--tokenizer-from GGUF] [--seed N] [--arch qwen2|qwen3|phi3 | --biases]
- *                 [--rope-freqs] [--untied] [--nan TENSOR] [--window N]
+ *                 [--rope-freqs] [--untied] [--nan TENSOR] [--window N] [--ctx N]
  *                 [--arch gemma3 [--softcap X] [--rope-scale X]]
- *   sr-tiny-model -o FILE --header-only [--defect NAME]
+ *   sr-tiny-model -o FILE --header-only [--header-shape 70b|1b] [--defect NAME]
  *
  * Without --tokenizer-from (or when that file cannot be read) the model has
  * the fixture tokenizer, so it is the same whether or not the real model is
@@ -22,9 +22,11 @@
 #include "lm/gguf.h"
 #include "tinymodel.h"
 
-static void write_header_only(const char *out, const char *defect)
+static void write_header_only(const char *out, const char *shape, const char *defect)
 {
-    sr_header_opts ho = SR_HEADER_70B;
+    sr_header_opts ho = SR_HEADER_70B, ho_1b = SR_HEADER_1B;
+    if (shape && strcmp(shape, "1b") == 0) ho = ho_1b;
+    else if (shape && strcmp(shape, "70b") != 0) sr_usage_error("--header-shape: '%s' is not one of 70b, 1b", shape);
     if (defect && sr_header_defect_parse(defect, &ho.defect) < 0)
         sr_usage_error("--defect: '%s' is not one of none, arch, tok-model, tok-pre, unknown-tensor, "
                        "bias, type, shape, vocab-rows, missing, truncated, head-rows", defect);
@@ -54,8 +56,9 @@ int main(int argc, char **argv)
 {
     sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
     long seed = (long)to.seed, dim = to.dim, ffn = to.ffn_dim, layers = to.n_layer, head_dim = 0, window = 0;
+    long ctx = to.n_ctx;
     double softcap = 0, rope_scale = 0;
-    const char *from = NULL, *defect = NULL, *arch = NULL, *nan = NULL;
+    const char *from = NULL, *defect = NULL, *arch = NULL, *nan = NULL, *shape = NULL;
     bool header_only = false, biases = false, untied = false, rope_freqs = false;
     const sr_opt opts[] = {
         { "tokenizer-from", 0, SR_OPT_STR, &from, "GGUF", "copy this model's tokenizer (default: the fixture)", 0, 0 },
@@ -64,6 +67,9 @@ int main(int argc, char **argv)
         { "dim", 0, SR_OPT_INT, &dim, "N", "embedding width (a multiple of 4 heads x 2)", 8, 8192 },
         { "ffn-dim", 0, SR_OPT_INT, &ffn, "N", "feed-forward width", 1, 65536 },
         { "layers", 0, SR_OPT_INT, &layers, "N", "number of blocks", 1, 64 },
+        /* the tools' default prompt and reply budgets (sr-gen 1024 + 512, the
+         * judge's rubric) need more than the default 256 positions */
+        { "ctx", 0, SR_OPT_INT, &ctx, "N", "context length (default 256)", 8, 1 << 20 },
         { "arch", 0, SR_OPT_STR, &arch, "NAME",
           "llama (default), qwen2 (q/k/v biases, NEOX rope), qwen3 (q/k head norms), phi3 (fused qkv, gate|up) or gemma3", 0, 0 },
         { "window", 0, SR_OPT_INT, &window, "N",
@@ -77,6 +83,7 @@ int main(int argc, char **argv)
         { "nan", 0, SR_OPT_STR, &nan, "TENSOR", "then make the first float of this F32 tensor a NaN", 0, 0 },
         { "header-only", 0, SR_OPT_FLAG, &header_only, NULL, "a 70B llama's header over a hole instead", 0, 0 },
         { "defect", 0, SR_OPT_STR, &defect, "NAME", "with --header-only: the one thing wrong with it", 0, 0 },
+        { "header-shape", 0, SR_OPT_STR, &shape, "NAME", "with --header-only: 70b (default) or 1b (TinyLlama's)", 0, 0 },
         SR_OPT_END,
     };
     sr_cli cli = {
@@ -86,8 +93,8 @@ int main(int argc, char **argv)
     };
     sr_cli_parse(&cli, opts, argc, argv);
     if (!cli.output || strcmp(cli.output, "-") == 0) sr_usage_error("-o FILE is required");
-    if (header_only) { write_header_only(cli.output, defect); return SR_EXIT_OK; }
-    if (defect) sr_usage_error("--defect needs --header-only");
+    if (header_only) { write_header_only(cli.output, shape, defect); return SR_EXIT_OK; }
+    if (defect || shape) sr_usage_error("--defect and --header-shape need --header-only");
     to.tokenizer_from = from;
     to.arch = arch;
     to.biases = biases;
@@ -103,7 +110,7 @@ int main(int argc, char **argv)
     if (head_dim % 2) sr_usage_error("--head-dim must be even");
     to.tied = !untied;
     to.seed = (uint64_t)seed;
-    to.dim = (int)dim, to.ffn_dim = (int)ffn, to.n_layer = (int)layers;
+    to.dim = (int)dim, to.ffn_dim = (int)ffn, to.n_layer = (int)layers, to.n_ctx = (int)ctx;
     if (dim % (2 * to.n_head)) sr_usage_error("--dim must be a multiple of %d", 2 * to.n_head);
     char err[512];
     if (sr_tiny_model_write(cli.output, &to, NULL, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
