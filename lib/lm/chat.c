@@ -239,7 +239,8 @@ static int recognise(const char *t, size_t n, enum sr_chat_format *f, char *err,
     else {
         snprintf(err, errlen, "chat template not recognised as ChatML, Llama 2, Llama 3(.1), "
                  "Phi-3, Gemma, DeepSeek 2/3 or Mistral v1/v3/v3-tekken/v7/v7-tekken (it begins "
-                 "\"%.60s\"); name a format with --chat-format " FORMAT_NAMES, t);
+                 "\"%.*s\"); name a format with --chat-format " FORMAT_NAMES,
+                 (int)(n < 60 ? n : 60), t);   /* t need not be NUL-terminated */
         return -1;
     }
     return 0;
