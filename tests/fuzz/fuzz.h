@@ -25,6 +25,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* How many vocabularies a harness asked for and could not load (set in
+ * LLVMFuzzerInitialize, read by replay.c to skip, or fail under CI=true).
+ * Weak, so the harness and replay.c share one without either owning it. */
+__attribute__((weak)) int fuzz_vocab_missing;
+
 /* A vocabulary under $SR_SHARED/data/vocab (default ../shared, as the unit
  * tests find it), built into a tokenizer; NULL, saying why on stderr, when
  * the file is absent or will not load — the harness then skips its input.
@@ -38,11 +43,13 @@ static inline sr_tok *fuzz_load_vocab_pre(const char *name, const char *pre)
     gguf_file g;
     if (gguf_open(&g, path, err, sizeof err) != 0) {
         fprintf(stderr, "fuzz: %s: %s (skipped)\n", path, err);
+        fuzz_vocab_missing++;
         return NULL;
     }
     sr_tok *t = NULL;
     if (sr_tok_load(&t, &g, pre, err, sizeof err) != 0) {
         fprintf(stderr, "fuzz: %s: %s (skipped)\n", path, err);
+        fuzz_vocab_missing++;
         t = NULL;
     }
     gguf_close(&g);
