@@ -6,6 +6,7 @@
 #   make deps       install what a fresh Debian/Ubuntu machine lacks
 #   make model      fetch the default model into models/
 #   make bench      build the benchmarks (bench/run-*.sh run them)
+#   make fuzz       run the libFuzzer harnesses (clang), FUZZ_SECONDS each (tests/fuzz/README.md)
 #
 # DEPS_PREFIX=DIR builds against unpacked libraries (../shared/offline/pack-deps.sh)
 # instead of the system's, with an rpath so the binaries run from there.
