@@ -6,6 +6,7 @@
 #   make deps       install what a fresh Debian/Ubuntu machine lacks
 #   make model      fetch the default model into models/
 #   make bench      build the benchmarks (bench/run-*.sh run them)
+#   make fuzz       run the libFuzzer harnesses (clang), FUZZ_SECONDS each (tests/fuzz/README.md)
 #
 # DEPS_PREFIX=DIR builds against unpacked libraries (../shared/offline/pack-deps.sh)
 # instead of the system's, with an rpath so the binaries run from there.
@@ -74,6 +75,9 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(OUT)/%.o)
 LIBSR     := $(OUT)/libsr.a
 TOOLS     := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/sr-*.c))
 UNIT      := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
+# The libFuzzer harnesses, each also a unit test replaying its files (see fuzzing below).
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+UNIT      += $(FUZZ_TARGETS:%=$(OUT)/tests/test_fuzz_%)
 # Test-only code (tests/tools): the tiny-model writer the unit tests link,
 # and sr-tiny-model, its command for the bats suites.
 TEST_OBJ  := $(OUT)/tests/tools/tinymodel.o $(OUT)/tests/tools/headermodel.o
@@ -188,6 +192,49 @@ $(EMU)/test_%: $(OUT)/tests/gpu/test_%.o $(EMU)/libsr_emu.a
 	$(CXX) $(LDFLAGS) -o $@ $< $(EMU)/libsr_emu.a $(LDLIBS)
 test-gpu-emu: $(EMU_TESTS)
 	@tests/run $(EMU) $(BIN) emu
+
+# --- fuzzing (tests/fuzz/README.md) --------------------------------------
+# Each tests/fuzz/fuzz_<target>.c is a libFuzzer harness. make test builds it
+# with $(CC) into a unit test, test_fuzz_<target>, which replays its
+# regress/ and corpus/ files (tests/fuzz/replay.c), so no clang is needed.
+# make fuzz builds the library and the harnesses with clang and
+# -fsanitize=fuzzer,address,undefined into build/fuzz (apart from rel/ and
+# san/) and runs each for FUZZ_SECONDS on a copy of its corpus; make
+# fuzz-smoke is the same for FUZZ_SMOKE_SECONDS each, skipped (saying so)
+# where clang cannot link libFuzzer (.ci/run calls it).
+$(OUT)/tests/fuzz/replay_%.o: tests/fuzz/replay.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DFUZZ_TARGET='"$*"' -c -o $@ $<
+$(OUT)/tests/test_fuzz_%: $(OUT)/tests/fuzz/fuzz_%.o $(OUT)/tests/fuzz/replay_%.o $(LIBSR)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+-include $(FUZZ_TARGETS:%=$(OUT)/tests/fuzz/fuzz_%.d) $(FUZZ_TARGETS:%=$(OUT)/tests/fuzz/replay_%.d)
+
+FUZZ_CC      ?= clang
+FUZZ_OUT     := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -O1 -g -Wall -Wextra -Werror -pthread -fopenmp -MMD -MP $(FUZZ_SAN)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_OUT)/%.o)
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_OUT)/fuzz_%)
+$(FUZZ_OUT)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_OUT)/libsr.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(FUZZ_OUT)/fuzz_%: $(FUZZ_OUT)/tests/fuzz/fuzz_%.o $(FUZZ_OUT)/libsr.a
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -fopenmp -o $@ $^ $(LDLIBS)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:%=$(FUZZ_OUT)/tests/fuzz/fuzz_%.d)
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@tests/fuzz/run $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-smoke:
+	@if tests/fuzz/have-libfuzzer $(FUZZ_CC); then \
+	    $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS); \
+	else echo "make fuzz-smoke: $(FUZZ_CC) cannot link -fsanitize=fuzzer; fuzz smoke skipped"; fi
 
 # --- benchmarks (never part of make test; see bench/RESULTS.md) ------------
 bench: $(BENCH)

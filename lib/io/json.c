@@ -120,7 +120,8 @@ static void put_escaped(sr_jbuf *b, const char *s, size_t n)
         }
         sr_jbuf_put(b, e, 2);
     }
-    sr_jbuf_put(b, s + run, n - run);
+    /* an empty msgpack string may have no pointer at all: s + 0 on NULL is UB */
+    if (run < n) sr_jbuf_put(b, s + run, n - run);
 }
 
 static void put_string(sr_jbuf *b, const char *s, size_t n)

@@ -129,8 +129,9 @@ static bool jinja_literal(const char **pp, const char *e, char *out, size_t *k)
 static int mistral_default_system(sr_chat *c, const char *t, size_t n, char *err, size_t errlen)
 {
     static const char KEY[] = "set default_system_message = ";
-    const char *p = t ? memmem(t, n, KEY, sizeof KEY - 1) : NULL, *e = t + n;
+    const char *p = t ? memmem(t, n, KEY, sizeof KEY - 1) : NULL;
     if (!p) return 0;
+    const char *e = t + n;   /* only now: t may be NULL (a named format, no template) */
     p += sizeof KEY - 1;
     char *out = malloc(2 * n + 1);   /* each "today" (5 bytes) writes 10 */
     if (!out) { snprintf(err, errlen, "out of memory"); return -1; }
@@ -239,7 +240,8 @@ static int recognise(const char *t, size_t n, enum sr_chat_format *f, char *err,
     else {
         snprintf(err, errlen, "chat template not recognised as ChatML, Llama 2, Llama 3(.1), "
                  "Phi-3, Gemma, DeepSeek 2/3 or Mistral v1/v3/v3-tekken/v7/v7-tekken (it begins "
-                 "\"%.60s\"); name a format with --chat-format " FORMAT_NAMES, t);
+                 "\"%.*s\"); name a format with --chat-format " FORMAT_NAMES,
+                 (int)(n < 60 ? n : 60), t);   /* t need not be NUL-terminated */
         return -1;
     }
     return 0;
