@@ -2,7 +2,7 @@
  * bats suites: built by make test beside the unit tests, never installed.
  *
  *   sr-tiny-model -o FILE [--tokenizer-from GGUF] [--seed N] [--arch qwen2|qwen3|phi3 | --biases]
- *                 [--rope-freqs] [--untied] [--nan TENSOR] [--window N]
+ *                 [--rope-freqs] [--untied] [--nan TENSOR] [--window N] [--ctx N]
  *                 [--arch gemma3 [--softcap X] [--rope-scale X]]
  *   sr-tiny-model -o FILE --header-only [--defect NAME]
  *
@@ -53,7 +53,8 @@ static void poison(const char *path, const char *tensor)
 int main(int argc, char **argv)
 {
     sr_tiny_opts to = SR_TINY_OPTS_DEFAULT;
-    long seed = (long)to.seed, dim = to.dim, ffn = to.ffn_dim, layers = to.n_layer, head_dim = 0, window = 0;
+    long seed = (long)to.seed, dim = to.dim, ffn = to.ffn_dim, layers = to.n_layer, head_dim = 0, window = 0,
+         ctx = to.n_ctx;
     double softcap = 0, rope_scale = 0;
     const char *from = NULL, *defect = NULL, *arch = NULL, *nan = NULL;
     bool header_only = false, biases = false, untied = false, rope_freqs = false;
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
         { "dim", 0, SR_OPT_INT, &dim, "N", "embedding width (a multiple of 4 heads x 2)", 8, 8192 },
         { "ffn-dim", 0, SR_OPT_INT, &ffn, "N", "feed-forward width", 1, 65536 },
         { "layers", 0, SR_OPT_INT, &layers, "N", "number of blocks", 1, 64 },
+        /* tests/golden/make_arch_scale_golden.py's prompts of 700 tokens and 64 more */
+        { "ctx", 0, SR_OPT_INT, &ctx, "N", "context length (default 256)", 1, 1 << 20 },
         { "arch", 0, SR_OPT_STR, &arch, "NAME",
           "llama (default), qwen2 (q/k/v biases, NEOX rope), qwen3 (q/k head norms), phi3 (fused qkv, gate|up) or gemma3", 0, 0 },
         { "window", 0, SR_OPT_INT, &window, "N",
@@ -103,7 +106,7 @@ int main(int argc, char **argv)
     if (head_dim % 2) sr_usage_error("--head-dim must be even");
     to.tied = !untied;
     to.seed = (uint64_t)seed;
-    to.dim = (int)dim, to.ffn_dim = (int)ffn, to.n_layer = (int)layers;
+    to.dim = (int)dim, to.ffn_dim = (int)ffn, to.n_layer = (int)layers, to.n_ctx = (int)ctx;
     if (dim % (2 * to.n_head)) sr_usage_error("--dim must be a multiple of %d", 2 * to.n_head);
     char err[512];
     if (sr_tiny_model_write(cli.output, &to, NULL, err, sizeof err) < 0) sr_die(SR_EXIT_FAIL, "%s", err);
