@@ -68,7 +68,8 @@ int main(int argc, char **argv)
         { "ffn-dim", 0, SR_OPT_INT, &ffn, "N", "feed-forward width", 1, 65536 },
         { "layers", 0, SR_OPT_INT, &layers, "N", "number of blocks", 1, 64 },
         /* the tools' default prompt and reply budgets (sr-gen 1024 + 512, the
-         * judge's rubric) need more than the default 256 positions */
+         * judge's rubric) and make_arch_scale_golden.py's prompts of 700
+         * tokens need more than the default 256 positions */
         { "ctx", 0, SR_OPT_INT, &ctx, "N", "context length (default 256)", 8, 1 << 20 },
         { "arch", 0, SR_OPT_STR, &arch, "NAME",
           "llama (default), qwen2 (q/k/v biases, NEOX rope), qwen3 (q/k head norms), phi3 (fused qkv, gate|up) or gemma3", 0, 0 },
