@@ -205,7 +205,7 @@ model: $(MODEL_FILE)
 $(MODEL_FILE): | scripts/fetch-model
 	@scripts/fetch-model $@
 
-# --- the pipeline: make iter1 / iter2 / iter3, make report ----------------
+# --- the pipeline: make iter1 / iter2 / iter3, make eval, make report -----
 include $(wildcard pipelines/*.mk)
 
 clean:
