@@ -252,7 +252,7 @@ model: $(MODEL_FILE)
 $(MODEL_FILE): | scripts/fetch-model
 	@scripts/fetch-model $@
 
-# --- the pipeline: make iter1 / iter2 / iter3, make report ----------------
+# --- the pipeline: make iter1 / iter2 / iter3, make eval, make report, make mtbench
 # sr.mk first: the other fragments (make mtbench) use its run and models.
 include pipelines/sr.mk $(filter-out pipelines/sr.mk,$(wildcard pipelines/*.mk))
 

@@ -3,7 +3,11 @@
 #   make iter1      M1 = M0 + SFT on IFT + EFT (the SFT baseline judged the ranked replies)
 #   make iter2      M2 = M1 + DPO on pairs M1 generated and judged
 #   make iter3      M3 = M2 + DPO on pairs M2 generated and judged
+#   make eval       the head-to-heads (every model vs the SFT baseline and vs its
+#                   predecessor, judged pairwise by the fixed JUDGE) and each
+#                   model's agreement with the human ranks
 #   make report     the per-iteration figures and runs/$(RUN)/report/README.md
+#   META=1          iterations 2 and 3 also train the judge (the meta-judge)
 #
 # Every intermediate is a file under runs/$(RUN)/; every tool writes -o
 # atomically, so a file that exists is complete, and a killed make resumes at
@@ -17,7 +21,7 @@
 # or another MODEL wants another RUN=.
 # docs/pipeline.md has the whole DAG, the variables and SSHLOGINFILE.
 
-.PHONY: iter1 iter2 iter3 report pipeline-vars
+.PHONY: iter1 iter2 iter3 eval report pipeline-vars
 
 RUN   ?= demo
 RUNS  ?= runs
@@ -55,7 +59,6 @@ DPO_BETA         ?= 0.1
 SAVE_EVERY       ?= 200
 EVAL_K           ?= 3
 H2H_MAX          ?= 256
-H2H_K            ?= 3
 H2H_MAX_TOKENS   ?= 512
 GEN_BATCH        ?= 64
 else ifeq ($(SCALE),demo)
@@ -85,7 +88,6 @@ DPO_BETA         ?= 0.1
 SAVE_EVERY       ?= 0
 EVAL_K           ?= 1
 H2H_MAX          ?= 12
-H2H_K            ?= 1
 H2H_MAX_TOKENS   ?= 128
 GEN_BATCH        ?= 16
 else ifeq ($(SCALE),micro)
@@ -113,7 +115,6 @@ DPO_BETA         ?= 0.1
 SAVE_EVERY       ?= 0
 EVAL_K           ?= 1
 H2H_MAX          ?= 4
-H2H_K            ?= 1
 H2H_MAX_TOKENS   ?= 8
 GEN_BATCH        ?= 16
 else
@@ -126,7 +127,18 @@ TEMPERATURE ?= 0.7
 TOP_P       ?= 0.9
 SEED        ?= 0
 TEMPLATE    ?=
-JUDGE       ?= $(R)/iter1/M1.gguf
+# The head-to-heads' judge: a model outside the loop (M0, frozen, by default;
+# any GGUF), never one of the models it compares.
+JUDGE       ?= $(M0)
+# META=1: the meta-judge (Meta-Rewarding) in iterations 2 and 3; the judge
+# pairs are at most META_SHARE of an iteration's DPO data and at most
+# META_BUCKET of them share a chosen score; META_RHO is sr-meta's length
+# control on the judgements (off: none).
+META        ?= 0
+META_SHARE  ?= 0.25
+META_BUCKET ?= 0.5
+META_RHO    ?= off
+$(if $(filter 0 1,$(META)),,$(error META=$(META): 0 or 1))
 # EFT examples one ranked reply gives at most, of its EFT_K judgements that
 # agree with the humans on their own (sr-pairs --eft-per-reply; 0: all).
 EFT_PER_REPLY ?= 1
@@ -258,15 +270,35 @@ $(R)/iter$(1)/candidates.mp: $(R)/iter$(1)/prompts.mp $(2) | $(PIPE_PRE)
 	$$(STAGE) $$(SHARDS) $$(GEN) -n $(N) $$(SAMPLING) --max-tokens $(GEN_MAX_TOKENS) -m $(2) -i $$<
 
 $(R)/iter$(1)/judged.mp: $(R)/iter$(1)/candidates.mp $(2) | $(PIPE_PRE)
-	$$(STAGE) $$(SHARDS) $$(JUDGECMD) -k $(K) --max-tokens $(JUDGE_MAX_TOKENS) -m $(2) -i $$<
+	$$(STAGE) $$(SHARDS) $$(JUDGECMD) -k $(K) --max-tokens $(JUDGE_MAX_TOKENS) $(if $(filter 1,$(META)),--keep-text) \
+	    -m $(2) -i $$<
 
 $(R)/iter$(1)/pairs.mp: $(R)/iter$(1)/judged.mp | $(PIPE_PRE)
 	$$(STAGE) $(BIN)/sr-pairs $(call PAIRS_OPTS,$(1)) -i $$< -o $$@
 
-# With no pairs at all (every prompt tied, or its scores were nil: a judge
-# that cannot judge yet), DPO has nothing to learn from and M_t+1 is M_t:
+# META=1: M_t judges its own judgements of its candidates (sr-meta(1)):
+# battles of a reply's judgements whose scores differ, decided by M_t in
+# both orders, rated, the best and worst judgement a pair for the judge
+# role, capped against the actor pairs; M_t+1 trains on both.
+$(R)/iter$(1)/battles.mp: $(R)/iter$(1)/judged.mp | $(PIPE_PRE)
+	$$(STAGE) $(BIN)/sr-meta --battles $$(TMPL) -i $$< -o $$@
+
+$(R)/iter$(1)/battles-decided.mp: $(R)/iter$(1)/battles.mp $(2) | $(PIPE_PRE)
+	$$(STAGE) $$(SHARDS) $(BIN)/sr-judge --meta $$(RUNOPTS) --batch $(GEN_BATCH) $$(SAMPLING) \
+	    --max-tokens $(JUDGE_MAX_TOKENS) -m $(2) -i $$<
+
+$(R)/iter$(1)/judge-pairs.mp: $(R)/iter$(1)/battles-decided.mp $(R)/iter$(1)/pairs.mp | $(PIPE_PRE)
+	$$(STAGE) bash -o pipefail -c '$(BIN)/sr-meta --pairs --actor-pairs $$$$($(BIN)/sr-cat -n -i $(R)/iter$(1)/pairs.mp) \
+	    $$(META_OPTS) --seed $(SEED) -i $$< -o $$@'
+
+$(R)/iter$(1)/dpo-data.mp: $(R)/iter$(1)/pairs.mp $(R)/iter$(1)/judge-pairs.mp
+	cat $$^ > $$@.tmp && mv $$@.tmp $$@
+
+# M_t+1 trains on pairs.mp, with META=1 on dpo-data.mp (actor and judge
+# pairs). With no pairs at all (every prompt tied, or its scores were nil: a
+# judge that cannot judge yet), DPO has nothing to learn from and M_t+1 is M_t:
 # said on stderr, an empty DPO log, and the report shows 0 pairs, 0 steps.
-$(3): $(R)/iter$(1)/pairs.mp $(2) | $(PIPE_PRE)
+$(3): $(R)/iter$(1)/$(DPO_DATA) $(2) | $(PIPE_PRE)
 	$$(call need,sr-dpo)
 	@if [ "$$$$($(BIN)/sr-cat -n -i $$<)" = 0 ]; then \
 	    echo "pipeline: $$< holds no pairs, so $$@ is a copy of $(2) (0 DPO steps)" >&2; \
@@ -276,14 +308,20 @@ $(3): $(R)/iter$(1)/pairs.mp $(2) | $(PIPE_PRE)
 	    $$(STAGE) $$(TRAIN) $$(DPOCMD) $(call DPO_OPTS,$(1)) -m $(2) -i $$< --log $(R)/iter$(1)/dpo.log.jsonl; \
 	fi
 endef
+DPO_DATA  := $(if $(filter 1,$(META)),dpo-data.mp,pairs.mp)
+META_OPTS  = $(strip --share $(META_SHARE) --bucket-share $(META_BUCKET) \
+    $(if $(filter-out off,$(META_RHO)),--length-control $(META_RHO)))
 $(eval $(call iteration,2,$(MODEL_M1),$(MODEL_M2),))
 $(eval $(call iteration,3,$(MODEL_M2),$(MODEL_M3),$(R)/iter2/prompts.mp))
 
 # --- evaluation and report ---------------------------------------------------------
 # Each model judges the held-out ranked replies (agreement with the humans),
-# and answers the held-out prompts greedily; the fixed JUDGE scores the
-# answers for the head-to-heads (M1 vs the SFT baseline, M2 vs M1, M3 vs M2).
+# and answers the held-out prompts greedily. The head-to-heads join two
+# models' answers by prompt (sr-join), and the fixed JUDGE says which is
+# better, greedily and in both orders (sr-judge --pairwise): every model
+# against the SFT baseline, and each against its predecessor.
 EVAL_MODELS := sft M1 M2 M3
+H2H_PAIRS   := M1-sft M2-sft M3-sft M2-M1 M3-M2
 
 define evaluation
 $(R)/eval/heldout-judged-$(1).mp: $(R)/seed/heldout.mp $(MODEL_$(1)) | $(PIPE_PRE)
@@ -296,15 +334,49 @@ $(R)/eval/agreement-$(1).json: $(R)/eval/heldout-judged-$(1).mp | $(PIPE_PRE)
 $(R)/eval/answers-$(1).mp: $(R)/seed/heldout-prompts.mp $(MODEL_$(1)) | $(PIPE_PRE)
 	@mkdir -p $$(@D)
 	$$(STAGE) $$(SHARDS) $$(GEN) -n 1 --temperature 0 --max-tokens $(H2H_MAX_TOKENS) -m $(MODEL_$(1)) -i $$<
-
-$(R)/eval/answers-judged-$(1).mp: $(R)/eval/answers-$(1).mp $(JUDGE) | $(PIPE_PRE)
-	$$(STAGE) $$(SHARDS) $$(JUDGECMD) -k $(H2H_K) --max-tokens $(JUDGE_MAX_TOKENS) -m $(JUDGE) -i $$<
 endef
 $(foreach m,$(EVAL_MODELS),$(eval $(call evaluation,$(m))))
 
-REPORT_IN := $(foreach m,$(EVAL_MODELS),$(R)/eval/agreement-$(m).json $(R)/eval/answers-judged-$(m).mp) \
-             $(R)/iter1/ranked-judged.mp $(R)/iter1/eft.mp $(MODEL_M3) \
-             $(foreach t,2 3,$(R)/iter$(t)/judged.mp $(R)/iter$(t)/pairs.mp)
+# The judge must stand outside the comparison: a model judging its own
+# answers favours them. Refused before anything runs when the goal needs it.
+JUDGE_IS_COMPARED := $(filter $(abspath $(JUDGE)),$(foreach m,$(EVAL_MODELS),$(abspath $(MODEL_$(m)))))
+judge_check = @$(if $(JUDGE_IS_COMPARED),echo "pipeline: JUDGE=$(JUDGE) is one of the compared models \
+    ($(EVAL_MODELS)); give a model outside the loop (default: M0)" >&2; exit 1,:)
+ifneq ($(JUDGE_IS_COMPARED),)
+ifneq ($(filter eval report $(R)/report/% $(R)/eval/h2h-% $(R)/eval/winrate-%,$(MAKECMDGOALS)),)
+$(error JUDGE=$(JUDGE) is one of the compared models ($(EVAL_MODELS)); give a model outside the loop (default: M0))
+endif
+endif
+
+# $(1): model A, $(2): model B (A's answers are response_a).
+define headtohead
+$(R)/eval/h2h-$(1)-vs-$(2).mp: $(R)/eval/answers-$(1).mp $(R)/eval/answers-$(2).mp | $(PIPE_PRE)
+	$(BIN)/sr-join -f response,tokens,finish $$^ -o $$@
+
+$(R)/eval/h2h-judged-$(1)-vs-$(2).mp: $(R)/eval/h2h-$(1)-vs-$(2).mp | $(JUDGE) $(PIPE_PRE)
+	$$(judge_check)
+	$$(STAGE) $$(SHARDS) $(BIN)/sr-judge --pairwise $$(RUNOPTS) --batch $(GEN_BATCH) --temperature 0 \
+	    --max-tokens $(JUDGE_MAX_TOKENS) --keep-text -m $(JUDGE) -i $$<
+
+# With no verdict at all (a judge that cannot judge yet) there is nothing to
+# report: the JSON says so, and the page shows n/a.
+$(R)/eval/winrate-$(1)-vs-$(2).json: $(R)/eval/h2h-judged-$(1)-vs-$(2).mp | $(PIPE_PRE)
+	@if [ "$$$$($(BIN)/sr-cat -i $$< | jq -s 'map(select(.verdict != null)) | length')" = 0 ]; then \
+	    echo "pipeline: $$< holds no verdict, so $$@ reports none" >&2; \
+	    $(BIN)/sr-cat -n -i $$< | jq -c '{prompts: 0, no_verdict: .}' > $$@.tmp && mv $$@.tmp $$@; \
+	else \
+	    echo '$(BIN)/sr-judge --winrate --seed $(SEED) -i $$< -o $$(@:.json=.txt) --eval-json $$@'; \
+	    $(BIN)/sr-judge --winrate --seed $(SEED) -i $$< -o $$(@:.json=.txt) --eval-json $$@; \
+	fi
+endef
+$(foreach p,$(H2H_PAIRS),$(eval $(call headtohead,$(word 1,$(subst -, ,$(p))),$(word 2,$(subst -, ,$(p))))))
+
+EVAL_OUT  := $(foreach m,$(EVAL_MODELS),$(R)/eval/agreement-$(m).json $(R)/eval/answers-$(m).mp) \
+             $(foreach p,$(H2H_PAIRS),$(R)/eval/winrate-$(subst -,-vs-,$(p)).json)
+eval: $(DEPS_STAMP) $(EVAL_OUT)
+
+REPORT_IN := $(EVAL_OUT) $(R)/iter1/ranked-judged.mp $(R)/iter1/eft.mp $(MODEL_M3) \
+             $(foreach t,2 3,$(R)/iter$(t)/judged.mp $(R)/iter$(t)/$(DPO_DATA))
 
 report: $(R)/report/README.md
 $(R)/report/README.md: $(REPORT_IN) scripts/report scripts/distinct-n | $(PIPE_PRE)
@@ -318,6 +390,7 @@ PIPE_VARS := RUN SCALE OASST M0 PROMPT_MODEL JUDGE JOBS NGPU THREADS DEVICE SSHL
     PROMPTS N GEN_MAX_TOKENS K JUDGE_MAX_TOKENS RETRIES TEMPERATURE TOP_P SEED TEMPLATE \
     DPO_LR DPO_LR_FINAL DPO_BATCH DPO_EPOCHS DPO_BETA SAVE_EVERY \
     RHO MIN_GAP DPO_LOSS RPO_ALPHA LENGTH_NORM \
-    EVAL_K H2H_MAX H2H_K H2H_MAX_TOKENS GEN_BATCH
+    META META_SHARE META_BUCKET META_RHO \
+    EVAL_K H2H_MAX H2H_MAX_TOKENS GEN_BATCH
 pipeline-vars:
 	@printf '%s\n' $(foreach v,$(PIPE_VARS),'$(v) = $($(v))')

@@ -98,6 +98,92 @@ tiny_model() {
     assert_output --partial 'LENGTH_NORM=yes'
 }
 
+@test "make -n eval: every model vs the SFT baseline and vs its predecessor, judged pairwise by M0 in both orders" {
+    run pmake -n eval
+    assert_success
+    local out=$output a b pos j w
+    ! grep -q 'answers-judged' <<<"$out"
+    for p in M1-sft M2-sft M3-sft M2-M1 M3-M2; do
+        a=${p%-*} b=${p#*-}
+        # the join, A's answers as response_a
+        grep -q "sr-join -f response,tokens,finish [^ ]*/eval/answers-$a.mp [^ ]*/eval/answers-$b.mp -o [^ ]*/eval/h2h-$a-vs-$b.mp" <<<"$out"
+        # the fixed judge (M0 by default), greedy, pairwise
+        j=$(grep "eval/h2h-judged-$a-vs-$b.mp -- " <<<"$out")
+        [[ $j == *"sr-judge --pairwise "*"--temperature 0 "*"-m models/SmolLM2"*"-i "*"/eval/h2h-$a-vs-$b.mp"* ]]
+        w=$(grep -o "echo '[^ ']*sr-judge --winrate [^']*winrate-$a-vs-$b.json'" <<<"$out")
+        [[ $w == *"-i "*"/eval/h2h-judged-$a-vs-$b.mp -o "*"/eval/winrate-$a-vs-$b.txt --eval-json "*"/eval/winrate-$a-vs-$b.json"* ]]
+        # in order: answers, join, judging, win rate
+        pos() { grep -n -m1 -e "$1" <<<"$out" | cut -d: -f1; }
+        [ "$(pos "eval/answers-$a.mp -- ")" -lt "$(pos "h2h-$a-vs-$b.mp$")" ]
+        [ "$(pos "h2h-$a-vs-$b.mp$")" -lt "$(pos "h2h-judged-$a-vs-$b.mp -- ")" ]
+        [ "$(pos "h2h-judged-$a-vs-$b.mp -- ")" -lt "$(pos "winrate-$a-vs-$b.json'")" ]
+    done
+    # each model's agreement with the humans is part of it, and make report needs it all
+    grep -q 'sr-judge --eval -i [^ ]*/eval/heldout-judged-M3.mp' <<<"$out"
+    run pmake -n report
+    assert_success
+    grep -q 'winrate-M3-vs-sft.json' <<<"$output"
+    grep -q 'scripts/report --bin' <<<"$output"
+    # another JUDGE, any GGUF
+    touch "$TMP/judge.gguf"
+    run pmake -n eval JUDGE="$TMP/judge.gguf"
+    assert_success
+    grep -q "sr-judge --pairwise .*-m $TMP/judge.gguf" <<<"$output"
+    run pmake -s pipeline-vars
+    assert_line 'JUDGE = models/SmolLM2-135M-Instruct.Q4_1.gguf'
+}
+
+@test "make eval refuses a JUDGE that is one of the compared models" {
+    local m
+    for m in iter1/sft.gguf iter1/M1.gguf iter2/M2.gguf iter3/M3.gguf; do
+        run pmake -n eval JUDGE="$TMP/runs/demo/$m"
+        assert_failure
+        assert_output --partial "JUDGE=$TMP/runs/demo/$m is one of the compared models"
+    done
+    run pmake -n report JUDGE="$TMP/runs/demo/iter1/M1.gguf"
+    assert_failure
+    # the same file named another way is still refused
+    run pmake -n eval RUNS="$TMP/runs/../runs" JUDGE="$TMP/runs/demo/iter2/M2.gguf"
+    assert_failure
+    # the loop itself does not need the judge
+    run pmake -n iter3 JUDGE="$TMP/runs/demo/iter1/M1.gguf"
+    assert_success
+}
+
+@test "META=1 adds the meta-judge to iterations 2 and 3, and M_t+1 trains on actor + judge pairs" {
+    run pmake -n iter3 META=1 META_SHARE=0.2 META_BUCKET=0.4 META_RHO=0.1
+    assert_success
+    local out=$output t p pos
+    pos() { grep -n -m1 -e "$1" <<<"$out" | cut -d: -f1; }
+    for t in 2 3; do
+        p=$((t - 1))
+        grep -q "iter$t/judged.mp -- .*sr-judge .*-k 2 .*--keep-text -m [^ ]*/M$p.gguf" <<<"$out"
+        grep -q "iter$t/battles.mp -- .*sr-meta --battles .*-i [^ ]*/iter$t/judged.mp -o [^ ]*/iter$t/battles.mp" <<<"$out"
+        grep -q "iter$t/battles-decided.mp -- .*sr-judge --meta .*-m [^ ]*/iter$p/M$p.gguf -i [^ ]*/iter$t/battles.mp" <<<"$out"
+        grep -q "iter$t/judge-pairs.mp -- .*sr-meta --pairs --actor-pairs \$([^ ]*sr-cat -n -i [^ ]*/iter$t/pairs.mp) --share 0.2 --bucket-share 0.4 --length-control 0.1 --seed 0 -i [^ ]*/iter$t/battles-decided.mp" <<<"$out"
+        grep -q "^cat [^ ]*/iter$t/pairs.mp [^ ]*/iter$t/judge-pairs.mp > [^ ]*/iter$t/dpo-data.mp.tmp" <<<"$out"
+        grep -q "sr-dpo .* -m [^ ]*/M$p.gguf -i [^ ]*/iter$t/dpo-data.mp --log" <<<"$out"
+        [ "$(pos "iter$t/pairs.mp -- ")" -lt "$(pos "iter$t/judge-pairs.mp -- ")" ]
+        [ "$(pos "iter$t/battles.mp -- ")" -lt "$(pos "iter$t/battles-decided.mp -- ")" ]
+        [ "$(pos "iter$t/battles-decided.mp -- ")" -lt "$(pos "iter$t/judge-pairs.mp -- ")" ]
+        [ "$(pos "iter$t/dpo-data.mp.tmp")" -lt "$(pos "iter$t/dpo.log.jsonl'")" ]
+    done
+    # the defaults: share 0.25, bucket 0.5, no length control
+    run pmake -n iter3 META=1
+    grep -q 'sr-meta --pairs .*--share 0.25 --bucket-share 0.5 --seed 0' <<<"$output"
+    ! grep -q 'sr-meta --pairs .*--length-control' <<<"$output"
+    # without META none of it, and no judgement texts kept
+    run pmake -n iter3
+    assert_success
+    ! grep -q -e 'sr-meta' -e 'dpo-data.mp' -e 'judged.mp -- .*--keep-text' <<<"$output"
+    run pmake -n iter3 META=yes
+    assert_failure
+    assert_output --partial 'META=yes'
+    run pmake -s pipeline-vars META=1
+    assert_line 'META = 1'
+    assert_line 'META_SHARE = 0.25'
+}
+
 @test "SCALE=paper uses the paper's counts and hyperparameters; a wrong SCALE is refused" {
     run pmake -s pipeline-vars SCALE=paper
     assert_success
@@ -236,14 +322,21 @@ fixture_run() {
         echo '{"prompts":2,"replies":5,"pairs":3,"pairwise_accuracy":0.6667,"tie_share":0,"five_best":null,"exact_match":0.5,"spearman":0.5,"kendall_tau":0.4,"judge_prefers_longer":0.75,"human_prefers_longer":0.5}' \
             > "$r/eval/agreement-$m.json"
     done
-    local s=(x 1 3 4 4)
     local i=1
     for m in sft M1 M2 M3; do
-        printf '%s\n' "{\"id\":\"a1$m\",\"prompt_id\":\"h1\",\"prompt\":\"q\",\"response\":\"r\",\"sample\":0,\"finish\":\"stop\",\"tokens\":$((10 + i)),\"score\":${s[$i]},\"scores\":[${s[$i]}]}" \
-            "{\"id\":\"a2$m\",\"prompt_id\":\"h2\",\"prompt\":\"q\",\"response\":\"r\",\"sample\":0,\"finish\":\"length\",\"tokens\":20,\"score\":null,\"scores\":[null]}" \
-            | j "$r/eval/answers-judged-$m.mp"
+        printf '%s\n' "{\"id\":\"a1$m\",\"prompt_id\":\"h1\",\"prompt\":\"q\",\"response\":\"r\",\"sample\":0,\"finish\":\"stop\",\"tokens\":$((10 + i))}" \
+            "{\"id\":\"a2$m\",\"prompt_id\":\"h2\",\"prompt\":\"q\",\"response\":\"r\",\"sample\":0,\"finish\":\"length\",\"tokens\":20}" \
+            | j "$r/eval/answers-$m.mp"
         i=$((i + 1))
     done
+    # sr-judge --winrate's JSON; M3 vs M2 had no verdict (the pipeline's stub).
+    for p in M1-vs-sft M2-vs-sft M3-vs-sft M2-vs-M1; do
+        echo '{"prompts":10,"no_verdict":2,"win":0.6,"win_lo":0.3,"win_hi":0.9,"tie":0.1,"tie_lo":0,"tie_hi":0.3,"loss":0.3,"loss_lo":0.1,"loss_hi":0.6,"win_rate":0.65,"win_rate_lo":0.4,"win_rate_hi":0.9,"lc_win_rate":0.55,"lc_win_rate_lo":0.3,"lc_win_rate_hi":0.8,"length_slope":0.8,"mean_length_a":120,"mean_length_b":80,"both_orders":10,"position_disagreement":0.2}' \
+            > "$r/eval/winrate-$p.json"
+    done
+    echo '{"prompts":0,"no_verdict":12}' > "$r/eval/winrate-M3-vs-M2.json"
+    echo '{"id":"jp1","reply_id":"c1","prompt":"judge this","chosen":"Good. Score: 4","rejected":"Score: 1","chosen_score":1100,"rejected_score":900,"kind":"judge"}' \
+        | j "$r/iter3/judge-pairs.mp"
     printf 'seed/ift.mp\t0.1\tx\niter1/sft.gguf\t70.2\tx\n' > "$r/times.tsv"
 }
 
@@ -260,8 +353,12 @@ fixture_run() {
     done
     run cat "$d/README.md"
     assert_output --partial '| tie rate (prompts whose scores all tie) | 0.0% (0 of 1) | 50.0% (1 of 2) | 50.0% (1 of 2) |'
-    assert_output --partial '| M1 vs SFT baseline | 1 | 1 (100%) | 0 (0%) | 0 (0%) | 1 |'
-    assert_output --partial '| M3 vs M2 | 1 | 0 (0%) | 1 (100%) | 0 (0%) | 1 |'
+    assert_output --partial '| M1 vs SFT baseline | 10 | 60.0% [30.0, 90.0] | 10.0% [0.0, 30.0] | 30.0% [10.0, 60.0] | 65.0% [40.0, 90.0] | 55.0% [30.0, 80.0] | 0.800 | 120 / 80 | 20.0% | 2 |'
+    assert_output --partial '| M3 vs SFT baseline | 10 |'
+    assert_output --partial '| M3 vs M2 | 0 | n/a | n/a | n/a | n/a | n/a | n/a | n/a / n/a | n/a | 12 |'
+    assert_output --partial '| judge pairs (META=1: the meta-judge'"'"'s) | n/a | n/a | 1 |'
+    assert_output --partial '| SFT baseline | 2 | 15.5 | 1 |'
+    ! grep -q 'answers-judged' "$d/README.md"
     assert_output --partial '| distinct-2 of the candidates | n/a | 0.889 | 0.889 |'
     assert_output --partial '| iter1/sft.gguf | 70.2 |'
     assert_output --partial '| 50.0% | 0.500 | 0.400 | 75.0% (50.0%) |'
