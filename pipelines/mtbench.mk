@@ -5,7 +5,7 @@
 #
 # The 80 two-turn questions, answered greedily by each model (turn 2
 # continues the model's own turn-1 conversation: sr-gen's messages), each
-# answer graded 1 to 10 by a fixed judge (MTBENCH_JUDGE, default M0: a model
+# answer graded 1 to 10 by a fixed judge (MTBENCH_JUDGE, default JUDGE, M0: a model
 # outside the loop) with the project's single-answer grading prompt
 # (pipelines/templates/mtbench-grade.txt; the GPT-4 reference answer shown
 # for math, reasoning and coding), and the table per category and overall,
@@ -17,7 +17,7 @@
 MTBENCH        ?= ../shared/data/real/mt_bench_question.jsonl
 MTBENCH_REF    ?= $(dir $(MTBENCH))mt_bench_reference_answer_gpt-4.jsonl
 MTBENCH_MODELS ?= M0
-MTBENCH_JUDGE  ?= $(M0)
+MTBENCH_JUDGE  ?= $(JUDGE)
 MTBENCH_K      ?= 1
 ifeq ($(SCALE),paper)
 MTBENCH_MAX_TOKENS       ?= 1024
