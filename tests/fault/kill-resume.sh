@@ -26,7 +26,8 @@ while getopts n:s:w: o; do
 done
 shift $((OPTIND - 1))
 targets=("${@:-iter3}")
-[ -n "$work" ] || work=$(mktemp -d)
+own=
+[ -n "$work" ] || { work=$(mktemp -d); own=1; }
 mkdir -p "$work"
 bin=${SR_BIN:-$root/bin}
 tiny=${SR_TINY_MODEL:-$root/build/rel/tests/sr-tiny-model}
@@ -97,4 +98,6 @@ done
 cycles=$((cycles + 1))
 compare || bad=1
 [ "$bad" = 0 ] && echo "# identical: $landed kills over $cycles runs"
+# a directory of its own goes when all is well; a failure's stays to look at
+[ "$bad" = 0 ] && [ -n "$own" ] && rm -rf "$work"
 exit "$bad"
