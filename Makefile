@@ -158,6 +158,17 @@ test: $(TOOLS) $(PLUGIN) $(UNIT) $(GPU_TESTS) $(TINY_TOOL) $(FAULT_SHIM) $(BENCH
 	@[ -e $(MODEL_FILE) ] || scripts/fetch-model $(MODEL_FILE) || echo "make test: no model; the tests that need it will skip" >&2
 	@SR_TINY_MODEL=$(abspath $(TINY_TOOL)) SR_FAULT_SHIM=$(abspath $(FAULT_SHIM)) tests/run $(OUT)/tests $(BIN) $(if $(SAN),san)
 
+# make fault-campaign: FAULT_KILLS SIGKILLs of a micro pipeline run on a
+# tiny random model at random moments, resumed each time, then compared
+# byte for byte with an uninterrupted run (tests/fault/kill-resume.sh).
+# FAULT_TARGETS: the stages that run on a tiny model in this tree (iter3
+# once every stage fits a tiny model's context).
+FAULT_KILLS   ?= 20
+FAULT_TARGETS ?= seed/ift.mp seed/ranked.mp seed/heldout-prompts.mp iter1/sft.gguf
+.PHONY: fault-campaign
+fault-campaign: $(TOOLS) $(TINY_TOOL)
+	SR_TINY_MODEL=$(abspath $(TINY_TOOL)) SR_BIN=$(abspath $(BIN)) tests/fault/kill-resume.sh -n $(FAULT_KILLS) $(FAULT_TARGETS)
+
 test-gpu: $(TOOLS) $(PLUGIN) $(GPU_TESTS) $(TINY_TOOL)
 	@SR_TINY_MODEL=$(abspath $(TINY_TOOL)) tests/run $(OUT)/gpu-tests $(BIN) gpu
 

@@ -29,6 +29,19 @@ R     := $(RUNS)/$(RUN)
 SCALE ?= demo
 OASST ?= examples/oasst-sample.jsonl
 M0    := $(if $(MODEL),$(MODEL),$(MODEL_FILE))
+
+# One make at a time per run: a second make on the same RUN= stops here, so
+# two never run (and write) the same stages at once. The lock is $(R)/.lock,
+# held until this make ends (scripts/run-lock); make -n and -q take none.
+PIPE_GOALS := $(filter iter1 iter2 iter3 report $(R)/%,$(MAKECMDGOALS))
+ifneq ($(PIPE_GOALS),)
+ifeq ($(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS))),)
+RUN_LOCK := $(shell scripts/run-lock $(R) $$PPID)
+ifneq ($(RUN_LOCK),)
+$(error $(R) is $(RUN_LOCK); wait for it to finish or use another RUN=)
+endif
+endif
+endif
 PROMPT_MODEL ?= $(M0)
 
 # --- sizes and hyperparameters ---------------------------------------------

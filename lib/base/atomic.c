@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +22,25 @@ static long tmp_pid(const char *name, const char *base)
     return strtol(d, NULL, 10);
 }
 
+/* Whether pid's process is gone. kill(pid, 0) says ESRCH for that; a live
+ * one (EPERM: someone else's) is not. A zombie is gone too, though kill()
+ * still finds it: a writer killed with its parent (kill -9 of a make's
+ * process group) stays one until init reaps it, and a run resumed at once
+ * would keep its temporary for good. */
+static int gone(long pid)
+{
+    if (kill((pid_t)pid, 0) != 0) return errno == ESRCH;
+    char stat[64], buf[256];
+    snprintf(stat, sizeof stat, "/proc/%ld/stat", pid);
+    FILE *f = fopen(stat, "re");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')');      /* the name may hold spaces */
+    return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
+
 int sr_atomic_clean_stale(const char *path)
 {
     char *dcopy = strdup(path), *bcopy = strdup(path);
@@ -30,10 +50,8 @@ int sr_atomic_clean_stale(const char *path)
         const char *base = basename(bcopy);
         for (struct dirent *e; (e = readdir(dir));) {
             long pid = tmp_pid(e->d_name, base);
-            /* only a writer that is gone: kill(pid, 0) says ESRCH. A live
-             * one (EPERM: someone else's) keeps its temporary. */
-            if (pid <= 0 || pid == (long)getpid()) continue;
-            if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+            /* only a writer that is gone; a live one keeps its temporary */
+            if (pid <= 0 || pid == (long)getpid() || !gone(pid)) continue;
             removed += unlinkat(dirfd(dir), e->d_name, 0) == 0;
         }
         closedir(dir);

@@ -451,8 +451,14 @@ int gguf_open(gguf_file *g, const char *path, char *err, size_t errlen) {
     if (size > 0) {
         map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED) {
-            snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
+            int saved = errno;
+            /* ENOMEM here is an address space too small (ulimit -v), not a bad file */
+            if (saved == ENOMEM)
+                snprintf(err, errlen, "%s: out of memory mapping the file (%zu MB)", path, size >> 20);
+            else
+                snprintf(err, errlen, "%s: mmap: %s", path, strerror(saved));
             close(fd);
+            errno = saved;
             return -1;
         }
     }

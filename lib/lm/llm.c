@@ -1,6 +1,7 @@
 /* llm.c — a model file opened with its weights, tokenizer and chat format. */
 #include "lm/llm.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,13 @@ int sr_llm_load(sr_llm *llm, const char *path, const sr_model_opts *mo, enum sr_
     const char *what = "";
     int rc = SR_LM_BAD_DATA;
     if (!(llm->path = strdup(path))) { snprintf(err, errlen, "out of memory"); return SR_LM_FAIL; }
+    errno = 0;
     if (gguf_open(&llm->gguf, llm->path, why, sizeof why) < 0 ||
-        check_header(llm, fmt, why, sizeof why, &what) < 0)
+        check_header(llm, fmt, why, sizeof why, &what) < 0) {
         snprintf(err, errlen, "model %s: %s%s", path, what, why);
+        /* the file may be sound: memory ran out reading it (ulimit -v) */
+        if (errno == ENOMEM) rc = SR_LM_FAIL;
+    }
     else if (sr_model_load_gguf(&llm->model, &llm->gguf, mo, why, sizeof why) < 0) {
         /* the file is sound: what fails now is memory or the device */
         snprintf(err, errlen, "model %s: %s", path, why);

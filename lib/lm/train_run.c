@@ -18,6 +18,10 @@ int sr_train_job_begin(sr_train_job *j, char *err, size_t errlen)
     j->vocab = j->llm.model.hp.vocab;
     j->n_ctx = j->llm.model.hp.n_ctx;
     sr_model_free(&j->llm.model);
+    /* Two runs on one OUT would both write its state and --log (and take
+     * turns at the checkpoint): the second stops here, before any work. */
+    if (j->out && strcmp(j->out, "-") != 0 && sr_lockfile_take(&j->lock, j->out, err, errlen) < 0)
+        return SR_LM_FAIL;
     return sr_file_xxh64(j->llm.path, &j->parent_hash, err, errlen) < 0 ? SR_LM_FAIL : SR_LM_OK;
 }
 
@@ -186,5 +190,6 @@ int sr_train_job_run(sr_train_job *j, const sr_train_data *d, const sr_loss *los
 
 void sr_train_job_close(sr_train_job *j)
 {
+    sr_lockfile_release(&j->lock);
     sr_llm_close(&j->llm);
 }

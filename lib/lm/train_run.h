@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/lockfile.h"
 #include "lm/gguf.h"
 #include "lm/llm.h"
 #include "lm/train.h"
@@ -47,6 +48,7 @@ typedef struct sr_train_job {
     sr_model_opts mo;                   /* the device, threads and precision to train on */
     uint64_t parent_hash;               /* sr.parent.xxh64 */
     int vocab, n_ctx;
+    sr_lockfile lock;                   /* OUT.lock: one run writes OUT, its state and log */
 } sr_train_job;
 
 /* Metadata entries for the sr.* lists (the strings must outlive the run). */
@@ -63,7 +65,8 @@ static inline gguf_kv sr_kv_f64(const char *k, double x)
     return (gguf_kv){ { k, strlen(k) }, { .type = GGUF_F64, .v.f = x } };
 }
 
-/* After llm and mo are set: note the model's shape, free its weights and
+/* After llm and mo are set: note the model's shape, free its weights, take
+ * OUT's lock (sr_lockfile: a second run on OUT fails here) and
  * hash the file. Returns 0 or an SR_LM_* code with err set. */
 int  sr_train_job_begin(sr_train_job *j, char *err, size_t errlen);
 

@@ -124,6 +124,31 @@ TEST(stale_temporaries_are_removed)
     CHECK(entries() == 0);
 }
 
+/* A writer killed with its parent is a zombie until init reaps it; kill()
+ * still finds it, but its temporary is stale all the same. */
+TEST(a_zombie_writers_temporary_is_stale)
+{
+    pid_t z = fork();
+    if (z == 0) _exit(0);
+    CHECK(z > 0);
+    for (int i = 0; i < 200; i++) {              /* until it has exited */
+        char st[64], buf[256] = { 0 };
+        snprintf(st, sizeof st, "/proc/%ld/stat", (long)z);
+        FILE *f = fopen(st, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f) fclose(f);
+        const char *p = n ? strrchr(buf, ')') : NULL;
+        if (p && p[2] == 'Z') break;
+        usleep(5000);
+    }
+    CHECK(kill(z, 0) == 0);                       /* not reaped: kill finds it */
+    touch("%s.tmp.%ld", (long)z);
+    CHECK(sr_atomic_clean_stale(path) == 1);
+    CHECK(!exists("%s.tmp.%ld", (long)z));
+    waitpid(z, NULL, 0);
+    CHECK(entries() == 0);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/sr-test-atomic-XXXXXX");
@@ -133,6 +158,7 @@ int main(void)
     RUN(abort_leaves_nothing);
     RUN(failures_are_returned);
     RUN(stale_temporaries_are_removed);
+    RUN(a_zombie_writers_temporary_is_stale);
     rmdir(dir);
     return test_done();
 }
