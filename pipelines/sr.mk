@@ -140,7 +140,12 @@ EFT_PER_REPLY ?= 1
 #   DPO_LOSS     sr-dpo --loss: sigmoid (DPO), ipo or hinge
 #   RPO_ALPHA    sr-dpo --rpo-alpha: the chosen reply's NLL weight (0: off)
 #   LENGTH_NORM  1: sr-dpo --length-norm (mean log-prob per token), 0: the sum
+#   DIVERSE      1: DivPO pairs, sr-pairs --diverse DIVERSE_RHO (chosen: the
+#                least similar of the top band); 0: off. Not with RHO.
+#   DIVERSE_RHO  DivPO's band (default 0.2)
 RHO         ?= off
+DIVERSE     ?= 0
+DIVERSE_RHO ?= 0.2
 MIN_GAP     ?= 0
 DPO_LOSS    ?= sigmoid
 RPO_ALPHA   ?= 0
@@ -148,9 +153,13 @@ LENGTH_NORM ?= 0
 # $(call per_iter,VAR,t): VAR's word for iteration t.
 per_iter = $(strip $(or $(word $(2),$($(1))),$(lastword $($(1)))))
 $(foreach w,$(LENGTH_NORM),$(if $(filter 0 1,$(w)),,$(error LENGTH_NORM=$(LENGTH_NORM): each word is 0 or 1)))
+$(foreach w,$(DIVERSE),$(if $(filter 0 1,$(w)),,$(error DIVERSE=$(DIVERSE): each word is 0 or 1)))
+$(foreach t,2 3,$(if $(and $(filter 1,$(call per_iter,DIVERSE,$(t))),$(filter-out off,$(call per_iter,RHO,$(t)))),\
+    $(error iteration $(t): DIVERSE=1 and RHO=$(call per_iter,RHO,$(t)) are two rules for the chosen reply; set one)))
 # The options they give the tools at iteration t.
 PAIRS_OPTS = $(strip --min-gap $(call per_iter,MIN_GAP,$(1)) \
-    $(if $(filter-out off,$(call per_iter,RHO,$(1))),--length-control $(call per_iter,RHO,$(1))))
+    $(if $(filter-out off,$(call per_iter,RHO,$(1))),--length-control $(call per_iter,RHO,$(1))) \
+    $(if $(filter 1,$(call per_iter,DIVERSE,$(1))),--diverse $(call per_iter,DIVERSE_RHO,$(1))))
 DPO_OPTS   = $(strip --loss $(call per_iter,DPO_LOSS,$(1)) --rpo-alpha $(call per_iter,RPO_ALPHA,$(1)) \
     $(if $(filter 1,$(call per_iter,LENGTH_NORM,$(1))),--length-norm))
 
@@ -317,7 +326,7 @@ PIPE_VARS := RUN SCALE OASST M0 PROMPT_MODEL JUDGE JOBS NGPU THREADS DEVICE SSHL
     KEEP SPLIT_SALT IFT_MAX EFT_K EFT_PER_REPLY EFT_MAX SFT_LR SFT_LR_FINAL SFT_BATCH SFT_EPOCHS SFT_MAX_LEN \
     PROMPTS N GEN_MAX_TOKENS K JUDGE_MAX_TOKENS RETRIES TEMPERATURE TOP_P SEED TEMPLATE \
     DPO_LR DPO_LR_FINAL DPO_BATCH DPO_EPOCHS DPO_BETA SAVE_EVERY \
-    RHO MIN_GAP DPO_LOSS RPO_ALPHA LENGTH_NORM \
+    RHO MIN_GAP DPO_LOSS RPO_ALPHA LENGTH_NORM DIVERSE DIVERSE_RHO \
     EVAL_K H2H_MAX H2H_K H2H_MAX_TOKENS GEN_BATCH
 pipeline-vars:
 	@printf '%s\n' $(foreach v,$(PIPE_VARS),'$(v) = $($(v))')

@@ -271,3 +271,25 @@ fixture_run() {
     assert_success
     [ -s "$TMP/partial/h2h.png" ] && grep -q '| M3 vs M2 | n/a' "$TMP/partial/README.md"
 }
+
+@test "DIVERSE reaches sr-pairs as --diverse DIVERSE_RHO, per iteration, never beside RHO" {
+    run pmake -n iter3
+    assert_success
+    ! grep -q -e '--diverse' <<<"$output"
+    run pmake -n iter3 DIVERSE="0 0 1"
+    assert_success
+    [[ $(grep -o 'iter2/pairs.mp -- .*' <<<"$output") != *--diverse* ]]
+    [[ $(grep -o 'iter3/pairs.mp -- .*' <<<"$output") == *"--min-gap 0 --diverse 0.2 -i"* ]]
+    run pmake -n iter3 DIVERSE=1 DIVERSE_RHO="0 0.1 0.3"
+    [[ $(grep -o 'iter2/pairs.mp -- .*' <<<"$output") == *"--diverse 0.1 -i"* ]]
+    [[ $(grep -o 'iter3/pairs.mp -- .*' <<<"$output") == *"--diverse 0.3 -i"* ]]
+    run pmake -s pipeline-vars DIVERSE=1
+    assert_line 'DIVERSE = 1'
+    run pmake -n iter3 DIVERSE=yes
+    assert_failure
+    run pmake -n iter3 DIVERSE="0 0 1" RHO="off off 0.1"
+    assert_failure
+    assert_output --partial 'iteration 3: DIVERSE=1 and RHO=0.1'
+    run pmake -n iter3 DIVERSE="0 1 0" RHO="off off 0.1"
+    assert_success
+}
