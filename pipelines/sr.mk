@@ -53,6 +53,7 @@ DPO_BATCH        ?= 16
 DPO_EPOCHS       ?= 1
 DPO_BETA         ?= 0.1
 SAVE_EVERY       ?= 200
+DROPOUT          ?= 0.1
 EVAL_K           ?= 3
 H2H_MAX          ?= 256
 H2H_K            ?= 3
@@ -83,6 +84,7 @@ DPO_BATCH        ?= 4
 DPO_EPOCHS       ?= 1
 DPO_BETA         ?= 0.1
 SAVE_EVERY       ?= 0
+DROPOUT          ?= 0
 EVAL_K           ?= 1
 H2H_MAX          ?= 12
 H2H_K            ?= 1
@@ -111,6 +113,7 @@ DPO_BATCH        ?= 2
 DPO_EPOCHS       ?= 1
 DPO_BETA         ?= 0.1
 SAVE_EVERY       ?= 0
+DROPOUT          ?= 0
 EVAL_K           ?= 1
 H2H_MAX          ?= 4
 H2H_K            ?= 1
@@ -187,10 +190,11 @@ JUDGECMD = $(BIN)/sr-judge $(RUNOPTS) --batch $(GEN_BATCH) --retries $(RETRIES) 
 # killed run continues from its last state (--resume).
 TRAIN    = scripts/train $@ --
 SFTCMD   = $(BIN)/sr-sft --device $(DEVICE) --seed $(SEED) --lr $(SFT_LR) --lr-final $(SFT_LR_FINAL) \
-           --batch $(SFT_BATCH) --epochs $(SFT_EPOCHS) --max-len $(SFT_MAX_LEN) --save-every $(SAVE_EVERY)
+           --batch $(SFT_BATCH) --epochs $(SFT_EPOCHS) --max-len $(SFT_MAX_LEN) --save-every $(SAVE_EVERY) \
+           --dropout $(DROPOUT)
 DPOCMD   = $(BIN)/sr-dpo --device $(DEVICE) --seed $(SEED) --lr $(DPO_LR) --lr-final $(DPO_LR_FINAL) \
            --batch $(DPO_BATCH) --epochs $(DPO_EPOCHS) --beta $(DPO_BETA) --max-len $(SFT_MAX_LEN) \
-           --save-every $(SAVE_EVERY)
+           --save-every $(SAVE_EVERY) --dropout $(DROPOUT)
 # A stage whose tool is not in this tree yet fails with a message saying so.
 need     = @test -x $(BIN)/$(1) || { echo "pipeline: $(1) is not built yet (no tools/$(1).c in this tree), so $@ cannot be made" >&2; exit 1; }
 # The first N records of a stream (N = 0: all).
@@ -325,7 +329,7 @@ $(R)/report/README.md: $(REPORT_IN) scripts/report scripts/distinct-n | $(PIPE_P
 PIPE_VARS := RUN SCALE OASST M0 PROMPT_MODEL JUDGE JOBS NGPU THREADS DEVICE SSHLOGINFILE \
     KEEP SPLIT_SALT IFT_MAX EFT_K EFT_PER_REPLY EFT_MAX SFT_LR SFT_LR_FINAL SFT_BATCH SFT_EPOCHS SFT_MAX_LEN \
     PROMPTS N GEN_MAX_TOKENS K JUDGE_MAX_TOKENS RETRIES TEMPERATURE TOP_P SEED TEMPLATE \
-    DPO_LR DPO_LR_FINAL DPO_BATCH DPO_EPOCHS DPO_BETA SAVE_EVERY \
+    DPO_LR DPO_LR_FINAL DPO_BATCH DPO_EPOCHS DPO_BETA SAVE_EVERY DROPOUT \
     RHO MIN_GAP DPO_LOSS RPO_ALPHA LENGTH_NORM DIVERSE DIVERSE_RHO \
     EVAL_K H2H_MAX H2H_K H2H_MAX_TOKENS GEN_BATCH
 pipeline-vars:

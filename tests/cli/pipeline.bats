@@ -293,3 +293,19 @@ fixture_run() {
     run pmake -n iter3 DIVERSE="0 1 0" RHO="off off 0.1"
     assert_success
 }
+
+@test "DROPOUT reaches sr-sft and sr-dpo: 0 at SCALE=demo, 0.1 (the paper's) at SCALE=paper" {
+    run pmake -n iter3
+    assert_success
+    local out=$output
+    grep -Eq "sr-sft .*--dropout 0( |$)" <<<"$out"
+    [ "$(grep -Ec "sr-dpo .*--dropout 0( |$)" <<<"$out")" -ge 2 ]
+    run pmake -n iter3 SCALE=paper
+    assert_success
+    grep -Eq "sr-sft .*--dropout 0.1( |$)" <<<"$output"
+    grep -Eq "sr-dpo .*--dropout 0.1( |$)" <<<"$output"
+    run pmake -n iter3 DROPOUT=0.05
+    grep -Eq "sr-dpo .*--dropout 0.05( |$)" <<<"$output"
+    run pmake -s pipeline-vars SCALE=paper
+    assert_line 'DROPOUT = 0.1'
+}
