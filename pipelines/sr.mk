@@ -129,6 +129,11 @@ TEMPERATURE ?= 0.7
 TOP_P       ?= 0.9
 SEED        ?= 0
 TEMPLATE    ?=
+# How sr-judge reads a score when it judges candidates and the held-out
+# replies: sample (the digit drawn) or expected (the digits'
+# probability-weighted mean there; bench/RESULTS.md measures both). EFT's
+# judgements and the head-to-heads always read the digit drawn.
+JUDGE_SCORE ?= sample
 JUDGE       ?= $(R)/iter1/M1.gguf
 # EFT examples one ranked reply gives at most, of its EFT_K judgements that
 # agree with the humans on their own (sr-pairs --eft-per-reply; 0: all).
@@ -271,7 +276,7 @@ $(R)/iter$(1)/candidates.mp: $(R)/iter$(1)/prompts.mp $(2) | $(PIPE_PRE)
 	$$(STAGE) $$(SHARDS) $$(GEN) -n $(N) $$(SAMPLING) --max-tokens $(GEN_MAX_TOKENS) -m $(2) -i $$<
 
 $(R)/iter$(1)/judged.mp: $(R)/iter$(1)/candidates.mp $(2) | $(PIPE_PRE)
-	$$(STAGE) $$(SHARDS) $$(JUDGECMD) -k $(K) --max-tokens $(JUDGE_MAX_TOKENS) -m $(2) -i $$<
+	$$(STAGE) $$(SHARDS) $$(JUDGECMD) --score $(JUDGE_SCORE) -k $(K) --max-tokens $(JUDGE_MAX_TOKENS) -m $(2) -i $$<
 
 $(R)/iter$(1)/pairs.mp: $(R)/iter$(1)/judged.mp | $(PIPE_PRE)
 	$$(STAGE) $(BIN)/sr-pairs $(call PAIRS_OPTS,$(1)) -i $$< -o $$@
@@ -301,7 +306,7 @@ EVAL_MODELS := sft M1 M2 M3
 define evaluation
 $(R)/eval/heldout-judged-$(1).mp: $(R)/seed/heldout.mp $(MODEL_$(1)) | $(PIPE_PRE)
 	@mkdir -p $$(@D)
-	$$(STAGE) $$(SHARDS) $$(JUDGECMD) -k $(EVAL_K) --max-tokens $(JUDGE_MAX_TOKENS) -m $(MODEL_$(1)) -i $$<
+	$$(STAGE) $$(SHARDS) $$(JUDGECMD) --score $(JUDGE_SCORE) -k $(EVAL_K) --max-tokens $(JUDGE_MAX_TOKENS) -m $(MODEL_$(1)) -i $$<
 
 $(R)/eval/agreement-$(1).json: $(R)/eval/heldout-judged-$(1).mp | $(PIPE_PRE)
 	$(BIN)/sr-judge --eval -i $$< -o $$(@:.json=.txt) --eval-json $$@
@@ -328,7 +333,7 @@ $(R)/report/README.md: $(REPORT_IN) scripts/report scripts/distinct-n | $(PIPE_P
 # What the pipeline runs with: `make pipeline-vars`, and report/settings.txt.
 PIPE_VARS := RUN SCALE OASST M0 PROMPT_MODEL JUDGE JOBS NGPU THREADS DEVICE SSHLOGINFILE \
     KEEP SPLIT_SALT IFT_MAX EFT_K EFT_PER_REPLY EFT_MAX SFT_LR SFT_LR_FINAL SFT_BATCH SFT_EPOCHS SFT_MAX_LEN \
-    PROMPTS N GEN_MAX_TOKENS K JUDGE_MAX_TOKENS RETRIES TEMPERATURE TOP_P SEED TEMPLATE \
+    PROMPTS N GEN_MAX_TOKENS K JUDGE_MAX_TOKENS RETRIES JUDGE_SCORE TEMPERATURE TOP_P SEED TEMPLATE \
     DPO_LR DPO_LR_FINAL DPO_BATCH DPO_EPOCHS DPO_BETA SAVE_EVERY DROPOUT \
     RHO MIN_GAP DPO_LOSS RPO_ALPHA LENGTH_NORM DIVERSE DIVERSE_RHO \
     EVAL_K H2H_MAX H2H_K H2H_MAX_TOKENS GEN_BATCH

@@ -309,3 +309,17 @@ fixture_run() {
     run pmake -s pipeline-vars SCALE=paper
     assert_line 'DROPOUT = 0.1'
 }
+
+@test "JUDGE_SCORE reaches every sr-judge that scores: sample by default, expected when set" {
+    run pmake -n iter3
+    assert_success
+    ! grep -q -e '--score expected' <<<"$output"
+    grep -q "iter2/judged.mp .*sr-judge .*--score sample" <<<"$output"
+    run pmake -n iter3 JUDGE_SCORE=expected
+    grep -q "iter2/judged.mp .*sr-judge .*--score expected" <<<"$output"
+    grep -q "iter3/judged.mp .*sr-judge .*--score expected" <<<"$output"
+    ! grep -q "ranked-judged.mp .*sr-judge .*--score" <<<"$output"
+    run pmake -n report JUDGE_SCORE=expected
+    grep -q "heldout-judged-M1.mp .*sr-judge .*--score expected" <<<"$output"
+    ! grep -q "answers-judged-M1.mp .*sr-judge .*--score" <<<"$output"
+}
