@@ -46,6 +46,7 @@ struct sr_ops {
     void (*geglu_bwd)(const sr_ctx *, float *, const float *, const float *, int, int);
     void (*scale_fwd)(const sr_ctx *, float *, size_t, float);
     void (*add_fwd)(const sr_ctx *, float *, const float *, size_t);
+    void (*dropout_fwd)(const sr_ctx *, float *, size_t, float, uint64_t);
     void (*softcap_fwd)(const sr_ctx *, float *, const float *, size_t, float);
     void (*softcap_bwd)(const sr_ctx *, float *, const float *, const float *, size_t, float);
     void (*rope_fwd)(const sr_ctx *, float *, int, int, int, int, int, const int32_t *, float, const float *, int);
@@ -90,7 +91,7 @@ extern const sr_ops sr_cpu_ops;
  * loader refuses a plug-in built from other headers: bump SR_BACKEND_ABI
  * with any change to sr_ctx, sr_ops or sr_cuda_plugin (the sizes catch a
  * forgotten bump that grew one). */
-enum { SR_BACKEND_ABI = 2 };   /* 2: GeGLU, scale, add, soft-cap; attention windows */
+enum { SR_BACKEND_ABI = 3 };   /* 2: GeGLU, scale, add, soft-cap; attention windows; 3: dropout */
 #define SR_CUDA_PLUGIN_FILE  "libsr-cuda.so"
 #define SR_CUDA_PLUGIN_ENTRY "sr_cuda_plugin_entry"
 

@@ -286,4 +286,29 @@ SR_HD static inline float sr_bf16_round(float f)
 #endif
 }
 
+/* ---- dropout ---------------------------------------------------------------- */
+
+/* Whether element i of a dropout call seeded `seed` is kept: the top 32 bits
+ * of a splitmix64 mix of (seed, i) at or above `threshold` (p · 2^32). A
+ * counter hash rather than a stream, so the mask depends on nothing but the
+ * seed and the index: any thread order or backend draws the same one, and
+ * the backward regenerates the forward's mask instead of storing it. */
+SR_HD static inline int sr_dropout_keep(uint64_t seed, uint64_t i, uint32_t threshold)
+{
+    uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (uint32_t)(z >> 32) >= threshold;
+}
+
+/* p · 2^32 as the threshold above, and the kept elements' scale 1/(1 - p),
+ * computed once on the host so both backends scale by the same float. */
+static inline uint32_t sr_dropout_threshold(float p)
+{
+    const double t = (double)p * 4294967296.0;
+    return t >= 4294967295.0 ? 4294967295u : (uint32_t)t;
+}
+static inline float sr_dropout_scale(float p) { return 1.0f / (1.0f - p); }
+
 #endif

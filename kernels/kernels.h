@@ -142,6 +142,12 @@ void sr_scale_fwd(const sr_ctx *ctx, float *x, size_t n, float s);
  * post-norms come between a projection and the residual stream). */
 void sr_add_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n);
 
+/* Inverted dropout in place, p in [0, 1): x[i] = 0 where element i is
+ * dropped, else x[i] / (1 - p); which elements are dropped is a function of
+ * (seed, i) alone (elementwise.h). The backward is the same call, with the
+ * same seed, on the gradient: it drops and scales the same elements. */
+void sr_dropout_fwd(const sr_ctx *ctx, float *x, size_t n, float p, uint64_t seed);
+
 /* Soft-capping: y[i] = cap · tanh(x[i] / cap) for i < n (y == x allowed);
  * Gemma's final_logit_softcapping. */
 void sr_softcap_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n, float cap);

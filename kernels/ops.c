@@ -77,6 +77,11 @@ void sr_add_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n)
     ctx->ops->add_fwd(ctx, y, x, n);
 }
 
+void sr_dropout_fwd(const sr_ctx *ctx, float *x, size_t n, float p, uint64_t seed)
+{
+    if (p > 0) ctx->ops->dropout_fwd(ctx, x, n, p, seed);
+}
+
 void sr_softcap_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n, float cap)
 {
     ctx->ops->softcap_fwd(ctx, y, x, n, cap);

@@ -70,6 +70,7 @@ DPO_BATCH        ?= 16
 DPO_EPOCHS       ?= 1
 DPO_BETA         ?= 0.1
 SAVE_EVERY       ?= 200
+DROPOUT          ?= 0.1
 EVAL_K           ?= 3
 H2H_MAX          ?= 256
 H2H_MAX_TOKENS   ?= 512
@@ -99,6 +100,7 @@ DPO_BATCH        ?= 4
 DPO_EPOCHS       ?= 1
 DPO_BETA         ?= 0.1
 SAVE_EVERY       ?= 0
+DROPOUT          ?= 0
 EVAL_K           ?= 1
 H2H_MAX          ?= 12
 H2H_MAX_TOKENS   ?= 128
@@ -126,6 +128,7 @@ DPO_BATCH        ?= 2
 DPO_EPOCHS       ?= 1
 DPO_BETA         ?= 0.1
 SAVE_EVERY       ?= 0
+DROPOUT          ?= 0
 EVAL_K           ?= 1
 H2H_MAX          ?= 4
 H2H_MAX_TOKENS   ?= 8
@@ -140,6 +143,11 @@ TEMPERATURE ?= 0.7
 TOP_P       ?= 0.9
 SEED        ?= 0
 TEMPLATE    ?=
+# How sr-judge reads a score when it judges candidates and the held-out
+# replies: sample (the digit drawn) or expected (the digits'
+# probability-weighted mean there; bench/RESULTS.md measures both). EFT's
+# judgements and the head-to-heads always read the digit drawn.
+JUDGE_SCORE ?= sample
 # The head-to-heads' judge: a model outside the loop (M0, frozen, by default;
 # any GGUF), never one of the models it compares.
 JUDGE       ?= $(M0)
@@ -165,7 +173,12 @@ EFT_PER_REPLY ?= 1
 #   DPO_LOSS     sr-dpo --loss: sigmoid (DPO), ipo or hinge
 #   RPO_ALPHA    sr-dpo --rpo-alpha: the chosen reply's NLL weight (0: off)
 #   LENGTH_NORM  1: sr-dpo --length-norm (mean log-prob per token), 0: the sum
+#   DIVERSE      1: DivPO pairs, sr-pairs --diverse DIVERSE_RHO (chosen: the
+#                least similar of the top band); 0: off. Not with RHO.
+#   DIVERSE_RHO  DivPO's band (default 0.2)
 RHO         ?= off
+DIVERSE     ?= 0
+DIVERSE_RHO ?= 0.2
 MIN_GAP     ?= 0
 DPO_LOSS    ?= sigmoid
 RPO_ALPHA   ?= 0
@@ -173,9 +186,13 @@ LENGTH_NORM ?= 0
 # $(call per_iter,VAR,t): VAR's word for iteration t.
 per_iter = $(strip $(or $(word $(2),$($(1))),$(lastword $($(1)))))
 $(foreach w,$(LENGTH_NORM),$(if $(filter 0 1,$(w)),,$(error LENGTH_NORM=$(LENGTH_NORM): each word is 0 or 1)))
+$(foreach w,$(DIVERSE),$(if $(filter 0 1,$(w)),,$(error DIVERSE=$(DIVERSE): each word is 0 or 1)))
+$(foreach t,2 3,$(if $(and $(filter 1,$(call per_iter,DIVERSE,$(t))),$(filter-out off,$(call per_iter,RHO,$(t)))),\
+    $(error iteration $(t): DIVERSE=1 and RHO=$(call per_iter,RHO,$(t)) are two rules for the chosen reply; set one)))
 # The options they give the tools at iteration t.
 PAIRS_OPTS = $(strip --min-gap $(call per_iter,MIN_GAP,$(1)) \
-    $(if $(filter-out off,$(call per_iter,RHO,$(1))),--length-control $(call per_iter,RHO,$(1))))
+    $(if $(filter-out off,$(call per_iter,RHO,$(1))),--length-control $(call per_iter,RHO,$(1))) \
+    $(if $(filter 1,$(call per_iter,DIVERSE,$(1))),--diverse $(call per_iter,DIVERSE_RHO,$(1))))
 DPO_OPTS   = $(strip --loss $(call per_iter,DPO_LOSS,$(1)) --rpo-alpha $(call per_iter,RPO_ALPHA,$(1)) \
     $(if $(filter 1,$(call per_iter,LENGTH_NORM,$(1))),--length-norm))
 
@@ -203,10 +220,11 @@ JUDGECMD = $(BIN)/sr-judge $(RUNOPTS) --batch $(GEN_BATCH) --retries $(RETRIES) 
 # killed run continues from its last state (--resume).
 TRAIN    = scripts/train $@ --
 SFTCMD   = $(BIN)/sr-sft --device $(DEVICE) --seed $(SEED) --lr $(SFT_LR) --lr-final $(SFT_LR_FINAL) \
-           --batch $(SFT_BATCH) --epochs $(SFT_EPOCHS) --max-len $(SFT_MAX_LEN) --save-every $(SAVE_EVERY)
+           --batch $(SFT_BATCH) --epochs $(SFT_EPOCHS) --max-len $(SFT_MAX_LEN) --save-every $(SAVE_EVERY) \
+           --dropout $(DROPOUT)
 DPOCMD   = $(BIN)/sr-dpo --device $(DEVICE) --seed $(SEED) --lr $(DPO_LR) --lr-final $(DPO_LR_FINAL) \
            --batch $(DPO_BATCH) --epochs $(DPO_EPOCHS) --beta $(DPO_BETA) --max-len $(SFT_MAX_LEN) \
-           --save-every $(SAVE_EVERY)
+           --save-every $(SAVE_EVERY) --dropout $(DROPOUT)
 # A stage whose tool is not in this tree yet fails with a message saying so.
 need     = @test -x $(BIN)/$(1) || { echo "pipeline: $(1) is not built yet (no tools/$(1).c in this tree), so $@ cannot be made" >&2; exit 1; }
 # The first N records of a stream (N = 0: all).
@@ -283,8 +301,8 @@ $(R)/iter$(1)/candidates.mp: $(R)/iter$(1)/prompts.mp $(2) | $(PIPE_PRE)
 	$$(STAGE) $$(SHARDS) $$(GEN) -n $(N) $$(SAMPLING) --max-tokens $(GEN_MAX_TOKENS) -m $(2) -i $$<
 
 $(R)/iter$(1)/judged.mp: $(R)/iter$(1)/candidates.mp $(2) | $(PIPE_PRE)
-	$$(STAGE) $$(SHARDS) $$(JUDGECMD) -k $(K) --max-tokens $(JUDGE_MAX_TOKENS) $(if $(filter 1,$(META)),--keep-text) \
-	    -m $(2) -i $$<
+	$$(STAGE) $$(SHARDS) $$(JUDGECMD) --score $(JUDGE_SCORE) -k $(K) --max-tokens $(JUDGE_MAX_TOKENS) \
+	    $(if $(filter 1,$(META)),--keep-text) -m $(2) -i $$<
 
 $(R)/iter$(1)/pairs.mp: $(R)/iter$(1)/judged.mp | $(PIPE_PRE)
 	$$(STAGE) $(BIN)/sr-pairs $(call PAIRS_OPTS,$(1)) -i $$< -o $$@
@@ -339,7 +357,7 @@ H2H_PAIRS   := M1-sft M2-sft M3-sft M2-M1 M3-M2
 define evaluation
 $(R)/eval/heldout-judged-$(1).mp: $(R)/seed/heldout.mp $(MODEL_$(1)) | $(PIPE_PRE)
 	@mkdir -p $$(@D)
-	$$(STAGE) $$(SHARDS) $$(JUDGECMD) -k $(EVAL_K) --max-tokens $(JUDGE_MAX_TOKENS) -m $(MODEL_$(1)) -i $$<
+	$$(STAGE) $$(SHARDS) $$(JUDGECMD) --score $(JUDGE_SCORE) -k $(EVAL_K) --max-tokens $(JUDGE_MAX_TOKENS) -m $(MODEL_$(1)) -i $$<
 
 $(R)/eval/agreement-$(1).json: $(R)/eval/heldout-judged-$(1).mp | $(PIPE_PRE)
 	$(BIN)/sr-judge --eval -i $$< -o $$(@:.json=.txt) --eval-json $$@
@@ -400,9 +418,9 @@ $(R)/report/README.md: $(REPORT_IN) scripts/report scripts/distinct-n | $(PIPE_P
 # What the pipeline runs with: `make pipeline-vars`, and report/settings.txt.
 PIPE_VARS := RUN SCALE OASST M0 PROMPT_MODEL JUDGE JOBS NGPU THREADS DEVICE SSHLOGINFILE \
     KEEP SPLIT_SALT IFT_MAX EFT_K EFT_PER_REPLY EFT_MAX SFT_LR SFT_LR_FINAL SFT_BATCH SFT_EPOCHS SFT_MAX_LEN \
-    PROMPTS N GEN_MAX_TOKENS K JUDGE_MAX_TOKENS RETRIES TEMPERATURE TOP_P SEED TEMPLATE \
-    DPO_LR DPO_LR_FINAL DPO_BATCH DPO_EPOCHS DPO_BETA SAVE_EVERY \
-    RHO MIN_GAP DPO_LOSS RPO_ALPHA LENGTH_NORM \
+    PROMPTS N GEN_MAX_TOKENS K JUDGE_MAX_TOKENS RETRIES JUDGE_SCORE TEMPERATURE TOP_P SEED TEMPLATE \
+    DPO_LR DPO_LR_FINAL DPO_BATCH DPO_EPOCHS DPO_BETA SAVE_EVERY DROPOUT \
+    RHO MIN_GAP DPO_LOSS RPO_ALPHA LENGTH_NORM DIVERSE DIVERSE_RHO \
     META META_SHARE META_BUCKET META_RHO \
     EVAL_K H2H_MAX H2H_MAX_TOKENS GEN_BATCH
 pipeline-vars:

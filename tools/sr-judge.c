@@ -29,6 +29,7 @@ typedef struct opts {
     double temperature, top_p, min_p;
     const char *shard;
     bool keep_text, quiet, no_force;
+    const char *score_mode;       /* sample or expected */
 } opts;
 
 static int run_eval(sr_cli *cli, const opts *o)
@@ -83,7 +84,7 @@ static int run_pairwise(sr_cli *cli, const opts *o)
 static int run_judge(sr_cli *cli, const opts *o)
 {
     sr_judging_opts jo = { o->k, o->retries, o->max_prompt_tokens, (uint64_t)o->seed, 0, 1,
-                           o->keep_text, o->no_force, o->quiet };
+                           o->keep_text, o->no_force, o->quiet, strcmp(o->score_mode, "expected") == 0 };
     if (o->shard && sr_shard_parse(o->shard, &jo.shard_k, &jo.shard_n) < 0)
         sr_usage_error("--shard: '%s' is not K/N with 0 <= K < N", o->shard);
     char err[512];
@@ -98,6 +99,7 @@ static int run_judge(sr_cli *cli, const opts *o)
     if (o->scale && !o->template_path)
         sr_usage_error("--scale needs --template: the built-in rubric is the 0-5 additive one");
     sr_gen_opts eo = engine_opts(o, sr_judging_cap(&jo, (int)o->max_tokens));
+    if (jo.expected) eo.logprobs = SR_GEN_MAX_LOGPROBS;   /* the digits' distribution where the score is read */
     sr_llm llm;
     open_judge(&llm, o, &eo);
     sr_judging_run(cli, &llm, &rb, &jo, &eo);
@@ -114,7 +116,7 @@ int main(int argc, char **argv)
     opts o = {
         .llm = SR_LLM_OPTS_INIT,
         .k = 3, .retries = 2, .max_tokens = 256, .max_prompt_tokens = 2048, .top_k = 0, .batch = 16, .seed = 0,
-        .temperature = 0.7, .top_p = 0.9, .min_p = 0,
+        .temperature = 0.7, .top_p = 0.9, .min_p = 0, .score_mode = "sample",
     };
     const sr_opt table[] = {
         { "eval", 0, SR_OPT_FLAG, &o.eval, NULL,
@@ -135,6 +137,8 @@ int main(int argc, char **argv)
         { "samples", 'k', SR_OPT_INT, &o.k, "N", "judgements per record, their scores averaged", 1, 64 },
         { "no-force-score", 0, SR_OPT_FLAG, &o.no_force, NULL,
           "do not continue a judgement with no score with \"Score:\" (then only --retries)", 0, 0 },
+        { "score", 0, SR_OPT_STR, &o.score_mode, "MODE",
+          "sample: the digit the judge wrote; expected: the probability-weighted mean of the digits there", 0, 0 },
         { "retries", 0, SR_OPT_INT, &o.retries, "N",
           "resample a judgement left with no score (even by its forced line) up to N times", 0, 100 },
         { "temperature", 0, SR_OPT_DOUBLE, &o.temperature, "T", "sampling temperature (0: greedy)", 0, 100 },
@@ -170,6 +174,10 @@ int main(int argc, char **argv)
     if (o.pairwise && o.no_force) sr_usage_error("--pairwise always forces a verdict line; --no-force-score is "
                                                   "for scores");
     if (o.scale && (o.eval || o.winrate || o.pairwise)) sr_usage_error("--scale is for scoring judges");
+    if (strcmp(o.score_mode, "sample") != 0 && strcmp(o.score_mode, "expected") != 0)
+        sr_usage_error("--score: '%s' is not sample or expected", o.score_mode);
+    if (strcmp(o.score_mode, "expected") == 0 && (o.pairwise || o.eval || o.winrate))
+        sr_usage_error("--score expected is for scoring with the rubric, not --pairwise, --eval or --winrate");
     if (o.eval || o.winrate) return run_eval(&cli, &o);
     return o.pairwise ? run_pairwise(&cli, &o) : run_judge(&cli, &o);
 }

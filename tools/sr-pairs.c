@@ -16,23 +16,32 @@ typedef struct opts {
     bool eft, quiet, keep_truncated;
     double min_gap;
     const char *length_control;   /* RHO, parsed into rho */
+    const char *diverse;          /* RHO of DivPO, parsed into rho */
     double rho;
     const char *template_path;
     long seed, per_reply;
 } opts;
 
+/* A band RHO in [0, 1), or a usage error naming the flag. */
+static double parse_rho(const char *flag, const char *arg)
+{
+    char *end;
+    double rho = strtod(arg, &end);
+    if (end == arg || *end || !isfinite(rho)) sr_usage_error("--%s: '%s' is not a number", flag, arg);
+    if (!(rho >= 0 && rho < 1)) sr_usage_error("--%s: %g is outside [0, 1)", flag, rho);
+    return rho;
+}
+
 /* What the table cannot check: RHO, and flags of the other mode. */
 static void check_opts(opts *o)
 {
-    if (o->length_control) {
-        char *end;
-        o->rho = strtod(o->length_control, &end);
-        if (end == o->length_control || *end || !isfinite(o->rho))
-            sr_usage_error("--length-control: '%s' is not a number", o->length_control);
-        if (!(o->rho >= 0 && o->rho < 1)) sr_usage_error("--length-control: %g is outside [0, 1)", o->rho);
-    }
-    if (o->eft && (o->length_control || o->min_gap != 0 || o->keep_truncated))
-        sr_usage_error("--length-control, --min-gap and --keep-truncated make pairs; they do not apply to --eft");
+    if (o->length_control && o->diverse)
+        sr_usage_error("--length-control and --diverse are two rules for the same choice; give one");
+    if (o->length_control) o->rho = parse_rho("length-control", o->length_control);
+    if (o->diverse) o->rho = parse_rho("diverse", o->diverse);
+    if (o->eft && (o->length_control || o->diverse || o->min_gap != 0 || o->keep_truncated))
+        sr_usage_error("--length-control, --diverse, --min-gap and --keep-truncated make pairs; "
+                       "they do not apply to --eft");
     if (!o->eft && o->template_path) sr_usage_error("--template applies only to --eft");
     if (!o->eft && o->per_reply != 1) sr_usage_error("--eft-per-reply applies only to --eft");
 }
@@ -58,6 +67,9 @@ int main(int argc, char **argv)
         { "min-gap", 0, SR_OPT_DOUBLE, &o.min_gap, "D", "drop pairs whose score gap is below D (0: any gap)", 0, 1e9 },
         { "length-control", 0, SR_OPT_STR, &o.length_control, "RHO",
           "chosen: the shortest in the top band, rejected: the longest in the bottom band; RHO in [0, 1)", 0, 0 },
+        { "diverse", 0, SR_OPT_STR, &o.diverse, "RHO",
+          "DivPO: chosen: the least similar to the others (mean ROUGE-L F) in the top band, rejected: the "
+          "most similar in the bottom band; RHO in [0, 1)", 0, 0 },
         { "keep-truncated", 0, SR_OPT_FLAG, &o.keep_truncated, NULL,
           "keep candidates cut off at the length cap (finish \"length\"); default: left out", 0, 0 },
         { "eft", 0, SR_OPT_FLAG, &o.eft, NULL, "EFT examples from judged ranked replies instead of pairs", 0, 0 },
@@ -98,7 +110,7 @@ int main(int argc, char **argv)
     } else {
         sr_pairs_stats st;
         sr_pick_opts po = { .min_gap = o.min_gap, .rho = o.rho, .length_control = o.length_control != NULL,
-                            .keep_truncated = o.keep_truncated };
+                            .diverse = o.diverse != NULL, .keep_truncated = o.keep_truncated };
         sr_pairs_write(g, out, &po, r.min, r.max, &st);
         sr_writer_close(out);
         if (!o.quiet) sr_pairs_report(&st);

@@ -58,6 +58,14 @@ void sr_cpu_add_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n)
     for (size_t i = 0; i < n; i++) y[i] = sr_fadd(y[i], x[i]);
 }
 
+void sr_cpu_dropout_fwd(const sr_ctx *ctx, float *x, size_t n, float p, uint64_t seed)
+{
+    const uint32_t th = sr_dropout_threshold(p);
+    const float s = sr_dropout_scale(p);
+    #pragma omp parallel for num_threads(ctx->threads) schedule(static)
+    for (size_t i = 0; i < n; i++) x[i] = sr_dropout_keep(seed, i, th) ? sr_fmul(x[i], s) : 0.0f;
+}
+
 void sr_cpu_softcap_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n, float cap)
 {
     const float inv = 1.0f / cap;

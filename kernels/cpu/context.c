@@ -29,7 +29,7 @@ const sr_ops sr_cpu_ops = {
     .rmsnorm_fwd = sr_cpu_rmsnorm_fwd, .rmsnorm_bwd = sr_cpu_rmsnorm_bwd,
     .swiglu_fwd = sr_cpu_swiglu_fwd, .swiglu_bwd = sr_cpu_swiglu_bwd,
     .geglu_fwd = sr_cpu_geglu_fwd, .geglu_bwd = sr_cpu_geglu_bwd, .scale_fwd = sr_cpu_scale_fwd,
-    .add_fwd = sr_cpu_add_fwd, .softcap_fwd = sr_cpu_softcap_fwd, .softcap_bwd = sr_cpu_softcap_bwd,
+    .add_fwd = sr_cpu_add_fwd, .dropout_fwd = sr_cpu_dropout_fwd, .softcap_fwd = sr_cpu_softcap_fwd, .softcap_bwd = sr_cpu_softcap_bwd,
     .rope_fwd = sr_cpu_rope_fwd, .rope_bwd = sr_cpu_rope_bwd,
     .attention_workspace = sr_cpu_attention_workspace, .attention_fwd = sr_cpu_attention_fwd,
     .attention_bwd_workspace = sr_cpu_attention_bwd_workspace,

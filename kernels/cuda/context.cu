@@ -50,6 +50,7 @@ static const sr_ops sr_cuda_ops = {
     .geglu_bwd = sr_cuda_geglu_bwd,
     .scale_fwd = sr_cuda_scale_fwd,
     .add_fwd = sr_cuda_add_fwd,
+    .dropout_fwd = sr_cuda_dropout_fwd,
     .softcap_fwd = sr_cuda_softcap_fwd,
     .softcap_bwd = sr_cuda_softcap_bwd,
     .rope_fwd = sr_cuda_rope_fwd,

@@ -147,6 +147,7 @@ void sr_cuda_geglu_fwd(const sr_ctx *ctx, float *h, const float *gu, int n, int 
 void sr_cuda_geglu_bwd(const sr_ctx *ctx, float *dgu, const float *dh, const float *gu, int n, int f);
 void sr_cuda_scale_fwd(const sr_ctx *ctx, float *x, size_t n, float s);
 void sr_cuda_add_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n);
+void sr_cuda_dropout_fwd(const sr_ctx *ctx, float *x, size_t n, float p, uint64_t seed);
 void sr_cuda_softcap_fwd(const sr_ctx *ctx, float *y, const float *x, size_t n, float cap);
 void sr_cuda_softcap_bwd(const sr_ctx *ctx, float *dx, const float *dy, const float *x, size_t n, float cap);
 void sr_cuda_rope_fwd(const sr_ctx *ctx, float *x, int n, int stride, int n_heads,

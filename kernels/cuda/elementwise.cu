@@ -223,6 +223,20 @@ extern "C" void sr_cuda_add_fwd(const sr_ctx *ctx, float *y, const float *x, siz
     SR_CUDA_LAUNCHED();
 }
 
+__global__ static void dropout_kernel(float *x, size_t n, uint32_t th, float s, uint64_t seed)
+{
+    for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x)
+        x[e] = sr_dropout_keep(seed, e, th) ? sr_fmul(x[e], s) : 0.0f;
+}
+
+extern "C" void sr_cuda_dropout_fwd(const sr_ctx *ctx, float *x, size_t n, float p, uint64_t seed)
+{
+    if (!n) return;
+    dropout_kernel<<<flat_blocks(n), SR_CUDA_THREADS, 0, sr_cuda_stream(ctx)>>>(x, n, sr_dropout_threshold(p),
+                                                                               sr_dropout_scale(p), seed);
+    SR_CUDA_LAUNCHED();
+}
+
 __global__ static void softcap_fwd_kernel(float *y, const float *x, size_t n, float cap, float inv)
 {
     for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n; e += (size_t)gridDim.x * blockDim.x)

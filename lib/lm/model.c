@@ -519,32 +519,61 @@ static void block_qkv(const sr_model *m, int l, sr_layer_acts *A, int N, const i
     sr_rope_fwd(&m->ctx, A->qkv + qd, N, qkvd, hp->n_head_kv, hp->head_dim, hp->n_rot, pos, theta, ff, hp->neox);
 }
 
-/* The second half: attention over seqs (whose keys and values the caller
- * pointed at the batch or a cache), the output projection and residual,
- * then the feed-forward into x_out. */
+uint64_t sr_model_dropout_seed(uint64_t seed, int l, int branch)
+{
+    /* a splitmix64 step per (layer, branch): masks of different branches unrelated */
+    uint64_t z = seed ^ ((uint64_t)(2 * l + branch + 1) * 0xD1B54A32D192ED03ull);
+    z = (z ^ (z >> 33)) * 0xFF51AFD7ED558CCDull;
+    return z ^ (z >> 29);
+}
+
 /* A branch's output proj[N][d] joins the residual stream x (x += proj), through
  * its post-norm when the model has them (Gemma: x += rmsnorm(proj) · w,
- * normed in `tmp`). */
+ * normed in `tmp`), dropped out (seed) in training. Without a post-norm,
+ * dropout works on proj in place. */
 static void branch_join(const sr_model *m, float *x, float *proj, const float *post_w, float *rstd,
-                        float *tmp, int N)
+                        float *tmp, int N, float p, uint64_t seed)
 {
     const int d = m->hp.dim;
     if (post_w) {
         sr_rmsnorm_fwd(&m->ctx, tmp, rstd, proj, post_w, N, d, m->hp.norm_eps);
         proj = tmp;
     }
+    sr_dropout_fwd(&m->ctx, proj, (size_t)N * d, p, seed);
     sr_add_fwd(&m->ctx, x, proj, (size_t)N * d);
+}
+
+/* The attention output's projection (and bias) joins x_in into x_mid,
+ * dropped out with probability p. */
+static void attn_join(sr_model *m, int l, sr_layer_acts *A, int N, float p, int rows)
+{
+    const sr_layer_params *W = &m->w.layer[l];
+    const int d = m->hp.dim, qd = (int)q_dim(&m->hp);
+    const uint64_t seed = sr_model_dropout_seed(m->dropout_seed, l, 0);
+    sr_dev_copy(&m->ctx, A->x_mid, A->x_in, (size_t)N * d * sizeof(float));
+    if (A->att_proj) {   /* post-norms: the projection kept apart, normed, then added */
+        linear(m, rows, A->att_proj, A->att_out, W->wo, N, qd, d, 0);
+        branch_join(m, A->x_mid, A->att_proj, W->post_attn_norm, A->post_rstd, A->ln2, N, p, seed);
+        if (W->bo) linear(m, rows, A->x_mid, m->act.ones, W->bo, N, 1, d, 1);
+    } else if (p > 0) {   /* the branch apart in ln2 (free until the FFN's norm writes it) */
+        linear(m, rows, A->ln2, A->att_out, W->wo, N, qd, d, 0);
+        if (W->bo) linear(m, rows, A->ln2, m->act.ones, W->bo, N, 1, d, 1);
+        branch_join(m, A->x_mid, A->ln2, NULL, NULL, NULL, N, p, seed);
+    } else {
+        linear(m, rows, A->x_mid, A->att_out, W->wo, N, qd, d, 1);
+        if (W->bo) linear(m, rows, A->x_mid, m->act.ones, W->bo, N, 1, d, 1);
+    }
 }
 
 /* The second half: attention over seqs (whose keys and values the caller
  * pointed at the batch or a cache), the output projection and residual,
- * then the feed-forward into x_out. */
+ * then the feed-forward into x_out; residual dropout p (0: none). */
 static void block_rest(sr_model *m, int l, sr_layer_acts *A, float *x_out, int N,
-                       const sr_attn_shape *shape0, const sr_attn_seq *seqs, int n_seq, int rows)
+                       const sr_attn_shape *shape0, const sr_attn_seq *seqs, int n_seq, int rows, float p)
 {
     const sr_hparams *hp = &m->hp;
     const sr_layer_params *W = &m->w.layer[l];
-    const int d = hp->dim, f = hp->ffn_dim, qd = (int)q_dim(hp);
+    const int d = hp->dim, f = hp->ffn_dim;
     sr_attn_shape shape = *shape0;
     shape.window = sr_layer_window(hp, l);
     /* With the row kernels (a decoding step), a sequence with one new query
@@ -560,26 +589,23 @@ static void block_rest(sr_model *m, int l, sr_layer_acts *A, float *x_out, int N
         else     sr_attention_fwd(&m->ctx, &shape, seqs + b, e - b, m->act.att_work);
         b = e;
     }
-    sr_dev_copy(&m->ctx, A->x_mid, A->x_in, (size_t)N * d * sizeof(float));
-    if (A->att_proj) {   /* post-norms: the projection kept apart, normed, then added */
-        linear(m, rows, A->att_proj, A->att_out, W->wo, N, qd, d, 0);
-        branch_join(m, A->x_mid, A->att_proj, W->post_attn_norm, A->post_rstd, A->ln2, N);
-    } else {
-        linear(m, rows, A->x_mid, A->att_out, W->wo, N, qd, d, 1);
-    }
-    if (W->bo) linear(m, rows, A->x_mid, m->act.ones, W->bo, N, 1, d, 1);
+    attn_join(m, l, A, N, p, rows);
 
     sr_rmsnorm_fwd(&m->ctx, A->ln2, A->ln2_rstd, A->x_mid, W->ffn_norm, N, d, hp->norm_eps);
     linear(m, rows, A->gu, A->ln2, W->w_gate, N, d, 2 * f, 0);
     if (hp->geglu) sr_geglu_fwd(&m->ctx, A->h, A->gu, N, f);
     else           sr_swiglu_fwd(&m->ctx, A->h, A->gu, N, f);
     sr_dev_copy(&m->ctx, x_out, A->x_mid, (size_t)N * d * sizeof(float));
+    /* x_out's own buffer cannot hold the normed (or dropped) branch; the next
+     * block's ln1 (or the head's lnf) is free until it is written from x_out */
+    float *tmp = l + 1 < hp->n_layer ? m->act.layer[l + 1].ln1 : m->act.lnf;
+    const uint64_t seed_ffn = sr_model_dropout_seed(m->dropout_seed, l, 1);
     if (A->ffn_out) {
         linear(m, rows, A->ffn_out, A->h, W->w_down, N, f, d, 0);
-        /* x_out's own buffer cannot hold the normed branch; the next block's
-         * ln1 (or the head's lnf) is free until it is written from x_out */
-        float *tmp = l + 1 < hp->n_layer ? m->act.layer[l + 1].ln1 : m->act.lnf;
-        branch_join(m, x_out, A->ffn_out, W->post_ffn_norm, A->post_rstd + N, tmp, N);
+        branch_join(m, x_out, A->ffn_out, W->post_ffn_norm, A->post_rstd + N, tmp, N, p, seed_ffn);
+    } else if (p > 0) {
+        linear(m, rows, tmp, A->h, W->w_down, N, f, d, 0);
+        branch_join(m, x_out, tmp, NULL, NULL, NULL, N, p, seed_ffn);
     } else {
         linear(m, rows, x_out, A->h, W->w_down, N, f, d, 1);
     }
@@ -659,7 +685,7 @@ int sr_model_forward(sr_model *m, const int32_t *tokens, int B, int T, const int
             sr_dev_zero(ctx, A->att_out + ((size_t)b * T + a->lens[b]) * qd,
                         (size_t)(T - a->lens[b]) * qd * sizeof(float));
         }
-        block_rest(m, l, A, x_out, N, &shape, seqs, B, 0);
+        block_rest(m, l, A, x_out, N, &shape, seqs, B, 0, m->dropout);
     }
     head(m, a->x_final, N, 0);
     return 0;
@@ -768,7 +794,7 @@ int sr_model_forward_cached(sr_model *m, sr_kv_cache *const *caches, const int32
             off += (size_t)n_new[s];
         }
         sr_copy_rows(ctx, dst, (const float *const *)src, (int)r, kvd);
-        block_rest(m, l, A, x_out, (int)N, &shape, seqs, n_seq, rows);
+        block_rest(m, l, A, x_out, (int)N, &shape, seqs, n_seq, rows, 0);
     }
     const int last = (flags & SR_FWD_LAST_LOGITS) != 0, n_out = last ? n_seq : (int)N;
     const float *x_head = last ? gather_last(m, n_new, n_seq, dst, src) : a->x_final;

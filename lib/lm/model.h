@@ -159,7 +159,18 @@ typedef struct sr_model {
     size_t n_params;
     float *params_host;    /* sr_model_params_host's copy (CUDA only) */
     sr_acts act;
+    /* Residual dropout of sr_model_forward (training only; 0: off, as for
+     * every cached forward): each block's attention branch and feed-forward
+     * branch output, after the output projection (and its bias) or w_down
+     * and any post-norm, before it joins the residual stream, with
+     * probability dropout, the masks drawn from sr_model_dropout_seed(
+     * dropout_seed, l, branch). The backward regenerates them. */
+    float dropout;
+    uint64_t dropout_seed;
 } sr_model;
+
+/* The seed of block l's branch (0 attention, 1 feed-forward) dropout mask. */
+uint64_t sr_model_dropout_seed(uint64_t seed, int l, int branch);
 
 /* The parameters as host memory, current as of the call: params_mem itself
  * on the CPU, a copy downloaded into params_host on CUDA. NULL when out of
@@ -261,6 +272,7 @@ typedef struct sr_grads {
     /* scratch, [max_batch × max_seq] rows each */
     float *dres;                /* [N][dim] gradient of the residual stream */
     float *dln;                 /* [N][dim] gradient of a norm's output */
+    float *ddrop;               /* [N][dim] a branch's gradient through its dropout mask */
     float *dqkv;                /* [N][q_dim + 2 kv_dim] */
     float *datt;                /* [N][q_dim] */
     float *dgu;                 /* [N][2 ffn_dim] */

@@ -24,7 +24,7 @@ int sr_grads_init(sr_grads *g, const sr_model *m, char *err, size_t errlen)
     const sr_attn_shape shape = { .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .head_dim = hp->head_dim };
     const size_t work = sr_attention_bwd_workspace(&m->ctx, &shape, a->max_seq, a->max_batch);
     const size_t qkn = hp->qk_norm ? 2 * N * qd : 0;
-    const size_t scratch = N * (2 * d + qd + 2 * kvd + qd + 2 * f + f) + qkn + work;
+    const size_t scratch = N * (3 * d + qd + 2 * kvd + qd + 2 * f + f) + qkn + work;
     g->ctx = &m->ctx;
     g->n = m->n_params;
     g->mem = sr_dev_alloc(g->ctx, g->n * sizeof(float));
@@ -43,6 +43,7 @@ int sr_grads_init(sr_grads *g, const sr_model *m, char *err, size_t errlen)
 #define TAKE(n) (at += (n), at - (n))
     g->dres = TAKE(N * d);
     g->dln = TAKE(N * d);
+    g->ddrop = TAKE(N * d);
     g->dqkv = TAKE(N * (qd + 2 * kvd));
     g->datt = TAKE(N * qd);
     g->dgu = TAKE(N * 2 * f);
@@ -84,16 +85,25 @@ static void head_norm_bwd(const sr_model *m, sr_grads *gr, int N, int off, int w
     sr_model_copy_strided(m, gr->dqkv + off, qkvd, gr->dqk_x, wd, N, wd);
 }
 
-/* A branch's gradient before its post-norm (Gemma): the residual's dres goes
- * back through rmsnorm(proj) · w into dln (free until the branch's own norm
- * writes it), the weight's gradient added to dw. Without post-norms the
- * branch's output is the residual's: dres itself. */
+/* A branch's gradient before its dropout and post-norm: with dropout the
+ * residual's dres goes back through the forward's mask of block l's branch
+ * (regenerated from its seed) into ddrop; then (Gemma) through rmsnorm(proj) · w into dln
+ * (free until the branch's own norm writes it), the weight's gradient added
+ * to dw. Without either the branch's output is the residual's: dres itself. */
 static const float *post_norm_bwd(const sr_model *m, sr_grads *gr, int N, const float *proj,
-                                  const float *w, float *dw, const float *rstd)
+                                  const float *w, float *dw, const float *rstd, int l, int branch)
 {
-    if (!w) return gr->dres;
-    sr_dev_zero(gr->ctx, gr->dln, (size_t)N * m->hp.dim * sizeof(float));
-    sr_rmsnorm_bwd(gr->ctx, gr->dln, dw, gr->dres, proj, w, rstd, N, m->hp.dim);
+    const uint64_t seed = sr_model_dropout_seed(m->dropout_seed, l, branch);
+    const float *dy = gr->dres;
+    const size_t n = (size_t)N * m->hp.dim;
+    if (m->dropout > 0) {
+        sr_dev_copy(gr->ctx, gr->ddrop, gr->dres, n * sizeof(float));
+        sr_dropout_fwd(gr->ctx, gr->ddrop, n, m->dropout, seed);
+        dy = gr->ddrop;
+    }
+    if (!w) return dy;
+    sr_dev_zero(gr->ctx, gr->dln, n * sizeof(float));
+    sr_rmsnorm_bwd(gr->ctx, gr->dln, dw, dy, proj, w, rstd, N, m->hp.dim);
     return gr->dln;
 }
 
@@ -132,7 +142,7 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
 
         /* feed-forward: x_out = x_mid + post(swiglu(ln2 · [gate | up]ᵀ) · downᵀ) */
         const float *dffn = post_norm_bwd(m, gr, N, A->ffn_out, Wl->post_ffn_norm, Gl->post_ffn_norm,
-                                          A->post_rstd ? A->post_rstd + N : NULL);
+                                          A->post_rstd ? A->post_rstd + N : NULL, l, 1);
         sr_matmul_bwd(ctx, gr->dh, Gl->w_down, dffn, A->h, Wl->w_down, N, f, d, 0);
         if (hp->geglu) sr_geglu_bwd(ctx, gr->dgu, gr->dh, A->gu, N, f);
         else           sr_swiglu_bwd(ctx, gr->dgu, gr->dh, A->gu, N, f);
@@ -141,10 +151,10 @@ int sr_model_backward(sr_model *m, sr_grads *gr, const float *dlogits, char *err
 
         /* attention: x_mid = x_in + post(attention(rope(ln1 · [q | k | v]ᵀ)) · woᵀ) */
         const float *dproj = post_norm_bwd(m, gr, N, A->att_proj, Wl->post_attn_norm, Gl->post_attn_norm,
-                                           A->post_rstd);
+                                           A->post_rstd, l, 0);
         sr_matmul_bwd(ctx, gr->datt, Gl->wo, dproj, A->att_out, Wl->wo, N, qd, d, 0);
-        /* a bias's gradient is its output's summed over tokens: dyᵀ · ones */
-        if (Gl->bo) sr_matmul_bwd(ctx, NULL, Gl->bo, dres, a->ones, NULL, N, 1, d, 0);
+        /* a bias's gradient is its output's summed over tokens: dyᵀ · ones (inside the dropout) */
+        if (Gl->bo) sr_matmul_bwd(ctx, NULL, Gl->bo, Wl->post_attn_norm ? dres : dproj, a->ones, NULL, N, 1, d, 0);
         sr_attn_seq *seqs = a->seqs;
         for (int b = 0; b < B; b++) {
             const size_t row = (size_t)b * T;

@@ -194,11 +194,11 @@ static uint64_t config_hash(const sr_trainer *t)
     char buf[512];
     int n = snprintf(buf, sizeof buf, "lr=%.17g lr_final=%.17g warmup=%ld schedule=%d batch=%d "
                      "epochs=%d max_steps=%ld wd=%.17g clip=%.17g b1=%.17g b2=%.17g eps=%.17g "
-                     "seed=%llu inputs=%016llx params=%zu examples=%zu loss=%s",
+                     "seed=%llu inputs=%016llx params=%zu examples=%zu loss=%s dropout=%.9g",
                      o->lr, o->lr_final, o->warmup, (int)o->schedule, o->batch, o->epochs,
                      o->max_steps, o->weight_decay, o->clip, o->beta1, o->beta2, o->eps,
                      (unsigned long long)o->seed, (unsigned long long)o->inputs_hash,
-                     t->m->n_params, t->data->n_ex, t->loss.name ? t->loss.name : "");
+                     t->m->n_params, t->data->n_ex, t->loss.name ? t->loss.name : "", o->dropout);
     return sr_hash(buf, (size_t)n, 0);
 }
 
@@ -312,6 +312,14 @@ static void adamw_all(sr_trainer *t, float gscale, const sr_adamw_hp *hp)
 #undef UPDATE
 }
 
+/* The dropout masks' seed of one micro-batch (its first example e0) of
+ * step `step` (0-based). */
+static uint64_t dropout_seed(uint64_t seed, long step, int e0)
+{
+    const uint64_t key[3] = { seed, (uint64_t)step, (uint64_t)e0 };
+    return sr_hash(key, sizeof key, 0x64726f70u);
+}
+
 int sr_trainer_step(sr_trainer *t, sr_step_stats *st, char *err, size_t errlen)
 {
     sr_model *m = t->m;
@@ -335,7 +343,13 @@ int sr_trainer_step(sr_trainer *t, sr_step_stats *st, char *err, size_t errlen)
     for (int e0 = 0; e0 < t->o.batch; e0 += t->o.micro_batch) {
         const int n_ex = t->o.batch - e0 < t->o.micro_batch ? t->o.batch - e0 : t->o.micro_batch;
         sr_logp_batch *lb = &t->lb;
-        if (sr_logp_forward(m, d, t->ex + e0, n_ex, lb, err, errlen) < 0) return -1;
+        /* dropout for this forward and its backward only: masks a function
+         * of the seed, the step and the micro-batch, so a resumed run draws
+         * the ones an uninterrupted run would */
+        m->dropout = (float)t->o.dropout;
+        m->dropout_seed = dropout_seed(t->o.seed, t->step, e0);
+        int rc = sr_logp_forward(m, d, t->ex + e0, n_ex, lb, err, errlen);
+        if (rc < 0) { m->dropout = 0; return -1; }
         st->tokens += lb->n_tokens;
         const int N = lb->B * lb->T;
         sr_loss_batch b = { n_ex, spe, lb->B, lb->T, t->ex + e0, lb->lens, lb->targets, lb->lp,
@@ -345,7 +359,9 @@ int sr_trainer_step(sr_trainer *t, sr_step_stats *st, char *err, size_t errlen)
          * overwrites the logits: one [N][vocab] buffer */
         sr_dev_upload(&m->ctx, t->d_dlp, t->dlp, (size_t)N * sizeof *t->dlp);
         sr_token_logprob_bwd(&m->ctx, m->act.logits, m->act.logits, lb->d_targets, t->d_dlp, N, V);
-        if (sr_model_backward(m, &t->g, m->act.logits, err, errlen) < 0) return -1;
+        rc = sr_model_backward(m, &t->g, m->act.logits, err, errlen);
+        m->dropout = 0;   /* every other forward (the reference, --eval) is without */
+        if (rc < 0) return -1;
     }
     st->targets = step_targets;
 

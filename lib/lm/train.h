@@ -148,14 +148,16 @@ typedef struct sr_train_opts {
     double weight_decay;        /* decoupled; on matrices, not on norm weights */
     double clip;                /* global gradient norm cap; 0: none */
     double beta1, beta2, eps;
-    uint64_t seed;              /* data order */
+    uint64_t seed;              /* data order, and the dropout masks */
+    double dropout;             /* residual dropout in [0, 1) of the trained forwards (model.h);
+                                   0: none. Masks from (seed, step, micro-batch): reproducible */
     uint64_t inputs_hash;       /* parent model and data: a state must match them */
 } sr_train_opts;
 
 #define SR_TRAIN_OPTS_DEFAULT { .lr = 5.5e-6, .lr_final = 1.1e-6, .warmup = 0,          \
     .schedule = SR_SCHED_COSINE, .batch = 16, .micro_batch = 1, .epochs = 1,            \
     .max_steps = 0, .weight_decay = 0.0, .clip = 1.0, .beta1 = 0.9, .beta2 = 0.999,    \
-    .eps = 1e-8, .seed = 0, .inputs_hash = 0 }
+    .eps = 1e-8, .seed = 0, .dropout = 0, .inputs_hash = 0 }
 
 /* What one optimizer step did. */
 typedef struct sr_step_stats {

@@ -57,7 +57,7 @@ static int save_checkpoint(void *self, const sr_trainer *t, char *err, size_t er
     char parent_hex[17], data_hex[17];
     sr_hex64(j->parent_hash, parent_hex);
     sr_hex64(j->data_hash, data_hex);
-    gguf_kv *kv = malloc((24 + j->n_inputs + j->n_loss_hparams + j->n_tail) * sizeof *kv);
+    gguf_kv *kv = malloc((25 + j->n_inputs + j->n_loss_hparams + j->n_tail) * sizeof *kv);
     if (!kv) { snprintf(err, errlen, "%s: out of memory", j->out); return -1; }
     size_t n = 0;
     kv[n++] = sr_kv_str("sr.tool", j->tool);
@@ -80,6 +80,8 @@ static int save_checkpoint(void *self, const sr_trainer *t, char *err, size_t er
     kv[n++] = sr_kv_u64("sr.hparams.max_steps", o->max_steps);
     kv[n++] = sr_kv_u64("sr.hparams.max_len", j->max_len);
     kv[n++] = sr_kv_str("sr.hparams.overlong", j->overlong);
+    /* only when on: checkpoints without dropout stay as they were */
+    if (o->dropout > 0) kv[n++] = sr_kv_f64("sr.hparams.dropout", o->dropout);
     kv[n++] = sr_kv_f64("sr.hparams.weight_decay", o->weight_decay);
     kv[n++] = sr_kv_f64("sr.hparams.clip", o->clip);
     kv[n++] = sr_kv_f64("sr.hparams.beta1", o->beta1);

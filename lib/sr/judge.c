@@ -165,8 +165,9 @@ static long number_at(const char *s, size_t *i, size_t n, int max, bool *spelled
 }
 
 /* After "score" at s[i]: the separator, the number and what follows it.
- * The value min..max, or -1 when this is not a well-formed score line. */
-static int score_after(const char *s, size_t i, size_t n, int min, int max)
+ * The value min..max (the number starting at s[*at]), or -1 when this is
+ * not a well-formed score line. */
+static int score_after(const char *s, size_t i, size_t n, int min, int max, size_t *at)
 {
     i = skip(s, i, n, is_deco);
     size_t k;
@@ -179,6 +180,7 @@ static int score_after(const char *s, size_t i, size_t n, int min, int max)
         if (i < n && s[i] == '\n') return -1;
     }
     bool spelled, ignored;
+    *at = i;
     long v = number_at(s, &i, n, max, &spelled);
     if (v < 0) return -1;
     if (i < n && (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i])) &&
@@ -235,14 +237,20 @@ static int score_after(const char *s, size_t i, size_t n, int min, int max)
 
 int sr_judge_parse_score(const char *text, size_t n, int min, int max, int *score)
 {
+    size_t at;
+    return sr_judge_parse_score_at(text, n, min, max, score, &at);
+}
+
+int sr_judge_parse_score_at(const char *text, size_t n, int min, int max, int *score, size_t *at)
+{
     int found = -1;
-    size_t line = 0;
+    size_t line = 0, here;
     for (size_t i = 0; i + 5 <= n; i++) {
         if (text[i] == '\n') { line = i + 1; continue; }
         if (lower((unsigned char)text[i]) != 's' || !word_at(text + i, n - i, "score")) continue;
         if (!prefix_ok(text, line, i)) continue;
-        int v = score_after(text, i + 5, n, min, max);
-        if (v >= 0) found = v;
+        int v = score_after(text, i + 5, n, min, max, &here);
+        if (v >= 0) { found = v; *at = here; }
     }
     if (found < 0) return 0;
     *score = found;

@@ -71,6 +71,9 @@ char *sr_judge_render(const sr_judge_tmpl *t, const char *prompt, size_t prompt_
  * ("3.5"), or a fraction of anything but max ("8/10"). Of the score
  * lines, the last one wins. */
 int sr_judge_parse_score(const char *text, size_t n, int min, int max, int *score);
+/* The same, and *at the byte offset in text where the winning line's
+ * number starts (its first digit, or a number word's first letter). */
+int sr_judge_parse_score_at(const char *text, size_t n, int min, int max, int *score, size_t *at);
 
 /* ---- the rubric ---------------------------------------------------------------- */
 

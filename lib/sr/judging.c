@@ -3,12 +3,14 @@
 #include "sr/judging.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/ids.h"
 #include "io/record.h"
+#include "sr/judge_expected.h"
 #include "sr/ordered.h"
 
 enum {
@@ -22,6 +24,7 @@ enum {
 typedef struct jrec {
     uint64_t seed;            /* sr_record_seed(id, --seed) */
     int *score;               /* [k] in the rubric's range (0 <= min), or NO_SCORE */
+    double *ev;               /* [k] expected: each scored judgement's expected score */
     char **text;              /* [k] the latest text of each judgement (--keep-text) */
     int *which;               /* [k] the judgement each sample of the attempt in flight fills */
     int attempt;              /* 0: the first k samples; a: the a-th retry */
@@ -41,6 +44,8 @@ typedef struct judging {
     sr_ids suffix;            /* the tokens of the forced score line */
     uint64_t unparsed, retried, nil_records, hist[11];   /* over the records written */
     uint64_t forced, forced_ok;                          /* forced lines, and those with a score */
+    uint64_t ev_sampled;      /* expected: scores left at the sampled digit (no digit distribution) */
+    double ev_sum, ev_abs;    /* expected: sum of the expected scores, of |expected - sampled| */
 } judging;
 
 int sr_judging_cap(const sr_judging_opts *o, int max_tokens)
@@ -87,9 +92,10 @@ static int judge_take(void *ctx, const sr_rec *rec, size_t index, sr_ids *ids)
     jrec *j = &r->recs[index];
     *j = (jrec){ .seed = sr_record_seed(id.p, id.n, o->seed) };
     j->score = malloc((size_t)o->k * sizeof *j->score);
+    j->ev = malloc((size_t)o->k * sizeof *j->ev);
     j->which = malloc((size_t)o->k * sizeof *j->which);
     j->text = o->keep_text ? calloc((size_t)o->k, sizeof *j->text) : NULL;
-    if (!j->score || !j->which || (o->keep_text && !j->text)) sr_die(SR_EXIT_FAIL, "out of memory");
+    if (!j->score || !j->ev || !j->which || (o->keep_text && !j->text)) sr_die(SR_EXIT_FAIL, "out of memory");
     for (long i = 0; i < o->k; i++) j->score[i] = NO_SCORE;
     return 1;
 }
@@ -135,6 +141,25 @@ static char *decoded(judging *r, size_t i, const sr_gen_out *out, const char *wh
     return sr_ordered_text(&r->ord, r->llm->tok, i, out, what, len);
 }
 
+/* Judgement s's score from text[0..n), whose last prefix_len bytes before
+ * out's tokens are not out's (the forced line): the sampled digit, and
+ * with expected its expected value where it can be read. */
+static void score_of(judging *r, jrec *j, int s, const char *text, size_t n, size_t prefix_len,
+                     const sr_gen_out *out)
+{
+    int score;
+    size_t at;
+    if (!sr_judge_parse_score_at(text, n, r->rb->min, r->rb->max, &score, &at)) return;
+    j->score[s] = score;
+    j->ev[s] = score;
+    if (!r->o->expected) return;
+    double ev;
+    if (sr_judge_expected(r->llm->tok, out, SR_GEN_MAX_LOGPROBS, prefix_len, at, r->rb->min, r->rb->max, &ev))
+        j->ev[s] = ev;
+    else
+        r->ev_sampled++;
+}
+
 /* A forced line is back: its score, read from the line and what follows,
  * is the judgement's; the text becomes the judgement's with the score line
  * at its end. */
@@ -151,12 +176,9 @@ static void force_done(judging *r, size_t i, int s, const sr_gen_out *out)
     memcpy(text + old, r->rb->force, nf);
     memcpy(text + old + nf, tail, len + 1);
     free(tail);
-    int score;
     /* Only the forced line is read: the judgement had no score line. */
-    if (sr_rubric_score(r->rb, text + old, nf + len, &score)) {
-        j->score[s] = score;
-        r->forced_ok++;
-    }
+    score_of(r, j, s, text + old, nf + len, nf, out);
+    if (j->score[s] != NO_SCORE) r->forced_ok++;
     if (j->text) { free(j->text[s]); j->text[s] = text; }
     else free(text);
 }
@@ -178,8 +200,7 @@ static int judge_done(void *ctx, size_t i, int tag, const sr_gen_out *out)
         int s = j->which[out->sample];
         size_t len;
         char *text = decoded(r, i, out, "a judgement", &len);
-        int score;
-        if (sr_rubric_score(r->rb, text, len, &score)) j->score[s] = score;
+        score_of(r, j, s, text, len, 0, out);
         if (j->text) { free(j->text[s]); j->text[s] = text; }
         else free(text);
         if (to_force(r, j, s)) return 0;     /* pending until judge_follow's line is back */
@@ -270,7 +291,14 @@ static void judge_write(void *ctx, size_t i, const sr_rec *rec, sr_writer *out)
     int n = 0;
     for (long s = 0; s < k; s++) {
         int v = j->score[s];
-        if (v != NO_SCORE) {
+        if (v != NO_SCORE && r->o->expected) {
+            scores[s] = (msgpack_object){ .type = MSGPACK_OBJECT_FLOAT64, .via.f64 = j->ev[s] };
+            sum += j->ev[s];
+            n++;
+            r->hist[v - r->rb->min]++;
+            r->ev_sum += j->ev[s];
+            r->ev_abs += fabs(j->ev[s] - v);
+        } else if (v != NO_SCORE) {
             scores[s] = (msgpack_object){ .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = (uint64_t)v };
             sum += v;
             n++;
@@ -324,7 +352,12 @@ static void summary(const judging *r)
     for (int v = r->rb->min; v <= r->rb->max && h < sizeof hist; v++)
         h += (size_t)snprintf(hist + h, sizeof hist - h, "%s%d: %llu", v > r->rb->min ? ", " : "", v,
                               (unsigned long long)r->hist[v - r->rb->min]);
-    sr_warn("scores: %s", hist);
+    sr_warn("%s: %s", r->o->expected ? "sampled digits" : "scores", hist);
+    const uint64_t scored = total - r->unparsed;
+    if (r->o->expected && scored)
+        sr_warn("expected scores: mean %.3f, mean |expected - sampled| %.3f; %llu left at the sampled digit "
+                "(no digit distribution at its token)", r->ev_sum / (double)scored, r->ev_abs / (double)scored,
+                (unsigned long long)r->ev_sampled);
     sr_warn("%llu samples, %llu tokens in %.1f s (%.1f tokens/s)", (unsigned long long)st->samples,
             (unsigned long long)st->tokens, el, el > 0 ? st->tokens / el : 0.0);
 }
@@ -347,7 +380,9 @@ void sr_judging_run(sr_cli *cli, sr_llm *llm, const sr_rubric *rb, const sr_judg
     sr_ordered_read(&r.ord, cli, &stage);
     sr_ordered_run(&r.ord, &llm->model, eo, o->quiet, "records");
     if (!o->quiet) summary(&r);
-    for (size_t i = 0; i < r.ord.n; i++) { free(r.recs[i].score); free(r.recs[i].which); free(r.recs[i].text); }
+    for (size_t i = 0; i < r.ord.n; i++) {
+        free(r.recs[i].score); free(r.recs[i].ev); free(r.recs[i].which); free(r.recs[i].text);
+    }
     free(r.recs);
     free(r.retry);
     sr_ids_free(&r.suffix);

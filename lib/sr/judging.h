@@ -13,6 +13,10 @@
  * none either) is drawn again, whole, up to `retries` times (seed
  * sr_judge_retry_seed of the attempt; a retry's forced line draws from
  * sr_judge_force_seed of that seed).
+ * With expected (--score expected), a judgement's score is not the digit
+ * drawn but the probability-weighted mean of the scale's digits where it
+ * was drawn (sr/judge_expected.h; the sampled digit where that cannot be
+ * read), and scores are reals.
  * Each record goes out in input order with
  *
  *   score       the mean of the judgements that have one, or nil
@@ -37,6 +41,7 @@ typedef struct sr_judging_opts {
     uint64_t seed;            /* --seed */
     uint64_t shard_k, shard_n;
     bool keep_text, no_force, quiet;
+    bool expected;            /* --score expected; eo->logprobs must then be SR_GEN_MAX_LOGPROBS */
 } sr_judging_opts;
 
 /* The engine's cap (generate.h) for judgements of max_tokens: the judge

@@ -97,7 +97,9 @@ typedef struct sr_train_flags {
     { "beta1", 0, SR_OPT_DOUBLE, &(o)->beta1, "B", "AdamW beta1", 0, 0.999999 },                   \
     { "beta2", 0, SR_OPT_DOUBLE, &(o)->beta2, "B", "AdamW beta2", 0, 0.999999999 },                \
     { "adam-eps", 0, SR_OPT_DOUBLE, &(o)->eps, "E", "AdamW epsilon", 1e-30, 1 },                   \
-    { "seed", 0, SR_OPT_INT, &(f)->seed, "N", "seed of the data order", 0, 9.2e18 },               \
+    { "seed", 0, SR_OPT_INT, &(f)->seed, "N", "seed of the data order and dropout masks", 0, 9.2e18 }, \
+    { "dropout", 0, SR_OPT_DOUBLE, &(o)->dropout, "P",                                             \
+      "residual dropout probability in training (0: off)", 0, 0.95 },                              \
     { "dtype", 0, SR_OPT_STR, &(f)->dtype_name, "T", "checkpoint weights: f32 or bf16", 0, 0 },    \
     { "log", 0, SR_OPT_STR, &(f)->log_path, "FILE", "metrics per step as JSON lines", 0, 0 },     \
     { "save-every", 0, SR_OPT_INT, &(f)->save_every, "K", "checkpoint and state every K steps (0: at the end)", 0, 1e9 }, \

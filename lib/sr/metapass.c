@@ -190,7 +190,7 @@ static int pick(const reply *r, sr_str reply_id, const sr_meta_pair_opts *o, can
     if (sr_meta_ratings(r->battle, r->n_battles, MAX_JUDGEMENTS, rating) < 0) sr_die(SR_EXIT_FAIL, "out of memory");
     for (int i = 0; i < MAX_JUDGEMENTS; i++) {
         if (!r->seen[i]) continue;
-        jc[m] = (sr_cand){ rating[i], sr_utf8_chars(r->text[i].p, r->text[i].n), i, reply_id, (size_t)m };
+        jc[m] = (sr_cand){ rating[i], sr_utf8_chars(r->text[i].p, r->text[i].n), i, reply_id, (size_t)m, 0 };
         map[m++] = i;
     }
     size_t ch, rj;

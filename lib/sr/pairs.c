@@ -37,6 +37,28 @@ static bool better_length(const sr_cand *a, const sr_cand *b, int sign)
     return better_plain(a, b, sign);
 }
 
+/* Diverse: chosen prefers the less similar (sign -1), rejected the more
+ * similar (+1), then the score rule above. */
+static bool better_diverse(const sr_cand *a, const sr_cand *b, int sign)
+{
+    if (a->sim != b->sim) return sign < 0 ? a->sim < b->sim : a->sim > b->sim;
+    return better_plain(a, b, sign);
+}
+
+void sr_pairs_similarity(sr_cand *c, const sr_words *words, size_t n)
+{
+    for (size_t i = 0; i < n; i++) c[i].sim = 0;
+    if (n < 2) return;
+    /* ROUGE-L F is symmetric: each unordered pair once */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            double r = sr_rouge_l(&words[i], &words[j]);
+            c[i].sim += r;
+            c[j].sim += r;
+        }
+    for (size_t i = 0; i < n; i++) c[i].sim /= (double)(n - 1);
+}
+
 enum sr_pick sr_pairs_pick(const sr_cand *c, size_t n, const sr_pick_opts *o,
                            size_t *chosen, size_t *rejected)
 {
@@ -49,16 +71,17 @@ enum sr_pick sr_pairs_pick(const sr_cand *c, size_t n, const sr_pick_opts *o,
     if (hi == lo) return SR_PICK_TIE;
 
     size_t ch = n, rj = n;
-    if (!o->length_control) {
+    if (!o->length_control && !o->diverse) {
         for (size_t i = 0; i < n; i++) {
             if (ch == n || better_plain(&c[i], &c[ch], -1)) ch = i;
             if (rj == n || better_plain(&c[i], &c[rj], +1)) rj = i;
         }
     } else {
+        bool (*better)(const sr_cand *, const sr_cand *, int) = o->diverse ? better_diverse : better_length;
         double band = o->rho * (hi - lo);
         for (size_t i = 0; i < n; i++) {
-            if (c[i].score >= hi - band - SR_PAIRS_EPS && (ch == n || better_length(&c[i], &c[ch], -1))) ch = i;
-            if (c[i].score <= lo + band + SR_PAIRS_EPS && (rj == n || better_length(&c[i], &c[rj], +1))) rj = i;
+            if (c[i].score >= hi - band - SR_PAIRS_EPS && (ch == n || better(&c[i], &c[ch], -1))) ch = i;
+            if (c[i].score <= lo + band + SR_PAIRS_EPS && (rj == n || better(&c[i], &c[rj], +1))) rj = i;
         }
     }
     *chosen = ch;
@@ -199,6 +222,7 @@ static void write_pair(sr_writer *out, const sr_rec *ch, const sr_rec *rj, doubl
 typedef struct scratch {
     sr_cand *c;
     const sr_rec **recs;
+    sr_words *words;       /* diverse: each candidate's response */
     size_t cap;
 } scratch;
 
@@ -217,7 +241,8 @@ static size_t gather(sr_rec *const *all, size_t n, scratch *s, bool keep_truncat
         s->cap = n;
         s->c = realloc(s->c, s->cap * sizeof *s->c);
         s->recs = realloc(s->recs, s->cap * sizeof *s->recs);
-        if (!s->c || !s->recs) sr_die(SR_EXIT_FAIL, "out of memory");
+        s->words = realloc(s->words, s->cap * sizeof *s->words);
+        if (!s->c || !s->recs || !s->words) sr_die(SR_EXIT_FAIL, "out of memory");
     }
     size_t m = 0;
     bool all_tokens = true;
@@ -243,6 +268,17 @@ static size_t gather(sr_rec *const *all, size_t n, scratch *s, bool keep_truncat
     return m;
 }
 
+/* Diverse: the similarity of each of the m gathered candidates. */
+static void similarity(scratch *s, size_t m)
+{
+    for (size_t i = 0; i < m; i++) {
+        sr_str resp = get_str(s->recs[i], "response");
+        if (sr_words_of(resp.p, resp.n, &s->words[i]) != 0) sr_die(SR_EXIT_FAIL, "out of memory");
+    }
+    sr_pairs_similarity(s->c, s->words, m);
+    for (size_t i = 0; i < m; i++) sr_words_free(&s->words[i]);
+}
+
 void sr_pairs_write(const sr_groups *g, sr_writer *out, const sr_pick_opts *o, int score_min, int score_max,
                     sr_pairs_stats *st)
 {
@@ -256,6 +292,7 @@ void sr_pairs_write(const sr_groups *g, sr_writer *out, const sr_pick_opts *o, i
         sr_rec *const *all = sr_groups_get(g, gi, &n);
         st->records += n;
         size_t m = gather(all, n, &s, o->keep_truncated, st);
+        if (o->diverse) similarity(&s, m);
         enum sr_pick r = sr_pairs_pick(s.c, m, o, &ch, &rj);
         if (r != SR_PICK_OK) { st->dropped[r]++; continue; }
         write_pair(out, s.recs[ch], s.recs[rj], s.c[ch].score, s.c[rj].score);
@@ -265,9 +302,12 @@ void sr_pairs_write(const sr_groups *g, sr_writer *out, const sr_pick_opts *o, i
         sr_str a = get_str(s.recs[ch], "response"), b = get_str(s.recs[rj], "response");
         st->len_chosen += (double)sr_utf8_chars(a.p, a.n);
         st->len_rejected += (double)sr_utf8_chars(b.p, b.n);
+        st->sim_chosen += s.c[ch].sim;
+        st->sim_rejected += s.c[rj].sim;
     }
     free(s.c);
     free(s.recs);
+    free(s.words);
 }
 
 void sr_pairs_report(const sr_pairs_stats *st)
@@ -289,6 +329,9 @@ void sr_pairs_report(const sr_pairs_stats *st)
     if (st->pairs)
         sr_warn("pairs: mean score chosen %.3g, rejected %.3g; mean length chosen %.0f, rejected %.0f characters",
                 st->sum_chosen / n, st->sum_rejected / n, st->len_chosen / n, st->len_rejected / n);
+    if (st->pick.diverse && st->pairs)
+        sr_warn("diverse %g: mean ROUGE-L F against the prompt's other candidates, chosen %.3f, rejected %.3f",
+                st->pick.rho, st->sim_chosen / n, st->sim_rejected / n);
     if (st->pick.length_control)
         sr_warn("length control %g: lengths in tokens for %llu prompts, characters for the rest", st->pick.rho,
                 (unsigned long long)st->tokens_prompts);

@@ -8,8 +8,14 @@
  *                   and RHO in [0, 1): chosen = the shortest candidate with
  *                   score >= hi - RHO (hi - lo), rejected = the longest with
  *                   score <= lo + RHO (hi - lo).
- * Ties among equals go, in turn, to (length control: the higher score for
- * chosen, the lower for rejected), then the lowest sample index (a candidate
+ *   diverse         (DivPO, Lanchantin et al. 2025) with the same bands:
+ *                   chosen = the least similar to the prompt's other
+ *                   candidates in the top band, rejected = the most similar
+ *                   in the bottom band. Similarity is a candidate's mean
+ *                   ROUGE-L F (words as selfinstruct.h splits them) against
+ *                   each other scored candidate of the prompt.
+ * Ties among equals go, in turn, to (length control and diverse: the higher
+ * score for chosen, the lower for rejected), then the lowest sample index (a candidate
  * without one after those with one), then the smaller id (bytewise), then
  * the earlier input position — never to length in the plain rule.
  * A prompt gives no pair when it has fewer than two candidates (SINGLE), when
@@ -26,6 +32,7 @@
 
 #include "io/groupby.h"
 #include "io/record.h"
+#include "sr/selfinstruct.h"
 
 #define SR_PAIRS_EPS 1e-9
 #define SR_NO_SAMPLE INT64_MAX
@@ -36,16 +43,22 @@ typedef struct sr_cand {
     int64_t sample;        /* SR_NO_SAMPLE when the record has none */
     sr_str id;
     size_t order;          /* input position, the last tie-break */
+    double sim;            /* diverse: mean ROUGE-L F against the others */
 } sr_cand;
 
 typedef struct sr_pick_opts {
     double min_gap;        /* >= 0 */
-    double rho;            /* length control's band, in [0, 1); ignored unless length_control */
+    double rho;            /* the band, in [0, 1); ignored unless length_control or diverse */
     bool length_control;
+    bool diverse;          /* DivPO; not with length_control */
     bool keep_truncated;   /* sr_pairs_write: keep candidates with finish "length" */
 } sr_pick_opts;
 
 enum sr_pick { SR_PICK_OK = 0, SR_PICK_SINGLE, SR_PICK_TIE, SR_PICK_GAP };
+
+/* sim of each of c[0..n) from the n responses' words: its mean ROUGE-L F
+ * against the other n - 1 (0 when n < 2). */
+void sr_pairs_similarity(sr_cand *c, const sr_words *words, size_t n);
 
 /* Pick chosen and rejected (indices into c) from n candidates. */
 enum sr_pick sr_pairs_pick(const sr_cand *c, size_t n, const sr_pick_opts *o,
@@ -100,6 +113,7 @@ typedef struct sr_pairs_stats {
     uint64_t tokens_prompts;            /* prompts whose lengths were in tokens */
     double sum_chosen, sum_rejected;    /* scores of the pairs written */
     double len_chosen, len_rejected;    /* their lengths, in characters */
+    double sim_chosen, sim_rejected;    /* diverse: their similarities (sr_cand.sim) */
     sr_score_hist hist;                 /* every candidate's score */
     sr_pick_opts pick;
 } sr_pairs_stats;
@@ -110,7 +124,8 @@ typedef struct sr_pairs_stats {
  * rejecting it teaches DPO about the cap, not about quality. Each pair is the chosen record's keys less a candidate's own (response, score,
  * scores, judgements, sample, finish, tokens, human_rank), its id replaced
  * by sr_pair_id, then chosen, rejected, chosen_score, rejected_score,
- * chosen_id, rejected_id. Length control measures tokens
+ * chosen_id, rejected_id. Diverse fills each candidate's sim from its
+ * response. Length control measures tokens
  * when every scored candidate of the prompt has them, else characters.
  * The counts, over the judge's scale score_min..score_max, go to *st. */
 void sr_pairs_write(const sr_groups *g, sr_writer *out, const sr_pick_opts *o, int score_min, int score_max,

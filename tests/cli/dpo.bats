@@ -131,6 +131,13 @@ sanitized() { grep -qa __asan_init "$(command -v sr-dpo)"; }
     jq -e '.tokens > 0 and (.response | length > 0)' "$T/gen.json"
 }
 
+@test "--dropout: seeded, recorded; the reference log-probs are those without dropout" {
+    dropout_is_seeded tiny_dpo
+    tiny_dpo -q -o "$T/r0.gguf" --epochs 1 --write-ref "$T/ref0.mp"
+    tiny_dpo -q -o "$T/r1.gguf" --epochs 1 --write-ref "$T/ref1.mp" --dropout 0.3
+    cmp "$T/ref0.mp" "$T/ref1.mp"
+}
+
 @test "--write-ref keeps every key and adds both log-probs; given, they give the same checkpoint" {
     tiny_dpo -q -o "$T/a.gguf" --epochs 2 --write-ref "$T/ref.mp"
     sr-cat < "$T/ref.mp" > "$T/ref.json"

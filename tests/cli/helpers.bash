@@ -64,6 +64,19 @@ same_bytes_per_seed() {
     ! cmp -s "$T/a.gguf" "$T/c.gguf"
 }
 
+# --dropout: two runs with one seed give the same bytes, a run without it
+# others; the checkpoint records it (and only when on).
+dropout_is_seeded() {
+    local run=$1
+    "$run" -q -o "$T/a.gguf" --epochs 2 --dropout 0.1 "${@:2}"
+    "$run" -q -o "$T/b.gguf" --epochs 2 --dropout 0.1 "${@:2}"
+    cmp "$T/a.gguf" "$T/b.gguf"
+    "$run" -q -o "$T/n.gguf" --epochs 2 "${@:2}"
+    ! cmp -s "$T/a.gguf" "$T/n.gguf"
+    grep -q "sr.hparams.dropout" "$T/a.gguf"
+    ! grep -q "sr.hparams.dropout" "$T/n.gguf"
+}
+
 # kill -9 in the middle, then --resume: bit-identical to an uninterrupted run.
 kill_then_resume_is_identical() {
     local run=$1 run_bg=$2 pid done_steps

@@ -311,6 +311,28 @@ MEAN_OK='(.scores | map(select(. != null))) as $s
     assert_output '[null,[null,null],false]'
 }
 
+@test "--score expected: the same judgements, each score the digits' probability-weighted mean there" {
+    need_model
+    candidates
+    head -1 "$T/c.json" | sr-cat --from-json > "$T/c1.mp"
+    sr-judge -q -m "$MODEL" -k 2 --max-tokens 8 --keep-text -i "$T/c1.mp" | sr-cat > "$T/s.json"
+    run --separate-stderr sr-judge -m "$MODEL" -k 2 --max-tokens 8 --keep-text --score expected -i "$T/c1.mp" -o "$T/e.mp"
+    assert_success
+    [[ $stderr == *"sampled digits: "* && $stderr == *"expected scores: mean "*"0 left at the sampled digit"* ]] ||
+        { echo "$stderr"; false; }
+    sr-cat < "$T/e.mp" > "$T/e.json"
+    # the log-probs do not change what is drawn: the same texts
+    diff <(jq -c .judgements "$T/s.json") <(jq -c .judgements "$T/e.json")
+    # reals on the scale, not all whole, their mean the score; nil where the sampled score is nil
+    run jq -c "[($MEAN_OK), (.scores | all(type == \"number\" and . >= 0 and . <= 5)), (.scores | any(. != floor))]" "$T/e.json"
+    assert_output '[true,true,true]'
+    jq -e --slurpfile s "$T/s.json" '[.scores, $s[0].scores] | transpose | all((.[0] == null) == (.[1] == null))' "$T/e.json"
+    run sr-judge --score mean < /dev/null
+    assert_failure 2
+    run sr-judge --score expected --pairwise < /dev/null
+    assert_failure 2
+}
+
 # ---- --retries with forcing, on a tiny random model --------------------------------
 # A random model's forced "Score:" line seldom continues with a digit, so the
 # judgements below end with no score even after forcing: --retries draws them

@@ -386,3 +386,38 @@ EOF
     assert_failure 2
     [[ $stderr == *"--no-such-option"* ]]
 }
+
+# DivPO's fixture, one prompt: two in the top band and two in the bottom band
+# at --diverse 0.2 (band 0.8 of [1, 5]), one in between; the cat sentences
+# are near copies of each other, the others share no word with any.
+divpo_fixture() {
+    jq -nc '[[5, "the cat sat on the mat by the door"], [4.5, "quantum fields describe strong nuclear forces"],
+             [3, "the cat sat on the mat by the window"], [1, "purple elephants dance loudly at night"],
+             [1.5, "the cat sat on the mat near the door"]] | to_entries[] |
+        {id: "D-\(.key)", prompt_id: "D", prompt: "Q", response: .value[1], sample: .key, score: .value[0]}' \
+        | sr-cat --from-json > "$T/c.mp"
+}
+
+@test "--diverse (DivPO): the least similar of the top band chosen, the most similar of the bottom band rejected" {
+    divpo_fixture
+    run pairs_json
+    assert_output '{"prompt_id":"D","chosen_id":"D-0","rejected_id":"D-3","chosen_score":5.0,"rejected_score":1.0}'
+    run pairs_json --diverse 0.2
+    assert_output '{"prompt_id":"D","chosen_id":"D-1","rejected_id":"D-4","chosen_score":4.5,"rejected_score":1.5}'
+    # D-1 shares no word with the others; D-4 is a near copy of D-0 and D-2:
+    # LCS 8 and 7 of 9 words, (8/9 + 7/9) / 4 = 0.417
+    grep -q 'diverse 0.2: mean ROUGE-L F against the prompt.s other candidates, chosen 0.000, rejected 0.417' "$T/err"
+    # RHO 0: the bands hold only the top and bottom scores, as the plain rule
+    run pairs_json --diverse 0
+    assert_output '{"prompt_id":"D","chosen_id":"D-0","rejected_id":"D-3","chosen_score":5.0,"rejected_score":1.0}'
+    # the band must be in [0, 1), and it is one rule or the other, for pairs only
+    for bad in 1 -0.1 x; do
+        run sr-pairs --diverse "$bad" < /dev/null
+        assert_failure 2
+    done
+    run sr-pairs --diverse 0.1 --length-control 0.1 < /dev/null
+    assert_failure 2
+    assert_output --partial 'give one'
+    run sr-pairs --eft --diverse 0.1 < /dev/null
+    assert_failure 2
+}

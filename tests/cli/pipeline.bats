@@ -368,3 +368,55 @@ fixture_run() {
     assert_success
     [ -s "$TMP/partial/h2h.png" ] && grep -q '| M3 vs M2 | n/a' "$TMP/partial/README.md"
 }
+
+@test "DIVERSE reaches sr-pairs as --diverse DIVERSE_RHO, per iteration, never beside RHO" {
+    run pmake -n iter3
+    assert_success
+    ! grep -q -e '--diverse' <<<"$output"
+    run pmake -n iter3 DIVERSE="0 0 1"
+    assert_success
+    [[ $(grep -o 'iter2/pairs.mp -- .*' <<<"$output") != *--diverse* ]]
+    [[ $(grep -o 'iter3/pairs.mp -- .*' <<<"$output") == *"--min-gap 0 --diverse 0.2 -i"* ]]
+    run pmake -n iter3 DIVERSE=1 DIVERSE_RHO="0 0.1 0.3"
+    [[ $(grep -o 'iter2/pairs.mp -- .*' <<<"$output") == *"--diverse 0.1 -i"* ]]
+    [[ $(grep -o 'iter3/pairs.mp -- .*' <<<"$output") == *"--diverse 0.3 -i"* ]]
+    run pmake -s pipeline-vars DIVERSE=1
+    assert_line 'DIVERSE = 1'
+    run pmake -n iter3 DIVERSE=yes
+    assert_failure
+    run pmake -n iter3 DIVERSE="0 0 1" RHO="off off 0.1"
+    assert_failure
+    assert_output --partial 'iteration 3: DIVERSE=1 and RHO=0.1'
+    run pmake -n iter3 DIVERSE="0 1 0" RHO="off off 0.1"
+    assert_success
+}
+
+@test "DROPOUT reaches sr-sft and sr-dpo: 0 at SCALE=demo, 0.1 (the paper's) at SCALE=paper" {
+    run pmake -n iter3
+    assert_success
+    local out=$output
+    grep -Eq "sr-sft .*--dropout 0( |$)" <<<"$out"
+    [ "$(grep -Ec "sr-dpo .*--dropout 0( |$)" <<<"$out")" -ge 2 ]
+    run pmake -n iter3 SCALE=paper
+    assert_success
+    grep -Eq "sr-sft .*--dropout 0.1( |$)" <<<"$output"
+    grep -Eq "sr-dpo .*--dropout 0.1( |$)" <<<"$output"
+    run pmake -n iter3 DROPOUT=0.05
+    grep -Eq "sr-dpo .*--dropout 0.05( |$)" <<<"$output"
+    run pmake -s pipeline-vars SCALE=paper
+    assert_line 'DROPOUT = 0.1'
+}
+
+@test "JUDGE_SCORE reaches every sr-judge that scores: sample by default, expected when set" {
+    run pmake -n iter3
+    assert_success
+    ! grep -q -e '--score expected' <<<"$output"
+    grep -q "iter2/judged.mp .*sr-judge .*--score sample" <<<"$output"
+    run pmake -n iter3 JUDGE_SCORE=expected
+    grep -q "iter2/judged.mp .*sr-judge .*--score expected" <<<"$output"
+    grep -q "iter3/judged.mp .*sr-judge .*--score expected" <<<"$output"
+    ! grep -q "ranked-judged.mp .*sr-judge .*--score" <<<"$output"
+    run pmake -n report JUDGE_SCORE=expected
+    grep -q "heldout-judged-M1.mp .*sr-judge .*--score expected" <<<"$output"
+    ! grep -q "answers-judged-M1.mp .*sr-judge .*--score" <<<"$output"
+}

@@ -117,6 +117,12 @@ tiny_sft_bg() { sr-sft "${tiny_sft_args[@]}" "$@" & }
     same_bytes_per_seed tiny_sft
 }
 
+@test "--dropout: seeded (the same bytes twice), not the run without it, recorded in the checkpoint" {
+    dropout_is_seeded tiny_sft
+    run tiny_sft -o "$T/x.gguf" --dropout 1
+    assert_failure 2
+}
+
 @test "kill -9 in the middle, then --resume: bit-identical to an uninterrupted run" {
     kill_then_resume_is_identical tiny_sft tiny_sft_bg
 }

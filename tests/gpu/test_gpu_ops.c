@@ -508,6 +508,31 @@ TEST(softcap_scale_add)
     sr_dev_free(&gpu, xd); sr_dev_free(&gpu, dyd); sr_dev_free(&gpu, yd); sr_dev_free(&gpu, zd);
 }
 
+/* Dropout: the same mask and the same bits on both (one counter hash, one
+ * host-computed scale); about p of the elements dropped; the same call
+ * again (the backward) drops the same ones. */
+TEST(dropout)
+{
+    NEED_GPU();
+    const size_t n = 100003;
+    float *x = rnd(n, 3);
+    float *xc = copy_of(x, n);
+    sr_dropout_fwd(&cpu, xc, n, 0.1f, 0x1234);
+    float *xd = up(x, n);
+    sr_dropout_fwd(&gpu, xd, n, 0.1f, 0x1234);
+    float *xg = down(xd, n);
+    CHECK(memcmp(xg, xc, n * sizeof *xc) == 0);
+    size_t zero = 0;
+    for (size_t i = 0; i < n; i++) zero += xc[i] == 0.0f && x[i] != 0.0f;
+    CHECK(zero > n / 10 - n / 100 && zero < n / 10 + n / 100);
+    sr_dropout_fwd(&gpu, xd, n, 0.1f, 0x1234);
+    free(xg);
+    xg = down(xd, n);
+    for (size_t i = 0; i < n; i++) CHECK((xg[i] == 0.0f) == (xc[i] == 0.0f));
+    free(x); free(xc); free(xg);
+    sr_dev_free(&gpu, xd);
+}
+
 /* ---- rope -------------------------------------------------------------- */
 
 /* Rotates the q block of a wider (qkv-like) buffer: columns past the heads
@@ -721,6 +746,7 @@ int main(void)
     RUN(swiglu);
     RUN(geglu);
     RUN(softcap_scale_add);
+    RUN(dropout);
     RUN(rope);
     RUN(softmax);
     RUN(token_logprob);

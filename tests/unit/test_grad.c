@@ -399,6 +399,11 @@ static double mdl_loss(fd_case *k)
  * block 0 local (a window of 3 over the 9 tokens, its own RoPE base) and
  * block 1 global (its RoPE scaled linearly by 4), an attention scale of its
  * own and a logit soft-cap. */
+/* Residual dropout of the model's forward in model_grad (0: off), with one
+ * fixed seed: the masks are then fixed, and the finite differences see the
+ * function the backward differentiates. */
+static float grad_dropout;
+
 static void model_grad(int tied, int biased, int freqs, int qkn, int fused, int gemma)
 {
     sr_hparams hp = { .n_layer = 2, .dim = 32, .ffn_dim = 64, .n_head = 4, .n_head_kv = 2,
@@ -424,6 +429,8 @@ static void model_grad(int tied, int biased, int freqs, int qkn, int fused, int 
     /* Weights of std 0.02 make a nearly uniform model whose gradients are
      * tiny; spread them (norm weights around 1) so every path matters. */
     for (size_t i = 0; i < m.n_params; i++) m.params_mem[i] *= 12.0f;
+    m.dropout = grad_dropout;
+    m.dropout_seed = 0x5eed;
     for (int i = 0; freqs && i < hp.n_rot / 2; i++) m.w.rope_freqs[i] /= 12.0f;   /* back to 1..8 */
     for (int l = 0; l < hp.n_layer; l++)
         for (int j = 0; j < hp.dim; j++) {
@@ -456,6 +463,16 @@ static void model_grad(int tied, int biased, int freqs, int qkn, int fused, int 
     fd_case fc = { mdl_loss, &t };
     sr_grads g;
     if (sr_grads_init(&g, &m, err, sizeof err) < 0) { printf("# %s\n", err); CHECK(0); sr_model_free(&m); return; }
+    if (grad_dropout > 0) {   /* the masks matter, and a seed gives the same ones again */
+        const double with = mdl_loss(&fc);
+        m.dropout = 0;
+        const double without = mdl_loss(&fc);
+        m.dropout = grad_dropout;
+        CHECK(with != without && mdl_loss(&fc) == with);
+        m.dropout_seed++;
+        CHECK(mdl_loss(&fc) != with);
+        m.dropout_seed--;
+    }
     mdl_loss(&fc);
     sr_token_logprob_bwd(&m.ctx, m.act.logits, m.act.logits, tg, c, B * T, hp.vocab);
     CHECK(sr_model_backward(&m, &g, m.act.logits, err, sizeof err) == 0);
@@ -546,12 +563,12 @@ static void model_grad(int tied, int biased, int freqs, int qkn, int fused, int 
         }
     }
     for (int i = 0; freqs && i < hp.n_rot / 2; i++) CHECK(g.g.rope_freqs[i] == 0.0f);
-    printf("#   model (%s%s%s%s%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
+    printf("#   model (%s%s%s%s%s%s%s): %d weights over every tensor kind, worst |fd-an|/(|an|+1e-2) = %.2e, "
            "%d beyond 2e-2·|an| + 2e-4\n", tied ? "tied" : "untied", biased ? ", biases, neox rope" : "",
            freqs ? ", rope factors" : "", qkn ? ", q/k head norms, neox rope, heads of 12" : "",
            fused ? ", phi3's fused attn_qkv and ffn_up, neox rope" : "",
            gemma ? ", gemma3: post-norms, geglu, scaled embeddings, window 3, rope scale 4, soft-cap 3" : "",
-           total, worst, bad);
+           grad_dropout > 0 ? ", residual dropout 0.3, one mask" : "", total, worst, bad);
     CHECK(bad == 0);
     CHECK(total >= (gemma ? 132 : biased || qkn || fused ? 96 : 72));
 
@@ -577,6 +594,20 @@ TEST(model_grad_qk_norm) { model_grad(1, 0, 0, 1, 0, 0); }
 TEST(model_grad_phi3_fused) { model_grad(0, 0, 0, 0, 1, 0); }
 TEST(model_grad_gemma3) { model_grad(1, 0, 0, 1, 0, 1); }
 TEST(model_grad_gemma3_untied) { model_grad(0, 0, 0, 1, 0, 1); }
+/* residual dropout 0.3: the output bias inside the attention branch's mask,
+ * and gemma3's post-norms before theirs */
+TEST(model_grad_dropout_biases)
+{
+    grad_dropout = 0.3f;
+    model_grad(0, 1, 0, 0, 0, 0);
+    grad_dropout = 0;
+}
+TEST(model_grad_dropout_gemma3)
+{
+    grad_dropout = 0.3f;
+    model_grad(1, 0, 0, 1, 0, 1);
+    grad_dropout = 0;
+}
 
 TEST(backward_needs_kept_activations)
 {
@@ -614,6 +645,8 @@ int main(void)
     RUN(model_grad_phi3_fused);
     RUN(model_grad_gemma3);
     RUN(model_grad_gemma3_untied);
+    RUN(model_grad_dropout_biases);
+    RUN(model_grad_dropout_gemma3);
     RUN(backward_needs_kept_activations);
     return test_done();
 }

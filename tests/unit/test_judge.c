@@ -3,8 +3,14 @@
 #include "test.h"
 
 #include "sr/judge.h"
+#include "sr/judge_expected.h"
 #include "base/ids.h"
+#include "lm/gguf.h"
+#include "../tools/tinymodel.h"
 
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* One judgement text per line of the table, and the score it gives
@@ -337,6 +343,78 @@ TEST(judge_seeds)
     CHECK(sr_judge_retry_seed(rs, 1) != rs && sr_judge_force_seed(rs, 0) != sr_judge_retry_seed(rs, 0));
 }
 
+/* The offset parse_score_at reports: the winning (last) line's number. */
+TEST(score_parser_offsets)
+{
+    int score;
+    size_t at;
+    const char *t = "Score: 2 first.\nMore words.\n**Score:** 4/5";
+    CHECK(sr_judge_parse_score_at(t, strlen(t), 0, 5, &score, &at) == 1);
+    CHECK(score == 4 && t[at] == '4');
+    t = "Score: four";
+    CHECK(sr_judge_parse_score_at(t, strlen(t), 0, 5, &score, &at) == 1 && score == 4 && at == 7);
+    t = "Score: 7";
+    CHECK(sr_judge_parse_score_at(t, strlen(t), 0, 5, &score, &at) == 0);
+}
+
+/* --score expected on a made-up sample: the fixture tokenizer's tokens of a
+ * judgement and, at each step, four alternatives with their log-probs. */
+TEST(expected_score)
+{
+    char path[] = "/tmp/sr-test-judge-XXXXXX", err[256];
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    sr_tiny_opts o = SR_TINY_OPTS_DEFAULT;
+    gguf_file g;
+    sr_tok *tok = NULL;
+    if (sr_tiny_model_write(path, &o, NULL, err, sizeof err) < 0 || gguf_open(&g, path, err, sizeof err) < 0 ||
+        sr_tok_load(&tok, &g, NULL, err, sizeof err) < 0) { printf("# %s\n", err); CHECK(0); unlink(path); return; }
+    const char *text = "Fine.\nScore: 4";
+    sr_ids ids = { 0 };
+    CHECK(sr_tok_encode(tok, text, strlen(text), &ids, err, sizeof err) == 0);
+    int32_t digit[10];
+    for (int d = 0; d < 10; d++) {
+        char c = (char)('0' + d);
+        sr_ids one = { 0 };
+        CHECK(sr_tok_encode(tok, &c, 1, &one, err, sizeof err) == 0 && one.n == 1);
+        digit[d] = one.v[0];
+        sr_ids_free(&one);
+    }
+    enum { K = SR_GEN_MAX_LOGPROBS };
+    const int n = (int)ids.n;
+    int32_t *top = calloc((size_t)n * K, sizeof *top);
+    float *lp = calloc((size_t)n * K, sizeof *lp);
+    for (int t = 0; t < n; t++)
+        for (int j = 0; j < K; j++) { top[t * K + j] = ids.v[t]; lp[t * K + j] = -INFINITY; }
+    /* the last token is "4": p(4) 0.5, p(5) 0.2, p(3) 0.1, p(9) 0.1 (off the scale), the rest elsewhere */
+    const int last = n - 1;
+    CHECK(ids.v[last] == digit[4]);
+    const int32_t alt[4] = { digit[4], digit[5], digit[3], digit[9] };
+    const float pr[4] = { 0.5f, 0.2f, 0.1f, 0.1f };
+    for (int j = 0; j < 4; j++) { top[last * K + j] = alt[j]; lp[last * K + j] = logf(pr[j]); }
+    sr_gen_out out = { .tokens = ids.v, .n_tokens = n, .top_ids = top, .top_logprobs = lp };
+    int score;
+    size_t at;
+    CHECK(sr_judge_parse_score_at(text, strlen(text), 0, 5, &score, &at) == 1 && score == 4);
+    double ev = -1;
+    CHECK(sr_judge_expected(tok, &out, K, 0, at, 0, 5, &ev) == 1);
+    const double want = (0.5 * 4 + 0.2 * 5 + 0.1 * 3) / 0.8;   /* 4.125: 9 is not on the scale */
+    printf("#   expected %.6f (sampled 4)\n", ev);
+    CHECK(fabs(ev - want) < 1e-6);
+    /* after a forced line: the same tokens, offsets past a prefix */
+    CHECK(sr_judge_expected(tok, &out, K, 3, at + 3, 0, 5, &ev) == 1 && fabs(ev - want) < 1e-6);
+    /* no digit where the number is read, or no log-probs: not readable */
+    CHECK(sr_judge_expected(tok, &out, K, 0, at - 2, 0, 5, &ev) == 0);
+    out.top_ids = NULL;
+    CHECK(sr_judge_expected(tok, &out, K, 0, at, 0, 5, &ev) == 0);
+    free(top); free(lp);
+    sr_ids_free(&ids);
+    sr_tok_free(tok);
+    gguf_close(&g);
+    unlink(path);
+}
+
 int main(void)
 {
     RUN(score_parser_table);
@@ -349,5 +427,7 @@ int main(void)
     RUN(rubric_builtin);
     RUN(score_parser_other_scales);
     RUN(judge_seeds);
+    RUN(score_parser_offsets);
+    RUN(expected_score);
     return test_done();
 }

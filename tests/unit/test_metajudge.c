@@ -63,7 +63,7 @@ TEST(pick_by_rating)
     const uint64_t len[] = { 400, 120, 300, 90 };
     const char *ids[] = { "j0", "j1", "j2", "j3" };
     for (int i = 0; i < 4; i++)
-        c[i] = (sr_cand){ r[i], len[i], i, { ids[i], 2 }, (size_t)i };
+        c[i] = (sr_cand){ r[i], len[i], i, { ids[i], 2 }, (size_t)i, 0 };
     size_t ch, rj;
     sr_pick_opts plain = { .min_gap = 0 };
     CHECK(sr_pairs_pick(c, 4, &plain, &ch, &rj) == SR_PICK_OK);

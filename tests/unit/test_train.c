@@ -345,6 +345,56 @@ TEST(state_resume_is_bit_identical)
     tiny_close(&a); tiny_close(&b);
 }
 
+/* Dropout: the loss differs from a run without; two runs with one seed,
+ * and a run resumed half-way, reach the same bits; a forward outside the
+ * trainer's steps (the DPO reference, --eval) is without dropout. */
+TEST(dropout_changes_loss_and_is_reproducible)
+{
+    tiny a, b, c, z;
+    if (tiny_open(&a, "do_a.gguf", 1, 2, 96) < 0 || tiny_open(&b, "do_b.gguf", 1, 2, 96) < 0 ||
+        tiny_open(&c, "do_c.gguf", 1, 2, 96) < 0 || tiny_open(&z, "do_z.gguf", 1, 2, 96) < 0) { CHECK(0); return; }
+    sr_train_data d;
+    make_data(&a.chat, &d, 9, 96);
+    sr_train_opts o = SR_TRAIN_OPTS_DEFAULT;
+    o.lr = 3e-3; o.lr_final = 1e-4; o.batch = 4; o.micro_batch = 2; o.max_steps = 4; o.seed = 5;
+    sr_trainer t0;   /* without dropout: the first step's loss */
+    CHECK(sr_trainer_init(&t0, &z.m, &d, &o, &sft_loss, err, sizeof err) == 0);
+    sr_step_stats s0, sa, sb;
+    CHECK(sr_trainer_step(&t0, &s0, err, sizeof err) == 0);
+    o.dropout = 0.1;
+    sr_trainer ta, tb, tc;
+    CHECK(sr_trainer_init(&ta, &a.m, &d, &o, &sft_loss, err, sizeof err) == 0);
+    CHECK(sr_trainer_init(&tb, &b.m, &d, &o, &sft_loss, err, sizeof err) == 0);
+    char state[128];
+    path_in(state, sizeof state, "do.state");
+    for (int s = 0; s < 4; s++) {
+        CHECK(sr_trainer_step(&ta, &sa, err, sizeof err) == 0);
+        CHECK(sr_trainer_step(&tb, &sb, err, sizeof err) == 0);
+        if (s == 0) {
+            printf("#   first step's loss: %.6f without dropout, %.6f with 0.1\n", s0.loss, sa.loss);
+            CHECK(sa.loss != s0.loss && fabs(sa.loss - s0.loss) < 0.5 * s0.loss);
+        }
+        CHECK(sa.loss == sb.loss);
+        if (s == 1) CHECK(sr_trainer_save_state(&ta, state, err, sizeof err) == 0);
+    }
+    CHECK(memcmp(a.m.params_mem, b.m.params_mem, a.m.n_params * sizeof(float)) == 0);
+    CHECK(a.m.dropout == 0);   /* off again between steps */
+    /* resumed at step 2: the same masks for steps 3 and 4, the same weights */
+    CHECK(sr_trainer_init(&tc, &c.m, &d, &o, &sft_loss, err, sizeof err) == 0);
+    CHECK(sr_trainer_load_state(&tc, state, err, sizeof err) == 0);
+    while (tc.step < tc.total_steps) CHECK(sr_trainer_step(&tc, &sb, err, sizeof err) == 0);
+    CHECK(memcmp(a.m.params_mem, c.m.params_mem, a.m.n_params * sizeof(float)) == 0);
+    /* a state of another dropout is another run's */
+    sr_trainer_free(&tc);
+    o.dropout = 0.2;
+    CHECK(sr_trainer_init(&tc, &c.m, &d, &o, &sft_loss, err, sizeof err) == 0);
+    CHECK(sr_trainer_load_state(&tc, state, err, sizeof err) == -1);
+    unlink(state);
+    sr_trainer_free(&t0); sr_trainer_free(&ta); sr_trainer_free(&tb); sr_trainer_free(&tc);
+    sr_train_data_free(&d);
+    tiny_close(&a); tiny_close(&b); tiny_close(&c); tiny_close(&z);
+}
+
 /* ---- checkpoints --------------------------------------------------------------- */
 
 static void checkpoint_case(int tied, enum gguf_ttype dtype)
@@ -568,6 +618,7 @@ int main(void)
     RUN(reported_loss_matches_reference);
     RUN(epochs_are_permutations_seeded);
     RUN(state_resume_is_bit_identical);
+    RUN(dropout_changes_loss_and_is_reproducible);
     RUN(checkpoint_f32_tied);
     RUN(checkpoint_f32_untied);
     RUN(checkpoint_bf16);
