@@ -80,7 +80,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 UNIT      += $(FUZZ_TARGETS:%=$(OUT)/tests/test_fuzz_%)
 # Test-only code (tests/tools): the tiny-model writer the unit tests link,
 # and sr-tiny-model, its command for the bats suites.
-TEST_OBJ  := $(OUT)/tests/tools/tinymodel.o $(OUT)/tests/tools/headermodel.o
+TEST_OBJ  := $(OUT)/tests/tools/tinymodel.o $(OUT)/tests/tools/headermodel.o $(OUT)/tests/tools/putblocks.o
 TINY_TOOL := $(OUT)/tests/sr-tiny-model
 # The fault shim (tests/fault): an LD_PRELOAD library for tests/cli/faults.bats,
 # built without sanitizers for both trees (it runs inside the tools).

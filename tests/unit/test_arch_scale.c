@@ -8,6 +8,8 @@
  * The short prompts are run again as one padded batch: the same numbers.
  * make test runs a subset (use_prompt); SR_SCALE=full every prompt. */
 #include "test.h"
+
+#include "../tools/putblocks.h"
 #include "base/base64.h"
 #include "lm/gguf.h"
 #include "lm/kvcache.h"
@@ -81,40 +83,19 @@ static int write_case(json_t *c, const char *vocab, const char *path)
 /* The F32 file at path with llama-quantize's blocks ("blocks": name ->
  * [type, base64]) in place of the tensors it quantized, written to out.
  * Returns the tensors replaced, or -1. */
+/* A case's "blocks": name -> [type, base64]. */
+static int case_blocks(void *ctx, const char *name, const char **type, const char **b64)
+{
+    json_t *b = json_object_get(ctx, name);
+    if (!b) return 0;
+    *type = json_string_value(json_array_get(b, 0));
+    *b64 = json_string_value(json_array_get(b, 1));
+    return 1;
+}
+
 static int put_blocks(const char *path, json_t *blocks, const char *out)
 {
-    gguf_file g;
-    if (gguf_open(&g, path, err, sizeof err) < 0) return -1;
-    gguf_tensor *t = malloc(g.n_tensors * sizeof *t);
-    void **bufs = calloc(g.n_tensors, sizeof *bufs);
-    int n = 0;
-    for (uint64_t i = 0; i < g.n_tensors && n >= 0; i++) {
-        t[i] = g.tensors[i];
-        char name[128];
-        snprintf(name, sizeof name, "%.*s", (int)t[i].name.n, t[i].name.p);
-        json_t *b = json_object_get(blocks, name);
-        if (!b) continue;
-        const char *type = json_string_value(json_array_get(b, 0)), *b64 = json_string_value(json_array_get(b, 1));
-        int ty = -1;
-        for (int k = 0; k < 64 && type; k++) if (!strcmp(gguf_type_name((enum gguf_ttype)k), type)) ty = k;
-        size_t len = b64 ? strlen(b64) : 0, bad;
-        bufs[i] = malloc(len / 4 * 3 + 1);
-        long got = b64 ? sr_base64_decode(bufs[i], b64, len, &bad) : -1;
-        if (ty < 0 || got < 0 || (uint64_t)got != gguf_type_size((enum gguf_ttype)ty, t[i].n_elems)) {
-            snprintf(err, sizeof err, "blocks of %s: bad type or length", name);
-            n = -1;
-            break;
-        }
-        t[i].type = (enum gguf_ttype)ty;
-        t[i].data = bufs[i];
-        n++;
-    }
-    if (n >= 0 && gguf_write(out, g.kv, g.n_kv, t, g.n_tensors, 0, err, sizeof err) < 0) n = -1;
-    for (uint64_t i = 0; i < g.n_tensors; i++) free(bufs[i]);
-    free(bufs);
-    free(t);
-    gguf_close(&g);
-    return n;
+    return sr_put_blocks(path, out, case_blocks, blocks, err, sizeof err);
 }
 
 /* n little-endian 4-byte values from base64 (int32 or float32), or NULL. */

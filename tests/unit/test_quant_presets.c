@@ -13,8 +13,9 @@
  * against sr's F32 ones), which is also checked, per preset: a dequantizer
  * that misplaced values would give an error like the preset's or worse. */
 #include "test.h"
+
+#include "../tools/putblocks.h"
 #include "test_logits.h"
-#include "base/base64.h"
 #include "lm/gguf.h"
 #include "lm/model.h"
 #include "../tools/tinymodel.h"
@@ -129,40 +130,22 @@ static double preset_bound(const char *p)
  * the F32 original's metadata and F32 tensors, with llama-quantize's blocks
  * (blocks.json) in place of the tensors it quantized, their types from the
  * "dequant" entry. Written to path; 0, or -1 with a message. */
+typedef struct preset_blocks { json_t *dequant, *blocks; } preset_blocks;
+
+/* blocks.json's base64 of a tensor, its type from the file's "dequant". */
+static int preset_block(void *ctx, const char *name, const char **type, const char **b64)
+{
+    const preset_blocks *p = ctx;
+    *b64 = json_string_value(json_object_get(p->blocks, name));
+    if (!*b64) return 0;
+    *type = json_string_value(json_array_get(json_object_get(p->dequant, name), 0));
+    return 1;
+}
+
 static int build_preset(const char *path, const case_ref *r, json_t *f, json_t *blocks)
 {
-    json_t *dq = json_object_get(f, "dequant");
-    gguf_file g;
-    if (gguf_open(&g, r->path, err, sizeof err) < 0) return -1;
-    gguf_tensor *t = malloc(g.n_tensors * sizeof *t);
-    void **bufs = calloc(g.n_tensors, sizeof *bufs);
-    int rc = 0;
-    for (uint64_t i = 0; i < g.n_tensors && rc == 0; i++) {
-        t[i] = g.tensors[i];
-        char name[128];
-        snprintf(name, sizeof name, "%.*s", (int)t[i].name.n, t[i].name.p);
-        const char *b64 = json_string_value(json_object_get(blocks, name));
-        if (!b64) continue;
-        const char *type = json_string_value(json_array_get(json_object_get(dq, name), 0));
-        int ty = -1;
-        for (int k = 0; k < 64 && type; k++) if (!strcmp(gguf_type_name((enum gguf_ttype)k), type)) ty = k;
-        size_t n = strlen(b64), bad;
-        bufs[i] = malloc(n / 4 * 3 + 1);
-        long got = sr_base64_decode(bufs[i], b64, n, &bad);
-        if (ty < 0 || got < 0 || (uint64_t)got != gguf_type_size((enum gguf_ttype)ty, t[i].n_elems)) {
-            snprintf(err, sizeof err, "blocks.json: tensor %s: bad type or length", name);
-            rc = -1;
-            break;
-        }
-        t[i].type = (enum gguf_ttype)ty;
-        t[i].data = bufs[i];
-    }
-    if (rc == 0) rc = gguf_write(path, g.kv, g.n_kv, t, g.n_tensors, 0, err, sizeof err);
-    for (uint64_t i = 0; i < g.n_tensors; i++) free(bufs[i]);
-    free(bufs);
-    free(t);
-    gguf_close(&g);
-    return rc;
+    preset_blocks pb = { json_object_get(f, "dequant"), blocks };
+    return sr_put_blocks(r->path, path, preset_block, &pb, err, sizeof err) < 0 ? -1 : 0;
 }
 
 static void check_file(json_t *f, json_t *blocks, const case_ref *r, const int32_t *tok, int nt)
