@@ -413,10 +413,10 @@ report: $(R)/report/README.md
 $(R)/report/README.md: $(REPORT_IN) scripts/report scripts/distinct-n | $(PIPE_PRE)
 	@mkdir -p $(@D)
 	@printf '%s\n' $(foreach v,$(PIPE_VARS),'$(v) = $($(v))') > $(@D)/settings.txt
-	scripts/report --bin $(BIN) --run $(R) --out $(@D)
+	scripts/report --bin $(BIN) --run $(R) --out $(@D) $(if $(COMPARE_RUN),--compare $(RUNS)/$(COMPARE_RUN))
 
 # What the pipeline runs with: `make pipeline-vars`, and report/settings.txt.
-PIPE_VARS := RUN SCALE OASST M0 PROMPT_MODEL JUDGE JOBS NGPU THREADS DEVICE SSHLOGINFILE \
+PIPE_VARS := RUN SCALE OASST M0 PROMPT_MODEL JUDGE COMPARE_RUN JOBS NGPU THREADS DEVICE SSHLOGINFILE \
     KEEP SPLIT_SALT IFT_MAX EFT_K EFT_PER_REPLY EFT_MAX SFT_LR SFT_LR_FINAL SFT_BATCH SFT_EPOCHS SFT_MAX_LEN \
     PROMPTS N GEN_MAX_TOKENS K JUDGE_MAX_TOKENS RETRIES JUDGE_SCORE TEMPERATURE TOP_P SEED TEMPLATE \
     DPO_LR DPO_LR_FINAL DPO_BATCH DPO_EPOCHS DPO_BETA SAVE_EVERY DROPOUT \

@@ -362,6 +362,23 @@ fixture_run() {
     assert_output --partial '| distinct-2 of the candidates | n/a | 0.889 | 0.889 |'
     assert_output --partial '| iter1/sft.gguf | 70.2 |'
     assert_output --partial '| 50.0% | 0.500 | 0.400 | 75.0% (50.0%) |'
+    ! grep -q '## MT-Bench' "$d/README.md"
+    # --compare (COMPARE_RUN=): another run's judges beside these; a run's
+    # make mtbench table on its page
+    cp -r "$TMP/run" "$TMP/plain"
+    mkdir -p "$TMP/run/mtbench"
+    printf '# MT-Bench: M0\n\n### M0\n\n| category | turn 1 | turn 2 | both |\n| **overall** | 1.75 | 1.54 | 1.64 |\n' \
+        > "$TMP/run/mtbench/table.md"
+    run "$SR_ROOT/scripts/report" --bin "$BIN" --run "$TMP/run" --out "$TMP/cmp" --compare "$TMP/plain"
+    assert_success
+    run cat "$TMP/cmp/README.md"
+    assert_output --partial '| M1 (plain) |'
+    assert_output --partial 'COMPARE_RUN=plain'
+    assert_output --partial '## MT-Bench'
+    assert_output --partial '| **overall** | 1.75 | 1.54 | 1.64 |'
+    run pmake -n report COMPARE_RUN=plain
+    assert_success
+    [[ $output == *"scripts/report --bin"*"--compare $TMP/runs/plain"* ]] || { echo "$output" | grep report; false; }
     # A run that stopped early still gets a page; the missing parts say n/a.
     rm -r "$TMP/run/iter3" "$TMP/run/eval"
     run "$SR_ROOT/scripts/report" --bin "$BIN" --run "$TMP/run" --out "$TMP/partial"
