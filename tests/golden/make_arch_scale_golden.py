@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """llama.cpp's log-probabilities at scale (sr issue 15's check) for random
-models of each architecture with its real vocabulary: tests/golden/arch/scale.json,
+models of each architecture with its real vocabulary: tests/golden/arch/scale.json
+(the prompts and the case list) and tests/golden/arch/scale/NAME.json (a case each),
 read by tests/unit/test_arch_scale.c.
 
   1. PROMPTS: for each vocabulary, LENGTHS (8 prompts of 20 to 700 tokens)
@@ -131,10 +132,14 @@ def logprobs(tool, path, ids, greedy):
     return rec
 
 
+def case_path(name):
+    return os.path.join(os.path.splitext(OUT)[0], name + ".json")
+
+
 def main():
     """Arguments: case names to make again, the others kept from OUT."""
     only = sys.argv[1:]
-    old = json.load(open(OUT)) if only else {"cases": {}}
+    old = json.load(open(OUT)) if only else {"cases": []}
     all_prompts = {v: prompts(p) for v, p in VOCABS.items()}
     if only:
         assert all_prompts == old["prompts"], "the prompts changed: make every case again"
@@ -145,7 +150,7 @@ def main():
              "tests/golden/llama_logprobs.c", "-L" + BIN, "-lllama", "-lm", "-Wl,-rpath," + BIN, "-o", tool])
         for name, c in cases().items():
             if only and name not in only:
-                out_cases[name] = old["cases"][name]
+                out_cases[name] = json.load(open(case_path(name)))
                 continue
             path = os.path.join(tmp, name + ".gguf")
             run([TINY, "-o", path, "--seed", str(c["seed"]), "--dim", str(c["dim"]), "--ffn-dim", str(c["ffn_dim"]),
@@ -173,11 +178,15 @@ def main():
     head = {"source": "llama.cpp (libllama, CPU, 1 thread, one batch per prompt) via tests/golden/llama_logprobs.c",
             "top": TOP, "steps": STEPS, "lengths": LENGTHS, "greedy_prompts": GREEDY, "vocabs": VOCABS}
     body = [f' {json.dumps(v)}: {json.dumps(p, separators=(",", ":"))}' for v, p in all_prompts.items()]
-    cbody = [f' {json.dumps(n)}: {json.dumps(c, separators=(",", ":"))}' for n, c in out_cases.items()]
+    # one file a case (tests/golden/arch/scale/NAME.json), each well under the
+    # repository's 2 MiB per file; the index names them in order
+    os.makedirs(os.path.splitext(OUT)[0], exist_ok=True)
+    for n, c in out_cases.items():
+        with open(case_path(n), "w") as f:
+            f.write(json.dumps(c, separators=(",", ":")) + "\n")
     with open(OUT, "w") as f:
-        f.write(json.dumps(head)[:-1] + ', "prompts": {\n' + ",\n".join(body) + '\n}, "cases": {\n' +
-                ",\n".join(cbody) + "\n}}\n")
-
+        f.write(json.dumps(head)[:-1] + ', "prompts": {\n' + ",\n".join(body) + '\n}, "cases": ' +
+                json.dumps(list(out_cases)) + "}\n")
 
 if __name__ == "__main__":
     main()

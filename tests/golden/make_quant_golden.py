@@ -17,7 +17,7 @@ tests/unit/test_quant_presets.c.
      ended up in, checksums of gguf-py's dequantization of each quantized
      tensor (so sr's must match to the bit), and llama.cpp's logits as
      float32 bits (KV cache in F32 and flash attention off, as sr runs).
-  5. quant/blocks.json keeps, per file, the raw bytes (base64) of every
+  5. quant/blocks/CASE.PRESET.json keeps, per file, the raw bytes (base64) of every
      tensor llama-quantize did not leave in F32; the F32 ones are checked
      to be the original's bytes.
 No GGUF is committed: the test writes the F32 originals again with the same
@@ -131,9 +131,12 @@ def main():
     with open(os.path.join(OUT, "logits.json"), "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
-    with open(os.path.join(OUT, "blocks.json"), "w") as f:
-        json.dump(all_blocks, f, indent=0, sort_keys=True)
-        f.write("\n")
+    # one file a preset file (quant/blocks/CASE.PRESET.json): each under 2 MiB
+    os.makedirs(os.path.join(OUT, "blocks"), exist_ok=True)
+    for name, b in all_blocks.items():
+        with open(os.path.join(OUT, "blocks", name[:-len(".gguf")] + ".json"), "w") as f:
+            json.dump(b, f, indent=0, sort_keys=True)
+            f.write("\n")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
  * and through llama-quantize, gives llama.cpp's log-probabilities at every
  * position of 8 prompts of 20 to 700 tokens of real text: max |Δ| over
  * llama.cpp's top 20, argmax agreement, and 64 greedy tokens
- * (tests/golden/arch/scale.json, by tests/golden/make_arch_scale_golden.py).
+ * (tests/golden/arch/scale.json and a file a case in scale/, by
+ * tests/golden/make_arch_scale_golden.py).
  * The short prompts are run again as one padded batch: the same numbers.
  * make test runs a subset (use_prompt); SR_SCALE=full every prompt. */
 #include "test.h"
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #define GOLDEN "tests/golden/arch/scale.json"
+#define GOLDEN_DIR "tests/golden/arch/scale"
 #define TOPK 20
 #define NBATCH 4        /* the shortest prompts, run again as one padded batch */
 
@@ -331,19 +333,25 @@ static void golden_cases(const char *type, int want)
     json_t *j = json_load_file(GOLDEN, 0, &e);
     if (!j) { printf("#   " GOLDEN ": %s\n", e.text); CHECK(0); return; }
     json_t *vocabs = json_object_get(j, "vocabs"), *prompts = json_object_get(j, "prompts");
-    const char *name;
-    json_t *c;
+    json_t *names = json_object_get(j, "cases");
     int n = 0;
-    json_object_foreach(json_object_get(j, "cases"), name, c) {
+    for (size_t k = 0; k < json_array_size(names); k++) {
+        /* each case in a file of its own, GOLDEN_DIR/NAME.json */
+        const char *name = json_string_value(json_array_get(names, k));
+        char cpath[256];
+        snprintf(cpath, sizeof cpath, GOLDEN_DIR "/%s.json", name);
+        json_t *c = json_load_file(cpath, 0, &e);
+        if (!c) { printf("#   %s: %s\n", cpath, e.text); CHECK(0); continue; }
         const char *q = json_string_value(json_object_get(c, "quantize"));
-        if (!q != !type || (q && strcmp(q, type))) continue;
+        if (!q != !type || (q && strcmp(q, type))) { json_decref(c); continue; }
         const char *v = json_string_value(json_object_get(c, "vocab"));
         const char *vocab = test_shared_path(json_string_value(json_object_get(vocabs, v)));
-        if (!vocab) break;
+        if (!vocab) { json_decref(c); break; }
         char keep[4096];   /* test_shared_path's buffer is reused */
         snprintf(keep, sizeof keep, "%s", vocab);
         /* under ASan one case of each type, the first (llama) */
         if (!(SANITIZED && n)) check_case(name, c, json_object_get(prompts, v), keep);
+        json_decref(c);
         n++;
     }
     CHECK(n == want || test_skip_reason);

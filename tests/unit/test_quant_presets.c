@@ -1,7 +1,7 @@
 /* test_quant_presets.c — a tiny llama model in each of llama.cpp's
  * quantization presets loads in sr and gives llama.cpp's logits for the same
  * file. tests/golden/make_quant_golden.py ran llama-quantize and kept its
- * blocks (quant/blocks.json) and llama.cpp's logits (quant/logits.json); the
+ * blocks (quant/blocks/FILE.json) and llama.cpp's logits (quant/logits.json); the
  * test writes each file again from those blocks and tinymodel.c's original.
  *
  * llama.cpp multiplies quantized weights by activations it quantizes too
@@ -128,11 +128,11 @@ static double preset_bound(const char *p)
 /* The preset's file as llama-quantize wrote it, less the two keys it adds
  * (general.file_type, general.quantization_version, which sr does not read):
  * the F32 original's metadata and F32 tensors, with llama-quantize's blocks
- * (blocks.json) in place of the tensors it quantized, their types from the
+ * (blocks/FILE.json) in place of the tensors it quantized, their types from the
  * "dequant" entry. Written to path; 0, or -1 with a message. */
 typedef struct preset_blocks { json_t *dequant, *blocks; } preset_blocks;
 
-/* blocks.json's base64 of a tensor, its type from the file's "dequant". */
+/* blocks/FILE.json's base64 of a tensor, its type from the file's "dequant". */
 static int preset_block(void *ctx, const char *name, const char **type, const char **b64)
 {
     const preset_blocks *p = ctx;
@@ -148,13 +148,31 @@ static int build_preset(const char *path, const case_ref *r, json_t *f, json_t *
     return sr_put_blocks(r->path, path, preset_block, &pb, err, sizeof err) < 0 ? -1 : 0;
 }
 
-static void check_file(json_t *f, json_t *blocks, const case_ref *r, const int32_t *tok, int nt)
+/* The preset file's blocks: quant/blocks/CASE.PRESET.json (one a file, so
+ * no golden file is large). */
+static json_t *load_blocks(const char *file)
+{
+    char p[512];
+    json_error_t e;
+    snprintf(p, sizeof p, DIR "blocks/%.*s.json", (int)(strlen(file) - strlen(".gguf")), file);
+    json_t *b = json_load_file(p, 0, &e);
+    if (!b) {
+        printf("#   %s: %s\n", p, e.text);
+        snprintf(err, sizeof err, "no blocks file");
+    }
+    return b;
+}
+
+static void check_file(json_t *f, const case_ref *r, const int32_t *tok, int nt)
 {
     const char *file = json_string_value(json_object_get(f, "file"));
     const char *preset = json_string_value(json_object_get(f, "preset"));
     char path[512];
     snprintf(path, sizeof path, "%s.%s", r->path, file);
-    if (build_preset(path, r, f, json_object_get(blocks, file)) < 0) {
+    json_t *blocks = load_blocks(file);
+    int built = blocks ? build_preset(path, r, f, blocks) : -1;
+    json_decref(blocks);
+    if (built < 0) {
         printf("#   %s: %s\n", file, err);
         CHECK(!"preset file built");
         return;
@@ -192,8 +210,7 @@ TEST(every_preset_loads_and_matches_llama_cpp)
 {
     json_error_t e;
     json_t *j = json_load_file(DIR "logits.json", 0, &e);
-    json_t *blocks = json_load_file(DIR "blocks.json", 0, &e);
-    if (!j || !blocks) { printf("#   " DIR "logits.json, blocks.json: %s\n", e.text); CHECK(0); return; }
+    if (!j) { printf("#   " DIR "logits.json: %s\n", e.text); CHECK(0); return; }
     json_t *jt = json_object_get(j, "tokens"), *cases = json_object_get(j, "cases");
     int nt = (int)json_array_size(jt);
     int32_t tok[16];
@@ -213,7 +230,7 @@ TEST(every_preset_loads_and_matches_llama_cpp)
             if (strcmp(json_string_value(json_object_get(f, "case")), cname) != 0) continue;
             const char *p = json_string_value(json_object_get(f, "preset"));
             for (int w = 0; w < 16; w++) if (strcmp(p, want[w]) == 0) seen |= 1 << w;
-            check_file(f, blocks, &r, tok, nt);
+            check_file(f, &r, tok, nt);
             nfiles++;
         }
         unlink(r.path);
@@ -223,7 +240,6 @@ TEST(every_preset_loads_and_matches_llama_cpp)
     printf("# %d files\n", nfiles);
     CHECK(seen == 0xffff && nfiles >= 16);
     json_decref(j);
-    json_decref(blocks);
 }
 
 int main(void)
