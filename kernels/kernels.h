@@ -46,8 +46,10 @@ typedef struct sr_ctx {
 } sr_ctx;
 
 /* A CPU context with `threads` threads (<= 0: every online core). OpenBLAS's
- * thread count is a process-wide setting of that library; this sets it too. */
-void sr_ctx_init_cpu(sr_ctx *ctx, int threads);
+ * thread count is a process-wide setting of that library; this sets it too.
+ * The threads are started here (OpenMP's team), so a process that cannot
+ * have that many gets -1 and a message in err, not libgomp's exit later. */
+int sr_ctx_init_cpu(sr_ctx *ctx, int threads, char *err, size_t errlen);
 
 /* CUDA devices usable by this process: 0 when there is no NVIDIA driver, no
  * CUDA plug-in or none that loads, or no GPU. The CUDA backend is a plug-in

@@ -3,7 +3,10 @@
 #include "cpu.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <omp.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +50,48 @@ void sr_cpu_copy_rows(const sr_ctx *ctx, float *const *dst, const float *const *
     for (int i = 0; i < n; i++) memcpy(dst[i], src[i], (size_t)width * sizeof(float));
 }
 
-void sr_ctx_init_cpu(sr_ctx *ctx, int threads)
+/* Holds each probe thread until all have started, so that they coexist as
+ * OpenMP's workers will. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t go;
+    int released;
+} probe_gate;
+
+static void *probe_wait(void *arg)
+{
+    probe_gate *g = arg;
+    pthread_mutex_lock(&g->mu);
+    while (!g->released) pthread_cond_wait(&g->go, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+/* Whether `n` threads (the caller and n - 1 more) can run at once, tried
+ * with plain threads: libgomp, when it cannot make a worker (a small
+ * ulimit -v against large thread stacks, a process limit), prints
+ * "Thread creation failed" and exits the process from inside the first
+ * parallel region, with no word of what was being done. Returns 0, or the
+ * errno of the failed pthread_create with *made set to the threads there
+ * were (caller included). */
+static int probe_threads(int n, int *made)
+{
+    probe_gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+    pthread_t *t = calloc((size_t)n, sizeof *t);
+    int rc = t ? 0 : ENOMEM, k = 0;
+    for (; t && k < n - 1; k++)
+        if ((rc = pthread_create(&t[k], NULL, probe_wait, &g)) != 0) break;
+    pthread_mutex_lock(&g.mu);
+    g.released = 1;
+    pthread_cond_broadcast(&g.go);
+    pthread_mutex_unlock(&g.mu);
+    for (int i = 0; i < k; i++) pthread_join(t[i], NULL);
+    free(t);
+    *made = k + 1;
+    return rc;
+}
+
+int sr_ctx_init_cpu(sr_ctx *ctx, int threads, char *err, size_t errlen)
 {
     if (threads <= 0) threads = omp_get_num_procs();
     if (threads <= 0) threads = 1;
@@ -62,4 +106,23 @@ void sr_ctx_init_cpu(sr_ctx *ctx, int threads)
      * (a forward ran 6× slower on 2 cores). OpenBLAS keeps this setting
      * process-wide, so it is set here rather than per call. */
     openblas_set_num_threads(1);
+    if (threads > 1) {
+        int made = 1, rc = probe_threads(threads, &made);
+        if (rc) {
+            snprintf(err, errlen, "cannot start %d threads, only %d (%s): try --threads %d, "
+                     "or a smaller ulimit -s or larger ulimit -v", threads, made, strerror(rc), made);
+            return -1;
+        }
+        /* Start OpenMP's team now, while the memory for its stacks is there:
+         * libgomp keeps its workers between regions of the same size, so the
+         * model's allocations that follow cannot take their place. */
+        int team = 0;   /* read after: an empty region is compiled away */
+        #pragma omp parallel num_threads(threads)
+        {
+            #pragma omp single
+            team = omp_get_num_threads();
+        }
+        ctx->threads = team > 0 ? team : 1;
+    }
+    return 0;
 }

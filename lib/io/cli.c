@@ -1,6 +1,6 @@
 /* cli.c — option parsing, --help, and the error/exit convention. */
 #include "io/cli.h"
-#include "io/waitpolicy.h"
+#include "io/threadenv.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -239,7 +239,7 @@ static const sr_opt *option_for(const getopt_tables *t, int c, char **argv)
 void sr_cli_parse_pos(sr_cli *cli, const sr_opt *opts, int argc, char **argv,
                       int npos_max, int *first, int *npos)
 {
-    sr_wait_policy_passive(argv);
+    sr_thread_env(argv);
     sr_progname = cli->name;
     cli->input = NULL;
     cli->output = NULL;

@@ -6,6 +6,7 @@
 #include "lm/checkpoint.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,8 +84,7 @@ void sr_params_map(const sr_hparams *hp, float *base, sr_params *p, sr_layer_par
 static int init_ctx(sr_model *m, const sr_model_opts *o, char *err, size_t errlen)
 {
     if (o && o->device == SR_DEV_CUDA) return sr_ctx_init_cuda(&m->ctx, o->gpu, o->precision, err, errlen);
-    sr_ctx_init_cpu(&m->ctx, o ? o->threads : 0);
-    return 0;
+    return sr_ctx_init_cpu(&m->ctx, o ? o->threads : 0, err, errlen);
 }
 
 /* Validates the shape, makes the context and allocates the parameter block
@@ -357,7 +357,9 @@ int sr_model_load_gguf(sr_model *m, const gguf_file *g, const sr_model_opts *opt
         return -1;
     }
     int bad = -1;   /* the check leaves only a dequantizer's own refusal */
-    #pragma omp parallel for schedule(dynamic)
+    /* on the CPU, the threads asked for (and started) by the context */
+    int nt = m->ctx.device == SR_DEV_CPU ? m->ctx.threads : omp_get_max_threads();
+    #pragma omp parallel for schedule(dynamic) num_threads(nt)
     for (int j = 0; j < n_jobs; j++)
         if (gguf_dequantize(jobs[j].t, jobs[j].dst) < 0) {
             #pragma omp critical

@@ -15,15 +15,16 @@ setup() {
 }
 
 # limited KB CMD...: CMD under ulimit -v KB, with a time limit so that a hang
-# fails the test instead of stalling it.
+# fails the test instead of stalling it, and without OPENBLAS_NUM_THREADS
+# (the tools must not need the user to set it: see below).
 limited() {
     local kb=$1; shift
-    timeout 60 bash -c 'ulimit -v "$0"; exec "$@"' "$kb" "$@"
+    timeout 60 env -u OPENBLAS_NUM_THREADS bash -c 'ulimit -v "$0"; exec "$@"' "$kb" "$@"
 }
 
-# The weights (513 MiB as f32 on the CPU) do not fit in 400 or 700 MB.
+# The weights (513 MiB as f32 on the CPU) do not fit in 400 or 500 MB.
 @test "ulimit -v below the weights: sr-gen, sr-judge, sr-sft, sr-dpo exit 1 naming the weights" {
-    for kb in 400000 700000; do
+    for kb in 400000 500000; do
         run --separate-stderr limited $kb sr-gen -m "$MODEL" -i "$T/c.mp" -n 1 --max-tokens 2 --threads 2
         assert_failure 1
         [[ $stderr == *"out of cpu memory for "*" MiB of weights"* ]]
@@ -40,23 +41,44 @@ limited() {
     done
 }
 
+
+# In 700 MB the weights fit and the activations do not (before OpenBLAS's
+# unused thread pool was kept from being made, it took enough address space
+# that the weights did not fit here either).
+@test "ulimit -v between the weights and the activations: each tool exits 1 naming the activations" {
+    for kb in 700000; do
+        run --separate-stderr limited $kb sr-gen -m "$MODEL" -i "$T/c.mp" -n 1 --max-tokens 2 --threads 2
+        assert_failure 1
+        [[ $stderr == *"out of cpu memory for "*" MiB of activations"* ]]
+        run --separate-stderr limited $kb sr-judge -m "$MODEL" -i "$T/c.mp" -k 1 --max-tokens 2 --threads 2
+        assert_failure 1
+        [[ $stderr == *"out of cpu memory for "*" MiB of activations"* ]]
+        for tool in sr-sft sr-dpo; do
+            run --separate-stderr limited $kb $tool -m "$MODEL" -i "$T/c.mp" --max-steps 1 --threads 2 \
+                -o "$T/o.gguf"
+            assert_failure 1
+            [[ $stderr == *"out of cpu memory for "*" MiB of activations"* ]]
+            [ ! -e "$T/o.gguf" ]
+        done
+    done
+}
+
 # Too little even to map the file: "out of memory mapping the file", exit 1
 # (the file is sound: not bad input's 3).
-# KNOWN HANG (not fixed): below about 250 MB OpenBLAS's own thread pool,
-# which it starts when loaded (before main) and sr never uses, can leave a
-# worker retrying an allocation forever; exit() then waits to join it, so
-# the tool prints its message and never exits. OPENBLAS_NUM_THREADS=1 keeps
-# the pool from being made; a setenv from .preinit_array did not (OpenBLAS
-# still made 2 threads), so the tools cannot do it themselves yet.
+# Below about 250 MB OpenBLAS's own thread
+# pool (made when the library loads, before main) left a worker retrying an
+# allocation forever and the tool hung in exit() after its message; the tools
+# now start again with OPENBLAS_NUM_THREADS=1 (io/threadenv.h), and the time
+# limit in `limited` turns a hang back into a failure.
 @test "ulimit -v below the file's mapping: exit 1, out of memory mapping the file" {
-    OPENBLAS_NUM_THREADS=1 run --separate-stderr limited 100000 sr-gen -m "$MODEL" -i "$T/c.mp" -n 1 --max-tokens 2 --threads 2
+    run --separate-stderr limited 100000 sr-gen -m "$MODEL" -i "$T/c.mp" -n 1 --max-tokens 2 --threads 2
     assert_failure 1
     [[ $stderr == *"out of memory mapping the file ("*" MB)"* ]]
 }
 
 # A little more: the file maps, the tokenizer's tables do not.
 @test "ulimit -v below the tokenizer's tables: exit 1, out of memory for its merges" {
-    OPENBLAS_NUM_THREADS=1 run --separate-stderr limited 150000 sr-gen -m "$MODEL" -i "$T/c.mp" -n 1 --max-tokens 2 --threads 2
+    run --separate-stderr limited 150000 sr-gen -m "$MODEL" -i "$T/c.mp" -n 1 --max-tokens 2 --threads 2
     assert_failure 1
     [[ $stderr == *"out of memory"* ]]
 }

@@ -507,7 +507,7 @@ int main(void)
         return 1;
     }
     have_gpu = 1;
-    sr_ctx_init_cpu(&cpu, 0);
+    if (sr_ctx_init_cpu(&cpu, 0, NULL, 0) < 0) return 1;
     RUN(default_shape_batch_of_lengths);
     RUN(default_shape_cached_prefix);
     RUN(head_dim_32_multi_head);

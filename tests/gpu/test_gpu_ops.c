@@ -734,7 +734,7 @@ int main(void)
         return 1;
     }
     if (!have_gpu) printf("# skip: no CUDA device\n");
-    sr_ctx_init_cpu(&cpu, 0);
+    if (sr_ctx_init_cpu(&cpu, 0, NULL, 0) < 0) return 1;
     RUN(context_and_memory);
     RUN(matmul_fp32);
     RUN(matmul_tf32);

@@ -625,7 +625,7 @@ TEST(backward_needs_kept_activations)
 
 int main(void)
 {
-    sr_ctx_init_cpu(&ctx, 0);
+    if (sr_ctx_init_cpu(&ctx, 0, NULL, 0) < 0) return 1;
     RUN(matmul_grad);
     RUN(embedding_grad);
     RUN(rmsnorm_grad);

@@ -374,7 +374,7 @@ TEST(argmax_and_topk)
 
 int main(void)
 {
-    sr_ctx_init_cpu(&ctx, 0);
+    if (sr_ctx_init_cpu(&ctx, 0, NULL, 0) < 0) return 1;
     RUN(matmul_matches_naive);
     RUN(embedding_copies_rows);
     RUN(rmsnorm_matches_reference);
