@@ -22,45 +22,36 @@ limited() {
     timeout 60 env -u OPENBLAS_NUM_THREADS bash -c 'ulimit -v "$0"; exec "$@"' "$kb" "$@"
 }
 
-# The weights (513 MiB as f32 on the CPU) do not fit in 400 or 500 MB.
-@test "ulimit -v below the weights: sr-gen, sr-judge, sr-sft, sr-dpo exit 1 naming the weights" {
-    for kb in 400000 500000; do
-        run --separate-stderr limited $kb sr-gen -m "$MODEL" -i "$T/c.mp" -n 1 --max-tokens 2 --threads 2
+# every_tool_oom KB WHAT: under ulimit -v KB each model tool exits 1 with
+# "out of cpu memory for N MiB of WHAT", and a trainer leaves no output.
+every_tool_oom() {
+    local kb=$1 what=$2
+    run --separate-stderr limited $kb sr-gen -m "$MODEL" -i "$T/c.mp" -n 1 --max-tokens 2 --threads 2
+    assert_failure 1
+    [[ $stderr == *"out of cpu memory for "*" MiB of $what"* ]]
+    run --separate-stderr limited $kb sr-judge -m "$MODEL" -i "$T/c.mp" -k 1 --max-tokens 2 --threads 2
+    assert_failure 1
+    [[ $stderr == *"out of cpu memory for "*" MiB of $what"* ]]
+    for tool in sr-sft sr-dpo; do
+        run --separate-stderr limited $kb $tool -m "$MODEL" -i "$T/c.mp" --max-steps 1 --threads 2 \
+            -o "$T/o.gguf"
         assert_failure 1
-        [[ $stderr == *"out of cpu memory for "*" MiB of weights"* ]]
-        run --separate-stderr limited $kb sr-judge -m "$MODEL" -i "$T/c.mp" -k 1 --max-tokens 2 --threads 2
-        assert_failure 1
-        [[ $stderr == *"out of cpu memory for "*" MiB of weights"* ]]
-        for tool in sr-sft sr-dpo; do
-            run --separate-stderr limited $kb $tool -m "$MODEL" -i "$T/c.mp" --max-steps 1 --threads 2 \
-                -o "$T/o.gguf"
-            assert_failure 1
-            [[ $stderr == *"out of cpu memory for "*" MiB of weights"* ]]
-            [ ! -e "$T/o.gguf" ]
-        done
+        [[ $stderr == *"out of cpu memory for "*" MiB of $what"* ]]
+        [ ! -e "$T/o.gguf" ]
     done
 }
 
+# The weights (513 MiB as f32 on the CPU) do not fit in 400 or 500 MB.
+@test "ulimit -v below the weights: sr-gen, sr-judge, sr-sft, sr-dpo exit 1 naming the weights" {
+    every_tool_oom 400000 weights
+    every_tool_oom 500000 weights
+}
 
 # In 700 MB the weights fit and the activations do not (before OpenBLAS's
 # unused thread pool was kept from being made, it took enough address space
 # that the weights did not fit here either).
 @test "ulimit -v between the weights and the activations: each tool exits 1 naming the activations" {
-    for kb in 700000; do
-        run --separate-stderr limited $kb sr-gen -m "$MODEL" -i "$T/c.mp" -n 1 --max-tokens 2 --threads 2
-        assert_failure 1
-        [[ $stderr == *"out of cpu memory for "*" MiB of activations"* ]]
-        run --separate-stderr limited $kb sr-judge -m "$MODEL" -i "$T/c.mp" -k 1 --max-tokens 2 --threads 2
-        assert_failure 1
-        [[ $stderr == *"out of cpu memory for "*" MiB of activations"* ]]
-        for tool in sr-sft sr-dpo; do
-            run --separate-stderr limited $kb $tool -m "$MODEL" -i "$T/c.mp" --max-steps 1 --threads 2 \
-                -o "$T/o.gguf"
-            assert_failure 1
-            [[ $stderr == *"out of cpu memory for "*" MiB of activations"* ]]
-            [ ! -e "$T/o.gguf" ]
-        done
-    done
+    every_tool_oom 700000 activations
 }
 
 # Too little even to map the file: "out of memory mapping the file", exit 1
