@@ -109,8 +109,9 @@ int sr_ctx_init_cpu(sr_ctx *ctx, int threads, char *err, size_t errlen)
     if (threads > 1) {
         int made = 1, rc = probe_threads(threads, &made);
         if (rc) {
-            snprintf(err, errlen, "cannot start %d threads, only %d (%s): try --threads %d, "
-                     "or a smaller ulimit -s or larger ulimit -v", threads, made, strerror(rc), made);
+            snprintf(err, errlen, "cannot start %d threads, only %d (%s): ask for fewer threads, "
+                     "or allow more memory (ulimit -v) or smaller stacks (ulimit -s)",
+                     threads, made, strerror(rc));
             return -1;
         }
         /* Start OpenMP's team now, while the memory for its stacks is there:
@@ -122,7 +123,7 @@ int sr_ctx_init_cpu(sr_ctx *ctx, int threads, char *err, size_t errlen)
             #pragma omp single
             team = omp_get_num_threads();
         }
-        ctx->threads = team > 0 ? team : 1;
+        ctx->threads = team;   /* fewer when OMP_THREAD_LIMIT says so */
     }
     return 0;
 }

@@ -73,3 +73,18 @@ every_tool_oom() {
     assert_failure 1
     [[ $stderr == *"out of memory"* ]]
 }
+
+# Thread stacks that do not fit: libgomp, left to find out in the first
+# parallel region, printed "Thread creation failed" and exited naming
+# nothing; the model's context starts its threads at load and says how many
+# it could. (OPENBLAS_NUM_THREADS=1 from the start: with 2 GB stacks
+# OpenBLAS's own pool fails in its load-time constructor, before main — the
+# one case the tools cannot reach themselves.)
+@test "thread stacks beyond ulimit -v: exit 1, cannot start N threads" {
+    run --separate-stderr timeout 60 env OPENBLAS_NUM_THREADS=1 bash -c \
+        'ulimit -s 2000000; ulimit -v 1900000; exec "$@"' x \
+        sr-gen -m "$MODEL" -i "$T/c.mp" -n 1 --max-tokens 2 --threads 2
+    assert_failure 1
+    [[ $stderr == *"cannot start 2 threads, only 1 ("* ]]
+    [[ $stderr != *libgomp* ]]
+}
